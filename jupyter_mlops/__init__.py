@@ -1,0 +1,55 @@
+"""jupyter-mlops: track, version, check and promote models without leaving the notebook.
+
+``import jupyter_mlops`` and ``%load_ext jupyter_mlops`` stay light: MLflow, pandas and
+scikit-learn are imported only when a feature that needs them is first used.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "track": "jupyter_mlops.core.tracking",
+    "start_run": "jupyter_mlops.core.tracking",
+    "end_run": "jupyter_mlops.core.tracking",
+    "active_run": "jupyter_mlops.core.tracking",
+    "log": "jupyter_mlops.core.tracking",
+    "flush": "jupyter_mlops.core.tracking",
+    "runs": "jupyter_mlops.core.tracking",
+    "status": "jupyter_mlops.core.tracking",
+    "run_notebook": "jupyter_mlops.core.batch",
+    "resolve_settings": "jupyter_mlops.config",
+    "MlopsError": "jupyter_mlops.errors",
+    "NoActiveRunError": "jupyter_mlops.errors",
+}
+
+__all__ = sorted([*_LAZY, "load_ipython_extension", "unload_ipython_extension"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jupyter_mlops' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext jupyter_mlops``: register ``%mlops`` and the cell hooks."""
+    from .magics import load_ipython_extension as _load
+
+    _load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from .magics import unload_ipython_extension as _unload
+
+    _unload(ipython)

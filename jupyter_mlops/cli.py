@@ -1,0 +1,122 @@
+"""``jupyter mlops ...`` (the same as ``jupyter-mlops ...``): thin over ``jupyter_mlops.core``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from .errors import MlopsError
+
+
+def _parameter(pair: Sequence[str]) -> tuple[str, object]:
+    from .core.batch import parse_parameter
+
+    name, value = pair
+    if not name.isidentifier():
+        raise MlopsError(f"parameter name {name!r} is not a Python identifier")
+    return name, parse_parameter(value)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .core.batch import run_notebook
+
+    result = run_notebook(
+        args.notebook,
+        dict(_parameter(p) for p in args.parameter),
+        experiment=args.experiment,
+        run_name=args.name,
+        output=args.output,
+        kernel_name=args.kernel,
+        timeout=args.timeout,
+    )
+    print(result.summary())
+    return 0 if result.ok else 1
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .core.tracking import status
+    from .display.cards import status_text
+
+    print(status_text(status()))
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from .config import resolve_settings
+    from .core import store
+
+    settings = resolve_settings()
+    if not settings.tracking_uri.startswith("sqlite:"):
+        print(f"The tracking store is {settings.tracking_uri}: open it there.")
+        return 0
+    store.prepare(settings)
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        settings.tracking_uri,
+        "--default-artifact-root",
+        settings.artifact_root.as_uri(),
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+    ]
+    print(f"MLflow UI for {settings.root} at http://{args.host}:{args.port} (Ctrl-C stops it)")
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jupyter mlops", description="Track, run and inspect notebooks with MLflow."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = sub.add_parser("run", help="execute a notebook as one tracked run")
+    run.add_argument("notebook")
+    run.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="inject NAME = VALUE after the cell tagged 'parameters' (repeatable)",
+    )
+    run.add_argument("-e", "--experiment", help="experiment (default: the notebook's stem)")
+    run.add_argument("-n", "--name", help="run name (default: the notebook's stem)")
+    run.add_argument("-o", "--output", help="also write the executed notebook here")
+    run.add_argument("--kernel", help="kernel name (default: the notebook's kernelspec)")
+    run.add_argument("--timeout", type=int, help="seconds a cell may take")
+    run.set_defaults(func=cmd_run)
+
+    status = sub.add_parser("status", help="store, experiment, active run, DVC state")
+    status.set_defaults(func=cmd_status)
+
+    ui = sub.add_parser("ui", help="the MLflow UI over the project's store")
+    ui.add_argument("--port", type=int, default=5000)
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    try:
+        return args.func(args)
+    except MlopsError as exc:
+        print(f"jupyter mlops {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

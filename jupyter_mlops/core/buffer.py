@@ -1,0 +1,189 @@
+"""Batch run data in memory and write it to MLflow in the background.
+
+A single ``log_metric`` to sqlite costs milliseconds; a cell that logs in a loop should not pay
+that per value. Values are queued here (microseconds) and written with ``log_batch`` by a daemon
+thread every ``interval`` seconds or as soon as a batch is full. ``flush`` writes everything now.
+
+MLflow's own asynchronous logging drops a batch when the write fails; this buffer keeps it and
+tries again, so a busy database or a restarting server loses nothing. Values MLflow refuses for
+good (a parameter re-logged with another value) are dropped one by one and reported.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from .store import is_transient, with_retry
+
+# log_batch limits of the MLflow REST API
+_MAX_METRICS, _MAX_PARAMS, _MAX_TAGS, _MAX_TOTAL = 1000, 100, 100, 1000
+
+
+class LoggingError(RuntimeError):
+    """Values could not be written to the store (they are kept and retried)."""
+
+
+@dataclass
+class _Pending:
+    metrics: list[tuple[str, float, int, int]] = field(default_factory=list)
+    params: list[tuple[str, str]] = field(default_factory=list)
+    tags: list[tuple[str, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.metrics) + len(self.params) + len(self.tags)
+
+    def prepend(self, other: _Pending) -> None:
+        self.metrics[:0] = other.metrics
+        self.params[:0] = other.params
+        self.tags[:0] = other.tags
+
+
+class LogBuffer:
+    """Per-run queues of metrics, params and tags, drained by one background writer."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self.interval = interval
+        self.refused: list[str] = []
+        self._pending: dict[str, _Pending] = defaultdict(_Pending)
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_error: BaseException | None = None
+
+    # -- producer side: must stay cheap -------------------------------------------------------
+    def add(
+        self,
+        client: Any,
+        run_id: str,
+        metrics: list[tuple[str, float, int, int]] = (),
+        params: list[tuple[str, str]] = (),
+        tags: list[tuple[str, str]] = (),
+    ) -> None:
+        with self._lock:
+            self._clients[run_id] = client
+            pending = self._pending[run_id]
+            pending.metrics.extend(metrics)
+            pending.params.extend(params)
+            pending.tags.extend(tags)
+            full = len(pending) >= _MAX_TOTAL
+        if self._thread is None or not self._thread.is_alive():
+            self._start()
+        if full:
+            self._wake.set()
+
+    def pending(self, run_id: str | None = None) -> int:
+        with self._lock:
+            if run_id is not None:
+                return len(self._pending.get(run_id, ()))
+            return sum(len(p) for p in self._pending.values())
+
+    # -- writer side ----------------------------------------------------------------------------
+    def flush(self, run_id: str | None = None) -> None:
+        """Write what is queued (for one run, or all) now; raise ``LoggingError`` if the store
+        stays unreachable, keeping the values for a later flush."""
+        with self._lock:
+            run_ids = [run_id] if run_id is not None else list(self._pending)
+        for rid in run_ids:
+            self._drain(rid, retry=True)
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="jupyter-mlops-log", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            with self._lock:
+                run_ids = [rid for rid, p in self._pending.items() if len(p)]
+            for rid in run_ids:
+                try:
+                    self._drain(rid, retry=False)
+                except LoggingError:
+                    pass  # kept; the next round (or an explicit flush) tries again
+
+    def _take(self, run_id: str) -> tuple[Any, _Pending]:
+        with self._lock:
+            taken = self._pending.pop(run_id, _Pending())
+            return self._clients.get(run_id), taken
+
+    def _restore(self, run_id: str, items: _Pending) -> None:
+        with self._lock:
+            self._pending[run_id].prepend(items)
+
+    def _drain(self, run_id: str, retry: bool) -> None:
+        with self._write_lock:
+            client, items = self._take(run_id)
+            while len(items):
+                chunk = _split_chunk(items)
+                try:
+                    if retry:
+                        with_retry(lambda c=chunk: _write(client, run_id, c), attempts=10)
+                    else:
+                        _write(client, run_id, chunk)
+                except Exception as exc:
+                    if is_transient(exc):
+                        chunk.prepend(items)  # chunk first: order is kept
+                        self._restore(run_id, chunk)
+                        self._last_error = exc
+                        raise LoggingError(
+                            f"could not write {len(chunk)} values to the store yet: {exc}"
+                        ) from exc
+                    self._write_one_by_one(client, run_id, chunk)
+
+    def _write_one_by_one(self, client: Any, run_id: str, chunk: _Pending) -> None:
+        singles = (
+            [_Pending(metrics=[m]) for m in chunk.metrics]
+            + [_Pending(params=[p]) for p in chunk.params]
+            + [_Pending(tags=[t]) for t in chunk.tags]
+        )
+        for single in singles:
+            try:
+                with_retry(lambda s=single: _write(client, run_id, s))
+            except Exception as exc:
+                what = (single.metrics or single.params or single.tags)[0][0]
+                message = f"MLflow refused {what!r} on run {run_id}: {_first_line(exc)}"
+                self.refused.append(message)
+                warnings.warn(message, stacklevel=2)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _split_chunk(items: _Pending) -> _Pending:
+    """Remove and return the next chunk within log_batch limits."""
+    n_params = min(len(items.params), _MAX_PARAMS)
+    n_tags = min(len(items.tags), _MAX_TAGS)
+    n_metrics = min(len(items.metrics), _MAX_METRICS, _MAX_TOTAL - n_params - n_tags)
+    chunk = _Pending(
+        metrics=items.metrics[:n_metrics],
+        params=items.params[:n_params],
+        tags=items.tags[:n_tags],
+    )
+    del items.metrics[:n_metrics], items.params[:n_params], items.tags[:n_tags]
+    return chunk
+
+
+def _write(client: Any, run_id: str, chunk: _Pending) -> None:
+    from mlflow.entities import Metric, Param, RunTag
+
+    client.log_batch(
+        run_id,
+        metrics=[Metric(k, v, ts, step) for k, v, ts, step in chunk.metrics],
+        params=[Param(k, v) for k, v in chunk.params],
+        tags=[RunTag(k, v) for k, v in chunk.tags],
+        synchronous=True,
+    )
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)

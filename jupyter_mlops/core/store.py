@@ -1,0 +1,120 @@
+"""The MLflow store behind a project: creating it safely, and talking to it without losing writes.
+
+The embedded default is a sqlite file that several kernels may write at once. MLflow creates the
+schema on first use without a lock and leaves sqlite in rollback-journal mode, where readers block
+writers. Here the first use is serialised with a file lock, the database is switched to WAL
+(readers never block the single writer), and writes that still meet a busy database are retried.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from ..config import Settings
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+T = TypeVar("T")
+
+_ready: set[str] = set()
+_ready_lock = threading.Lock()
+_TRANSIENT = re.compile(r"database is locked|database table is locked|busy", re.IGNORECASE)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for errors a retry can cure: sqlite contention, a server briefly unreachable."""
+    text = f"{type(exc).__name__}: {exc}"
+    if _TRANSIENT.search(text):
+        return True
+    return isinstance(exc, ConnectionError | TimeoutError)
+
+
+def with_retry(fn: Callable[[], T], *, attempts: int = 8, base_delay: float = 0.05) -> T:
+    """Call ``fn``; on a transient error wait (exponential backoff with jitter) and call again."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except Exception as exc:
+            if attempt == attempts - 1 or not is_transient(exc):
+                raise
+            time.sleep(base_delay * (2**attempt) * (0.5 + random.random()))
+    raise AssertionError("unreachable")
+
+
+def prepare(settings: Settings) -> None:
+    """Make the project's store ready: folders, schema, WAL. Cheap after the first call."""
+    key = f"{settings.tracking_uri}|{settings.registry_uri}"
+    if key in _ready:
+        return
+    with _ready_lock:
+        if key in _ready:
+            return
+        db = settings.sqlite_path
+        if db is not None:
+            _prepare_sqlite(settings, db)
+        _ready.add(key)
+
+
+def _prepare_sqlite(settings: Settings, db) -> None:
+    from filelock import FileLock
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    if settings.is_default_store:
+        ignore = settings.store_dir / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# jupyter-mlops store: tracking database and artifacts\n*\n")
+    with FileLock(str(db) + ".lock", timeout=120):
+        conn = sqlite3.connect(db, timeout=30)
+        try:
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode.lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+        finally:
+            conn.close()
+        # Creating the client's store runs MLflow's schema migrations; under the lock only one
+        # process does it, the others find the tables there.
+        client(settings).search_experiments(max_results=1)
+
+
+def client(settings: Settings) -> MlflowClient:
+    """An ``MlflowClient`` bound to the project's URIs (thread-safe, unlike the fluent API)."""
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.registry_uri)
+
+
+def experiment_id(settings: Settings, name: str) -> str:
+    """Id of experiment ``name``, created (with artifacts under the project store) if missing."""
+    from mlflow.exceptions import MlflowException
+
+    prepare(settings)
+    c = client(settings)
+    found = with_retry(lambda: c.get_experiment_by_name(name))
+    if found is not None:
+        if found.lifecycle_stage == "deleted":
+            with_retry(lambda: c.restore_experiment(found.experiment_id))
+        return found.experiment_id
+    location = None
+    if settings.artifact_root is not None:
+        location = (settings.artifact_root / _slug(name)).as_uri()
+    try:
+        return with_retry(lambda: c.create_experiment(name, artifact_location=location))
+    except MlflowException as exc:
+        if "RESOURCE_ALREADY_EXISTS" not in str(exc.error_code) and "already exists" not in str(
+            exc
+        ):
+            raise
+        # another kernel created it between our look-up and our create
+        return with_retry(lambda: c.get_experiment_by_name(name)).experiment_id
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
+    return slug or "experiment"

@@ -1,0 +1,1 @@
+"""HTML and text renderings shared by the magics, reports and artifacts."""

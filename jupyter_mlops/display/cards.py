@@ -1,0 +1,89 @@
+"""Small, self-contained cards (no scripts, no network) for runs and the store status."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+_STYLE = (
+    "font-family:var(--jp-ui-font-family,sans-serif);font-size:13px;"
+    "border:1px solid var(--jp-border-color1,#ccc);border-radius:4px;padding:6px 10px;"
+    "display:inline-block;max-width:100%"
+)
+_STATUS_COLOURS = {
+    "RUNNING": "#1a73e8",
+    "FINISHED": "#188038",
+    "FAILED": "#d93025",
+    "KILLED": "#b06000",
+}
+
+
+def _table(rows: list[tuple[str, Any]]) -> str:
+    cells = "".join(
+        f"<tr><th style='text-align:left;padding-right:12px;font-weight:600'>{html.escape(k)}"
+        f"</th><td><code>{html.escape(str(v))}</code></td></tr>"
+        for k, v in rows
+        if v not in (None, "")
+    )
+    return f"<table style='border-collapse:collapse'>{cells}</table>"
+
+
+def _ui_hint(info: dict[str, Any]) -> str:
+    uri = info.get("tracking_uri", "")
+    if uri.startswith(("http://", "https://")):
+        return f"{uri.rstrip('/')}/#/experiments/{info['experiment_id']}/runs/{info['run_id']}"
+    return "jupyter mlops ui"
+
+
+def _run_rows(info: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [
+        ("run", f"{info['run_name']} ({info['run_id']})"),
+        ("experiment", info["experiment"]),
+        ("status", info["status"]),
+        ("store", info["tracking_uri"]),
+        ("notebook", info.get("notebook")),
+        ("attached to", "batch run" if info.get("attached") else None),
+        ("browse", _ui_hint(info)),
+    ]
+
+
+def run_card_html(info: dict[str, Any]) -> str:
+    colour = _STATUS_COLOURS.get(info["status"], "#5f6368")
+    badge = (
+        f"<span style='background:{colour};color:white;border-radius:3px;padding:0 6px;"
+        f"font-size:11px'>{html.escape(info['status'])}</span>"
+    )
+    return f"<div style='{_STYLE}'><b>MLflow run</b> {badge}{_table(_run_rows(info))}</div>"
+
+
+def run_card_text(info: dict[str, Any]) -> str:
+    width = max(len(k) for k, _ in _run_rows(info))
+    lines = [f"{k:<{width}}  {v}" for k, v in _run_rows(info) if v not in (None, "")]
+    return "\n".join(lines)
+
+
+def _status_rows(status: dict[str, Any]) -> list[tuple[str, Any]]:
+    run = status.get("active_run")
+    dvc = status.get("dvc", {})
+    return [
+        ("project root", status["root"]),
+        ("tracking store", f"{status['tracking_uri']}  [{status['tracking_uri_source']}]"),
+        ("registry", status["registry_uri"]),
+        ("artifacts", status.get("artifact_root") or "decided by the tracking server"),
+        ("experiment", status["experiment"]),
+        ("notebook", status.get("notebook") or "unknown (not run from a notebook)"),
+        ("active run", f"{run['run_name']} ({run['run_id']})" if run else "none"),
+        ("autolog", "on" if status.get("autolog") else "off"),
+        ("queued values", status.get("pending_values", 0)),
+        ("DVC", "initialised" if dvc.get("initialized") else "not initialised"),
+    ]
+
+
+def status_html(status: dict[str, Any]) -> str:
+    return f"<div style='{_STYLE}'><b>jupyter-mlops</b>{_table(_status_rows(status))}</div>"
+
+
+def status_text(status: dict[str, Any]) -> str:
+    rows = _status_rows(status)
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

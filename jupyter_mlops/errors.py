@@ -1,0 +1,16 @@
+"""Errors a user can fix. Magics print them as one line; the CLI as one line and exit code 2."""
+
+from __future__ import annotations
+
+
+class MlopsError(Exception):
+    """A mistake the user can fix: the message names the thing to change."""
+
+
+class NoActiveRunError(MlopsError):
+    """Logging was asked for with no run to log to."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            message or "no active run: start one with mlops.track() or %mlops track start"
+        )

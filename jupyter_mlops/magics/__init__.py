@@ -1,0 +1,145 @@
+"""``%mlops`` / ``%%mlops``: a router from sub-command to one small module each.
+
+Parsing and display only; the work is done by ``jupyter_mlops.core``. Importing this module
+must stay light (no mlflow, pandas or scikit-learn): it runs at ``%load_ext``.
+"""
+
+from __future__ import annotations
+
+import ast
+import shlex
+import sys
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_local_scope
+from traitlets import Bool, Unicode
+
+from ..errors import MlopsError
+from . import log, runs, status, track
+from .parser import HelpShown, MagicArgumentParser
+
+COMMANDS = {"track": track, "log": log, "runs": runs, "status": status}
+
+
+def build_parser() -> MagicArgumentParser:
+    parser = MagicArgumentParser(
+        prog="%mlops",
+        description="Track experiments in MLflow from the notebook.",
+        epilog="Run '%mlops COMMAND --help' for a command's options.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=MagicArgumentParser)
+    for module in COMMANDS.values():
+        module.add_parser(sub)
+    return parser
+
+
+@magics_class
+class MLOpsMagics(Magics):
+    """The ``%mlops`` magic. Settings are traits: ``%config MLOpsMagics.autolog = False``."""
+
+    autolog = Bool(
+        None, allow_none=True, help="Autolog scikit-learn fits (None: pyproject/default)."
+    ).tag(config=True)
+    tracking_uri = Unicode(
+        None, allow_none=True, help="Tracking store for this kernel, above env and pyproject."
+    ).tag(config=True)
+    show_cards = Bool(True, help="Display a run card when a run starts or stops.").tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.parser = build_parser()
+
+    @needs_local_scope
+    @line_cell_magic
+    def mlops(self, line: str = "", cell: str | None = None, local_ns: Any = None) -> Any:
+        """Track experiments in MLflow. ``%mlops --help`` lists the commands."""
+        try:
+            argv = shlex.split(line)
+        except ValueError as exc:
+            raise UsageError(f"%mlops: {exc}") from None
+        if not argv:
+            self.parser.print_help()
+            return None
+        if not argv[0].startswith("-") and argv[0] not in COMMANDS:
+            raise UsageError(
+                f"%mlops: unknown command {argv[0]!r}; commands: {', '.join(COMMANDS)} "
+                "(see %mlops --help)"
+            )
+        try:
+            args = self.parser.parse_args(argv)
+        except HelpShown:
+            return None
+        if args.command is None:
+            self.parser.print_help()
+            return None
+        if cell is not None and args.command != "track":
+            raise UsageError(f"%%mlops {args.command} is a line magic: use %mlops {args.command}")
+        try:
+            return COMMANDS[args.command].run(self, args, cell)
+        except MlopsError as exc:
+            raise UsageError(str(exc)) from None
+
+    # -- helpers for the sub-command modules -------------------------------------------------
+    def show(self, obj: Any) -> None:
+        if not self.show_cards:
+            return
+        from IPython.display import display
+
+        display(obj)
+
+    def execute(self, cell: str) -> Any:
+        """Run a cell body in the user namespace; return its last expression like a cell."""
+        shell = self.shell
+        code = shell.transform_cell(cell)
+        tree = ast.parse(code)
+        last = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr):
+            last = ast.Expression(tree.body.pop().value)
+        filename = shell.compile.cache(code, shell.execution_count)
+        exec(compile(tree, filename, "exec"), shell.user_ns)
+        if last is not None:
+            return eval(compile(last, filename, "eval"), shell.user_ns)
+        return None
+
+
+def _record(before: bool):
+    def hook(obj: Any) -> None:
+        # Only a list append, and only once tracking is in use: cell hooks must stay instant.
+        tracking = sys.modules.get("jupyter_mlops.core.tracking")
+        if tracking is None or not tracking.session.stack:
+            return
+        if before:
+            shell = _shell()
+            count = shell.execution_count if shell is not None else None
+            tracking.session.record_cell(obj.raw_cell, count, before=True)
+        else:
+            tracking.session.record_cell(obj.info.raw_cell, obj.execution_count, before=False)
+
+    return hook
+
+
+def _shell() -> Any:
+    from IPython import get_ipython
+
+    return get_ipython()
+
+
+_pre, _post = _record(before=True), _record(before=False)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    from ..core.tracking import session
+
+    ipython.register_magics(MLOpsMagics)
+    ipython.events.register("pre_run_cell", _pre)
+    ipython.events.register("post_run_cell", _post)
+    session.user_ns = ipython.user_ns  # lets VS Code's __vsc_ipynb_file__ name the notebook
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    for name, hook in (("pre_run_cell", _pre), ("post_run_cell", _post)):
+        try:
+            ipython.events.unregister(name, hook)
+        except ValueError:
+            pass

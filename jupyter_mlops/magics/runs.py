@@ -1,0 +1,21 @@
+"""``%mlops runs [-e EXPERIMENT] [--max N]``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+HELP = "recent runs of an experiment as a DataFrame"
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser("runs", help=HELP, description=HELP)
+    p.add_argument("-e", "--experiment", help="experiment name (default: the current one)")
+    p.add_argument("--max", type=int, default=20, dest="max_results", help="at most N runs")
+    return p
+
+
+def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
+    from ..core import tracking
+
+    return tracking.runs(args.experiment, args.max_results, tracking_uri=magics.tracking_uri)
