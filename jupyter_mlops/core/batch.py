@@ -30,8 +30,9 @@ class NotebookRun:
     experiment: str
     status: str
     tracking_uri: str
+    parameters: dict[str, Any] = field(default_factory=dict)  # injected into the notebook
     metrics: dict[str, float] = field(default_factory=dict)
-    params: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)  # everything logged, autolog included
     failed_cell: int | None = None
     error: str | None = None
     output: Path | None = None
@@ -47,10 +48,10 @@ class NotebookRun:
         ]
         if self.failed_cell is not None:
             lines.append(f"  failed at cell {self.failed_cell}: {self.error}")
-        for key, value in sorted(self.params.items()):
-            lines.append(f"  param  {key} = {value}")
+        for key, value in self.parameters.items():
+            lines.append(f"  parameter {key} = {value!r}")
         for key, value in sorted(self.metrics.items()):
-            lines.append(f"  metric {key} = {value:.6g}")
+            lines.append(f"  metric    {key} = {value:.6g}")
         if self.output:
             lines.append(f"  executed notebook: {self.output}")
         return "\n".join(lines)
@@ -165,6 +166,7 @@ def run_notebook(
         experiment=exp_name,
         status=final.info.status,
         tracking_uri=settings.tracking_uri,
+        parameters=parameters,
         metrics=dict(final.data.metrics),
         params=dict(final.data.params),
         failed_cell=failed_cell,
@@ -199,8 +201,9 @@ def _finish(
 
         body, _ = HTMLExporter().from_notebook_node(nb)
         store.with_retry(lambda: client.log_text(run_id, body, f"notebook/{notebook.stem}.html"))
-    except Exception:  # a rendering problem must not hide the run's real outcome
-        store.with_retry(lambda: client.set_tag(run_id, "mlops.html_error", str(exc)[:500]))
+    except Exception as exc:  # a rendering problem must not hide the run's real outcome
+        message = str(exc)[:500]
+        store.with_retry(lambda: client.set_tag(run_id, "mlops.html_error", message))
     if failed_cell is not None:
         store.with_retry(lambda: client.set_tag(run_id, "mlops.failed_cell", str(failed_cell)))
     if error:

@@ -11,6 +11,7 @@ good (a parameter re-logged with another value) are dropped one by one and repor
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import warnings
@@ -46,16 +47,17 @@ class _Pending:
 class LogBuffer:
     """Per-run queues of metrics, params and tags, drained by one background writer."""
 
-    def __init__(self, interval: float = 1.0) -> None:
+    def __init__(self, interval: float = 1.0, flush_attempts: int = 10) -> None:
         self.interval = interval
+        self.flush_attempts = flush_attempts
         self.refused: list[str] = []
         self._pending: dict[str, _Pending] = defaultdict(_Pending)
         self._clients: dict[str, Any] = {}
+        self._inflight: dict[str, int] = defaultdict(int)  # taken, not yet written
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._last_error: BaseException | None = None
 
     # -- producer side: must stay cheap -------------------------------------------------------
     def add(
@@ -79,10 +81,11 @@ class LogBuffer:
             self._wake.set()
 
     def pending(self, run_id: str | None = None) -> int:
+        """Values not yet stored (queued or being written)."""
         with self._lock:
             if run_id is not None:
-                return len(self._pending.get(run_id, ()))
-            return sum(len(p) for p in self._pending.values())
+                return len(self._pending.get(run_id, ())) + self._inflight.get(run_id, 0)
+            return sum(len(p) for p in self._pending.values()) + sum(self._inflight.values())
 
     # -- writer side ----------------------------------------------------------------------------
     def flush(self, run_id: str | None = None) -> None:
@@ -104,39 +107,50 @@ class LogBuffer:
             with self._lock:
                 run_ids = [rid for rid, p in self._pending.items() if len(p)]
             for rid in run_ids:
-                try:
+                # on failure the values are kept; the next round (or a flush) tries again
+                with contextlib.suppress(LoggingError):
                     self._drain(rid, retry=False)
-                except LoggingError:
-                    pass  # kept; the next round (or an explicit flush) tries again
 
     def _take(self, run_id: str) -> tuple[Any, _Pending]:
         with self._lock:
             taken = self._pending.pop(run_id, _Pending())
+            self._inflight[run_id] += len(taken)
             return self._clients.get(run_id), taken
 
     def _restore(self, run_id: str, items: _Pending) -> None:
         with self._lock:
             self._pending[run_id].prepend(items)
+            self._inflight[run_id] -= len(items)
+
+    def _done(self, run_id: str, count: int) -> None:
+        with self._lock:
+            self._inflight[run_id] -= count
 
     def _drain(self, run_id: str, retry: bool) -> None:
         with self._write_lock:
             client, items = self._take(run_id)
             while len(items):
                 chunk = _split_chunk(items)
+                size = len(chunk)
                 try:
                     if retry:
-                        with_retry(lambda c=chunk: _write(client, run_id, c), attempts=10)
+                        with_retry(
+                            lambda c=chunk: _write(client, run_id, c),
+                            attempts=self.flush_attempts,
+                        )
                     else:
                         _write(client, run_id, chunk)
                 except Exception as exc:
-                    if is_transient(exc):
-                        chunk.prepend(items)  # chunk first: order is kept
-                        self._restore(run_id, chunk)
-                        self._last_error = exc
-                        raise LoggingError(
-                            f"could not write {len(chunk)} values to the store yet: {exc}"
-                        ) from exc
-                    self._write_one_by_one(client, run_id, chunk)
+                    if not is_transient(exc):
+                        self._write_one_by_one(client, run_id, chunk)
+                        self._done(run_id, size)
+                        continue
+                    chunk.prepend(items)  # chunk first: order is kept
+                    self._restore(run_id, chunk)
+                    raise LoggingError(
+                        f"could not write {len(chunk)} values to the store yet: {exc}"
+                    ) from exc
+                self._done(run_id, size)
 
     def _write_one_by_one(self, client: Any, run_id: str, chunk: _Pending) -> None:
         singles = (

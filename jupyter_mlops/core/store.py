@@ -8,6 +8,8 @@ writers. Here the first use is serialised with a file lock, the database is swit
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import random
 import re
 import sqlite3
@@ -36,7 +38,9 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, ConnectionError | TimeoutError)
 
 
-def with_retry(fn: Callable[[], T], *, attempts: int = 8, base_delay: float = 0.05) -> T:
+def with_retry(
+    fn: Callable[[], T], *, attempts: int = 8, base_delay: float = 0.05, max_delay: float = 1.0
+) -> T:
     """Call ``fn``; on a transient error wait (exponential backoff with jitter) and call again."""
     for attempt in range(attempts):
         try:
@@ -44,7 +48,8 @@ def with_retry(fn: Callable[[], T], *, attempts: int = 8, base_delay: float = 0.
         except Exception as exc:
             if attempt == attempts - 1 or not is_transient(exc):
                 raise
-            time.sleep(base_delay * (2**attempt) * (0.5 + random.random()))
+            delay = min(base_delay * 2**attempt, max_delay)
+            time.sleep(delay * (0.5 + random.random()))
     raise AssertionError("unreachable")
 
 
@@ -80,7 +85,21 @@ def _prepare_sqlite(settings: Settings, db) -> None:
             conn.close()
         # Creating the client's store runs MLflow's schema migrations; under the lock only one
         # process does it, the others find the tables there.
-        client(settings).search_experiments(max_results=1)
+        with _quiet("mlflow.store.db.utils", "alembic"):
+            client(settings).search_experiments(max_results=1)
+
+
+@contextlib.contextmanager
+def _quiet(*loggers: str):
+    """Hide MLflow's INFO chatter while it creates a new store's schema."""
+    saved = [(logging.getLogger(n), logging.getLogger(n).level) for n in loggers]
+    for logger, _ in saved:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in saved:
+            logger.setLevel(level)
 
 
 def client(settings: Settings) -> MlflowClient:

@@ -7,6 +7,7 @@ IPython layer feeds it executed cells (``Session.record_cell``) and a way to fin
 from __future__ import annotations
 
 import atexit
+import contextlib
 import math
 import numbers
 import os
@@ -35,7 +36,7 @@ _MAX_KEY, _MAX_PARAM = 250, 6000
 _TERMINAL = {"FINISHED", "FAILED", "KILLED"}
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Run:
     """A tracked run. Use it as a context manager to end it with the right status."""
 
@@ -48,7 +49,7 @@ class Run:
     status: str = "RUNNING"
     notebook: Path | None = None
     replaced: str | None = None  # id of a run this one ended on starting
-    cells: list[tuple[int | None, str]] = field(default_factory=list, repr=False)
+    cells: list[list] = field(default_factory=list, repr=False)  # [execution count, source]
     params: dict[str, str] = field(default_factory=dict, repr=False)
     _client: Any = field(default=None, repr=False)
 
@@ -89,7 +90,7 @@ class Run:
 
         return run_card_html(self.info)
 
-    def __str__(self) -> str:
+    def __repr__(self) -> str:
         from ..display.cards import run_card_text
 
         return run_card_text(self.info)
@@ -105,23 +106,28 @@ class Session:
         self._lock = threading.RLock()
         self._exit_hook = False
         self._autolog_on = False
-        self._recorded_pre: int | None = None
+        self._current: list | None = None
 
     @property
     def active(self) -> Run | None:
         return self.stack[-1] if self.stack else None
 
-    def record_cell(self, source: str, execution_count: int | None, before: bool) -> None:
-        """Note a cell the kernel runs; called before and after each cell, kept once."""
-        if not self.stack:
-            self._recorded_pre = None
-            return
-        if before:
-            self._recorded_pre = execution_count
-        elif self._recorded_pre == execution_count and execution_count is not None:
-            return  # already recorded before it ran
-        for run in self.stack:
-            run.cells.append((execution_count, source))
+    def cell_started(self, source: str) -> None:
+        """A cell is about to run: runs active now record it (a cell ending a run included)."""
+        self._current = None
+        if self.stack:
+            self._current = [None, source]
+            for run in self.stack:
+                run.cells.append(self._current)
+
+    def cell_finished(self, source: str, execution_count: int | None) -> None:
+        """A cell ran: give it its number, or record it if it started the active run."""
+        current, self._current = self._current, None
+        if current is not None:
+            current[0] = execution_count
+        elif self.stack:
+            for run in self.stack:
+                run.cells.append([execution_count, source])
 
     def register_exit_hook(self) -> None:
         # Registered after mlflow is imported, so it runs before MLflow's own hook (LIFO) and the
@@ -139,10 +145,8 @@ class Session:
         status = "KILLED" if _in_kernel() else "FINISHED"
         for run in reversed(list(self.stack)):
             if run.owned:
-                try:
+                with contextlib.suppress(Exception):
                     end_run(status, run=run, log_notebook=False)
-                except Exception:
-                    pass
 
 
 session = Session()
@@ -462,7 +466,7 @@ def flush() -> None:
 def runs(
     experiment: str | None = None, max_results: int = 100, *, tracking_uri: str | None = None
 ) -> pd.DataFrame:
-    """Recent runs of an experiment as a DataFrame: id, name, status, start time, metrics, params."""
+    """Recent runs of an experiment: id, name, status, times, metrics.*, params.*."""
     import pandas as pd
 
     notebook = provenance.notebook_path(session.user_ns)

@@ -7,6 +7,7 @@ must stay light (no mlflow, pandas or scikit-learn): it runs at ``%load_ext``.
 from __future__ import annotations
 
 import ast
+import contextlib
 import shlex
 import sys
 from typing import Any
@@ -103,29 +104,21 @@ class MLOpsMagics(Magics):
         return None
 
 
-def _record(before: bool):
-    def hook(obj: Any) -> None:
-        # Only a list append, and only once tracking is in use: cell hooks must stay instant.
-        tracking = sys.modules.get("jupyter_mlops.core.tracking")
-        if tracking is None or not tracking.session.stack:
-            return
-        if before:
-            shell = _shell()
-            count = shell.execution_count if shell is not None else None
-            tracking.session.record_cell(obj.raw_cell, count, before=True)
-        else:
-            tracking.session.record_cell(obj.info.raw_cell, obj.execution_count, before=False)
-
-    return hook
+def _tracking() -> Any:
+    # Only once tracking is in use: cell hooks must stay instant and import nothing.
+    return sys.modules.get("jupyter_mlops.core.tracking")
 
 
-def _shell() -> Any:
-    from IPython import get_ipython
+def _pre(info: Any) -> None:
+    tracking = _tracking()
+    if tracking is not None:
+        tracking.session.cell_started(info.raw_cell)
 
-    return get_ipython()
 
-
-_pre, _post = _record(before=True), _record(before=False)
+def _post(result: Any) -> None:
+    tracking = _tracking()
+    if tracking is not None:
+        tracking.session.cell_finished(result.info.raw_cell, result.execution_count)
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -139,7 +132,5 @@ def load_ipython_extension(ipython: Any) -> None:
 
 def unload_ipython_extension(ipython: Any) -> None:
     for name, hook in (("pre_run_cell", _pre), ("post_run_cell", _post)):
-        try:
+        with contextlib.suppress(ValueError):
             ipython.events.unregister(name, hook)
-        except ValueError:
-            pass

@@ -1,0 +1,137 @@
+"""Shared fixtures: a real git project in a temp dir, a real IPython shell, real kernels."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ENV_VARS = (
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_REGISTRY_URI",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_RUN_ID",
+    "JUPYTER_MLOPS_RUN_ID",
+    "JPY_SESSION_NAME",
+)
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh git repository with one commit, as the working directory."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / "README.md").write_text("demo\n")
+    git(root, "add", "README.md")
+    git(root, "commit", "-q", "-m", "init")
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(root)
+    yield root
+    from jupyter_mlops.core import tracking
+
+    # leave no run open for the next test
+    for run in reversed(list(tracking.session.stack)):
+        tracking.end_run("KILLED", run=run, log_notebook=False)
+    tracking.session.user_ns = None
+
+
+def client_for(root: Path):
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{(root / '.mlops' / 'mlflow.db').as_posix()}"
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+@pytest.fixture
+def client(project: Path):
+    return client_for(project)
+
+
+def all_runs(client) -> list:
+    from mlflow.entities import ViewType
+
+    ids = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)]
+    return client.search_runs(ids, max_results=1000) if ids else []
+
+
+@pytest.fixture(scope="session")
+def _shell():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "jupyter_mlops")
+    return shell
+
+
+@pytest.fixture
+def ip(_shell, project: Path):
+    """A real IPython shell with the extension loaded, working in ``project``."""
+    from jupyter_mlops.core import tracking
+
+    _shell.user_ns["__vsc_ipynb_file__"] = None
+    tracking.session.user_ns = _shell.user_ns
+    yield _shell
+    _shell.run_line_magic("config", "MLOpsMagics.autolog = None")
+
+
+def write_notebook(path: Path, cells: list[str], tags: dict[int, list[str]] | None = None) -> Path:
+    nb = nbformat.v4.new_notebook()
+    for index, source in enumerate(cells):
+        cell = nbformat.v4.new_code_cell(source)
+        if tags and index in tags:
+            cell.metadata["tags"] = tags[index]
+        nb.cells.append(cell)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+    return path
+
+
+def kernel_env(notebook: Path | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS and k != "PYTEST_CURRENT_TEST"}
+    env["PYTHONWARNINGS"] = "ignore"
+    if notebook is not None:
+        env["JPY_SESSION_NAME"] = str(notebook)
+    return env
+
+
+def execute_notebook(path: Path, allow_errors: bool = False):
+    """Execute a notebook in a real kernel as Jupyter would (JPY_SESSION_NAME set)."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=300,
+        allow_errors=allow_errors,
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute(env=kernel_env(path))
+    return nb
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The console script, as a user runs it."""
+    exe = Path(sys.executable).parent / "jupyter-mlops"
+    return subprocess.run(
+        [str(exe), *args], cwd=cwd, capture_output=True, text=True, env=kernel_env(), timeout=600
+    )

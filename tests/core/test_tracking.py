@@ -1,0 +1,134 @@
+"""The Python API against a real sqlite store in a real git repository."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import jupyter_mlops as mlops
+from jupyter_mlops.errors import MlopsError, NoActiveRunError
+from tests.conftest import git
+
+
+def test_track_records_values_provenance_and_store_layout(project: Path, client) -> None:
+    with mlops.track(experiment="churn", run_name="lr", tags={"team": "risk"}) as run:
+        mlops.log(acc=0.93, lr=0.1, solver="lbfgs")
+        for step in range(5):
+            mlops.log(loss=1.0 / (step + 1), step=step)
+    assert run.status == "FINISHED"
+    stored = client.get_run(run.run_id)
+    assert stored.info.status == "FINISHED"
+    assert stored.info.run_name == "lr"
+    assert stored.data.metrics["acc"] == pytest.approx(0.93)
+    assert stored.data.params["solver"] == "lbfgs"
+    assert [m.step for m in client.get_metric_history(run.run_id, "loss")] == [0, 1, 2, 3, 4]
+    tags = stored.data.tags
+    assert tags["team"] == "risk"
+    assert tags["mlflow.source.git.commit"] == git(project, "rev-parse", "HEAD")
+    assert tags["mlops.git.dirty"] in {"true", "false"}
+    assert tags["mlops.python.version"]
+    assert "mlflow" in json.loads(tags["mlops.packages"])
+    assert tags["mlops.process.pid"].isdigit()
+    # artifacts of the default store live under <root>/.mlops/artifacts
+    exp = client.get_experiment(stored.info.experiment_id)
+    assert exp.artifact_location.startswith((project / ".mlops" / "artifacts").as_uri())
+    assert (project / ".mlops" / ".gitignore").read_text().strip().endswith("*")
+
+
+def test_experiment_defaults_to_pyproject_then_project_name(project: Path, client) -> None:
+    with mlops.track() as run:
+        pass
+    assert run.experiment_name == "proj"
+    (project / "pyproject.toml").write_text('[tool.jupyter-mlops]\nexperiment = "from-config"\n')
+    with mlops.track() as run:
+        pass
+    assert client.get_experiment(run.experiment_id).name == "from-config"
+
+
+def test_exception_marks_failed_and_logs_traceback(project: Path, client) -> None:
+    with pytest.raises(ZeroDivisionError), mlops.track(experiment="e") as run:
+        mlops.log(before=1)
+        1 / 0  # noqa: B018
+    stored = client.get_run(run.run_id)
+    assert stored.info.status == "FAILED"
+    assert stored.data.metrics["before"] == 1  # what was logged before the error is kept
+    assert "ZeroDivisionError" in stored.data.tags["mlops.error"]
+    text = Path(client.download_artifacts(run.run_id, "error/traceback.txt")).read_text()
+    assert "1 / 0" in text
+
+
+def test_keyboard_interrupt_marks_killed(project: Path, client) -> None:
+    with pytest.raises(KeyboardInterrupt), mlops.track(experiment="e") as run:
+        raise KeyboardInterrupt
+    assert client.get_run(run.run_id).info.status == "KILLED"
+
+
+def test_starting_again_ends_the_previous_run(project: Path, client) -> None:
+    first = mlops.start_run(experiment="e")
+    second = mlops.start_run(experiment="e")  # never "run is already active"
+    assert second.replaced == first.run_id
+    assert client.get_run(first.run_id).info.status == "FINISHED"
+    assert mlops.active_run() is second
+    mlops.end_run()
+    assert client.get_run(second.run_id).info.status == "FINISHED"
+    assert mlops.end_run() is None
+
+
+def test_nested_run_is_a_child(project: Path, client) -> None:
+    parent = mlops.start_run(experiment="e")
+    with mlops.track(nested=True) as child:
+        mlops.log(inner=1)
+    assert mlops.active_run() is parent
+    stored = client.get_run(child.run_id)
+    assert stored.data.tags["mlflow.parentRunId"] == parent.run_id
+    assert stored.info.experiment_id == parent.experiment_id
+    mlops.end_run()
+
+
+def test_ending_a_parent_ends_its_children(project: Path, client) -> None:
+    parent = mlops.start_run(experiment="e")
+    child = mlops.start_run(nested=True)
+    mlops.end_run(run=parent)
+    assert client.get_run(child.run_id).info.status == "FINISHED"
+    assert mlops.active_run() is None
+
+
+def test_log_errors_are_clear(project: Path) -> None:
+    with pytest.raises(NoActiveRunError, match="no active run"):
+        mlops.log(acc=1)
+    with mlops.track(experiment="e"):
+        mlops.log(solver="lbfgs")
+        mlops.log(solver="lbfgs")  # the same value again is fine
+        with pytest.raises(MlopsError, match="already 'lbfgs'"):
+            mlops.log(solver="adam")
+        with pytest.raises(MlopsError, match="invalid name"):
+            mlops.log(**{"bad name!": 1})
+        with pytest.raises(MlopsError, match="finite"):
+            mlops.log(x=float("inf"))
+        with pytest.raises(MlopsError, match="step"):
+            mlops.log(x=1, step=1.5)
+    with pytest.raises(MlopsError, match="status"):
+        mlops.end_run("DONE")
+
+
+def test_runs_frame(project: Path) -> None:
+    for value in (0.1, 0.2):
+        with mlops.track(experiment="cmp"):
+            mlops.log(alpha=value, kind="ridge")
+    frame = mlops.runs("cmp")
+    assert list(frame.columns[:5]) == ["run_id", "name", "status", "start_time", "end_time"]
+    assert sorted(frame["metrics.alpha"]) == [0.1, 0.2]
+    assert set(frame["params.kind"]) == {"ridge"}
+    assert (frame["status"] == "FINISHED").all()
+    with pytest.raises(MlopsError, match="no experiment named"):
+        mlops.runs("missing")
+
+
+def test_status_needs_no_run(project: Path) -> None:
+    info = mlops.status()
+    assert info["root"] == str(project)
+    assert info["tracking_uri"].endswith("/.mlops/mlflow.db")
+    assert info["active_run"] is None
+    assert info["dvc"] == {"initialized": False}
