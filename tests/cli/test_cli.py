@@ -19,7 +19,9 @@ CELLS = [
     "alpha = 0.1\nlabel = 'default'",
     "%load_ext jupyter_mlops",
     "%mlops track start -n inside --tag origin=notebook",
-    "import jupyter_mlops as mlops\nmlops.log(score=alpha * 10, label=label)\nprint('alpha is', alpha)",
+    "import jupyter_mlops as mlops\n"
+    "mlops.log(score=alpha * 10, label=label)\n"
+    "print('alpha is', alpha)",
     "%mlops track stop",
 ]
 
