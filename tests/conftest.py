@@ -129,9 +129,74 @@ def execute_notebook(path: Path, allow_errors: bool = False):
     return nb
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """The console script, as a user runs it."""
     exe = Path(sys.executable).parent / "jupyter-mlops"
     return subprocess.run(
-        [str(exe), *args], cwd=cwd, capture_output=True, text=True, env=kernel_env(), timeout=600
+        [str(exe), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**kernel_env(), **(env or {})},
+        timeout=600,
     )
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real ``mlflow server`` process on 127.0.0.1 (the remote path)."""
+    import time
+    import urllib.request
+
+    home = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    exe = Path(sys.executable).parent / "mlflow"
+    log = (home / "server.log").open("w")
+    proc = subprocess.Popen(
+        [
+            str(exe),
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{home / 'server.db'}",
+            "--artifacts-destination",
+            str(home / "artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        cwd=home,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=kernel_env(),
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            raise RuntimeError(f"mlflow server did not start: {(home / 'server.log').read_text()}")
+        time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

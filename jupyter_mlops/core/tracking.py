@@ -146,7 +146,7 @@ class Session:
         for run in reversed(list(self.stack)):
             if run.owned:
                 with contextlib.suppress(Exception):
-                    end_run(status, run=run, log_notebook=False)
+                    end_run(status, run=run)
 
 
 session = Session()

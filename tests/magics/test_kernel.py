@@ -134,6 +134,8 @@ def test_kernel_shutdown_with_open_run_is_killed(kernel: Kernel, client) -> None
     stored = client.get_run(run_id)
     assert stored.info.status == "KILLED"
     assert stored.data.metrics == {"seen": 1.0}  # the queued value was flushed on the way out
+    cells = Path(client.download_artifacts(run_id, "notebook/cells.py")).read_text()
+    assert "mlops.log(seen=1)" in cells  # what ran before the shutdown is kept
 
 
 def test_kernel_restart_with_open_run_is_killed(kernel: Kernel, client) -> None:

@@ -146,6 +146,22 @@ def test_runs_and_status(ip, capfd, project: Path) -> None:
     assert "tracking store" in output and ".mlops/mlflow.db" in output
 
 
+def test_vscode_notebook_path(ip, project: Path, client) -> None:
+    notebook = project / "vscode.ipynb"
+    notebook.write_text("{}")
+    ip.user_ns["__vsc_ipynb_file__"] = str(notebook)
+    ip.run_cell("%mlops track start --no-autolog")
+    run = tracking.session.active
+    ip.run_cell("%mlops track stop")
+    stored = client.get_run(run.run_id)
+    assert run.experiment_name == "vscode"  # the notebook's stem
+    assert stored.data.tags["mlflow.source.name"] == "vscode.ipynb"
+    assert stored.data.tags["mlflow.source.type"] == "NOTEBOOK"
+    assert "notebook/vscode.ipynb" in {
+        a.path for a in client.list_artifacts(run.run_id, "notebook")
+    }
+
+
 def test_config_traits(ip, project: Path, client) -> None:
     ip.run_line_magic("config", "MLOpsMagics.autolog = False")
     ip.run_cell("%mlops track start")
