@@ -63,10 +63,6 @@ def read_pyproject(root: Path) -> dict[str, Any]:
     return table
 
 
-def _is_local_uri(uri: str) -> bool:
-    return uri.startswith("sqlite:") or "://" not in uri
-
-
 def _default_tracking_uri(root: Path) -> str:
     return f"sqlite:///{(root / STORE_DIR / 'mlflow.db').as_posix()}"
 
@@ -93,10 +89,10 @@ class Settings:
 
     @property
     def artifact_root(self) -> Path | None:
-        """Where local stores keep artifacts; ``None`` when a server decides (``http://``)."""
-        if _is_local_uri(self.tracking_uri):
-            return self.store_dir / "artifacts"
-        return None
+        """Artifacts of a sqlite store live beside its database (``<root>/.mlops/artifacts`` for
+        the default); ``None`` when a server or database elsewhere decides."""
+        db = self.sqlite_path
+        return db.parent / "artifacts" if db is not None else None
 
     @property
     def sqlite_path(self) -> Path | None:

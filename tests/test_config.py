@@ -42,6 +42,7 @@ def test_precedence_option_env_pyproject(tmp_path: Path) -> None:
     )
     s = resolve_settings(tmp_path, environ={})
     assert s.tracking_uri == f"sqlite:///{tmp_path.resolve()}/store/m.db"  # relative to root
+    assert s.artifact_root == tmp_path.resolve() / "store" / "artifacts"  # beside the database
     assert (s.experiment, s.autolog, s.dvc_remote) == ("churn", False, "s3store")
     assert s.source["tracking_uri"] == "pyproject.toml"
 
