@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,7 @@ def run_notebook(
 ) -> NotebookRun:
     """Execute the notebook at ``path`` inside one tracked run and return how it went."""
     import nbformat
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -133,16 +135,23 @@ def run_notebook(
         }
     )
     current: dict[str, int] = {}
+    kernel = kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
+    sockets = tempfile.TemporaryDirectory(prefix="mlops-kernel-")
+    # A local kernel talks over IPC sockets in a private folder: no open TCP ports on the
+    # machine (and no warning about unencrypted TCP from ipykernel).
+    km = KernelManager(kernel_name=kernel, transport="ipc", ip=os.path.join(sockets.name, "k"))
     nb_client = NotebookClient(
         nb,
+        km=km,
         timeout=timeout,
-        kernel_name=kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3",
+        kernel_name=kernel,
         resources={"metadata": {"path": str(notebook.parent)}},
         on_cell_start=lambda cell, cell_index: current.__setitem__("index", cell_index),
     )
     status, failed_cell, error = "FINISHED", None, None
     try:
-        nb_client.execute(env=env)
+        with sockets:
+            nb_client.execute(env=env)
     except CellExecutionError as exc:
         status, failed_cell = "FAILED", current.get("index")
         error = _error_line(exc)
