@@ -11,6 +11,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+_MODULES = {"data": "jupyter_mlops.core.data"}  # mlops.data.add(...), mlops.data.status()
 _LAZY = {
     "track": "jupyter_mlops.core.tracking",
     "start_run": "jupyter_mlops.core.tracking",
@@ -26,14 +27,16 @@ _LAZY = {
     "NoActiveRunError": "jupyter_mlops.errors",
 }
 
-__all__ = sorted([*_LAZY, "load_ipython_extension", "unload_ipython_extension"])
+__all__ = sorted([*_LAZY, *_MODULES, "load_ipython_extension", "unload_ipython_extension"])
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    if name in _MODULES:
+        value = import_module(_MODULES[name])
+    elif name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+    else:
         raise AttributeError(f"module 'jupyter_mlops' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
     globals()[name] = value
     return value
 

@@ -85,13 +85,13 @@ def _prepare_sqlite(settings: Settings, db) -> None:
             conn.close()
         # Creating the client's store runs MLflow's schema migrations; under the lock only one
         # process does it, the others find the tables there.
-        with _quiet("mlflow.store.db.utils", "alembic"):
+        with quiet_logs("mlflow.store.db.utils", "alembic"):
             client(settings).search_experiments(max_results=1)
 
 
 @contextlib.contextmanager
-def _quiet(*loggers: str):
-    """Hide MLflow's INFO chatter while it creates a new store's schema."""
+def quiet_logs(*loggers: str):
+    """Hide a library's INFO chatter (MLflow creating a schema, DVC's console hints)."""
     saved = [(logging.getLogger(n), logging.getLogger(n).level) for n in loggers]
     for logger, _ in saved:
         logger.setLevel(logging.WARNING)

@@ -17,10 +17,10 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_loca
 from traitlets import Bool, Unicode
 
 from ..errors import MlopsError
-from . import log, runs, status, track
+from . import data, log, runs, status, track
 from .parser import HelpShown, MagicArgumentParser
 
-COMMANDS = {"track": track, "log": log, "runs": runs, "status": status}
+COMMANDS = {"track": track, "log": log, "runs": runs, "data": data, "status": status}
 
 
 def build_parser() -> MagicArgumentParser:

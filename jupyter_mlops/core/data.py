@@ -1,0 +1,431 @@
+"""Data versioning with DVC, tied to the runs that used each version (``mlops.data``).
+
+``add`` versions files or folders with DVC and, with a run active, logs each as an MLflow
+dataset input whose digest is the DVC md5, with the table's rows and columns when the file is
+a csv or parquet table. ``use`` records already-versioned data the same way. What ``reproduce``
+needs to restore the exact version (the ``.dvc`` file and the git revision) goes on the run.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..config import Settings, resolve_settings
+from . import dvc_repo, provenance, store
+from .dvc_repo import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DataError", "DataStatus", "DataVersion", "add", "checkout", "pull", "push"]
+__all__ += ["status", "use"]
+
+TABLE_SUFFIXES = {".csv", ".parquet", ".pq"}
+_CHUNK = 1 << 20
+
+
+@dataclass
+class DataVersion:
+    """One versioned path as DVC tracks it, with what is cheap to know about its content."""
+
+    path: str  # relative to the project root, posix
+    md5: str  # DVC's md5 (``…​.dir`` for a folder)
+    dvc_file: str
+    size: int | None = None
+    nfiles: int | None = None
+    rows: int | None = None
+    columns: dict[str, str] | None = None  # name -> dtype
+    git_rev: str | None = None
+    remote_url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class AddResult:
+    versions: list[DataVersion]
+    notes: list[str] = field(default_factory=list)
+    run_id: str | None = None
+
+    def __repr__(self) -> str:
+        lines = list(self.notes)
+        for v in self.versions:
+            shape = f", {v.rows} rows x {len(v.columns)} columns" if v.columns else ""
+            lines.append(f"{v.path}: md5 {v.md5}{shape}")
+        return "\n".join(lines)
+
+
+# -- paths ------------------------------------------------------------------------------------
+def _settings() -> Settings:
+    from .tracking import session
+
+    run = session.active
+    if run is not None:
+        return run.settings
+    notebook = provenance.notebook_path(session.user_ns)
+    return resolve_settings(notebook.parent if notebook else None)
+
+
+def _relative(root: Path, path: str | Path, must_exist: bool = True) -> Path:
+    """``path`` relative to the project root; a clear error if it is outside or missing."""
+    given = Path(path)
+    absolute = (given if given.is_absolute() else Path.cwd() / given).resolve()
+    try:
+        rel = absolute.relative_to(root)
+    except ValueError:
+        raise DataError(f"{path} is outside the project root {root}") from None
+    if rel == Path("."):
+        raise DataError("version files or folders inside the project, not its root")
+    if rel.parts[0] in {".git", ".dvc", ".mlops"}:
+        raise DataError(f"{path} is inside {rel.parts[0]}/, which is not data")
+    if must_exist and not absolute.exists():
+        raise DataError(f"no such file or folder: {path}")
+    return rel
+
+
+def _dvc_file(root: Path, rel: Path) -> Path:
+    return root / rel.parent / f"{rel.name}.dvc"
+
+
+def _read_dvc_file(root: Path, rel: Path) -> dict[str, Any]:
+    import yaml
+
+    path = _dvc_file(root, rel)
+    if not path.is_file():
+        raise DataError(f"{rel.as_posix()} is not versioned with DVC (use data add)")
+    content = yaml.safe_load(path.read_text()) or {}
+    outs = content.get("outs") or []
+    if not outs or "md5" not in outs[0]:
+        raise DataError(f"{path.relative_to(root)} has no md5: is it a DVC-tracked output?")
+    return outs[0]
+
+
+# -- cheap facts about a table --------------------------------------------------------------
+def _mlflow_type(dtype: str) -> str:
+    kind = dtype.lower()
+    if kind.startswith(("int", "uint")):
+        return "long"
+    if kind.startswith(("float", "double", "decimal")):
+        return "double"
+    if kind.startswith("bool"):
+        return "boolean"
+    if kind.startswith(("datetime", "timestamp", "date")):
+        return "datetime"
+    return "string"
+
+
+def describe_table(path: Path) -> tuple[int | None, dict[str, str] | None]:
+    """Row count and column dtypes of a csv or parquet file, without loading it.
+
+    parquet: from its footer. csv: dtypes from the first 1,000 rows, rows by counting line
+    breaks in 1 MiB chunks (a quoted field spanning lines counts as more than one row).
+    """
+    suffix = path.suffix.lower()
+    if not path.is_file() or suffix not in TABLE_SUFFIXES:
+        return None, None
+    try:
+        if suffix in {".parquet", ".pq"}:
+            import pyarrow.parquet as pq
+
+            meta = pq.read_metadata(path)
+            schema = meta.schema.to_arrow_schema()
+            return meta.num_rows, {f.name: str(f.type) for f in schema}
+        import pandas as pd
+
+        head = pd.read_csv(path, nrows=1000)
+        columns = {str(c): str(t) for c, t in head.dtypes.items()}
+        lines, last = 0, b"\n"
+        with path.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+        if last != b"\n":
+            lines += 1
+        return max(lines - 1, 0), columns
+    except Exception:  # an unreadable table is still data: version it, just without a schema
+        return None, None
+
+
+# -- versions ------------------------------------------------------------------------------
+def _version(root: Path, rel: Path, table: tuple | None = None) -> DataVersion:
+    out = _read_dvc_file(root, rel)
+    rows, columns = table if table is not None else describe_table(root / rel)
+    git = provenance.git_info(root)
+    default_remote = None
+    if dvc_repo.is_initialized(root):
+        remotes = dvc_repo.remotes(root)
+        default_remote = remotes.get(remotes.get("", ""), None)
+    return DataVersion(
+        path=rel.as_posix(),
+        md5=str(out["md5"]),
+        dvc_file=_dvc_file(root, rel).relative_to(root).as_posix(),
+        size=out.get("size"),
+        nfiles=out.get("nfiles"),
+        rows=rows,
+        columns=columns,
+        git_rev=git.get("mlops.git.commit"),
+        remote_url=default_remote,
+    )
+
+
+def _log_inputs(versions: list[DataVersion], context: str) -> str | None:
+    """Record the versions on the active run as dataset inputs plus their ``.dvc`` files."""
+    from .tracking import session
+
+    run = session.active
+    if run is None or not versions:
+        return None
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    client, root = run.client, run.settings.root
+    inputs = []
+    for v in versions:
+        source = {"path": v.path, "git_rev": v.git_rev, "remote": v.remote_url}
+        schema = profile = None
+        if v.columns:
+            colspec = [{"name": n, "type": _mlflow_type(t)} for n, t in v.columns.items()]
+            schema = json.dumps({"mlflow_colspec": colspec})
+            profile = json.dumps({"num_rows": v.rows, "num_columns": len(v.columns)})
+        elif v.nfiles is not None:
+            profile = json.dumps({"num_files": v.nfiles, "size": v.size})
+        dataset = Dataset(
+            name=v.path,
+            digest=v.md5,
+            source_type="dvc",
+            source=json.dumps({k: val for k, val in source.items() if val}),
+            schema=schema,
+            profile=profile,
+        )
+        inputs.append(DatasetInput(dataset, tags=[InputTag("mlflow.data.context", context)]))
+    store.with_retry(lambda: client.log_inputs(run.run_id, datasets=inputs))
+    for v in versions:
+        # exactly what `reproduce` restores: the .dvc file as it was, under dvc/<path>.dvc
+        text = (root / v.dvc_file).read_text()
+        store.with_retry(lambda t=text, v=v: client.log_text(run.run_id, t, f"dvc/{v.dvc_file}"))
+    tags = [(f"mlops.data.{v.path}"[:250], v.md5) for v in versions]
+    session.buffer.add(client, run.run_id, tags=tags)
+    return run.run_id
+
+
+def add(*paths: str | Path, message: str | None = None, context: str = "training") -> AddResult:
+    """Version ``paths`` with DVC (initialising it if needed) and link them to the active run.
+
+    In a git repository the ``.dvc`` files and ``.gitignore`` changes are staged, not committed.
+    """
+    if not paths:
+        raise DataError("name at least one file or folder to add")
+    root = _settings().root
+    rels = [_relative(root, p) for p in paths]  # every path checked before anything changes
+    notes = []
+    if not dvc_repo.is_initialized(root):
+        notes.append(dvc_repo.init(root))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # profile tables while DVC hashes them: both read the file, on two cores
+        tables = [pool.submit(describe_table, root / rel) for rel in rels]
+        dvc_repo.add(root, rels)
+        described = [t.result() for t in tables]
+    versions = [_version(root, rel, table) for rel, table in zip(rels, described, strict=True)]
+    if dvc_repo.has_git(root):
+        meta = []
+        for rel in rels:
+            meta += [_dvc_file(root, rel).relative_to(root).as_posix()]
+            meta += [(rel.parent / ".gitignore").as_posix()]
+        staged = dvc_repo.stage(root, meta)
+        commit = f"git commit -m {json.dumps(message or 'Version ' + ', '.join(map(str, paths)))}"
+        notes.append(f"Staged {', '.join(staged)} in git; to record this data version: {commit}")
+    run_id = _log_inputs(versions, context)
+    return AddResult(versions=versions, notes=notes, run_id=run_id)
+
+
+def use(*paths: str | Path, context: str = "training") -> list[DataVersion]:
+    """Record already-versioned data as inputs of the active run (no DVC write)."""
+    from ..errors import NoActiveRunError
+    from .tracking import active_run
+
+    if not paths:
+        raise DataError("name at least one versioned file or folder")
+    root = _settings().root
+    rels = [_relative(root, p, must_exist=False) for p in paths]
+    versions = [_version(root, rel) for rel in rels]
+    if active_run() is None:
+        raise NoActiveRunError("no active run to record the data on: start one first")
+    _log_inputs(versions, context)
+    return versions
+
+
+# -- status --------------------------------------------------------------------------------
+STATES = ("in sync", "modified", "missing", "not in cache", "not pushed", "not committed")
+
+
+@dataclass
+class DataStatus:
+    """Per tracked path: in sync, modified, missing, not in cache, not pushed or not committed."""
+
+    root: str
+    remote: str | None
+    paths: dict[str, str]
+
+    @property
+    def ok(self) -> bool:
+        return all(state == "in sync" for state in self.paths.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"root": self.root, "remote": self.remote, "ok": self.ok, "paths": self.paths}
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(
+            {"path": list(self.paths), "state": list(self.paths.values())},
+            columns=["path", "state"],
+        )
+
+    def __repr__(self) -> str:
+        if not self.paths:
+            return "No DVC-tracked data."
+        width = max(len(p) for p in self.paths)
+        return "\n".join(f"{p:<{width}}  {s}" for p, s in self.paths.items())
+
+    def _repr_html_(self) -> str:
+        if not self.paths:
+            return "<p>No DVC-tracked data.</p>"
+        colours = {"in sync": "#188038", "modified": "#d93025", "missing": "#d93025"}
+        rows = "".join(
+            f"<tr><td><code>{html.escape(p)}</code></td>"
+            f"<td style='color:{colours.get(s, '#b06000')}'>{html.escape(s)}</td></tr>"
+            for p, s in self.paths.items()
+        )
+        remote = f" (remote: {html.escape(self.remote)})" if self.remote else " (no remote)"
+        return (
+            f"<table><thead><tr><th>path</th><th>state{remote}</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+        )
+
+
+def _tracked_paths(root: Path) -> list[str]:
+    found = []
+    for dvc_file in sorted(root.rglob("*.dvc")):
+        if any(part in {".dvc", ".git", ".mlops"} for part in dvc_file.relative_to(root).parts):
+            continue
+        found.append(dvc_file.relative_to(root).with_suffix("").as_posix())
+    return found
+
+
+def status(remote: str | None = None, check_remote: bool = True) -> DataStatus:
+    """Where each tracked path stands. Takes no DVC lock; asks the remote when there is one."""
+    settings = _settings()
+    root = settings.root
+    if not dvc_repo.is_initialized(root):
+        return DataStatus(root=str(root), remote=None, paths={})
+    remote = remote or settings.dvc_remote
+    remotes = dvc_repo.remotes(root)
+    name = remote or remotes.get("")
+    check = check_remote and bool(name)
+    raw = dvc_repo.data_status(root, remote=remote, check_remote=check)
+
+    def listed(*keys: str) -> set[str]:
+        section: Any = raw
+        for key in keys:
+            section = section.get(key, {}) if isinstance(section, dict) else {}
+        return {p.rstrip("/") for p in (section or [])}
+
+    modified = listed("uncommitted", "modified") | listed("uncommitted", "added")
+    missing = listed("uncommitted", "deleted")
+    not_in_cache = listed("not_in_cache")
+    not_pushed = listed("not_in_remote")
+    committed = (
+        listed("committed", "added") | listed("committed", "modified") | listed("git", "dirty")
+    )
+    paths = {}
+    for path in _tracked_paths(root):
+        if path in missing:
+            paths[path] = "missing"
+        elif path in modified:
+            paths[path] = "modified"
+        elif path in not_in_cache:
+            paths[path] = "not in cache"
+        elif path in not_pushed:
+            paths[path] = "not pushed"
+        elif path in committed:
+            paths[path] = "not committed"
+        else:
+            paths[path] = "in sync"
+    return DataStatus(root=str(root), remote=name, paths=paths)
+
+
+# -- moving data ---------------------------------------------------------------------------
+def _remote(root: Path, settings: Settings, remote: str | None) -> str | None:
+    if not dvc_repo.is_initialized(root):
+        raise DataError("DVC is not initialised here: version data with data add first")
+    remote = remote or settings.dvc_remote
+    remotes = dvc_repo.remotes(root)
+    if remote is None and not remotes.get(""):
+        raise DataError(
+            "no DVC remote configured: add one with `dvc remote add -d NAME URL` "
+            "(or set dvc_remote in [tool.jupyter-mlops])"
+        )
+    if remote is not None and remote not in remotes:
+        known = ", ".join(k for k in remotes if k) or "none"
+        raise DataError(f"no DVC remote named {remote!r} (configured: {known})")
+    return remote
+
+
+def push(*paths: str | Path, remote: str | None = None) -> int:
+    """Upload tracked data to the remote; return how many files were sent."""
+    settings = _settings()
+    root = settings.root
+    name = _remote(root, settings, remote)
+    targets = [_relative(root, p, must_exist=False).as_posix() for p in paths]
+    return dvc_repo.push(root, targets, name, dvc_repo.LOCK_WAIT_SECONDS)
+
+
+def pull(*paths: str | Path, remote: str | None = None) -> dict[str, Any]:
+    """Download tracked data from the remote into the cache and the workspace."""
+    settings = _settings()
+    root = settings.root
+    name = _remote(root, settings, remote)
+    targets = [_relative(root, p, must_exist=False).as_posix() for p in paths]
+    return dvc_repo.pull(root, targets, name, dvc_repo.LOCK_WAIT_SECONDS)
+
+
+def checkout(path: str | Path, rev: str | None = None) -> DataVersion:
+    """Restore ``path`` to its tracked version (or the one recorded at git ``rev``).
+
+    Local edits are not lost: a modified workspace copy is moved to ``.mlops/backup/`` first.
+    """
+    settings = _settings()
+    root = settings.root
+    rel = _relative(root, path, must_exist=False)
+    dvc_file = _dvc_file(root, rel)
+    old_text = dvc_file.read_text() if dvc_file.is_file() else None
+    if rev is not None:
+        new_text = dvc_repo.git_show(root, rev, dvc_file.relative_to(root).as_posix())
+    elif old_text is None:
+        raise DataError(f"{rel.as_posix()} is not versioned with DVC (use data add)")
+    current = status(check_remote=False).paths.get(rel.as_posix())
+    target = root / rel
+    if target.exists() and (current in {"modified"} or rev is not None):
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        backup = settings.store_dir / "backup" / f"{rel.as_posix()}.{stamp}"
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_dir():
+            shutil.copytree(target, backup)
+        else:
+            shutil.copy2(target, backup)
+    if rev is not None:
+        dvc_file.write_text(new_text)
+    try:
+        dvc_repo.checkout(root, rel.as_posix(), dvc_repo.LOCK_WAIT_SECONDS)
+    except DataError:
+        if rev is not None and old_text is not None:
+            dvc_file.write_text(old_text)  # leave the workspace as it was
+        raise
+    return _version(root, rel)

@@ -1,0 +1,184 @@
+"""Every use of DVC's ``dvc.repo.Repo`` lives here: its only write API, internal but stable.
+
+Reads that need no lock (``data_status``) never take DVC's repository lock. Writes wait a
+bounded time for a lock held by another process and then say so; the lock file is DVC's and is
+never removed here. A ``DvcException`` becomes a one-line ``DataError``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import MlopsError
+from .store import quiet_logs
+
+T = TypeVar("T")
+LOCK_WAIT_SECONDS = 30.0
+
+
+class DataError(MlopsError):
+    """A DVC operation that cannot be done as asked; the message says why in one line."""
+
+
+def is_initialized(root: Path) -> bool:
+    return (root / ".dvc").is_dir()
+
+
+def has_git(root: Path) -> bool:
+    return (root / ".git").exists()
+
+
+@contextlib.contextmanager
+def _dvc_errors(what: str) -> Iterator[None]:
+    """DVC's errors as one line, and none of its console hints: we say what to do ourselves."""
+    from dvc.exceptions import DvcException
+
+    try:
+        with quiet_logs("dvc"):
+            yield
+    except DvcException as exc:
+        raise DataError(f"{what}: {_one_line(exc)}") from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    cause = exc.__cause__
+    if cause is not None and str(cause) and str(cause) not in text:
+        text = f"{text} ({' '.join(str(cause).split())})"
+    return text or type(exc).__name__
+
+
+def init(root: Path) -> str:
+    """Initialise DVC at ``root`` (with git when the root is a git repository); say what."""
+    from dvc.repo import Repo
+
+    scm = has_git(root)
+    with _dvc_errors("dvc init"):
+        Repo.init(root_dir=str(root), no_scm=not scm)
+    if scm:
+        stage(root, [".dvc/config", ".dvc/.gitignore", ".dvcignore"])
+        return f"Initialised DVC in {root} (staged .dvc/ and .dvcignore in git)."
+    return f"Initialised DVC in {root} without git (no git repository here)."
+
+
+@contextlib.contextmanager
+def open_repo(root: Path) -> Iterator[Any]:
+    from dvc.repo import Repo
+
+    with _dvc_errors("cannot open the DVC repository"):
+        repo = Repo(str(root))
+    try:
+        yield repo
+    finally:
+        repo.close()
+
+
+def _waiting_for_lock(fn: Callable[[], T], what: str, wait: float) -> T:
+    from dvc.lock import LockError
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with _dvc_errors(what):
+                return fn()
+        except DataError as exc:
+            if not isinstance(exc.__cause__, LockError):
+                raise
+            if time.monotonic() >= deadline:
+                raise DataError(
+                    f"{what}: another DVC process holds the repository lock "
+                    f"(.dvc/tmp/lock) and did not finish within {wait:.0f} s; try again later"
+                ) from exc.__cause__
+            time.sleep(0.5)
+
+
+def add(root: Path, paths: list[Path], wait: float = LOCK_WAIT_SECONDS) -> None:
+    """``dvc add`` the paths (relative to ``root``)."""
+    with open_repo(root) as repo:
+        targets = [str(root / p) for p in paths]
+        _waiting_for_lock(lambda: repo.add(targets), "dvc add", wait)
+
+
+def data_status(root: Path, remote: str | None, check_remote: bool) -> dict[str, Any]:
+    """DVC's lock-free data status: committed/uncommitted changes, not in cache, not in remote."""
+    with open_repo(root) as repo, _dvc_errors("dvc data status"):
+        return repo.data_status(
+            granular=False, untracked_files="no", not_in_remote=check_remote, remote=remote
+        )
+
+
+def push(root: Path, targets: list[str] | None, remote: str | None, wait: float) -> int:
+    with open_repo(root) as repo, _progress():
+        return _waiting_for_lock(
+            lambda: repo.push(targets=targets or None, remote=remote), "dvc push", wait
+        )
+
+
+def pull(root: Path, targets: list[str] | None, remote: str | None, wait: float) -> dict:
+    with open_repo(root) as repo, _progress():
+        return _waiting_for_lock(
+            lambda: repo.pull(targets=targets or None, remote=remote), "dvc pull", wait
+        )
+
+
+def checkout(root: Path, target: str, wait: float) -> dict:
+    with open_repo(root) as repo:
+        return _waiting_for_lock(
+            lambda: repo.checkout(targets=[target], force=True), "dvc checkout", wait
+        )
+
+
+def remotes(root: Path) -> dict[str, str]:
+    """Configured remotes (name -> url) and which one is the default (under key '')."""
+    with open_repo(root) as repo:
+        config = repo.config
+        found = {name: section.get("url", "") for name, section in config["remote"].items()}
+        default = config["core"].get("remote")
+        if default:
+            found[""] = default
+        return found
+
+
+def cache_dir(root: Path) -> Path:
+    with open_repo(root) as repo:
+        return Path(repo.cache.local.path)
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[None]:
+    """Let DVC draw its progress bars although a kernel's stderr is not a terminal."""
+    saved = os.environ.get("DVC_IGNORE_ISATTY")
+    os.environ["DVC_IGNORE_ISATTY"] = "true"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("DVC_IGNORE_ISATTY", None)
+        else:
+            os.environ["DVC_IGNORE_ISATTY"] = saved
+
+
+def stage(root: Path, files: list[str]) -> list[str]:
+    """``git add`` the files that exist (DVC metadata, never data); return what was staged."""
+    present = [f for f in files if (root / f).exists()]
+    if present and has_git(root):
+        subprocess.run(
+            ["git", "add", "--", *present], cwd=root, check=True, capture_output=True, timeout=60
+        )
+    return present
+
+
+def git_show(root: Path, rev: str, path: str) -> str:
+    """A file's content at a git revision (for checking out an older data version)."""
+    out = subprocess.run(
+        ["git", "show", f"{rev}:{path}"], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    if out.returncode != 0:
+        raise DataError(f"{path} is not in git at {rev!r}: {out.stderr.strip()}")
+    return out.stdout
