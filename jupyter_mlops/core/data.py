@@ -384,7 +384,7 @@ def push(*paths: str | Path, remote: str | None = None) -> int:
     root = settings.root
     name = _remote(root, settings, remote)
     targets = [_relative(root, p, must_exist=False).as_posix() for p in paths]
-    return dvc_repo.push(root, targets, name, dvc_repo.LOCK_WAIT_SECONDS)
+    return dvc_repo.push(root, targets, name)
 
 
 def pull(*paths: str | Path, remote: str | None = None) -> dict[str, Any]:
@@ -393,7 +393,7 @@ def pull(*paths: str | Path, remote: str | None = None) -> dict[str, Any]:
     root = settings.root
     name = _remote(root, settings, remote)
     targets = [_relative(root, p, must_exist=False).as_posix() for p in paths]
-    return dvc_repo.pull(root, targets, name, dvc_repo.LOCK_WAIT_SECONDS)
+    return dvc_repo.pull(root, targets, name)
 
 
 def checkout(path: str | Path, rev: str | None = None) -> DataVersion:
@@ -423,7 +423,7 @@ def checkout(path: str | Path, rev: str | None = None) -> DataVersion:
     if rev is not None:
         dvc_file.write_text(new_text)
     try:
-        dvc_repo.checkout(root, rel.as_posix(), dvc_repo.LOCK_WAIT_SECONDS)
+        dvc_repo.checkout(root, rel.as_posix())
     except DataError:
         if rev is not None and old_text is not None:
             dvc_file.write_text(old_text)  # leave the workspace as it was

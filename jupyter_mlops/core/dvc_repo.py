@@ -79,9 +79,10 @@ def open_repo(root: Path) -> Iterator[Any]:
         repo.close()
 
 
-def _waiting_for_lock(fn: Callable[[], T], what: str, wait: float) -> T:
+def _waiting_for_lock(fn: Callable[[], T], what: str, wait: float | None) -> T:
     from dvc.lock import LockError
 
+    wait = LOCK_WAIT_SECONDS if wait is None else wait
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -98,7 +99,7 @@ def _waiting_for_lock(fn: Callable[[], T], what: str, wait: float) -> T:
             time.sleep(0.5)
 
 
-def add(root: Path, paths: list[Path], wait: float = LOCK_WAIT_SECONDS) -> None:
+def add(root: Path, paths: list[Path], wait: float | None = None) -> None:
     """``dvc add`` the paths (relative to ``root``)."""
     with open_repo(root) as repo:
         targets = [str(root / p) for p in paths]
@@ -113,21 +114,25 @@ def data_status(root: Path, remote: str | None, check_remote: bool) -> dict[str,
         )
 
 
-def push(root: Path, targets: list[str] | None, remote: str | None, wait: float) -> int:
+def push(
+    root: Path, targets: list[str] | None, remote: str | None, wait: float | None = None
+) -> int:
     with open_repo(root) as repo, _progress():
         return _waiting_for_lock(
             lambda: repo.push(targets=targets or None, remote=remote), "dvc push", wait
         )
 
 
-def pull(root: Path, targets: list[str] | None, remote: str | None, wait: float) -> dict:
+def pull(
+    root: Path, targets: list[str] | None, remote: str | None, wait: float | None = None
+) -> dict:
     with open_repo(root) as repo, _progress():
         return _waiting_for_lock(
             lambda: repo.pull(targets=targets or None, remote=remote), "dvc pull", wait
         )
 
 
-def checkout(root: Path, target: str, wait: float) -> dict:
+def checkout(root: Path, target: str, wait: float | None = None) -> dict:
     with open_repo(root) as repo:
         return _waiting_for_lock(
             lambda: repo.checkout(targets=[target], force=True), "dvc checkout", wait
@@ -146,6 +151,7 @@ def remotes(root: Path) -> dict[str, str]:
 
 
 def cache_dir(root: Path) -> Path:
+    """Where DVC keeps md5-addressed objects (``<cache>/files/md5``)."""
     with open_repo(root) as repo:
         return Path(repo.cache.local.path)
 
