@@ -272,3 +272,40 @@ def test_two_processes_adding_at_once(project: Path) -> None:
     for name in ("a", "b"):
         out = yaml.safe_load((project / f"{name}.bin.dvc").read_text())["outs"][0]
         assert out["md5"] == md5(project / f"{name}.bin")
+
+
+PEAK_MEMORY = textwrap.dedent(
+    """
+    import resource, sys
+    import jupyter_mlops as mlops
+    mlops.data.add(sys.argv[1])
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)  # MiB on Linux
+    """
+)
+
+
+def test_large_files_are_streamed_not_loaded(project: Path) -> None:
+    row = b"0.123456789,1.23456789,12.3456789,123.456789,1234.56789,12345.6789,123456.789\n"
+    with (project / "big.csv").open("wb") as handle:
+        handle.write(b"a,b,c,d,e,f,g\n")
+        block = row * 10_000
+        for _ in range(400):  # about 300 MiB
+            handle.write(block)
+    (project / "small.csv").write_text("a,b,c,d,e,f,g\n" + "1,2,3,4,5,6,7\n" * 10)
+    dvc_repo.init(project)
+
+    def peak(name: str) -> int:
+        out = subprocess.run(
+            [sys.executable, "-c", PEAK_MEMORY, name],
+            cwd=project,
+            env=kernel_env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return int(out.stdout.strip().splitlines()[-1])
+
+    small, big = peak("small.csv"), peak("big.csv")
+    assert big - small < 100, f"adding 300 MiB raised the peak from {small} to {big} MiB"
+    dvc_file = yaml.safe_load((project / "big.csv.dvc").read_text())["outs"][0]
+    assert dvc_file["md5"] == md5(project / "big.csv")
