@@ -12,6 +12,7 @@ import pytest
 from jupyter_client.manager import KernelManager
 from nbclient.exceptions import CellExecutionError
 
+from jupyter_mlops.magics import COMMANDS
 from tests.conftest import all_runs, execute_notebook, git, kernel_env, write_notebook
 
 ACCEPTANCE_CELLS = [
@@ -75,8 +76,8 @@ def test_unknown_command_in_kernel_is_one_line(project: Path) -> None:
     nb = execute_notebook(notebook, allow_errors=True)
     text = "".join(o.get("text", "") for o in nb.cells[1].outputs)
     assert text.strip().splitlines() == [
-        "UsageError: %mlops: unknown command 'no-such-command'; commands: track, log, runs, "
-        "status (see %mlops --help)"
+        "UsageError: %mlops: unknown command 'no-such-command'; "
+        f"commands: {', '.join(COMMANDS)} (see %mlops --help)"
     ]
     with pytest.raises(CellExecutionError):  # still an error for a batch run
         execute_notebook(notebook)
