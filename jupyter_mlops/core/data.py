@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..config import Settings, resolve_settings
 from . import dvc_repo, provenance, store
@@ -378,22 +378,24 @@ def _remote(root: Path, settings: Settings, remote: str | None) -> str | None:
     return remote
 
 
-def push(*paths: str | Path, remote: str | None = None) -> int:
-    """Upload tracked data to the remote; return how many files were sent."""
+def _transfer(
+    direction: Literal["push", "pull"], paths: tuple[str | Path, ...], remote: str | None
+) -> Any:
     settings = _settings()
     root = settings.root
     name = _remote(root, settings, remote)
     targets = [_relative(root, p, must_exist=False).as_posix() for p in paths]
-    return dvc_repo.push(root, targets, name)
+    return dvc_repo.transfer(root, direction, targets, name)
+
+
+def push(*paths: str | Path, remote: str | None = None) -> int:
+    """Upload tracked data to the remote; return how many files were sent."""
+    return _transfer("push", paths, remote)
 
 
 def pull(*paths: str | Path, remote: str | None = None) -> dict[str, Any]:
     """Download tracked data from the remote into the cache and the workspace."""
-    settings = _settings()
-    root = settings.root
-    name = _remote(root, settings, remote)
-    targets = [_relative(root, p, must_exist=False).as_posix() for p in paths]
-    return dvc_repo.pull(root, targets, name)
+    return _transfer("pull", paths, remote)
 
 
 def checkout(path: str | Path, rev: str | None = None) -> DataVersion:

@@ -13,7 +13,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from ..errors import MlopsError
 from .store import quiet_logs
@@ -68,11 +68,11 @@ def init(root: Path) -> str:
 
 
 @contextlib.contextmanager
-def open_repo(root: Path) -> Iterator[Any]:
+def open_repo(root: Path, config: dict | None = None) -> Iterator[Any]:
     from dvc.repo import Repo
 
     with _dvc_errors("cannot open the DVC repository"):
-        repo = Repo(str(root))
+        repo = Repo(str(root), config=config)
     try:
         yield repo
     finally:
@@ -99,9 +99,24 @@ def _waiting_for_lock(fn: Callable[[], T], what: str, wait: float | None) -> T:
             time.sleep(0.5)
 
 
+def _keep_workspace_copies(root: Path) -> dict | None:
+    """Config override so ``add`` never removes a workspace file to re-link it from the cache.
+
+    With DVC's default link types (reflink, then copy) ``dvc add`` deletes the workspace file
+    and copies it back from the cache; a kill inside that window leaves the file missing from
+    the workspace. When the user chose no link type, ask for plain copies: DVC then keeps the
+    workspace file as it is, and the cache object is written next to it through a temp file.
+    """
+    from dvc.config import Config
+
+    with _dvc_errors("cannot read the DVC config"):
+        chosen = Config(dvc_dir=str(root / ".dvc"))["cache"].get("type")
+    return None if chosen else {"cache": {"type": "copy"}}
+
+
 def add(root: Path, paths: list[Path], wait: float | None = None) -> None:
-    """``dvc add`` the paths (relative to ``root``)."""
-    with open_repo(root) as repo:
+    """``dvc add`` the paths (relative to ``root``), never removing a workspace file."""
+    with open_repo(root, config=_keep_workspace_copies(root)) as repo:
         targets = [str(root / p) for p in paths]
         _waiting_for_lock(lambda: repo.add(targets), "dvc add", wait)
 
@@ -114,21 +129,18 @@ def data_status(root: Path, remote: str | None, check_remote: bool) -> dict[str,
         )
 
 
-def push(
-    root: Path, targets: list[str] | None, remote: str | None, wait: float | None = None
-) -> int:
+def transfer(
+    root: Path,
+    direction: Literal["push", "pull"],
+    targets: list[str] | None,
+    remote: str | None,
+    wait: float | None = None,
+) -> Any:
+    """``dvc push`` or ``dvc pull``, with DVC's progress bars on for long transfers."""
     with open_repo(root) as repo, _progress():
+        method = repo.push if direction == "push" else repo.pull
         return _waiting_for_lock(
-            lambda: repo.push(targets=targets or None, remote=remote), "dvc push", wait
-        )
-
-
-def pull(
-    root: Path, targets: list[str] | None, remote: str | None, wait: float | None = None
-) -> dict:
-    with open_repo(root) as repo, _progress():
-        return _waiting_for_lock(
-            lambda: repo.pull(targets=targets or None, remote=remote), "dvc pull", wait
+            lambda: method(targets=targets or None, remote=remote), f"dvc {direction}", wait
         )
 
 

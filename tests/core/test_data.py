@@ -178,6 +178,7 @@ def test_interrupted_add_never_loses_data(project: Path, delay: float) -> None:
         for _ in range(160):
             handle.write(os.urandom(1 << 20))
     expected = md5(big)
+    original = os.open(big, os.O_RDONLY)  # held open, so its inode cannot be reused
     dvc_repo.init(project)
     proc = subprocess.Popen(
         [sys.executable, "-c", ADD_BIG, "big.bin"],
@@ -196,6 +197,10 @@ def test_interrupted_add_never_loses_data(project: Path, delay: float) -> None:
     cached = dvc_repo.cache_dir(project) / expected[:2] / expected[2:]
     assert md5(cached) == expected  # the cache holds exactly those bytes
     assert md5(big) == expected
+    # the very same file, never removed and re-linked (DVC's default link types do that)
+    assert os.fstat(original).st_nlink == 1
+    assert os.path.samestat(os.fstat(original), big.stat())
+    os.close(original)
 
 
 HOLD_LOCK = textwrap.dedent(
