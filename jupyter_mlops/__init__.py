@@ -22,6 +22,7 @@ _LAZY = {
     "runs": "jupyter_mlops.core.tracking",
     "status": "jupyter_mlops.core.tracking",
     "run_notebook": "jupyter_mlops.core.batch",
+    "eda": "jupyter_mlops.core.eda",
     "resolve_settings": "jupyter_mlops.config",
     "MlopsError": "jupyter_mlops.errors",
     "NoActiveRunError": "jupyter_mlops.errors",

@@ -17,10 +17,17 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_loca
 from traitlets import Bool, Unicode
 
 from ..errors import MlopsError
-from . import data, log, runs, status, track
+from . import data, eda, log, runs, status, track
 from .parser import HelpShown, MagicArgumentParser
 
-COMMANDS = {"track": track, "log": log, "runs": runs, "data": data, "status": status}
+COMMANDS = {
+    "track": track,
+    "log": log,
+    "runs": runs,
+    "data": data,
+    "eda": eda,
+    "status": status,
+}
 
 
 def build_parser() -> MagicArgumentParser:
@@ -88,6 +95,13 @@ class MLOpsMagics(Magics):
         from IPython.display import display
 
         display(obj)
+
+    def evaluate(self, expression: str) -> Any:
+        """The value of a name or expression in the user's namespace; a typo is one line."""
+        try:
+            return eval(expression, self.shell.user_ns)  # the user's own code, in their kernel
+        except Exception as exc:
+            raise UsageError(f"%mlops: cannot evaluate {expression!r}: {exc}") from None
 
     def execute(self, cell: str) -> Any:
         """Run a cell body in the user namespace; return its last expression like a cell."""
