@@ -132,11 +132,13 @@ def profile(
     kinds = {c: s["kind"] for c, s in stats.items()}
     numeric = [c for c in columns if kinds[c] == "numeric" and stats[c]["n_unique"] > 0]
     arrays = {c: _floats(series[c]) for c in numeric}
-    pearson = _pearson({c: arrays[c] for c in numeric})
+    varying = [c for c in numeric if stats[c]["n_unique"] > 1]  # constants: r undefined
+    pearson = _with_constants(_pearson({c: arrays[c] for c in varying}), numeric)
 
     rows = _sample_rows(n_rows, sample)
-    spearman = _pearson(
-        {c: _ranks(arrays[c] if rows is None else arrays[c][rows]) for c in numeric}
+    spearman = _with_constants(
+        _pearson({c: _ranks(arrays[c] if rows is None else arrays[c][rows]) for c in varying}),
+        numeric,
     )
     levels = [
         c
@@ -245,6 +247,7 @@ def _floats(s: pd.Series) -> np.ndarray:
     return s.to_numpy(dtype="float64", na_value=np.nan)
 
 
+@np.errstate(invalid="ignore", over="ignore")  # infinities give NaN moments, as in pandas
 def _numeric(values: np.ndarray, dtype: Any) -> dict[str, Any]:
     nan = np.isnan(values)
     v = np.sort(values[~nan] if nan.any() else values)  # one sort: order statistics for free
@@ -264,12 +267,8 @@ def _numeric(values: np.ndarray, dtype: Any) -> dict[str, Any]:
     std = math.sqrt(m2 / (n - 1)) if n > 1 else math.nan
     if abs(m2) < 1e-14:
         m2 = 0.0
-    if n < 3:
-        skew = math.nan
-    elif m2 == 0:
-        skew = 0.0
-    else:
-        skew = (n * (n - 1) ** 0.5 / (n - 2)) * (m3 / m2**1.5)
+    # undefined for a constant column (pandas 3 says NaN too)
+    skew = math.nan if n < 3 or m2 == 0 else (n * (n - 1) ** 0.5 / (n - 2)) * (m3 / m2**1.5)
     p25, median, p75 = np.quantile(v, [0.25, 0.5, 0.75])
     zeros = int(np.searchsorted(v, 0, "right") - np.searchsorted(v, 0, "left"))
     integer = np.issubdtype(dtype, np.integer) if isinstance(dtype, np.dtype) else False
@@ -365,6 +364,7 @@ def _duplicate_rows(df: pd.DataFrame) -> int | None:
     return int(df[candidates].duplicated().sum())
 
 
+@np.errstate(invalid="ignore", over="ignore")
 def _pearson(arrays: dict[str, np.ndarray]) -> dict[str, dict[str, float | None]]:
     """Pairwise-complete Pearson correlations (as ``DataFrame.corr``), summed over row chunks.
 
@@ -396,6 +396,13 @@ def _pearson(arrays: dict[str, np.ndarray]) -> dict[str, dict[str, float | None]
     r = np.clip(r, -1.0, 1.0)
     r[count < 2] = np.nan
     return {a: {b: _num(r[i, j]) for j, b in enumerate(names)} for i, a in enumerate(names)}
+
+
+def _with_constants(
+    matrix: dict[str, dict[str, float | None]], names: list[str]
+) -> dict[str, dict[str, float | None]]:
+    """The full matrix over ``names``, None wherever a column has no variance (as pandas' NaN)."""
+    return {a: {b: matrix.get(a, {}).get(b) for b in names} for a in names}
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
