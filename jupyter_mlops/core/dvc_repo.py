@@ -43,7 +43,11 @@ def _dvc_errors(what: str) -> Iterator[None]:
         with quiet_logs("dvc"):
             yield
     except DvcException as exc:
-        raise DataError(f"{what}: {_one_line(exc)}") from exc
+        text = _one_line(exc)
+        if "expected 'url'" in text:
+            # DVC reads .dvc/config as committed in git next to the uncommitted config.local
+            text += "; commit .dvc/config with the remote's url in it (git add .dvc/config)"
+        raise DataError(f"{what}: {text}") from exc
 
 
 def _one_line(exc: BaseException) -> str:
@@ -124,8 +128,14 @@ def add(root: Path, paths: list[Path], wait: float | None = None) -> None:
 def data_status(root: Path, remote: str | None, check_remote: bool) -> dict[str, Any]:
     """DVC's lock-free data status: committed/uncommitted changes, not in cache, not in remote."""
     with open_repo(root) as repo, _dvc_errors("dvc data status"):
+        # remote_refresh: ask the remote itself, not DVC's cached listing of it, which a push in
+        # this same process leaves stale
         return repo.data_status(
-            granular=False, untracked_files="no", not_in_remote=check_remote, remote=remote
+            granular=False,
+            untracked_files="no",
+            not_in_remote=check_remote,
+            remote_refresh=check_remote,
+            remote=remote,
         )
 
 

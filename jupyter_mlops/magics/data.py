@@ -54,8 +54,13 @@ def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
         return None
     if args.action == "pull":
         result = data.pull(*args.paths, remote=args.remote)
-        fetched = result.get("fetched", 0) if isinstance(result, dict) else 0
-        print(f"Pulled {fetched} file(s)." if fetched else "Everything is already here.")
+        result = result if isinstance(result, dict) else {}
+        fetched = result.get("stats", {}).get("fetched", 0)
+        restored = sorted(p for key in ("added", "modified") for p in result.get(key, []))
+        if fetched or restored:
+            print(f"Pulled {fetched} file(s); restored {', '.join(restored) or 'nothing'}.")
+        else:
+            print("Everything is already here.")
         return None
     version = data.checkout(args.path, rev=args.rev)
     print(

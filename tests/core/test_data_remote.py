@@ -1,0 +1,140 @@
+"""DVC remotes: push, lose everything local, pull back; a local folder and a real S3 server."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import jupyter_mlops as mlops
+from jupyter_mlops.core.dvc_repo import DataError
+from tests.conftest import free_port, git, kernel_env
+from tests.core.test_data import md5, wine_csv
+
+DVC = str(Path(sys.executable).parent / "dvc")
+
+
+def dvc(project: Path, *args: str) -> None:
+    """The DVC command line, as a user configures remotes."""
+    subprocess.run([DVC, *args], cwd=project, check=True, capture_output=True, env=kernel_env())
+
+
+def versioned(project: Path) -> Path:
+    csv = wine_csv(project)
+    mlops.data.add("data/x.csv")
+    git(project, "commit", "-qm", "wine v1")
+    return csv
+
+
+def round_trip(project: Path, csv: Path) -> None:
+    """Push, delete the file and DVC's whole cache, pull: the same bytes come back."""
+    expected = md5(csv)
+    assert mlops.data.status().paths == {"data/x.csv": "not pushed"}
+    assert mlops.data.push() == 1
+    assert mlops.data.status().paths == {"data/x.csv": "in sync"}
+    csv.unlink()
+    shutil.rmtree(project / ".dvc" / "cache")
+    assert mlops.data.status(check_remote=False).paths == {"data/x.csv": "missing"}
+    mlops.data.pull()
+    assert md5(csv) == expected
+    assert mlops.data.status().paths == {"data/x.csv": "in sync"}
+
+
+def test_local_folder_remote_round_trip(project: Path, tmp_path: Path) -> None:
+    csv = versioned(project)
+    dvc(project, "remote", "add", "-d", "storage", str(tmp_path / "storage"))
+    round_trip(project, csv)
+    assert any((tmp_path / "storage" / "files" / "md5").rglob("*"))
+
+
+@pytest.fixture(scope="module")
+def s3_server(tmp_path_factory: pytest.TempPathFactory):
+    """moto's S3-compatible server on 127.0.0.1, with one bucket."""
+    port = free_port()
+    log = (tmp_path_factory.mktemp("moto") / "server.log").open("w")
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"moto_server did not start (see {log.name})") from None
+            time.sleep(0.2)
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+    s3.create_bucket(Bucket="mlops-data")
+    yield url, s3
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+def test_s3_remote_round_trip(project: Path, s3_server) -> None:
+    url, s3 = s3_server
+    csv = versioned(project)
+    dvc(project, "remote", "add", "-d", "s3remote", "s3://mlops-data/project")
+    dvc(project, "remote", "modify", "s3remote", "endpointurl", url)
+    dvc(project, "remote", "modify", "--local", "s3remote", "access_key_id", "testing")
+    dvc(project, "remote", "modify", "--local", "s3remote", "secret_access_key", "testing")
+    with pytest.raises(DataError, match=r"commit \.dvc/config") as info:
+        mlops.data.status()  # DVC reads the committed config, which has no s3remote yet
+    assert "\n" not in str(info.value)
+    git(project, "commit", "-qam", "S3 remote")  # the url in git, the keys in config.local
+    round_trip(project, csv)
+    expected = md5(csv)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="mlops-data")["Contents"]]
+    assert f"project/files/md5/{expected[:2]}/{expected[2:]}" in keys
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: mlops.data.push(), "no DVC remote configured"),
+        (lambda: mlops.data.pull(), "no DVC remote configured"),
+        (lambda: mlops.data.push(remote="nope"), "no DVC remote named 'nope'"),
+    ],
+)
+def test_transfers_without_a_usable_remote_change_nothing(project: Path, call, message) -> None:
+    csv = versioned(project)
+    before = {p: p.read_bytes() for p in (csv, project / "data" / "x.csv.dvc")}
+    cache = sorted((project / ".dvc" / "cache").rglob("*"))
+    with pytest.raises(DataError, match=message) as info:
+        call()
+    assert "\n" not in str(info.value)
+    assert {p: p.read_bytes() for p in before} == before
+    assert sorted((project / ".dvc" / "cache").rglob("*")) == cache
+
+
+def test_push_and_pull_magics(ip, capfd, project: Path, tmp_path: Path) -> None:
+    csv = versioned(project)
+    expected = md5(csv)
+    dvc(project, "remote", "add", "-d", "storage", str(tmp_path / "storage"))
+    capfd.readouterr()
+    assert ip.run_cell("%mlops data push").success
+    assert "Pushed 1 file(s)." in capfd.readouterr().out
+    csv.unlink()
+    shutil.rmtree(project / ".dvc" / "cache")
+    assert ip.run_cell("%mlops data pull").success
+    assert "Pulled 1 file(s); restored data/x.csv." in capfd.readouterr().out
+    assert md5(csv) == expected
+    assert ip.run_cell("%mlops data push").success
+    assert "Everything is already on the remote." in capfd.readouterr().out
