@@ -11,7 +11,6 @@ carries over; the copy is made just before, so every tool reads from a warm page
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import shutil
 import statistics
@@ -101,7 +100,9 @@ def tools(name: str, is_dir: bool) -> dict[str, Callable[[Path], None]]:
     def dvc_inprocess(root: Path) -> None:
         from dvc.repo import Repo
 
-        with Repo(str(root)) as repo:
+        from jupyter_mlops.core.store import quiet_logs
+
+        with quiet_logs("dvc"), Repo(str(root)) as repo:  # no "to track the changes" hints
             repo.add([str(root / name)])
 
     def mlops_inprocess(root: Path) -> None:
@@ -140,7 +141,6 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="measurements per tool (median)")
     parser.add_argument("--tmp", default=None, help="where to work (default: the temp dir)")
     args = parser.parse_args()
-    logging.getLogger("dvc").setLevel(logging.ERROR)  # DVC's "to track the changes" hints
 
     base = Path(tempfile.mkdtemp(prefix="bench-data-", dir=args.tmp))
     need = 4 * args.size_mb << 20
