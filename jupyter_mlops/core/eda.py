@@ -445,7 +445,7 @@ def _correlation_ratio(values: np.ndarray, groups: np.ndarray) -> float | None:
     if len(values) < 2:
         return None
     total = values.var() * len(values)
-    if total == 0:
+    if total <= 1e-12 * len(values) * (values.mean() ** 2 + 1e-300):  # constant up to rounding
         return None
     counts = np.bincount(groups)
     sums = np.bincount(groups, weights=values)
@@ -487,6 +487,8 @@ def _target(
     for column, column_stats in stats.items():
         if column == target or column_stats["kind"] in ("datetime", "text"):
             continue
+        if column_stats["n_unique"] <= 1:
+            continue  # a constant explains nothing (rounding could say otherwise)
         measure, value = _relationship(
             series[column], column, column_stats, task, target, pearson, arrays, codes, classes
         )

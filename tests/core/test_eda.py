@@ -117,6 +117,7 @@ def test_target_relationships_and_classes() -> None:
     assert target["task"] == "classification"
     assert target["classes"] == [[k, c] for k, c in df["target"].value_counts().items()]
     assert "customer_id" in target["relationships"]  # numeric: correlation ratio
+    assert "constant" not in target["relationships"]
     assert target["relationships"]["region"]["measure"] == "cramers_v"
 
     reg = profile(df, target="income")["target"]
