@@ -8,9 +8,11 @@ never removed here. A ``DvcException`` becomes a one-line ``DataError``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -83,16 +85,24 @@ def open_repo(root: Path, config: dict | None = None) -> Iterator[Any]:
         repo.close()
 
 
-def _waiting_for_lock(fn: Callable[[], T], what: str, wait: float | None) -> T:
+def _waiting_for_lock(fn: Callable[[], T], what: str, wait: float | None, repo: Any = None) -> T:
     from dvc.lock import LockError
+    from dvc.rwlock import RWLockFileCorruptedError
 
     wait = LOCK_WAIT_SECONDS if wait is None else wait
     deadline = time.monotonic() + wait
+    torn = repaired = False
     while True:
         try:
             with _dvc_errors(what):
+                if torn:
+                    _reset_torn_rwlock(repo)
+                    torn = False
                 return fn()
         except DataError as exc:
+            if isinstance(exc.__cause__, RWLockFileCorruptedError) and repo and not repaired:
+                torn = repaired = True
+                continue
             if not isinstance(exc.__cause__, LockError):
                 raise
             if time.monotonic() >= deadline:
@@ -101,6 +111,41 @@ def _waiting_for_lock(fn: Callable[[], T], what: str, wait: float | None) -> T:
                     f"(.dvc/tmp/lock) and did not finish within {wait:.0f} s; try again later"
                 ) from exc.__cause__
             time.sleep(0.5)
+
+
+def _reset_torn_rwlock(repo: Any) -> None:
+    """Reset DVC's stage lock table when a killed process left it half-written.
+
+    DVC rewrites ``.dvc/tmp/rwlock`` in place (truncate, then write), so a process killed in
+    between leaves an empty or cut-off file and every later ``add`` fails on it. Under the
+    repository lock and the table's own guard, an unreadable table can only be such a remnant:
+    its writer is dead and so are the stage locks it listed. Write an empty table atomically.
+    """
+    from dvc.lock import make_lock
+
+    tmp_dir = repo.tmp_dir
+    path = Path(tmp_dir) / "rwlock"
+    guard = make_lock(
+        os.path.join(tmp_dir, "rwlock.lock"),
+        tmp_dir=tmp_dir,
+        hardlink_lock=repo.config["core"].get("hardlink_lock", False),
+    )
+    with repo.lock, guard:
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+            return  # another process repaired it meanwhile
+        except FileNotFoundError:
+            return
+        except ValueError:
+            pass
+        fresh = path.with_name(f"rwlock.{os.getpid()}.tmp")
+        fresh.write_text("{}", encoding="utf-8")
+        os.replace(fresh, path)
+    warnings.warn(
+        "jupyter-mlops: reset DVC's stage lock table .dvc/tmp/rwlock, which an interrupted "
+        "DVC process had left half-written",
+        stacklevel=4,
+    )
 
 
 def _keep_workspace_copies(root: Path) -> dict | None:
@@ -122,7 +167,7 @@ def add(root: Path, paths: list[Path], wait: float | None = None) -> None:
     """``dvc add`` the paths (relative to ``root``), never removing a workspace file."""
     with open_repo(root, config=_keep_workspace_copies(root)) as repo:
         targets = [str(root / p) for p in paths]
-        _waiting_for_lock(lambda: repo.add(targets), "dvc add", wait)
+        _waiting_for_lock(lambda: repo.add(targets), "dvc add", wait, repo)
 
 
 def data_status(root: Path, remote: str | None, check_remote: bool) -> dict[str, Any]:
@@ -150,14 +195,17 @@ def transfer(
     with open_repo(root) as repo, _progress():
         method = repo.push if direction == "push" else repo.pull
         return _waiting_for_lock(
-            lambda: method(targets=targets or None, remote=remote), f"dvc {direction}", wait
+            lambda: method(targets=targets or None, remote=remote),
+            f"dvc {direction}",
+            wait,
+            repo,
         )
 
 
 def checkout(root: Path, target: str, wait: float | None = None) -> dict:
     with open_repo(root) as repo:
         return _waiting_for_lock(
-            lambda: repo.checkout(targets=[target], force=True), "dvc checkout", wait
+            lambda: repo.checkout(targets=[target], force=True), "dvc checkout", wait, repo
         )
 
 

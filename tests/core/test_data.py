@@ -203,6 +203,21 @@ def test_interrupted_add_never_loses_data(project: Path, delay: float) -> None:
     os.close(original)
 
 
+@pytest.mark.parametrize("torn", ["", '{"write": {"/x": {"pid": 1'])
+def test_add_recovers_from_a_half_written_dvc_stage_lock(project: Path, torn: str) -> None:
+    # what DVC leaves when it is killed while rewriting .dvc/tmp/rwlock in place
+    dvc_repo.init(project)
+    path = wine_csv(project)
+    rwlock = project / ".dvc" / "tmp" / "rwlock"
+    rwlock.parent.mkdir(parents=True, exist_ok=True)
+    rwlock.write_text(torn)
+    with pytest.warns(UserWarning, match="half-written"):
+        (version,) = mlops.data.add("data/x.csv").versions
+    assert version.md5 == md5(path)
+    table = json.loads(rwlock.read_text())  # readable again, and nothing left holding stages
+    assert not table.get("write") and not table.get("read")
+
+
 HOLD_LOCK = textwrap.dedent(
     """
     import sys, time
