@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MlopsError
+from .reports import name_error
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,8 +44,6 @@ SKEWED = 1.0
 MANY_ZEROS = 0.5
 IMBALANCED = 0.1
 CLASSIFICATION_MAX_CLASSES = 20
-
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
 class EdaError(MlopsError):
@@ -185,11 +183,9 @@ def _check_inputs(df: Any, target: str | None, sample: int | None, name: str | N
     if sample is not None and sample < 10:
         raise EdaError(f"sample must be at least 10 rows, not {sample}")
     name = "data" if name is None else str(name)
-    if not _NAME.match(name):
-        raise EdaError(
-            f"invalid report name {name!r}: use letters, digits, '_', '-' or '.' (it names "
-            "the eda/<name>.html artifact)"
-        )
+    problem = name_error(name, "eda")
+    if problem:
+        raise EdaError(problem)
     return name
 
 
@@ -667,20 +663,14 @@ def _target_warnings(target: dict[str, Any]) -> list[dict[str, Any]]:
 
 # -- logging ---------------------------------------------------------------------------------
 def _log_on_active_run(report: EdaReport) -> None:
-    from .tracking import session
+    from .reports import log_report
 
-    run = session.active
-    if run is None:
-        return
-    from . import store
-
-    client = run.client
-    name = report.name
-    html_page = report.to_html(full_page=True)
-    store.with_retry(lambda: client.log_text(run.run_id, html_page, f"eda/{name}.html"))
-    store.with_retry(lambda: client.log_text(run.run_id, report.to_json(), f"eda/{name}.json"))
-    session.buffer.add(
-        client, run.run_id, tags=[(f"mlops.eda.{name}.warnings", str(len(report.warnings)))]
+    log_report(
+        "eda",
+        report.name,
+        report.to_json(),
+        report.to_html(full_page=True),
+        {f"mlops.eda.{report.name}.warnings": str(len(report.warnings))},
     )
 
 
