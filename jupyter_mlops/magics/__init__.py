@@ -17,7 +17,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_loca
 from traitlets import Bool, Unicode
 
 from ..errors import MlopsError
-from . import data, eda, log, runs, status, track
+from . import check, data, eda, log, runs, status, track
 from .parser import HelpShown, MagicArgumentParser
 
 COMMANDS = {
@@ -26,6 +26,7 @@ COMMANDS = {
     "runs": runs,
     "data": data,
     "eda": eda,
+    "check": check,
     "status": status,
 }
 

@@ -1,0 +1,94 @@
+"""The assumption checks as one self-contained table: verdict, statistic, p-value, meaning."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .html import DASH, document, esc, num, single
+
+_VERDICT_CSS = (
+    "<style>.mlops-checks .v{display:inline-block;min-width:38px;text-align:center;"
+    "border-radius:3px;padding:0 5px;font-size:11px;color:#fff}"
+    ".mlops-checks .v-pass{background:var(--jp-success-color1,#388e3c)}"
+    ".mlops-checks .v-warn{background:var(--jp-warn-color1,#f57c00)}"
+    ".mlops-checks .v-fail{background:var(--jp-error-color1,#d32f2f)}"
+    ".mlops-checks td.msg{text-align:left;max-width:520px}"
+    ".mlops-checks td.cols{text-align:left;max-width:200px;word-break:break-word}</style>"
+)
+
+
+def _summary(report: dict[str, Any]) -> str:
+    counts = report["counts"]
+    parts = [
+        f"<b>{esc(report['name'])}</b>: {len(report['checks'])} checks on "
+        f"{report['n_rows']:,} rows for <b>{esc(report['target'])}</b> ({esc(report['task'])}, "
+        f"{esc(report['task_reason'])})",
+        f"{counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail",
+    ]
+    if report.get("residuals_from"):
+        source = (
+            "an OLS fit on the numeric features"
+            if report["residuals_from"] == "ols"
+            else "the model's predictions"
+        )
+        rows = f"{report['residual_rows']:,}"
+        sample = (
+            f" on a random sample of {rows} rows (seed {report['residual_seed']}); independence "
+            f"on the first {rows} rows in order"
+            if report.get("residual_sample")
+            else f" on {rows} rows"
+        )
+        parts.append(
+            f"residual checks use {esc(source)}{sample}, each at p &lt; "
+            f"{num(report['residual_alpha'])} (alpha {num(report['alpha'])} shared)"
+        )
+    return "<p>" + " · ".join(parts) + "</p>"
+
+
+def _row(check: dict[str, Any]) -> str:
+    verdict = check["verdict"]
+    p = check["p_value"]
+    threshold = check["threshold"]
+    limit = DASH if threshold is None else ("p &lt; " if p is not None else "") + num(threshold)
+    return (
+        f"<tr><td><span class='v v-{esc(verdict)}'>{esc(verdict)}</span></td>"
+        f"<th>{esc(check['id'])}</th>"
+        f"<td class='cols'>{esc(', '.join(check['columns'][:6]))}</td>"
+        f"<td class='cols'>{esc(check['test'])}</td>"
+        f"<td>{num(check['statistic'])}</td><td>{num(p)}</td><td>{limit}</td>"
+        f"<td class='msg'>{esc(check['message'])}</td></tr>"
+    )
+
+
+def render_html(report: dict[str, Any]) -> str:
+    head = (
+        "<tr><th>verdict</th><th>check</th><th>columns</th><th>test</th><th>statistic</th>"
+        "<th>p-value</th><th>threshold</th><th>what it means</th></tr>"
+    )
+    body = "".join(_row(c) for c in report["checks"])
+    skipped = "".join(
+        f"<li>{esc(s['id'])}: {esc(s['reason'])}</li>" for s in report.get("skipped", [])
+    )
+    skipped_html = (
+        f"<p class='muted'>Not run:</p><ul class='muted'>{skipped}</ul>" if skipped else ""
+    )
+    table = f"<table>{head}{body}</table>"
+    return single(_VERDICT_CSS + _summary(report) + table + skipped_html, "checks")
+
+
+def render_document(report: dict[str, Any]) -> str:
+    return document(f"Checks: {report['name']}", render_html(report))
+
+
+def render_text(report: dict[str, Any]) -> str:
+    counts = report["counts"]
+    lines = [
+        f"Checks {report['name']!r} for {report['target']!r} ({report['task']}): "
+        f"{counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail"
+    ]
+    lines += [
+        f"  {c['verdict']:<4} {c['id']}: {c['message']}"
+        for c in report["checks"]
+        if c["verdict"] != "pass"
+    ]
+    return "\n".join(lines)
