@@ -71,23 +71,23 @@ def planted(kind: str, seed: int, n: int = 1000) -> pd.DataFrame:
     return regression(kind, seed, n)
 
 
-def battery(seeds: range) -> Iterator[tuple[str, int, pd.DataFrame, str | None]]:
+def battery(seeds: range, n: int = 1000) -> Iterator[tuple[str, int, pd.DataFrame, str | None]]:
     """(kind, seed, frame with target "y", the check that must flag it or None when clean)."""
     for seed in seeds:
         for kind, check_id in VIOLATIONS.items():
-            yield kind, seed, planted(kind, seed), check_id
+            yield kind, seed, planted(kind, seed, n), check_id
         for kind in CLEAN:
-            yield kind, seed, planted(kind, seed), None
+            yield kind, seed, planted(kind, seed, n), None
 
 
-def score(seeds: range) -> dict[str, object]:
+def score(seeds: range, n: int = 1000) -> dict[str, object]:
     """Run ``mlops.check`` over the battery: detection and false-alarm rates, and misses."""
     from jupyter_mlops.core.checks import check
 
     detected = planted_total = alarms = clean_total = 0
     misses: list[str] = []
     false_alarms: list[str] = []
-    for kind, seed, frame, check_id in battery(seeds):
+    for kind, seed, frame, check_id in battery(seeds, n):
         report = check(frame, "y")
         flagged = {c.id for c in report.checks if c.verdict != "pass"}
         if check_id is None:

@@ -317,9 +317,10 @@ def _constant_features(df: pd.DataFrame, features: list[str]) -> Check:
             "constant_feature",
             "pass",
             "Every feature takes more than one value.",
-            "distinct non-missing values",
+            "features with a single value",
             [],
-            threshold=1,
+            0.0,
+            threshold=0,
         )
     message = (
         f"{len(constant)} feature(s) take a single value ({', '.join(constant[:5])}): they "
@@ -329,10 +330,10 @@ def _constant_features(df: pd.DataFrame, features: list[str]) -> Check:
         "constant_feature",
         "warn",
         message,
-        "distinct non-missing values",
+        "features with a single value",
         constant,
         float(len(constant)),
-        threshold=1,
+        threshold=0,
     )
 
 
