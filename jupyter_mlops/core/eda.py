@@ -131,13 +131,14 @@ def profile(
     numeric = [c for c in columns if kinds[c] == "numeric" and stats[c]["n_unique"] > 0]
     arrays = {c: _floats(series[c]) for c in numeric}
     varying = [c for c in numeric if stats[c]["n_unique"] > 1]  # constants: r undefined
-    pearson = _with_constants(_pearson({c: arrays[c] for c in varying}), numeric)
 
     rows = _sample_rows(n_rows, sample)
-    spearman = _with_constants(
-        _pearson({c: _ranks(arrays[c] if rows is None else arrays[c][rows]) for c in varying}),
-        numeric,
-    )
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        full = pool.submit(_pearson, {c: arrays[c] for c in varying})  # overlaps the ranking
+        ranked = pool.map(_ranks, (arrays[c] if rows is None else arrays[c][rows] for c in varying))
+        ranks = dict(zip(varying, ranked, strict=True))
+        pearson = _with_constants(full.result(), numeric)
+    spearman = _with_constants(_pearson(ranks), numeric)
     levels = [
         c
         for c in columns
@@ -265,7 +266,7 @@ def _numeric(values: np.ndarray, dtype: Any) -> dict[str, Any]:
         m2 = 0.0
     # undefined for a constant column (pandas 3 says NaN too)
     skew = math.nan if n < 3 or m2 == 0 else (n * (n - 1) ** 0.5 / (n - 2)) * (m3 / m2**1.5)
-    p25, median, p75 = np.quantile(v, [0.25, 0.5, 0.75])
+    p25, median, p75 = _sorted_quantiles(v, (0.25, 0.5, 0.75))
     zeros = int(np.searchsorted(v, 0, "right") - np.searchsorted(v, 0, "left"))
     integer = np.issubdtype(dtype, np.integer) if isinstance(dtype, np.dtype) else False
     return {
@@ -283,6 +284,26 @@ def _numeric(values: np.ndarray, dtype: Any) -> dict[str, Any]:
         "integer": bool(integer or (len(finite) and np.array_equal(finite, np.floor(finite)))),
         "histogram": _hist(finite, integer_bins=integer),
     }
+
+
+def _sorted_quantiles(v: np.ndarray, qs: tuple[float, ...]) -> list[float]:
+    """Quantiles of sorted values, interpolated linearly as pandas and numpy do by default;
+    ``np.quantile`` would partition the already sorted array again."""
+    out = []
+    for q in qs:
+        position = q * (len(v) - 1)
+        below = math.floor(position)
+        above = min(below + 1, len(v) - 1)
+        fraction = position - below
+        low, high = float(v[below]), float(v[above])
+        # numpy's formula (lerp from the nearer end), so the result matches to the last bit
+        value = (
+            low + (high - low) * fraction
+            if fraction < 0.5
+            else high - (high - low) * (1 - fraction)
+        )
+        out.append(value if low != high else low)
+    return out
 
 
 def _hist(sorted_values: Any, integer_bins: bool = False) -> dict[str, list]:
@@ -376,15 +397,37 @@ def _pearson(arrays: dict[str, np.ndarray]) -> dict[str, dict[str, float | None]
     sums = np.zeros((k, k))  # sums[a, b]: sum of a over rows where b is present too
     squares = np.zeros((k, k))
     products = np.zeros((k, k))
+    # Only columns with gaps need masks: where b has none, "rows where b is present" is every
+    # row, and the sums over them are plain column sums (one k x k product instead of four).
+    gappy = np.array([i for i, a in enumerate(arrays.values()) if np.isnan(a).any()], dtype=int)
+    buffer = np.empty((min(CHUNK, n), k), order="F")  # column-major: each column one copy
+    squared = np.empty_like(buffer)
     for start in range(0, n, CHUNK):
-        block = np.column_stack([a[start : start + CHUNK] for a in arrays.values()]) - means
-        present = ~np.isnan(block)
-        mask = present.astype("float64")
-        block[~present] = 0.0
-        count += mask.T @ mask
-        sums += block.T @ mask
-        squares += (block * block).T @ mask
+        block = buffer[: min(CHUNK, n - start)]
+        for j, values in enumerate(arrays.values()):
+            np.subtract(values[start : start + len(block)], means[j], out=block[:, j])
+        present_n = np.full(k, float(len(block)))
+        if gappy.size:
+            part = block[:, gappy]
+            present = ~np.isnan(part)
+            mask = present.astype("float64")
+            block[:, gappy] = np.where(present, part, 0.0)
+            present_n[gappy] = mask.sum(axis=0)
         products += block.T @ block
+        np.multiply(block, block, out=squared[: len(block)])
+        squares_now = squared[: len(block)]
+        add_count = np.repeat(present_n[:, None], k, axis=1)
+        add_sums = np.repeat(block.sum(axis=0)[:, None], k, axis=1)
+        add_squares = np.repeat(squares_now.sum(axis=0)[:, None], k, axis=1)
+        if gappy.size:
+            pairs = np.tile(present_n[gappy], (k, 1))
+            pairs[gappy] = mask.T @ mask
+            add_count[:, gappy] = pairs
+            add_sums[:, gappy] = block.T @ mask
+            add_squares[:, gappy] = squares_now.T @ mask
+        count += add_count
+        sums += add_sums
+        squares += add_squares
     with np.errstate(divide="ignore", invalid="ignore"):
         cov = products - sums * sums.T / count
         var_a = squares - sums**2 / count
@@ -402,7 +445,22 @@ def _with_constants(
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
-    return pd.Series(values).rank(method="average").to_numpy(dtype="float64")
+    """Average ranks with NaN kept, as ``Series.rank()``; numpy's sort releases the GIL, so
+    columns rank in parallel threads."""
+    out = np.full(len(values), np.nan)
+    present = ~np.isnan(values)
+    x = values[present]
+    if x.size == 0:
+        return out
+    order = np.argsort(x)
+    ordered = x[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(ordered)]
+    average = (starts + ends + 1) / 2  # 1-based ranks start+1 .. end, averaged
+    ranks = np.empty(len(x))
+    ranks[order] = np.repeat(average, ends - starts)
+    out[present] = ranks
+    return out
 
 
 def _cramers_matrix(codes: dict[str, np.ndarray]) -> dict[str, dict[str, float | None]]:
