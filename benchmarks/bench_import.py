@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-HEAVY = ("mlflow", "dvc", "sklearn", "scipy", "statsmodels", "pandas")
+HEAVY = ("mlflow", "dvc", "sklearn", "scipy", "statsmodels", "pandas", "shap")
 
 LOAD_EXT = """
 import json, sys, time

@@ -27,7 +27,7 @@ def test_load_ext_imports_nothing_heavy() -> None:
         "ip = InteractiveShell.instance()\n"
         "ip.run_line_magic('load_ext', 'jupyter_mlops')\n"
         "assert 'mlops' in ip.magics_manager.magics['line']\n"
-        "heavy = {'mlflow', 'dvc', 'sklearn', 'scipy', 'statsmodels', 'pandas'}\n"
+        "heavy = {'mlflow', 'dvc', 'sklearn', 'scipy', 'statsmodels', 'pandas', 'shap'}\n"
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
     )
     out = subprocess.run(
