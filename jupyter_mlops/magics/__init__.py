@@ -17,7 +17,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_loca
 from traitlets import Bool, Unicode
 
 from ..errors import MlopsError
-from . import check, data, eda, log, runs, status, track
+from . import check, data, drift, eda, explain, log, runs, status, track
 from .parser import HelpShown, MagicArgumentParser
 
 COMMANDS = {
@@ -27,6 +27,8 @@ COMMANDS = {
     "data": data,
     "eda": eda,
     "check": check,
+    "drift": drift,
+    "explain": explain,
     "status": status,
 }
 
