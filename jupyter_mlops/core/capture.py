@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dis
 import importlib
 import importlib.util
 import inspect
@@ -193,8 +194,9 @@ def _flags(obj: object) -> int:
 
 def _same_code(a: types.CodeType, b: types.CodeType) -> bool:
     """Same bytecode, names and constants (line numbers aside): the source compiles to it."""
+    if _instructions(a) != _instructions(b):
+        return False
     for attr in (
-        "co_code",
         "co_name",
         "co_names",
         "co_varnames",
@@ -215,6 +217,29 @@ def _same_code(a: types.CodeType, b: types.CodeType) -> bool:
         elif type(x) is not type(y) or (x != y and repr(x) != repr(y)):
             return False
     return True
+
+
+def _instructions(code: types.CodeType) -> list[tuple[str, Any]]:
+    """The bytecode with one compiler choice taken out.
+
+    CPython compiles ``np.log(x)`` one way when ``np`` was imported in the same unit (the cell
+    or file holding the ``def``) and another when it comes from elsewhere (a method load, or an
+    attribute load after a NULL push), which also moves every jump. A captured module imports
+    at its top, the notebook perhaps in another cell: both must count as the same code.
+    """
+    found = [i for i in dis.get_instructions(code) if i.opname != "CACHE"]
+    index = {i.offset: n for n, i in enumerate(found)}
+    out: list[tuple[str, Any]] = []
+    for i in found:
+        op = "LOAD_ATTR" if i.opname == "LOAD_METHOD" else i.opname
+        if i.opcode in dis.hasjrel or i.opcode in dis.hasjabs:
+            arg: Any = index.get(i.argval, i.argval)
+        elif op in ("LOAD_GLOBAL", "LOAD_ATTR"):
+            arg = i.argval  # the name; the NULL and method bits are that choice
+        else:
+            arg = i.arg
+        out.append((op, arg))
+    return out
 
 
 def _compiled(source: str, flags: int, mode: str = "exec") -> list[types.CodeType]:

@@ -440,3 +440,36 @@ def test_history_is_the_fallback_when_no_cell_source_is_kept(ip):
     source = recover_source([cls], history=["x = 1", "class HiOnly:\n    scale = 2\n", "y = 2"])
 
     assert "class HiOnly:\n    scale = 2\n" in source
+
+
+def test_imports_in_the_cell_that_defines_the_code_are_fine(ip, tmp_path):
+    # CPython compiles ``np.log1p(X)`` differently when ``np`` is imported in the same cell: the
+    # recovered source and the captured module must still count as the same code
+    run(ip, IMPORTS)
+    run(
+        ip,
+        """
+        import math
+        import numpy as np
+
+        class sc_Scale(BaseEstimator, TransformerMixin):
+            def fit(self, X, y=None):
+                self.k_ = math.sqrt(2.0)
+                return self
+
+            def transform(self, X):
+                return np.log1p(X) * self.k_
+
+        def sc_square(X):
+            return np.square(X)
+
+        sc_model = make_pipeline(
+            sc_Scale(), FunctionTransformer(sc_square), LogisticRegression(max_iter=5000)
+        ).fit(X, y)
+        """,
+    )
+    model, X = ip.user_ns["sc_model"], ip.user_ns["X"]
+    source, data = package(model, "mlops_notebook_code_sc")
+    assert "class sc_Scale" in source and "def sc_square(X):" in source
+    fresh = in_fresh_process(tmp_path, "mlops_notebook_code_sc", source, data, X)
+    assert np.array_equal(fresh, model.predict_proba(X))
