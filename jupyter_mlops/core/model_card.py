@@ -1,0 +1,686 @@
+"""The model card: what a promoted model is, where it came from, and what was checked about it.
+
+``promote`` writes ``MODEL_CARD.md`` into the packaged model so that whoever loads
+``models:/NAME@ALIAS`` months later can tell which run, notebook, commit and data version made it,
+how it scored, what the assumption checks, drift and explanations said, and what it needs to run.
+
+``card_facts`` reads all of that from the run once (tags, dataset inputs, and only the report
+JSONs that the run's summary tags name); ``render_model_card`` turns the facts into Markdown and
+never touches the store, so the card is deterministic for given facts. Anything the run did not
+record is written as "not recorded"; a report that cannot be read is named as unreadable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import numbers
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+__all__ = ["card_facts", "render_model_card"]
+
+NOT_RECORDED = "not recorded"
+MAX_ROWS = 50  # metrics, params, data versions, requirements listed before "and N more"
+MAX_COLUMNS = 50  # training columns named
+MAX_TAGS = 20  # free-form run tags listed
+MAX_CELL = 200  # characters of one table cell (a param may hold 6,000)
+TOP_FEATURES = 10  # features of an explanation listed with their importance
+
+# summary tags the report loggers write (core/checks.py, drift.py, explain.py, eda.py)
+_CHECK_SUFFIXES = ("failed", "warned", "passed", "ok")
+_REPORT_TAGS = {
+    "checks": ("mlops.checks.", _CHECK_SUFFIXES),
+    "drift": ("mlops.drift.", ("drifted",)),
+    "explain": ("mlops.explain.", ("top",)),
+    "eda": ("mlops.eda.", ("warnings",)),
+}
+_VERDICT_ORDER = {"fail": 0, "warn": 1}
+
+
+# -- facts ------------------------------------------------------------------------------------
+def card_facts(client: Any, run_id: str) -> dict[str, Any]:
+    """Everything the card says about the run, read from the store once (JSON-able dict).
+
+    Reads the run, its experiment, and the ``checks/``, ``drift/`` and ``explain/`` JSONs named
+    by the run's summary tags. A missing piece is left out (or None); an unreadable report is
+    kept with an ``error`` saying why, so the card can say so instead of failing.
+    """
+    from . import store
+
+    run = store.with_retry(lambda: client.get_run(run_id))
+    info, data = run.info, run.data
+    tags = dict(data.tags)
+    try:
+        experiment = store.with_retry(lambda: client.get_experiment(info.experiment_id)).name
+    except Exception:  # a deleted or unreadable experiment still has an id worth showing
+        experiment = None
+    with tempfile.TemporaryDirectory(prefix="mlops-card-") as tmp, _no_progress_bars():
+        reader = _ArtifactReader(client, info.run_id, Path(tmp))
+        checks = [_check_facts(name, found, reader) for name, found in _reports(tags, "checks")]
+        drift = [_drift_facts(name, found, reader) for name, found in _reports(tags, "drift")]
+        explain = [_explain_facts(name, found, reader) for name, found in _reports(tags, "explain")]
+    return {
+        "run": {
+            "id": info.run_id,
+            "name": info.run_name,
+            "status": info.status,
+            "user": tags.get("mlflow.user"),
+            "start_time": _iso(info.start_time),
+            "end_time": _iso(info.end_time),
+            "duration_seconds": _duration(info.start_time, info.end_time),
+            "experiment_id": info.experiment_id,
+            "experiment": experiment,
+            "parent_run_id": tags.get("mlflow.parentRunId"),
+            "description": tags.get("mlflow.note.content"),
+            "error": tags.get("mlops.error"),
+            "runner": tags.get("mlops.runner"),
+        },
+        "source": {
+            "type": tags.get("mlflow.source.type"),
+            "name": tags.get("mlflow.source.name"),
+            "notebook": tags.get("mlops.notebook.path"),
+        },
+        "git": _drop_none(
+            {
+                "commit": tags.get("mlflow.source.git.commit") or tags.get("mlops.git.commit"),
+                "branch": tags.get("mlflow.source.git.branch"),
+                "repo_url": tags.get("mlflow.source.git.repoURL"),
+                "dirty": _bool(tags.get("mlops.git.dirty")),
+            }
+        ),
+        "environment": {
+            "python": tags.get("mlops.python.version"),
+            "platform": tags.get("mlops.platform"),
+            "packages": _packages(tags.get("mlops.packages")),
+        },
+        "data": _data_versions(run, tags),
+        "metrics": {k: _number(v) for k, v in sorted(data.metrics.items())},
+        "params": dict(sorted(data.params.items())),
+        "tags": {k: v for k, v in sorted(tags.items()) if not k.startswith(("mlflow.", "mlops."))},
+        "checks": checks,
+        "drift": drift,
+        "explain": explain,
+        "eda": [
+            {"name": name, "warnings": _int(found.get("warnings"))}
+            for name, found in _reports(tags, "eda")
+        ],
+    }
+
+
+class _ArtifactReader:
+    """Reads a run's small JSON reports into one temporary folder; failures become a reason."""
+
+    def __init__(self, client: Any, run_id: str, folder: Path) -> None:
+        self.client, self.run_id, self.folder = client, run_id, folder
+
+    def json(self, path: str) -> tuple[dict[str, Any] | None, str | None]:
+        from . import store
+
+        try:
+            local = store.with_retry(
+                lambda: self.client.download_artifacts(self.run_id, path, str(self.folder))
+            )
+            value = json.loads(Path(local).read_text(encoding="utf-8"))
+        except Exception as exc:  # a card with a note beats no card (and no promotion)
+            return None, f"{path} could not be read ({_one_line(exc)})"
+        if not isinstance(value, dict):
+            return None, f"{path} is not a JSON object"
+        return value, None
+
+
+@contextlib.contextmanager
+def _no_progress_bars() -> Iterator[None]:
+    """MLflow draws a progress bar per download: three in a notebook for a few small JSONs."""
+    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    if key in os.environ:  # the user chose; respect it
+        yield
+        return
+    os.environ[key] = "false"
+    try:
+        yield
+    finally:
+        os.environ.pop(key, None)
+
+
+def _reports(tags: dict[str, str], kind: str) -> list[tuple[str, dict[str, str]]]:
+    """``[(name, {suffix: value})]`` of one kind of report, from its summary tags, by name."""
+    prefix, suffixes = _REPORT_TAGS[kind]
+    found: dict[str, dict[str, str]] = {}
+    for key, value in tags.items():
+        if not key.startswith(prefix):
+            continue
+        rest = key[len(prefix) :]
+        for suffix in suffixes:
+            if rest.endswith(f".{suffix}") and len(rest) > len(suffix) + 1:
+                found.setdefault(rest[: -len(suffix) - 1], {})[suffix] = value
+                break
+    return sorted(found.items())
+
+
+def _check_facts(name: str, tags: dict[str, str], reader: _ArtifactReader) -> dict[str, Any]:
+    artifact = f"checks/{name}.json"
+    report, error = reader.json(artifact)
+    counts = (report or {}).get("counts") or {}
+    facts: dict[str, Any] = {
+        "name": name,
+        "artifact": artifact,
+        "failed": _int(tags.get("failed"), counts.get("fail")),
+        "warned": _int(tags.get("warned"), counts.get("warn")),
+        "passed": _int(tags.get("passed"), counts.get("pass")),
+        "ok": _bool(tags.get("ok")) if "ok" in tags else (report or {}).get("ok"),
+        "task": None,
+        "target": None,
+        "issues": [],
+        "error": error,
+    }
+    if report is not None:
+        facts["task"], facts["target"] = report.get("task"), report.get("target")
+        issues = [
+            {
+                "id": str(c.get("id")),
+                "verdict": str(c.get("verdict")),
+                "columns": [str(col) for col in c.get("columns") or []],
+                "message": str(c.get("message") or ""),
+            }
+            for c in report.get("checks") or []
+            if isinstance(c, dict) and c.get("verdict") in _VERDICT_ORDER
+        ]
+        facts["issues"] = sorted(issues, key=lambda c: _VERDICT_ORDER[c["verdict"]])  # stable
+    return facts
+
+
+def _drift_facts(name: str, tags: dict[str, str], reader: _ArtifactReader) -> dict[str, Any]:
+    artifact = f"drift/{name}.json"
+    report, error = reader.json(artifact)
+    report = report or {}
+    drifted = [str(c) for c in report.get("drifted") or []]
+    target = report.get("target") if isinstance(report.get("target"), dict) else None
+    return {
+        "name": name,
+        "artifact": artifact,
+        "drifted_count": _int(tags.get("drifted"), len(drifted) if report else None),
+        "drifted": drifted,
+        "compared": len(report["columns"]) if isinstance(report.get("columns"), dict) else None,
+        "n_reference": report.get("n_reference"),
+        "n_current": report.get("n_current"),
+        "target": None
+        if target is None
+        else {k: target.get(k) for k in ("column", "verdict", "drifted")},
+        "error": error,
+    }
+
+
+def _explain_facts(name: str, tags: dict[str, str], reader: _ArtifactReader) -> dict[str, Any]:
+    artifact = f"explain/{name}.json"
+    report, error = reader.json(artifact)
+    report = report or {}
+    permutation = report.get("permutation") if isinstance(report.get("permutation"), dict) else {}
+    importance = [
+        [str(f), _number(v.get("mean")) if isinstance(v, dict) else None]
+        for f, v in list(permutation.items())[:TOP_FEATURES]
+    ]
+    top = [f for f, _ in importance] or [t.strip() for t in tags.get("top", "").split(",") if t]
+    return {
+        "name": name,
+        "artifact": artifact,
+        "top": top,
+        "importance": importance,
+        "model": report.get("model"),
+        "scoring": report.get("scoring"),
+        "baseline_score": _number(report.get("baseline_score")),
+        "shap": bool(report.get("shap")),
+        "error": error,
+    }
+
+
+def _data_versions(run: Any, tags: dict[str, str]) -> list[dict[str, Any]]:
+    """Dataset inputs (digest, source, profile) merged with the ``mlops.data.<path>`` tags."""
+    versions: dict[tuple[str, str], dict[str, Any]] = {}
+    inputs = getattr(run, "inputs", None)
+    for item in getattr(inputs, "dataset_inputs", None) or []:
+        ds = item.dataset
+        source = _json_or(ds.source)
+        profile = _json_or(ds.profile)
+        schema = _json_or(ds.schema)
+        colspec = schema.get("mlflow_colspec") if isinstance(schema, dict) else None
+        entry = {
+            "path": str(ds.name),
+            "md5": str(ds.digest),
+            "source_type": ds.source_type,
+            "context": next(
+                (t.value for t in item.tags or [] if t.key == "mlflow.data.context"), None
+            ),
+            "git_rev": source.get("git_rev") if isinstance(source, dict) else None,
+            "remote": source.get("remote") if isinstance(source, dict) else None,
+            "source": None if isinstance(source, dict) else source,
+            "rows": profile.get("num_rows") if isinstance(profile, dict) else None,
+            "columns": profile.get("num_columns") if isinstance(profile, dict) else None,
+            "files": profile.get("num_files") if isinstance(profile, dict) else None,
+            "size": profile.get("size") if isinstance(profile, dict) else None,
+        }
+        if entry["columns"] is None and isinstance(colspec, list):
+            entry["columns"] = len(colspec)
+        versions[(entry["path"], entry["md5"])] = entry
+    for key, md5 in tags.items():
+        if not key.startswith("mlops.data."):
+            continue
+        path = key[len("mlops.data.") :]
+        # the tag key is cut at 250 characters: a long path matches its input by prefix
+        known = any(p == path or (p.startswith(path) and m == md5) for p, m in versions)
+        if not known:
+            versions[(path, md5)] = {"path": path, "md5": md5, "source_type": "dvc"}
+    return [versions[k] for k in sorted(versions)]
+
+
+# -- Markdown ---------------------------------------------------------------------------------
+def render_model_card(
+    facts: dict[str, Any],
+    *,
+    name: str,
+    version: int | str | None,
+    alias: str | None,
+    model_uri: str | None,
+    description: str | None = None,
+    training: dict[str, Any] | None = None,
+    requirements: list[str] | None = None,
+    contract_summary: str | None = None,
+) -> str:
+    """Markdown text of MODEL_CARD.md.
+
+    ``facts`` comes from ``card_facts`` (``{}`` when the model has no run); ``training`` says
+    what it was fitted on (``rows``, ``columns``, ``target``, ``task``); ``requirements`` are
+    the model's pip requirements. Pure: the same arguments always give the same text.
+    """
+    facts = facts or {}
+    run = facts.get("run") or {}
+    text = (description or run.get("description") or "").strip()
+    sections = [
+        ("Description", [text or f"{NOT_RECORDED.capitalize()}."]),
+        ("Training data", _training(training, facts.get("eda") or [])),
+        ("Data versions", _data(facts.get("data") or [])),
+        ("Metrics", _mapping(facts.get("metrics") or {}, "metric", _fmt)),
+        ("Parameters", _mapping(facts.get("params") or {}, "param", str)),
+        ("Assumption checks", _checks(facts.get("checks") or [])),
+        ("Drift", _drift(facts.get("drift") or [])),
+        ("Explanations", _explain(facts.get("explain") or [])),
+        ("Input contract", [(contract_summary or "").strip() or f"{NOT_RECORDED.capitalize()}."]),
+        ("Environment", _environment(facts, requirements)),
+    ]
+    if facts.get("tags"):
+        sections.append(("Run tags", _mapping(facts["tags"], "tag", str, MAX_TAGS)))
+    lines = [
+        f"# Model card: {_inline(name)}",
+        "",
+        *_identity(facts, name, version, alias, model_uri),
+    ]
+    for title, body in sections:
+        lines += ["", f"## {title}", "", *body]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _identity(
+    facts: dict[str, Any], name: str, version: Any, alias: str | None, uri: str | None
+) -> list[str]:
+    run, source, git = facts.get("run") or {}, facts.get("source") or {}, facts.get("git") or {}
+    rows = [
+        ("Model", _inline(name)),
+        ("Version", _inline(version) if version not in (None, "") else NOT_RECORDED),
+        ("Alias", _code(alias) if alias else NOT_RECORDED),
+        ("Model URI", _code(uri) if uri else NOT_RECORDED),
+        ("Run", _run_text(run)),
+        ("Experiment", _experiment_text(run)),
+        ("Run started", _time_text(run)),
+        ("Notebook", _notebook_text(source, run)),
+        ("Git commit", _code(git["commit"]) if git.get("commit") else NOT_RECORDED),
+    ]
+    if git.get("commit"):
+        dirty = git.get("dirty")
+        state = NOT_RECORDED if dirty is None else ("dirty" if dirty else "clean")
+        note = " (uncommitted changes when the run started)" if dirty else ""
+        rows.append(("Working tree", state + note))
+        rows.append(("Branch", _code(git["branch"]) if git.get("branch") else NOT_RECORDED))
+        rows.append(
+            ("Repository", _inline(git["repo_url"]) if git.get("repo_url") else NOT_RECORDED)
+        )
+    if run.get("parent_run_id"):
+        rows.append(("Parent run", _code(run["parent_run_id"])))
+    if run.get("error"):
+        rows.append(("Run error", _inline(run["error"])))
+    return _table(("", ""), rows)
+
+
+def _run_text(run: dict[str, Any]) -> str:
+    if not run.get("id"):
+        return NOT_RECORDED
+    parts = [_code(run["id"])]
+    if run.get("name"):
+        parts.append(f"({_inline(run['name'])})")
+    if run.get("status"):
+        return " ".join(parts) + f", {_inline(run['status']).lower()}"
+    return " ".join(parts)
+
+
+def _experiment_text(run: dict[str, Any]) -> str:
+    if run.get("experiment"):
+        return f"{_inline(run['experiment'])} (id {_inline(run.get('experiment_id'))})"
+    if run.get("experiment_id"):
+        return f"id {_inline(run['experiment_id'])}"
+    return NOT_RECORDED
+
+
+def _time_text(run: dict[str, Any]) -> str:
+    if not run.get("start_time"):
+        return NOT_RECORDED
+    text = run["start_time"]
+    if run.get("duration_seconds") is not None:
+        text += f" (ran {run['duration_seconds']:,.1f} s)"
+    return text
+
+
+def _notebook_text(source: dict[str, Any], run: dict[str, Any]) -> str:
+    if source.get("type") == "NOTEBOOK" and source.get("name"):
+        text = _code(source["name"])
+    elif source.get("notebook"):
+        text = _code(source["notebook"])
+    elif source.get("name"):
+        kind = (source.get("type") or "").lower() or "source"
+        return f"{NOT_RECORDED} ({kind}: {_code(source['name'])})"
+    else:
+        return NOT_RECORDED
+    if run.get("runner"):
+        text += f", executed by {_inline(run['runner'])}"
+    return text
+
+
+def _training(training: dict[str, Any] | None, eda: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    if not training:
+        lines.append(f"Shape and columns: {NOT_RECORDED}.")
+    else:
+        given = training.get("columns")  # a list, or an Index (no truth value)
+        columns = [str(c) for c in given] if given is not None else []
+        rows = training.get("rows")
+        count = training.get("n_columns", len(columns) if columns else None)
+        shown = [
+            ("Rows", _whole(rows) if rows is not None else NOT_RECORDED),
+            ("Columns", str(count) if count is not None else NOT_RECORDED),
+            ("Target", _code(training["target"]) if training.get("target") else NOT_RECORDED),
+            ("Task", _inline(training.get("task") or NOT_RECORDED)),
+        ]
+        lines += _table(("", ""), shown)
+        if columns:
+            names = ", ".join(_code(c) for c in columns[:MAX_COLUMNS])
+            lines += ["", f"Columns: {names}{_more(len(columns), MAX_COLUMNS)}."]
+    if eda:
+        reports = ", ".join(
+            f"{_inline(e['name'])} ({_count(e.get('warnings'), 'warning')})" for e in eda
+        )
+        lines += ["", f"Exploratory reports on the run: {reports} (`eda/<name>.html`)."]
+    return lines
+
+
+def _data(data: list[dict[str, Any]]) -> list[str]:
+    if not data:
+        return [f"{NOT_RECORDED.capitalize()}: the run has no dataset inputs or DVC versions."]
+    rows = []
+    for d in data[:MAX_ROWS]:
+        if d.get("rows") is not None or d.get("columns") is not None:
+            rows_, cols = (d.get(k) if d.get(k) is not None else "?" for k in ("rows", "columns"))
+            shape = f"{_inline(rows_)} rows x {_inline(cols)} cols"
+        elif d.get("files") is not None:
+            shape = f"{d['files']} files"
+        else:
+            shape = ""
+        where = []
+        if d.get("git_rev"):
+            where.append(f"git {_code(str(d['git_rev'])[:12])}")
+        if d.get("remote"):
+            where.append(f"remote {_inline(d['remote'])}")
+        if d.get("source"):
+            where.append(_inline(d["source"]))
+        kind = d.get("source_type") or ""
+        label = kind if kind != "dvc" else "DVC md5"
+        rows.append(
+            (
+                _code(d["path"]),
+                f"{_code(d['md5'])} ({_inline(label)})" if label else _code(d["md5"]),
+                shape,
+                _inline(d.get("context") or ""),
+                ", ".join(where),
+            )
+        )
+    lines = _table(("path", "digest", "shape", "context", "source"), rows)
+    return lines + _more_line(len(data), MAX_ROWS, "data versions")
+
+
+def _mapping(values: dict[str, Any], what: str, fmt: Any, limit: int = MAX_ROWS) -> list[str]:
+    if not values:
+        return [f"{NOT_RECORDED.capitalize()}: the run has no {what}s."]
+    rows = [(_code(k), _inline(fmt(v))) for k, v in list(values.items())[:limit]]
+    return _table((what, "value"), rows) + _more_line(len(values), limit, f"{what}s")
+
+
+def _checks(checks: list[dict[str, Any]]) -> list[str]:
+    if not checks:
+        return [f"{NOT_RECORDED.capitalize()}: no assumption checks were run (`mlops.check`)."]
+    lines = []
+    for c in checks:
+        counts = ", ".join(
+            f"{c[key]} {word}"
+            for key, word in (("failed", "failed"), ("warned", "warned"), ("passed", "passed"))
+            if c.get(key) is not None
+        )
+        about = [
+            f"{label} {_code(c[key]) if key == 'target' else _inline(c[key])}"
+            for key, label in (("task", "task"), ("target", "target"))
+            if c.get(key)
+        ]
+        counts = counts or f"counts {NOT_RECORDED}"
+        head = f"**{_inline(c['name'])}** ({_code(c['artifact'])}): {counts}"
+        lines.append(head + (f"; {', '.join(about)}." if about else "."))
+        if c.get("error"):
+            lines.append(f"The report is unreadable: {_inline(c['error'])}.")
+        elif c.get("issues"):
+            rows = [
+                (
+                    _code(i["id"]),
+                    i["verdict"],
+                    ", ".join(_code(col) for col in i["columns"][:5]) + _more(len(i["columns"]), 5),
+                    _inline(i["message"], limit=400),
+                )
+                for i in c["issues"]
+            ]
+            lines += ["", *_table(("check", "verdict", "columns", "message"), rows)]
+        else:
+            lines.append("No check failed or warned.")
+        lines.append("")
+    return lines[:-1]
+
+
+def _drift(drift: list[dict[str, Any]]) -> list[str]:
+    if not drift:
+        return [f"{NOT_RECORDED.capitalize()}: no drift report on the run (`mlops.drift`)."]
+    lines = []
+    for d in drift:
+        count = d.get("drifted_count")
+        text = f"- **{_inline(d['name'])}** ({_code(d['artifact'])}): "
+        text += f"{count} drifted column(s)" if count is not None else f"drift {NOT_RECORDED}"
+        if d.get("compared") is not None:
+            text += f" of {d['compared']} compared"
+        if d.get("n_reference") is not None and d.get("n_current") is not None:
+            text += f" ({d['n_reference']:,} reference vs {d['n_current']:,} current rows)"
+        if d.get("drifted"):
+            names = ", ".join(_code(c) for c in d["drifted"][:MAX_COLUMNS])
+            text += f": {names}{_more(len(d['drifted']), MAX_COLUMNS)}"
+        target = d.get("target")
+        if target and target.get("column"):
+            text += f"; target {_code(target['column'])}: {_inline(target.get('verdict'))}"
+        if d.get("error"):
+            text += f". The report is unreadable: {_inline(d['error'])}"
+        lines.append(text + ".")
+    return lines
+
+
+def _explain(explain: list[dict[str, Any]]) -> list[str]:
+    if not explain:
+        return [f"{NOT_RECORDED.capitalize()}: no explanation on the run (`mlops.explain`)."]
+    lines = []
+    for e in explain:
+        about = [_inline(e["model"])] if e.get("model") else []
+        if e.get("scoring"):
+            about.append(f"scored by {_inline(e['scoring'])}")
+        if e.get("baseline_score") is not None:
+            about.append(f"baseline {_fmt(e['baseline_score'])}")
+        head = f"**{_inline(e['name'])}** ({_code(e['artifact'])})"
+        head += f", {', '.join(about)}" if about else ""
+        if e.get("importance"):
+            lines += [head + ": permutation importance, most important first.", ""]
+            rows = [(_code(f), _fmt(v)) for f, v in e["importance"]]
+            lines += _table(("feature", "mean importance"), rows)
+        elif e.get("top"):
+            names = ", ".join(_code(f) for f in e["top"])
+            lines.append(f"{head}: top features {names}.")
+        else:
+            lines.append(f"{head}: features {NOT_RECORDED}.")
+        if e.get("error"):
+            lines.append(f"The report is unreadable: {_inline(e['error'])}.")
+        lines.append("")
+    return lines[:-1]
+
+
+def _environment(facts: dict[str, Any], requirements: list[str] | None) -> list[str]:
+    env = facts.get("environment") or {}
+    python = env.get("python")
+    lines = [
+        f"- Python: {_inline(python) if python else NOT_RECORDED}",
+        f"- Platform: {_inline(env.get('platform')) if env.get('platform') else NOT_RECORDED}",
+    ]
+    packages = env.get("packages") or {}
+    if packages:
+        listed = ", ".join(f"{_inline(k)} {_inline(v)}" for k, v in sorted(packages.items()))
+        lines.append(f"- Packages at training time: {listed}")
+    else:
+        lines.append(f"- Packages at training time: {NOT_RECORDED}")
+    lines += ["", "Model requirements:", ""]
+    if requirements:
+        shown = [str(r) for r in requirements][:MAX_ROWS]
+        lines += ["```text", *shown, "```"]
+        lines += _more_line(len(requirements), MAX_ROWS, "requirements")
+    else:
+        lines.append(f"{NOT_RECORDED.capitalize()}.")
+    return lines
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """A GitHub-flavoured table; cells are already inline text (pipes escaped by _inline)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _inline(value: Any, limit: int = MAX_CELL) -> str:
+    """One line of text that cannot break a table: whitespace collapsed, pipes escaped."""
+    text = " ".join(str(value).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text.replace("|", "\\|")
+
+
+def _code(value: Any, limit: int = MAX_CELL) -> str:
+    """``value`` as inline code (safe in tables: GFM unescapes ``\\|`` inside code spans)."""
+    text = _inline(value, limit)
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _more(total: int, shown: int) -> str:
+    return f" and {total - shown} more" if total > shown else ""
+
+
+def _more_line(total: int, shown: int, what: str) -> list[str]:
+    return ["", f"... and {total - shown} more {what}."] if total > shown else []
+
+
+def _whole(n: Any) -> str:
+    """569 -> "569", 1234567 -> "1,234,567" (numpy integers too); anything else as text."""
+    if isinstance(n, numbers.Integral) and not isinstance(n, bool):
+        return f"{int(n):,}"
+    return _inline(n)
+
+
+def _count(n: Any, word: str) -> str:
+    if n is None:
+        return f"{word}s {NOT_RECORDED}"
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return "n/a" if value is None else str(value)
+
+
+def _iso(ms: int | None) -> str | None:
+    if not ms:
+        return None
+    stamp = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return stamp.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _duration(start: int | None, end: int | None) -> float | None:
+    return round((end - start) / 1000, 3) if start and end and end >= start else None
+
+
+def _bool(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    return {"true": True, "false": False}.get(str(value).strip().lower())
+
+
+def _int(*candidates: Any) -> int | None:
+    for value in candidates:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def _packages(text: str | None) -> dict[str, str]:
+    value = _json_or(text)
+    return {str(k): str(v) for k, v in sorted(value.items())} if isinstance(value, dict) else {}
+
+
+def _json_or(text: str | None) -> Any:
+    """Parsed JSON, or the text itself when it is not JSON (None stays None)."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(error).__name__}: {first[:200]}" if first else type(error).__name__
