@@ -1,0 +1,373 @@
+"""The model registry: registered models, their versions and aliases (``%mlops models``).
+
+Plain JSON-able rows for the magic, the REST API and the side panel. MLflow is reached through
+``MlflowClient`` only (thread-safe, so the server can call this too), and every page is read.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from ..config import Settings, resolve_settings
+from ..errors import MlopsError
+from . import store
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from mlflow import MlflowClient
+
+PAGE_SIZE = 500  # rows per registry request; MLflow allows up to 1000 registered models a page
+MAX_NAME = 256  # the registry's column width for a model name
+MAX_ALIAS = 255
+MAX_NAMES_SHOWN = 20  # registered names listed in an unknown-name error
+MODEL_COLUMNS = [
+    "name",
+    "description",
+    "latest_version",
+    "aliases",
+    "versions",
+    "created",
+    "last_updated",
+    "tags",
+]
+VERSION_COLUMNS = [
+    "name",
+    "version",
+    "aliases",
+    "run_id",
+    "status",
+    "created",
+    "last_updated",
+    "source",
+    "model_id",
+    "description",
+    "tags",
+]
+_TIME_COLUMNS = ("created", "last_updated")
+_INT_COLUMNS = ("latest_version", "versions", "version")
+_ALIAS = re.compile(r"^[\w-]+$")  # MLflow's rule: letters, digits, '_' and '-'
+_VERSION_ALIAS = re.compile(r"^[vV]\d+$")  # reserved: `v3` always means version 3
+_PLAIN = re.compile(r"^[\w .-]+$")  # names safe inside a quoted filter value
+_DIGITS = re.compile(r"^\d+$", re.ASCII)
+_MISSING = "RESOURCE_DOES_NOT_EXIST"
+_LOGGED_MODEL_URI = re.compile(r"^models:/(m-[0-9a-f]+)$")
+
+
+@dataclass(eq=False, repr=False)
+class ModelsTable:
+    """Registered models (``name`` is None) or the versions of model ``name``, newest first.
+
+    ``rows`` are plain dicts (JSON-able); the table shows itself as HTML in Jupyter and as a text
+    table elsewhere.
+    """
+
+    rows: list[dict[str, Any]]
+    name: str | None = None
+    registry_uri: str | None = None
+    _columns: list[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._columns = MODEL_COLUMNS if self.name is None else VERSION_COLUMNS
+
+    @property
+    def kind(self) -> str:
+        """``models`` (one row per registered model) or ``versions`` (one row per version)."""
+        return "models" if self.name is None else "versions"
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``kind``, ``name``, ``registry_uri`` and a copy of the ``rows``."""
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "registry_uri": self.registry_uri,
+            "rows": copy.deepcopy(self.rows),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """The rows as a DataFrame with fixed columns; times as UTC timestamps."""
+        import pandas as pd
+
+        frame = pd.DataFrame(copy.deepcopy(self.rows), columns=self._columns)
+        for column in _TIME_COLUMNS:
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+        for column in _INT_COLUMNS:
+            if column in frame:
+                frame[column] = frame[column].astype("Int64")  # a model may have no version
+        return frame
+
+    def _repr_html_(self) -> str:
+        from ..display.models import models_html
+
+        return models_html(self.to_dict())
+
+    def __repr__(self) -> str:
+        from ..display.models import models_text
+
+        return models_text(self.to_dict())
+
+
+# -- reading ----------------------------------------------------------------------------------
+def models(
+    name: str | None = None, *, tracking_uri: str | None = None, page_size: int = PAGE_SIZE
+) -> ModelsTable:
+    """Without ``name``, one row per registered model (latest version, aliases, version count);
+    with it, one row per version of that model, newest first. An unknown name is an error that
+    lists the registered names."""
+    if name is not None:
+        check_name(name)
+    settings = _settings(tracking_uri)
+    client = _client(settings)
+    if name is None:
+        return ModelsTable(_model_rows(client, page_size), registry_uri=settings.registry_uri)
+    model = _registered_model(client, name, page_size)
+    versions = _versions_of(client, model.name, page_size)
+    rows = [_version_row(mv, model.aliases) for mv in versions]
+    return ModelsTable(rows, name=model.name, registry_uri=settings.registry_uri)
+
+
+# -- writing ----------------------------------------------------------------------------------
+def set_alias(
+    name: str, alias: str, version: int | str, *, tracking_uri: str | None = None
+) -> dict[str, Any]:
+    """Point ``alias`` of model ``name`` at ``version`` (moving it if set elsewhere); returns the
+    version's row, as in ``models(name)``."""
+    from mlflow.exceptions import MlflowException
+
+    check_name(name)
+    check_alias(alias)
+    number = _version_number(version)
+    settings = _settings(tracking_uri)
+    client = _client(settings)
+    model = _registered_model(client, name, PAGE_SIZE)
+    try:
+        store.with_retry(lambda: client.get_model_version(model.name, str(number)))
+    except MlflowException as exc:
+        if exc.error_code != _MISSING:
+            raise
+        numbers = [int(mv.version) for mv in _versions_of(client, model.name, PAGE_SIZE)]
+        have = (
+            f"versions: {', '.join(map(str, sorted(numbers)))}"
+            if numbers
+            else "it has no versions yet"
+        )
+        raise MlopsError(f"model {model.name!r} has no version {number}; {have}") from None
+    store.with_retry(lambda: client.set_registered_model_alias(model.name, alias, str(number)))
+    model = store.with_retry(lambda: client.get_registered_model(model.name))
+    mv = store.with_retry(lambda: client.get_model_version(model.name, str(number)))
+    return _version_row(mv, model.aliases)
+
+
+# -- validation -------------------------------------------------------------------------------
+def check_name(name: Any) -> str:
+    """``name`` if it can be a registered model's name, else a one-line ``MlopsError``."""
+    if not isinstance(name, str) or not name.strip():
+        raise MlopsError("a registered model name cannot be empty")
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        raise MlopsError(f"model name {name!r} contains a control character")
+    if len(name) > MAX_NAME:
+        raise MlopsError(
+            f"model name is {len(name)} characters long; the registry allows at most {MAX_NAME}"
+        )
+    if "/" in name or ":" in name:
+        raise MlopsError(
+            f"model names cannot contain '/' or ':' ({name!r}); for models:/NAME@ALIAS "
+            "give NAME alone"
+        )
+    return name
+
+
+def check_alias(alias: Any) -> str:
+    """``alias`` if MLflow accepts it as an alias, else a one-line ``MlopsError``."""
+    if not isinstance(alias, str) or not alias:
+        raise MlopsError("an alias cannot be empty")
+    if not _ALIAS.match(alias):
+        raise MlopsError(f"alias {alias!r} may only contain letters, digits, '_' and '-'")
+    if len(alias) > MAX_ALIAS:
+        raise MlopsError(
+            f"alias is {len(alias)} characters long; the registry allows at most {MAX_ALIAS}"
+        )
+    if alias.lower() == "latest":
+        raise MlopsError(
+            f"alias {alias!r} is reserved by MLflow (it always means the newest version); "
+            "choose another name"
+        )
+    if _VERSION_ALIAS.match(alias):
+        raise MlopsError(
+            f"alias {alias!r} is reserved by MLflow (it means version {alias[1:]}); "
+            "choose another name"
+        )
+    return alias
+
+
+def _version_number(version: Any) -> int:
+    number = None
+    if isinstance(version, int) and not isinstance(version, bool):
+        number = version
+    elif isinstance(version, str) and _DIGITS.match(version.strip()):
+        number = int(version.strip())
+    if number is None or number < 1:
+        raise MlopsError(f"a model version is a whole number such as 3, not {version!r}")
+    return number
+
+
+# -- talking to the registry ------------------------------------------------------------------
+def _settings(tracking_uri: str | None) -> Settings:
+    """The active run's store, else the store of the notebook's (or working dir's) project."""
+    from . import provenance, tracking
+
+    run = tracking.session.active
+    if run is not None and tracking_uri is None:
+        return run.settings
+    notebook = provenance.notebook_path(tracking.session.user_ns)
+    return resolve_settings(notebook.parent if notebook else None, tracking_uri=tracking_uri)
+
+
+def _client(settings: Settings) -> MlflowClient:
+    store.prepare(settings)
+    return store.client(settings)
+
+
+def _every_page(fetch: Callable[[str | None], Any]) -> list[Any]:
+    """All items of a paged search, page after page (a registry never answers in one)."""
+    items: list[Any] = []
+    token: str | None = None
+    seen: set[str] = set()
+    while True:
+        page = store.with_retry(lambda token=token: fetch(token))
+        items.extend(page)
+        token = page.token
+        if not token:
+            return items
+        if token in seen:
+            raise RuntimeError(f"the model registry returned page token {token!r} twice")
+        seen.add(token)
+
+
+def _registered_models(client: MlflowClient, page_size: int) -> list[Any]:
+    size = max(1, min(page_size, 1000))
+    return _every_page(
+        lambda token: client.search_registered_models(
+            max_results=size, order_by=["name ASC"], page_token=token
+        )
+    )
+
+
+def _versions_of(client: MlflowClient, name: str | None, page_size: int) -> list[Any]:
+    """Versions of model ``name`` (of every model when None), newest first."""
+    if name is None:
+        query = None
+    elif _PLAIN.match(name):
+        query = f"name = '{name}'"
+    else:
+        # quotes, backslashes and the like have no escape in MLflow's filter syntax: match a
+        # LIKE pattern with '_' for each of them, then keep the exact name
+        query = "name LIKE '" + "".join(c if _PLAIN.match(c) else "_" for c in name) + "'"
+    size = max(1, page_size)
+    found = _every_page(
+        lambda token: client.search_model_versions(
+            query, max_results=size, order_by=["version_number DESC"], page_token=token
+        )
+    )
+    if name is not None:
+        found = [mv for mv in found if mv.name == name]
+    return sorted(found, key=lambda mv: int(mv.version), reverse=True)
+
+
+def _registered_model(client: MlflowClient, name: str, page_size: int) -> Any:
+    """The registered model ``name``; unknown names raise a one-line error naming the known."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return store.with_retry(lambda: client.get_registered_model(name))
+    except MlflowException as exc:
+        if exc.error_code != _MISSING:
+            raise
+    names = [rm.name for rm in _registered_models(client, page_size)]
+    raise MlopsError(_unknown_name(name, names))
+
+
+def _unknown_name(name: str, names: list[str]) -> str:
+    text = f"no registered model named {name!r}"
+    if not names:
+        return f"{text}; none registered yet"
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    shown = ", ".join(names[:MAX_NAMES_SHOWN])
+    if len(names) > MAX_NAMES_SHOWN:
+        shown += f" and {len(names) - MAX_NAMES_SHOWN} more"
+    return f"{text}{hint}; registered: {shown}"
+
+
+# -- rows -------------------------------------------------------------------------------------
+def _model_rows(client: MlflowClient, page_size: int) -> list[dict[str, Any]]:
+    registered = _registered_models(client, page_size)
+    numbers: dict[str, list[int]] = {}
+    if registered:
+        for mv in _versions_of(client, None, page_size):
+            numbers.setdefault(mv.name, []).append(int(mv.version))
+    rows = []
+    for rm in registered:
+        found = numbers.get(rm.name) or [int(mv.version) for mv in rm.latest_versions or []]
+        rows.append(
+            {
+                "name": rm.name,
+                "description": rm.description or None,
+                "latest_version": max(found) if found else None,
+                "aliases": _aliases(rm.aliases),
+                "versions": len(numbers.get(rm.name, [])),
+                "created": _iso(rm.creation_timestamp),
+                "last_updated": _iso(rm.last_updated_timestamp),
+                "tags": dict(sorted(rm.tags.items())),
+            }
+        )
+    return sorted(rows, key=lambda row: (row["name"].lower(), row["name"]))
+
+
+def _version_row(mv: Any, model_aliases: dict[str, Any]) -> dict[str, Any]:
+    number = int(mv.version)
+    return {
+        "name": mv.name,
+        "version": number,
+        "aliases": sorted(a for a, v in model_aliases.items() if int(v) == number),
+        "run_id": mv.run_id or None,
+        "status": mv.status,
+        "created": _iso(mv.creation_timestamp),
+        "last_updated": _iso(mv.last_updated_timestamp),
+        "source": mv.source or None,
+        "model_id": _model_id(mv),
+        "description": mv.description or None,
+        "tags": dict(sorted(mv.tags.items())),
+    }
+
+
+def _model_id(mv: Any) -> str | None:
+    """The MLflow 3 logged model behind a version; sqlite stores keep it only in the source."""
+    if getattr(mv, "model_id", None):
+        return mv.model_id
+    match = _LOGGED_MODEL_URI.match(mv.source or "")
+    return match.group(1) if match else None
+
+
+def _aliases(aliases: dict[str, Any]) -> dict[str, int]:
+    """{alias: version}, newest version first, then by alias."""
+    pairs = sorted(((a, int(v)) for a, v in aliases.items()), key=lambda p: (-p[1], p[0]))
+    return dict(pairs)
+
+
+def _iso(ms: int | None) -> str | None:
+    if not ms:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
