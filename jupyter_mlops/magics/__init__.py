@@ -17,7 +17,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_loca
 from traitlets import Bool, Unicode
 
 from ..errors import MlopsError
-from . import check, data, drift, eda, explain, log, runs, status, track
+from . import check, data, drift, eda, explain, log, models, promote, runs, status, track
 from .parser import HelpShown, MagicArgumentParser
 
 COMMANDS = {
@@ -29,6 +29,8 @@ COMMANDS = {
     "check": check,
     "drift": drift,
     "explain": explain,
+    "promote": promote,
+    "models": models,
     "status": status,
 }
 

@@ -1,0 +1,98 @@
+"""The loader a promoted model ships with: MLflow's pyfunc calls ``_load_pyfunc`` on load.
+
+A copy of this file travels in the artifact's ``code/`` folder (under a name unique to its
+content, as does the copy of ``contract.py`` it imports), so loading needs mlflow, pandas and the
+model's own packages, but neither jupyter-mlops nor the notebook. Before every ``predict`` the
+input is checked against ``contract.json``: input the model cannot use raises, values it never
+saw warn, or raise when configured (``on_violation``: the ``MLOPS_ON_VIOLATION`` environment
+variable, or ``params={"on_violation": "raise"}`` per call; the default was set at promotion).
+"""
+
+import importlib
+import json
+import os
+import pickle
+
+CONTRACT_MODULE = "jupyter_mlops.core.contract"  # rewritten to the shipped copy's name
+MODEL_FILE = "model.pkl"
+SETTINGS_FILE = "settings.json"
+CONTRACT_FILE = "contract.json"  # next to MLmodel, one level above the data folder
+ON_VIOLATION_ENV = "MLOPS_ON_VIOLATION"
+METHODS = ("predict", "predict_proba", "decision_function", "transform")
+
+
+class PromotedModel:
+    """The notebook's model behind its data contract."""
+
+    def __init__(self, model, contract, settings):
+        self.model = model
+        self.contract = contract
+        self.settings = settings
+
+    def predict(self, model_input, params=None):
+        params = params or {}
+        method = params.get("method") or "predict"
+        if method not in METHODS or not hasattr(self.model, method):
+            raise ValueError(
+                f"method {method!r} is not available: use one of "
+                + ", ".join(m for m in METHODS if hasattr(self.model, m))
+            )
+        on_violation = (
+            params.get("on_violation")
+            or os.environ.get(ON_VIOLATION_ENV)
+            or self.settings.get("on_violation", "warn")
+        )
+        X = model_input
+        if self.contract is not None:
+            import pandas as pd
+
+            checked = self.contract.validate(
+                X if isinstance(X, pd.DataFrame) else pd.DataFrame(X), on_violation=on_violation
+            )
+            if self.settings.get("input") != "array":
+                X = checked
+            elif isinstance(X, pd.DataFrame):
+                X = checked.to_numpy()
+            # else: an array goes in as given; BLAS sums in memory order, so even a copy with
+            # another layout could move the last digit of a prediction
+        return getattr(self.model, method)(X)
+
+    def get_raw_model(self):
+        """The estimator itself, without the contract check (MLflow's pyfunc convention)."""
+        return self.model
+
+
+def _allow_pickle():
+    try:
+        from mlflow.environment_variables import MLFLOW_ALLOW_PICKLE_DESERIALIZATION
+    except ImportError:  # an older or trimmed MLflow: nothing to honour
+        return True
+    return MLFLOW_ALLOW_PICKLE_DESERIALIZATION.get()
+
+
+def _load_pyfunc(data_path):
+    if not _allow_pickle():
+        raise RuntimeError(
+            "Deserializing this model is disallowed because "
+            "'MLFLOW_ALLOW_PICKLE_DESERIALIZATION' is false; set it to 'true' to load it."
+        )
+    with open(os.path.join(data_path, SETTINGS_FILE), encoding="utf-8") as f:
+        settings = json.load(f)
+    with open(os.path.join(data_path, MODEL_FILE), "rb") as f:
+        model = pickle.load(f)  # MLflow's sklearn flavour loads the same way
+    contract = None
+    if settings.get("contract"):
+        path = _find_contract(data_path)
+        contract = importlib.import_module(CONTRACT_MODULE).Contract.load(path)
+    return PromotedModel(model, contract, settings)
+
+
+def _find_contract(data_path):
+    """``contract.json`` sits next to MLmodel; MLflow hands us ``<model>/data/model``."""
+    folder = os.path.abspath(data_path)
+    for _ in range(3):
+        folder = os.path.dirname(folder)
+        path = os.path.join(folder, CONTRACT_FILE)
+        if os.path.exists(path):
+            return path
+    raise FileNotFoundError(f"{CONTRACT_FILE} is missing from the model: it cannot be checked")

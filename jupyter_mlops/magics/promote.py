@@ -1,0 +1,55 @@
+"""``%mlops promote MODEL --name NAME [--X X] [--y Y] [--alias ALIAS] [--description TEXT]``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+HELP = (
+    "package a model (with the notebook code it needs and a data contract from X), check it "
+    "in a fresh Python process, then log and register it"
+)
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser("promote", help=HELP, description=HELP)
+    p.add_argument("model", metavar="MODEL", help="the fitted model (a variable or expression)")
+    p.add_argument("--name", required=True, help="registered model name")
+    p.add_argument(
+        "--X",
+        dest="X",
+        metavar="X",
+        help="training features: the contract, signature, input example and the rows compared "
+        "in the fresh process come from them",
+    )
+    p.add_argument("--y", dest="y", metavar="Y", help="training targets (named in the card)")
+    p.add_argument("--alias", help="alias to point at the new version, e.g. staging")
+    p.add_argument("--description", metavar="TEXT", help="description of the version")
+    p.add_argument(
+        "--on-violation",
+        choices=("warn", "raise"),
+        default="warn",
+        help="what the packaged model does with values outside the training data (default warn)",
+    )
+    return p
+
+
+def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
+    from ..core.promote import promote
+
+    model = magics.evaluate(args.model)
+    X = magics.evaluate(args.X) if args.X is not None else None
+    y = magics.evaluate(args.y) if args.y is not None else None
+    result = promote(
+        model,
+        args.name,
+        X=X,
+        y=y,
+        alias=args.alias,
+        description=args.description,
+        on_violation=args.on_violation,
+        user_ns=magics.shell.user_ns,
+    )
+    print(f"{result.uri} (version {result.version})")
+    magics.show(result)
+    return None

@@ -1,0 +1,304 @@
+"""Promotion: notebook models packaged, checked in a fresh process, registered, loaded elsewhere."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from IPython.core.error import UsageError
+from mlflow import MlflowClient
+
+import jupyter_mlops as mlops
+from jupyter_mlops.core.promote import PromoteError
+from tests.conftest import kernel_env
+
+NOTEBOOK = """
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+
+def log_area(X):
+    X = X.copy()
+    X["mean area"] = np.log(X["mean area"])
+    return X
+
+
+class Ratio(BaseEstimator, TransformerMixin):
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        X = X.copy()
+        X["ratio"] = X["mean radius"] / X["mean texture"]
+        return X
+
+
+X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+X = X.iloc[:, :8]
+X["size"] = np.where(X["mean radius"] > 15, "large", "small")
+encode = ColumnTransformer(
+    [("size", OneHotEncoder(handle_unknown="ignore"), ["size"])], remainder=StandardScaler()
+)
+model = make_pipeline(
+    FunctionTransformer(log_area), Ratio(), encode, LogisticRegression(max_iter=5000)
+).fit(X, y)
+"""
+
+# runs in a fresh interpreter, in another folder, with only the store's URI to go on
+LOAD_ELSEWHERE = """
+import json, pickle, sys, warnings
+import mlflow, pandas as pd
+uri, sample, out = sys.argv[1:4]
+X = pd.read_pickle(sample)
+model = mlflow.pyfunc.load_model(uri)
+result = {"predictions": model.predict(X), "in_sys_path": [p for p in sys.path if "code" in p]}
+try:
+    model.predict(X.drop(columns=["mean texture"]))
+except Exception as exc:
+    result["missing"] = f"{type(exc).__name__}: {exc}"
+odd = X.head(3).copy()
+odd.loc[odd.index[0], "mean radius"] = 1e6
+odd.loc[odd.index[1], "size"] = "gigantic"
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    model.predict(odd)
+result["warnings"] = [str(w.message) for w in caught if w.category.__name__ == "ContractWarning"]
+try:
+    model.predict(odd, params={"on_violation": "raise"})
+except Exception as exc:
+    result["raised"] = f"{type(exc).__name__}: {exc}"
+with open(out, "wb") as f:
+    pickle.dump(result, f)
+"""
+
+
+def cell(ip, code: str) -> None:
+    ip.run_cell(textwrap.dedent(code), store_history=True).raise_error()
+
+
+def load_elsewhere(tmp_path: Path, uri: str, tracking_uri: str, X: pd.DataFrame) -> dict:
+    """Load ``uri`` in a fresh ``python -I`` in an empty folder; predict and probe the contract."""
+    where = tmp_path / "elsewhere"
+    where.mkdir(exist_ok=True)
+    sample, out = where / "X.pkl", where / "out.pkl"
+    X.to_pickle(sample)
+    env = kernel_env()
+    env["MLFLOW_TRACKING_URI"] = tracking_uri
+    done = subprocess.run(
+        [sys.executable, "-I", "-B", "-c", LOAD_ELSEWHERE, uri, str(sample), str(out)],
+        cwd=where,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return pickle.loads(out.read_bytes())
+
+
+def download(model_id: str, where: Path, project: Path) -> Path:
+    import mlflow
+
+    return Path(
+        mlflow.artifacts.download_artifacts(
+            f"models:/{model_id}", dst_path=str(where), tracking_uri=store_uri(project)
+        )
+    )
+
+
+def store_uri(project: Path) -> str:
+    return f"sqlite:///{(project / '.mlops' / 'mlflow.db').as_posix()}"
+
+
+def test_promoted_pipeline_with_notebook_code_loads_by_alias_elsewhere(
+    ip, project, client, tmp_path, capsys
+):
+    cell(ip, NOTEBOOK)
+    ip.run_line_magic("mlops", "track start -e promo -n fit --no-autolog")
+    ip.run_line_magic("mlops", "log accuracy=0.97")
+    ip.run_line_magic(
+        "mlops", 'promote model --name cancer --X X --y y --alias staging --description "v1"'
+    )
+    printed = capsys.readouterr().out
+    assert "models:/cancer@staging (version 1)" in printed
+    ip.run_line_magic("mlops", "track stop")
+
+    X, model = ip.user_ns["X"], ip.user_ns["model"]
+    got = load_elsewhere(tmp_path, "models:/cancer@staging", store_uri(project), X)
+    # 1. exactly what the notebook predicts
+    assert np.array_equal(got["predictions"], model.predict(X))
+    # 2. the contract: a missing column raises naming it; odd values warn naming the columns
+    assert got["missing"].startswith("ContractError") and "mean texture" in got["missing"]
+    warned = " ".join(got["warnings"])
+    assert "mean radius" in warned and "size" in warned and "gigantic" in warned
+    assert got["raised"].startswith("ContractError") and "mean radius" in got["raised"]
+
+    # 3. the artifact: notebook code as source, contract.json, MODEL_CARD.md naming the run
+    mv = client.get_model_version_by_alias("cancer", "staging")
+    assert str(mv.version) == "1" and mv.description == "v1"
+    assert mv.source.startswith("models:/m-")  # sqlite keeps the link in the source only
+    model_id = mv.model_id or mv.source.removeprefix("models:/")
+    run = client.get_run(mv.run_id)
+    assert run.info.run_name == "fit"
+    assert mv.tags["mlops.verified"] == "true" and mv.tags["mlops.run_id"] == mv.run_id
+    logged = client.get_logged_model(model_id)
+    assert str(logged.status) in ("READY", "LoggedModelStatus.READY")
+    assert logged.source_run_id == mv.run_id
+    files = {a.path for a in client.list_logged_model_artifacts(model_id)}
+    assert {"MLmodel", "MODEL_CARD.md", "contract.json", "requirements.txt"} <= files
+    folder = download(model_id, tmp_path / "dl", project)
+    code = list((folder / "code").glob("notebook_cancer_*.py"))
+    assert len(code) == 1
+    source = code[0].read_text()
+    assert "class Ratio(BaseEstimator, TransformerMixin):" in source
+    assert "def log_area(X):" in source
+    assert not list(folder.rglob("__pycache__"))
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert mv.run_id in card and "models:/cancer@staging" in card and "| Version | 1 |" in card
+    assert "accuracy" in card and "classification" in card
+    contract = json.loads((folder / "contract.json").read_text())
+    assert [c["name"] for c in contract["columns"]] == list(X.columns)
+    requirements = (folder / "requirements.txt").read_text()
+    assert "scikit-learn==" in requirements and "mlflow==" in requirements
+    assert "mlflow-skinny" not in requirements
+    # the run lists the model among its outputs and says what it promoted
+    assert model_id in [o.model_id for o in run.outputs.model_outputs]
+    assert run.data.tags["mlops.promoted.cancer"] == "1@staging"
+
+    # a second promotion is version 2; the alias moves and the card says so
+    promoted = mlops.promote(model, "cancer", X=X, y=y_of(ip), alias="staging")
+    assert promoted.version == "2" and promoted.uri == "models:/cancer@staging"
+    assert str(client.get_model_version_by_alias("cancer", "staging").version) == "2"
+    card = (download(promoted.model_id, tmp_path / "dl2", project) / "MODEL_CARD.md").read_text()
+    assert "| Version | 2 |" in card
+    # promoted outside a run: a short run of its own, finished
+    assert client.get_run(promoted.run_id).info.run_name == "promote cancer"
+    assert client.get_run(promoted.run_id).info.status == "FINISHED"
+
+
+def y_of(ip):
+    return ip.user_ns["y"]
+
+
+def registered_names(client) -> list[str]:
+    return [m.name for m in client.search_registered_models()]
+
+
+def test_code_that_cannot_be_recovered_is_not_registered(ip, project, client):
+    cell(ip, NOTEBOOK)
+    cell(
+        ip,
+        """
+        from sklearn.preprocessing import FunctionTransformer
+        exec("def hidden(X):\\n    return X\\n")
+        Xn = X.drop(columns="size")
+        opaque = make_pipeline(FunctionTransformer(hidden), LogisticRegression(max_iter=5000))
+        opaque.fit(Xn, y)
+        """,
+    )
+    with pytest.raises(UsageError) as caught:
+        ip.run_line_magic("mlops", "promote opaque --name opaque --X Xn")
+    message = str(caught.value)
+    assert message.startswith("not registered:") and "hidden" in message
+    assert "\n" not in message
+    assert "opaque" not in registered_names(client)
+
+
+def test_predictions_that_change_after_reloading_are_not_registered(ip, project, client):
+    cell(ip, NOTEBOOK)
+    cell(
+        ip,
+        """
+        import os
+
+        class ProcessBound:
+            \"\"\"Predicts its own process id: a model that is not what it was once reloaded.\"\"\"
+
+            def fit(self, X, y=None):
+                return self
+
+            def predict(self, X):
+                return np.full(len(X), os.getpid())
+
+        bound = ProcessBound().fit(X)
+        """,
+    )
+    with pytest.raises(PromoteError, match="predicts differently") as caught:
+        mlops.promote(ip.user_ns["bound"], "bound", X=ip.user_ns["X"], alias="prod")
+    assert "sample rows differ" in str(caught.value)
+    assert "bound" not in registered_names(client)
+    assert (
+        client.search_logged_models(
+            experiment_ids=[e.experiment_id for e in client.search_experiments()]
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("promote model --name 'bad name' --X X", "invalid model name 'bad name'"),
+        ("promote model --name ok --alias latest --X X", "alias 'latest' is reserved"),
+        ("promote model --name ok --alias v3 --X X", "alias 'v3' is reserved"),
+        ("promote model --name ok --X X --y y.head(5)", "y has 5 values but X has 569 rows"),
+        ("promote nothing_here --name ok", "cannot evaluate 'nothing_here'"),
+        ("promote X --name ok", "DataFrame has no predict method"),
+        ("promote model", "the following arguments are required: --name"),
+    ],
+)
+def test_bad_arguments_are_one_line(ip, project, client, line, expected):
+    cell(ip, NOTEBOOK)
+    with pytest.raises(UsageError) as caught:
+        ip.run_line_magic("mlops", line)
+    assert expected in str(caught.value) and "\n" not in str(caught.value)
+    assert registered_names(client) == []
+
+
+def test_array_features_and_no_x(ip, project, client, tmp_path):
+    cell(ip, NOTEBOOK)
+    cell(
+        ip,
+        """
+        from sklearn.linear_model import Ridge
+        def scaled(X):
+            return X / 10.0
+        Xa = X.iloc[:, :4].to_numpy()
+        ridge = make_pipeline(FunctionTransformer(scaled), Ridge()).fit(Xa, y)
+        """,
+    )
+    ns = ip.user_ns
+    promoted = mlops.promote(ns["ridge"], "ridge", X=ns["Xa"], y=ns["y"])
+    assert promoted.uri == "models:/ridge/1" and promoted.verification["rows"] == 500
+    import mlflow
+
+    loaded = mlflow.pyfunc.load_model(f"models:/{promoted.model_id}")
+    assert np.array_equal(loaded.predict(ns["Xa"][:7]), ns["ridge"].predict(ns["Xa"][:7]))
+    bare = mlops.promote(ns["ridge"], "ridge", alias="bare")
+    assert bare.version == "2" and bare.verification["rows"] == 0
+    assert "not compared" in bare.summary()
+
+
+def test_promotion_against_a_server(ip, project, tmp_path, mlflow_server):
+    cell(ip, NOTEBOOK)
+    ns = ip.user_ns
+    with mlops.track(experiment="remote-promo", tracking_uri=mlflow_server, autolog=False):
+        promoted = mlops.promote(ns["model"], "remote-cancer", X=ns["X"], alias="staging")
+    assert promoted.version == "1"
+    got = load_elsewhere(tmp_path, "models:/remote-cancer@staging", mlflow_server, ns["X"])
+    assert np.array_equal(got["predictions"], ns["model"].predict(ns["X"]))
+    server = MlflowClient(mlflow_server)
+    assert str(server.get_model_version_by_alias("remote-cancer", "staging").version) == "1"
+    assert not (project / ".mlops").exists()
