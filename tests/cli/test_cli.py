@@ -108,3 +108,7 @@ def test_example_notebooks_run_through_the_batch_runner(project: Path, client, e
     assert out.returncode == 0, out.stdout + out.stderr
     runs = all_runs(client)
     assert [r.info.status for r in runs] == ["FINISHED"]
+    if example.name == "quickstart.ipynb":  # promoted from inside the tracked run
+        version = client.get_model_version_by_alias("breast_cancer", "staging")
+        assert version.run_id == runs[0].info.run_id
+        assert version.tags["mlops.verified"] == "true"
