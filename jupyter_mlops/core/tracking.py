@@ -162,9 +162,19 @@ def _activate(settings: Settings) -> None:
     import mlflow
 
     store.prepare(settings)
-    if mlflow.get_tracking_uri() != settings.tracking_uri:
-        mlflow.set_tracking_uri(settings.tracking_uri)
-    mlflow.set_registry_uri(settings.registry_uri)
+    # MLflow mirrors these globals into MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI for its
+    # subprocesses; left there, they would outrank the next project's own settings
+    saved = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    try:
+        if mlflow.get_tracking_uri() != settings.tracking_uri:
+            mlflow.set_tracking_uri(settings.tracking_uri)
+        mlflow.set_registry_uri(settings.registry_uri)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     session.register_exit_hook()
 
 

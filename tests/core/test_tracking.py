@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 import jupyter_mlops as mlops
 from jupyter_mlops.errors import MlopsError, NoActiveRunError
-from tests.conftest import git
+from tests.conftest import all_runs, client_for, git
 
 
 def test_track_records_values_provenance_and_store_layout(project: Path, client) -> None:
@@ -132,3 +133,21 @@ def test_status_needs_no_run(project: Path) -> None:
     assert info["tracking_uri"].endswith("/.mlops/mlflow.db")
     assert info["active_run"] is None
     assert info["dvc"] == {"initialized": False}
+
+
+def test_a_second_project_in_the_same_process_gets_its_own_store(
+    project: Path, tmp_path: Path, monkeypatch
+) -> None:
+    # MLflow copies its global URIs into MLFLOW_TRACKING_URI; that must not pin later projects
+    with mlops.track(experiment="first", autolog=False):
+        pass
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    assert "MLFLOW_REGISTRY_URI" not in os.environ
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "-q")
+    monkeypatch.chdir(other)
+    with mlops.track(experiment="second", autolog=False) as run:
+        assert run.settings.root == other
+    assert [r.info.run_name for r in all_runs(client_for(other))] == [run.name]
+    assert "second" not in {e.name for e in client_for(project).search_experiments()}
