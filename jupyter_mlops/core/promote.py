@@ -611,7 +611,8 @@ def promote(
         )
     except BaseException as exc:
         if own_run:
-            tracking.end_run("FAILED", run=run, error=exc)
+            status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+            tracking.end_run(status, run=run, error=exc)
         raise
     if own_run:
         tracking.end_run("FINISHED", run=run)
