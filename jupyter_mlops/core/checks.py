@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MlopsError
-from .reports import name_error
+from .reports import json_safe, name_error
 
 RESIDUAL_SAMPLE = 10_000  # rows for the residual checks on large frames
 LEAKAGE_SAMPLE = 200_000  # rows for the single-feature leakage models
@@ -64,7 +64,7 @@ class Check:
     effect: dict[str, float | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return json_safe(
             {
                 "id": self.id,
                 "columns": self.columns,
@@ -118,7 +118,7 @@ class CheckReport:
             "counts": self.counts(),
             "checks": [c.to_dict() for c in self.checks],
             "skipped": self.skipped,
-            **_clean(self.info),
+            **json_safe(self.info),
         }
 
     def to_json(self) -> str:
@@ -971,16 +971,3 @@ def _log_on_active_run(report: CheckReport) -> None:
             f"{prefix}.ok": str(report.ok).lower(),
         },
     )
-
-
-def _clean(value: Any) -> Any:
-    """Strict JSON: NaN and infinities (a VIF of an exact dependency) become None."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

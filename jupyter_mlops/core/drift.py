@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MlopsError
-from .reports import name_error
+from .reports import json_safe, name_error
 
 PSI_DRIFT = 0.1  # PSI from which a significant shift is drift
 PSI_MAJOR = 0.25  # PSI from which a shift is major whatever the test says
@@ -181,7 +181,7 @@ def compare(
             report["target"] = {"column": target, "verdict": "skipped", "drifted": False}
             report["target"]["message"] = f"{target} was not compared: {skipped[target]}."
     report["elapsed_seconds"] = round(time.perf_counter() - started, 4)
-    return _clean(report)
+    return json_safe(report)
 
 
 # -- input -----------------------------------------------------------------------------------
@@ -611,16 +611,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     return str(value)
-
-
-def _clean(value: Any) -> Any:
-    """NaN and infinities become None; numpy scalars become Python ones (strict JSON)."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    return value

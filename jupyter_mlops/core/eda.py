@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MlopsError
-from .reports import name_error
+from .reports import json_safe, name_error
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -166,7 +166,7 @@ def profile(
         report["target"] = _target(series, str(target), stats, pearson, arrays, codes)
     report["warnings"] = _warnings(report)
     report["elapsed_seconds"] = round(time.perf_counter() - started, 4)
-    return _clean(report)
+    return json_safe(report)
 
 
 # -- input -----------------------------------------------------------------------------------
@@ -756,16 +756,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
-
-
-def _clean(value: Any) -> Any:
-    """NaN and infinities become None; numpy scalars become Python ones (strict JSON)."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    return value

@@ -13,7 +13,6 @@ the report, never an exception.
 from __future__ import annotations
 
 import json
-import math
 import numbers
 import warnings
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MlopsError
-from .reports import name_error
+from .reports import json_safe, name_error
 
 DEFAULT_SAMPLE = 5_000  # rows used for permutation importance on larger inputs
 SHAP_ROWS, SHAP_BACKGROUND = 200, 100  # rows explained and background, for shap's own explainers
@@ -173,7 +172,7 @@ def explain(
         "notes": _notes(against, scoring_name, rows, n_rows, random_state),
     }
     report = Explanation(
-        _clean(data),
+        json_safe(data),
         shap_values=shap_part["values"],
         shap_base_values=shap_part["base_values"],
         shap_rows=shap_part["rows"],
@@ -446,7 +445,7 @@ def _shap_function(
 
 def _positive(model: Any) -> str:
     classes = getattr(model, "classes_", None)
-    return repr(_clean(classes[1])) if classes is not None and len(classes) == 2 else "1"
+    return repr(json_safe(classes[1])) if classes is not None and len(classes) == 2 else "1"
 
 
 def _codec(X: pd.DataFrame) -> tuple[Any, Any]:
@@ -505,16 +504,3 @@ def _log_on_active_run(report: Explanation) -> None:
         report.to_html(full_page=True),
         {f"mlops.explain.{report.name}.top": top[:500]},
     )
-
-
-def _clean(value: Any) -> Any:
-    """NaN and infinities become None; numpy scalars become Python ones (strict JSON)."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    return value

@@ -6,7 +6,9 @@ so promotion and the side panel can read them without re-running anything.
 
 from __future__ import annotations
 
+import math
 import re
+from typing import Any
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
@@ -43,3 +45,19 @@ def log_report(
     if tags:
         session.buffer.add(client, run.run_id, tags=list(tags.items()))
     return True
+
+
+def json_safe(value: Any) -> Any:
+    """Strict JSON for every report: NaN and infinities become None (a VIF of an exact
+    dependency, a p-value of a constant column), numpy scalars become Python ones."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
