@@ -16,7 +16,6 @@ duplicates, class balance, multicollinearity) use every row.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MlopsError
-from .reports import json_safe, name_error
+from .reports import Report, json_safe, name_error
 
 RESIDUAL_SAMPLE = 10_000  # rows for the residual checks on large frames
 LEAKAGE_SAMPLE = 200_000  # rows for the single-feature leakage models
@@ -79,9 +78,11 @@ class Check:
         )
 
 
-@dataclass
-class CheckReport:
+@dataclass(repr=False)  # Report.__repr__ draws it
+class CheckReport(Report):
     """The checks' verdicts; renders as a table in Jupyter and saves as ``checks/<name>.json``."""
+
+    VIEW = "checks"
 
     name: str
     task: str
@@ -121,9 +122,6 @@ class CheckReport:
             **json_safe(self.info),
         }
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=1, allow_nan=False)
-
     def to_frame(self) -> pd.DataFrame:
         rows = [
             {
@@ -139,20 +137,6 @@ class CheckReport:
             for c in self.checks
         ]
         return pd.DataFrame(rows).set_index("id")
-
-    def to_html(self, full_page: bool = False) -> str:
-        from ..display import checks as view
-
-        data = self.to_dict()
-        return view.render_document(data) if full_page else view.render_html(data)
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
-
-    def __repr__(self) -> str:
-        from ..display import checks as view
-
-        return view.render_text(self.to_dict())
 
 
 # -- entry point -----------------------------------------------------------------------------

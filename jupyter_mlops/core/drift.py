@@ -19,7 +19,6 @@ of their own. Empty bins count as a share of 0.0001.
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 import os
@@ -33,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MlopsError
-from .reports import json_safe, name_error
+from .reports import Report, json_safe, name_error
 
 PSI_DRIFT = 0.1  # PSI from which a significant shift is drift
 PSI_MAJOR = 0.25  # PSI from which a shift is major whatever the test says
@@ -56,9 +55,11 @@ class DriftError(MlopsError):
     """Bad input to ``drift``: one line saying what to change."""
 
 
-@dataclass
-class DriftReport:
+@dataclass(repr=False)  # Report.__repr__ draws it
+class DriftReport(Report):
     """Drift per column between two frames: renders itself in Jupyter; ``.to_dict()`` for code."""
+
+    VIEW = "drift"
 
     data: dict[str, Any]
 
@@ -74,9 +75,6 @@ class DriftReport:
     def to_dict(self) -> dict[str, Any]:
         return self.data
 
-    def to_json(self) -> str:
-        return json.dumps(self.data, indent=1, allow_nan=False)
-
     def to_frame(self) -> pd.DataFrame:
         """One row per compared column (the target last, with role ``target``)."""
         rows = [{"column": c, "role": "feature", **r} for c, r in self.data["columns"].items()]
@@ -87,20 +85,6 @@ class DriftReport:
         keys += ["psi", "verdict", "drifted", "message"]
         frame = pd.DataFrame([{k: r.get(k) for k in keys} for r in rows], columns=keys)
         return frame.set_index("column")
-
-    def to_html(self, full_page: bool = False) -> str:
-        """Self-contained HTML (a table with verdict badges and PSI bars; no scripts)."""
-        from ..display import drift as view
-
-        return view.render_document(self.data) if full_page else view.render_html(self.data)
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
-
-    def __repr__(self) -> str:
-        from ..display import drift as view
-
-        return view.render_text(self.data)
 
 
 def drift(

@@ -10,7 +10,6 @@ part, use a seeded random sample of large frames; the report says so.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -22,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MlopsError
-from .reports import json_safe, name_error
+from .reports import Report, json_safe, name_error
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,9 +49,11 @@ class EdaError(MlopsError):
     """Bad input to ``eda``: one line saying what to change."""
 
 
-@dataclass
-class EdaReport:
+@dataclass(repr=False)  # Report.__repr__ draws it
+class EdaReport(Report):
     """A profile of one DataFrame: renders itself in Jupyter; ``.to_dict()`` for code."""
+
+    VIEW = "eda"
 
     data: dict[str, Any]
 
@@ -67,30 +68,11 @@ class EdaReport:
     def to_dict(self) -> dict[str, Any]:
         return self.data
 
-    def to_json(self) -> str:
-        return json.dumps(self.data, indent=1, allow_nan=False)
-
-    def to_html(self, full_page: bool = False) -> str:
-        """Self-contained HTML (inline SVG charts, no scripts, nothing fetched)."""
-        from ..display import eda as view
-
-        return view.render_document(self.data) if full_page else view.render_html(self.data)
-
     def widget(self) -> Any:
         """The same report as an ipywidgets ``Tab`` (for a live kernel)."""
         from ..display import eda as view
 
         return view.widget(self.data)
-
-    def _repr_html_(self) -> str:
-        # Static HTML (its tabs are pure CSS), not a widget: it survives nbconvert exports,
-        # saved notebooks and MLflow artifacts, where widget views need scripts from a CDN.
-        return self.to_html()
-
-    def __repr__(self) -> str:
-        from ..display import eda as view
-
-        return view.render_text(self.data)
 
 
 def eda(

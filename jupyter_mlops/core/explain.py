@@ -12,7 +12,6 @@ the report, never an exception.
 
 from __future__ import annotations
 
-import json
 import numbers
 import warnings
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MlopsError
-from .reports import json_safe, name_error
+from .reports import Report, json_safe, name_error
 
 DEFAULT_SAMPLE = 5_000  # rows used for permutation importance on larger inputs
 SHAP_ROWS, SHAP_BACKGROUND = 200, 100  # rows explained and background, for shap's own explainers
@@ -37,14 +36,16 @@ class ExplainError(MlopsError):
     """Bad input to ``explain``: one line saying what to change."""
 
 
-@dataclass
-class Explanation:
+@dataclass(repr=False)  # Report.__repr__ draws it
+class Explanation(Report):
     """Feature importances of one model: renders itself in Jupyter; ``.to_dict()`` for code.
 
     ``shap_values`` holds the per-row SHAP values (rows explained x features) when SHAP ran,
     ``shap_base_values`` the matching base values and ``shap_rows`` the rows explained, so
     ``shap_values.sum(axis=1) + shap_base_values`` is the model output that SHAP explains.
     """
+
+    VIEW = "explain"
 
     data: dict[str, Any]
     shap_values: pd.DataFrame | None = field(default=None, repr=False)
@@ -63,9 +64,6 @@ class Explanation:
     def to_dict(self) -> dict[str, Any]:
         return self.data
 
-    def to_json(self) -> str:
-        return json.dumps(self.data, indent=1, allow_nan=False)
-
     def to_frame(self) -> pd.DataFrame:
         """One row per feature: permutation mean and std, and mean |SHAP| when computed."""
         shap = self.data["shap"] or {}
@@ -80,20 +78,6 @@ class Explanation:
         ]
         columns = ["feature", "importance_mean", "importance_std", "shap_mean_abs"]
         return pd.DataFrame(rows, columns=columns).set_index("feature")
-
-    def to_html(self, full_page: bool = False) -> str:
-        """Self-contained HTML (CSS bar charts, no scripts, nothing fetched)."""
-        from ..display import explain as view
-
-        return view.render_document(self.data) if full_page else view.render_html(self.data)
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
-
-    def __repr__(self) -> str:
-        from ..display import explain as view
-
-        return view.render_text(self.data)
 
 
 def explain(

@@ -6,11 +6,42 @@ so promotion and the side panel can read them without re-running anything.
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from importlib import import_module
 from typing import Any
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+class Report:
+    """What every report shares: strict JSON, self-contained HTML drawn by its module in
+    ``jupyter_mlops.display`` (``VIEW``), and a few lines of text for ``repr``."""
+
+    VIEW = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1, allow_nan=False)
+
+    def to_html(self, full_page: bool = False) -> str:
+        """Self-contained HTML (no scripts, nothing fetched); ``full_page`` for the artifact."""
+        view, data = self._view(), self.to_dict()
+        return view.render_document(data) if full_page else view.render_html(data)
+
+    def _repr_html_(self) -> str:
+        # static HTML, not a widget: it survives nbconvert exports, saved notebooks and MLflow
+        # artifacts, where widget views need scripts from a CDN
+        return self.to_html()
+
+    def __repr__(self) -> str:
+        return self._view().render_text(self.to_dict())
+
+    def _view(self) -> Any:
+        return import_module(f"jupyter_mlops.display.{self.VIEW}")
 
 
 def name_error(name: str, folder: str) -> str | None:
