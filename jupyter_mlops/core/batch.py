@@ -7,6 +7,7 @@ cell. The source notebook is never written; the executed copy goes to the run (a
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import tempfile
@@ -21,6 +22,7 @@ from .tracking import ATTACH_ENV, _reap
 
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
+PARAMETERS_TAG_KEY = "mlops.parameters"  # the injected values as Python literals (JSON object)
 
 
 @dataclass
@@ -37,6 +39,7 @@ class NotebookRun:
     failed_cell: int | None = None
     error: str | None = None
     output: Path | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -47,8 +50,9 @@ class NotebookRun:
             f"Run {self.run_id} {self.status} in experiment '{self.experiment}'",
             f"  store: {self.tracking_uri}",
         ]
-        if self.failed_cell is not None:
-            lines.append(f"  failed at cell {self.failed_cell}: {self.error}")
+        lines += [f"  note: {note}" for note in self.notes]
+        if self.error is not None:
+            lines.append(f"  {self.error}")
         for key, value in self.parameters.items():
             lines.append(f"  parameter {key} = {value!r}")
         for key, value in sorted(self.metrics.items()):
@@ -58,23 +62,27 @@ class NotebookRun:
         return "\n".join(lines)
 
 
-def inject_parameters(nb: Any, parameters: dict[str, Any]) -> None:
+def inject_parameters(nb: Any, parameters: dict[str, Any]) -> bool:
     """Add a cell assigning ``parameters`` after the cell tagged ``parameters`` (papermill's
-    convention), or first when there is none; it replaces an earlier injected cell."""
+    convention), or first when there is none; it replaces an earlier injected cell.
+
+    Returns whether a ``parameters`` cell was found (the caller tells the user when not).
+    """
     import nbformat
 
     if not parameters:
-        return
+        return True
     source = "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in parameters.items())
     cell = nbformat.v4.new_code_cell(source, metadata={"tags": [INJECTED_TAG]})
     cells = [c for c in nb.cells if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])]
-    position = 0
+    position, found = 0, False
     for index, existing in enumerate(cells):
         if PARAMETERS_TAG in existing.get("metadata", {}).get("tags", []):
-            position = index + 1
+            position, found = index + 1, True
             break
     cells.insert(position, cell)
     nb.cells = cells
+    return found
 
 
 def run_notebook(
@@ -87,8 +95,15 @@ def run_notebook(
     kernel_name: str | None = None,
     timeout: int | None = None,
     tracking_uri: str | None = None,
+    parent_run_id: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> NotebookRun:
-    """Execute the notebook at ``path`` inside one tracked run and return how it went."""
+    """Execute the notebook at ``path`` inside one tracked run and return how it went.
+
+    A failing cell, a dead kernel or a cell over ``timeout`` seconds ends the run FAILED and is
+    reported on the result, not raised: the caller (a sweep, say) decides what failure means.
+    ``parent_run_id`` makes the run a child (sweeps); ``tags`` are set last, over provenance.
+    """
     import nbformat
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
@@ -101,8 +116,19 @@ def run_notebook(
         nb = nbformat.read(notebook, as_version=4)
     except Exception as exc:
         raise MlopsError(f"{path} is not a readable notebook: {exc}") from exc
+    written = Path(output).resolve() if output is not None else None
+    if written == notebook:
+        raise MlopsError("the output must not overwrite the source notebook")
     parameters = dict(parameters or {})
-    inject_parameters(nb, parameters)
+    notes = []
+    if not inject_parameters(nb, parameters):
+        notes.append(
+            f"{notebook.name} has no cell tagged '{PARAMETERS_TAG}'; "
+            "the parameters were injected as its first cell"
+        )
+
+    kernel = kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
+    _check_kernel(kernel)
 
     settings = resolve_settings(notebook.parent, tracking_uri=tracking_uri)
     store.prepare(settings)
@@ -110,10 +136,15 @@ def run_notebook(
     exp_name = experiment or settings.experiment or notebook.stem
     exp_id = store.experiment_id(settings, exp_name)
     client = store.client(settings)
-    tags = provenance.run_tags(notebook, settings.root)
-    tags["mlops.runner"] = "jupyter-mlops run"
+    run_tags = provenance.run_tags(notebook, settings.root)
+    run_tags["mlops.runner"] = "jupyter-mlops run"
+    if parameters:
+        run_tags[PARAMETERS_TAG_KEY] = json.dumps({k: repr(v) for k, v in parameters.items()})
+    if parent_run_id:
+        run_tags["mlflow.parentRunId"] = parent_run_id
+    run_tags.update(tags or {})
     created = store.with_retry(
-        lambda: client.create_run(exp_id, tags=tags, run_name=run_name or notebook.stem)
+        lambda: client.create_run(exp_id, tags=run_tags, run_name=run_name or notebook.stem)
     )
     run_id = created.info.run_id
     if parameters:
@@ -135,7 +166,6 @@ def run_notebook(
         }
     )
     current: dict[str, int] = {}
-    kernel = kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
     sockets = tempfile.TemporaryDirectory(prefix="mlops-kernel-")
     # A local kernel talks over IPC sockets in a private folder: no open TCP ports on the
     # machine (and no warning about unencrypted TCP from ipykernel).
@@ -154,19 +184,21 @@ def run_notebook(
             nb_client.execute(env=env)
     except CellExecutionError as exc:
         status, failed_cell = "FAILED", current.get("index")
-        error = _error_line(exc)
-    except (CellTimeoutError, DeadKernelError) as exc:
+        error = _failure(nb, failed_cell, _error_line(exc))
+    except CellTimeoutError:
         status, failed_cell = "FAILED", current.get("index")
-        error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
+        error = _failure(nb, failed_cell, f"timed out after {timeout} s (--timeout)")
+    except DeadKernelError as exc:
+        status, failed_cell = "FAILED", current.get("index")
+        error = _failure(nb, failed_cell, f"the kernel died ({_first_line(str(exc))})")
     except KeyboardInterrupt:
         _finish(client, run_id, nb, notebook, "KILLED", None, "interrupted")
         raise
+    except Exception as exc:  # the kernel would not start, say: the run must not stay RUNNING
+        status, failed_cell = "FAILED", current.get("index")
+        error = _failure(nb, failed_cell, f"{type(exc).__name__}: {_first_line(str(exc))}")
     _finish(client, run_id, nb, notebook, status, failed_cell, error)
-    written = None
-    if output is not None:
-        written = Path(output).resolve()
-        if written == notebook:
-            raise MlopsError("the output must not overwrite the source notebook")
+    if written is not None:  # the partial notebook too, when a cell failed
         written.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, written)
     final = store.with_retry(lambda: client.get_run(run_id))
@@ -181,7 +213,33 @@ def run_notebook(
         failed_cell=failed_cell,
         error=error,
         output=written,
+        notes=notes,
     )
+
+
+def _check_kernel(name: str) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        known = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none"
+        raise MlopsError(f"no kernel named {name!r} (installed: {known})") from None
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def _failure(nb: Any, index: int | None, error: str) -> str:
+    """One readable line: which cell (index and first line of source) and what went wrong."""
+    if index is None:
+        return f"failed before the first cell: {error}"
+    first = _first_line(nb.cells[index].source)
+    if len(first) > 80:
+        first = first[:77] + "..."
+    return f"failed at cell {index} ({first!r}): {error}"
 
 
 def _error_line(exc: Any) -> str:
@@ -221,8 +279,9 @@ def _finish(
 
 
 def parse_parameter(value: str) -> Any:
-    """A CLI parameter value: JSON when it parses (numbers, booleans, lists), else the string."""
+    """A CLI parameter value: a Python literal when it is one (``0.5``, ``True``, ``None``,
+    ``[1, 2]``, ``'text'``), else the string as typed (papermill's ``-p`` does the same)."""
     try:
-        return json.loads(value)
-    except ValueError:
+        return ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return value
