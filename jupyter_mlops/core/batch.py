@@ -8,6 +8,7 @@ cell. The source notebook is never written; the executed copy goes to the run (a
 from __future__ import annotations
 
 import ast
+import copy
 import json
 import os
 import tempfile
@@ -40,6 +41,7 @@ class NotebookRun:
     error: str | None = None
     output: Path | None = None
     notes: list[str] = field(default_factory=list)
+    notebook: Any = field(default=None, repr=False)  # the executed NotebookNode
 
     @property
     def ok(self) -> bool:
@@ -97,25 +99,33 @@ def run_notebook(
     tracking_uri: str | None = None,
     parent_run_id: str | None = None,
     tags: dict[str, str] | None = None,
+    nb: Any = None,
 ) -> NotebookRun:
     """Execute the notebook at ``path`` inside one tracked run and return how it went.
 
     A failing cell, a dead kernel or a cell over ``timeout`` seconds ends the run FAILED and is
     reported on the result, not raised: the caller (a sweep, say) decides what failure means.
     ``parent_run_id`` makes the run a child (sweeps); ``tags`` are set last, over provenance.
+    ``nb`` is the notebook's content when it does not come from ``path`` (the nbconvert
+    exporter); ``path`` then still says where it runs and what it is called.
     """
     import nbformat
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     notebook = Path(path).resolve()
-    if notebook.suffix != ".ipynb" or not notebook.is_file():
+    if nb is not None:  # content given (nbconvert): ``path`` only places it
+        if not notebook.parent.is_dir():
+            raise MlopsError(f"no folder {notebook.parent} to run {notebook.name} in")
+        nb = copy.deepcopy(nb)
+    elif notebook.suffix != ".ipynb" or not notebook.is_file():
         raise MlopsError(f"no notebook at {path}")
-    try:
-        nb = nbformat.read(notebook, as_version=4)
-    except Exception as exc:
-        raise MlopsError(f"{path} is not a readable notebook: {exc}") from exc
+    else:
+        try:
+            nb = nbformat.read(notebook, as_version=4)
+        except Exception as exc:
+            raise MlopsError(f"{path} is not a readable notebook: {exc}") from exc
     written = Path(output).resolve() if output is not None else None
     if written == notebook:
         raise MlopsError("the output must not overwrite the source notebook")
@@ -168,8 +178,9 @@ def run_notebook(
     current: dict[str, int] = {}
     sockets = tempfile.TemporaryDirectory(prefix="mlops-kernel-")
     # A local kernel talks over IPC sockets in a private folder: no open TCP ports on the
-    # machine (and no warning about unencrypted TCP from ipykernel).
-    km = KernelManager(kernel_name=kernel, transport="ipc", ip=os.path.join(sockets.name, "k"))
+    # machine (and no warning about unencrypted TCP from ipykernel). The asynchronous manager,
+    # as nbclient makes by default: with a blocking one its cell timeout never fires.
+    km = AsyncKernelManager(kernel_name=kernel, transport="ipc", ip=os.path.join(sockets.name, "k"))
     nb_client = NotebookClient(
         nb,
         km=km,
@@ -181,7 +192,9 @@ def run_notebook(
     status, failed_cell, error = "FINISHED", None, None
     try:
         with sockets:
-            nb_client.execute(env=env)
+            # We made the kernel manager, so nbclient would leave the kernel running: ask it to
+            # shut the kernel down gracefully, which also lets the kernel write its last values.
+            nb_client.execute(env=env, cleanup_kc=True)
     except CellExecutionError as exc:
         status, failed_cell = "FAILED", current.get("index")
         error = _failure(nb, failed_cell, _error_line(exc))
@@ -214,6 +227,7 @@ def run_notebook(
         error=error,
         output=written,
         notes=notes,
+        notebook=nb,
     )
 
 

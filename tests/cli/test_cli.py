@@ -112,3 +112,144 @@ def test_example_notebooks_run_through_the_batch_runner(project: Path, client, e
         version = client.get_model_version_by_alias("breast_cancer", "staging")
         assert version.run_id == runs[0].info.run_id
         assert version.tags["mlops.verified"] == "true"
+
+
+PLAIN = [
+    "alpha = 0.1",
+    "import jupyter_mlops as mlops\nmlops.log(score=alpha * 10)",  # no magics, no explicit run
+]
+
+
+def test_values_logged_without_any_magic_are_on_the_finished_run(project: Path, client) -> None:
+    write_notebook(project / "train.ipynb", PLAIN, tags={0: ["parameters"]})
+    out = cli(
+        "run", "train.ipynb", "-p", "alpha", "0.5", "-e", "E", "-o", "out/x.ipynb", cwd=project
+    )
+    assert out.returncode == 0, out.stderr
+    # the kernel is shut down gracefully before the run is read: its last values are written
+    assert "metric    score = 5" in out.stdout
+    (run,) = all_runs(client)
+    assert client.get_experiment(run.info.experiment_id).name == "E"
+    assert (run.info.status, run.data.params, run.data.metrics) == (
+        "FINISHED",
+        {"alpha": "0.5"},
+        {"score": 5.0},
+    )
+    assert run.data.tags["mlops.parameters"] == '{"alpha": "0.5"}'
+    names = {a.path for a in client.list_artifacts(run.info.run_id, "notebook")}
+    assert {"notebook/train.ipynb", "notebook/train.html"} <= names
+    assert (project / "out" / "x.ipynb").is_file()
+
+
+def test_parameters_are_python_literals_or_strings(project: Path, client) -> None:
+    cells = ["print(repr(flag), repr(name), repr(n), repr(ratio), repr(items), repr(quoted))"]
+    write_notebook(project / "types.ipynb", cells)  # no `parameters` cell
+    args = ["-p", "flag", "True", "-p", "name", "ridge", "-p", "n", "3", "-p", "ratio", "1e-3"]
+    args += ["-p", "items", "[1, 2]", "-p", "quoted", "'7'"]
+    out = cli("run", "types.ipynb", *args, "-o", "out.ipynb", cwd=project)
+    assert out.returncode == 0, out.stderr
+    assert "no cell tagged 'parameters'" in out.stdout  # told where they went
+    executed = nbformat.read(project / "out.ipynb", 4)
+    assert "injected-parameters" in executed.cells[0].metadata["tags"]  # first, before the code
+    printed = "".join(o.get("text", "") for o in executed.cells[1].outputs)
+    assert printed.strip() == "True 'ridge' 3 0.001 [1, 2] '7'"
+    (run,) = all_runs(client)
+    assert run.data.params == {
+        "flag": "True",
+        "name": "ridge",
+        "n": "3",
+        "ratio": "0.001",
+        "items": "[1, 2]",
+        "quoted": "7",
+    }
+
+
+def _outputs(path: Path) -> str:
+    nb = nbformat.read(path, 4)
+    return "".join(o.get("text", "") for cell in nb.cells for o in cell.get("outputs", []))
+
+
+def test_a_cell_over_the_timeout_fails_the_run_and_keeps_the_partial_notebook(
+    project: Path, client
+) -> None:
+    cells = ["print('first cell ran')", "import time\ntime.sleep(120)", "never = True"]
+    write_notebook(project / "slow.ipynb", cells)
+    out = cli("run", "slow.ipynb", "--timeout", "3", "-o", "partial.ipynb", cwd=project)
+    assert out.returncode == 1
+    assert "failed at cell 1 ('import time'): timed out after 3 s" in out.stdout
+    assert "first cell ran" in _outputs(project / "partial.ipynb")
+    (run,) = all_runs(client)
+    assert run.info.status == "FAILED"
+    assert run.data.tags["mlops.failed_cell"] == "1"
+    assert "timed out" in run.data.tags["mlops.error"]
+
+
+def test_a_kernel_that_dies_fails_the_run(project: Path, client) -> None:
+    cells = ["print('alive')", "import os\nos._exit(3)", "never = True"]
+    write_notebook(project / "dies.ipynb", cells)
+    out = cli("run", "dies.ipynb", "-o", "partial.ipynb", cwd=project)
+    assert out.returncode == 1
+    assert "failed at cell 1 ('import os'): the kernel died" in out.stdout
+    assert "alive" in _outputs(project / "partial.ipynb")
+    (run,) = all_runs(client)
+    assert run.info.status == "FAILED"
+    assert "kernel died" in run.data.tags["mlops.error"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--kernel", "no-such-kernel"], "no kernel named 'no-such-kernel'"),
+        (["-o", "x.ipynb"], "must not overwrite the source notebook"),
+    ],
+)
+def test_refused_before_any_run_is_created(
+    project: Path, client, args: list[str], message: str
+) -> None:
+    write_notebook(project / "x.ipynb", ["x = 1"])
+    out = cli("run", "x.ipynb", *args, cwd=project)
+    assert out.returncode == 2
+    assert message in out.stderr and "Traceback" not in out.stderr
+    assert all_runs(client) == []
+
+
+def test_nbconvert_to_mlops_is_a_tracked_run(project: Path, client) -> None:
+    notebook = write_notebook(project / "train.ipynb", PLAIN, tags={0: ["parameters"]})
+    before = digest(notebook)
+    exe = Path(sys.executable).parent / "jupyter"
+    command = [str(exe), "nbconvert", "--to", "mlops", "train.ipynb"]
+    out = subprocess.run(
+        [*command, "--MlopsExporter.parameters", "alpha=0.5", "--MlopsExporter.experiment=nb"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=kernel_env(),
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert digest(notebook) == before
+    (run,) = all_runs(client)
+    assert client.get_experiment(run.info.experiment_id).name == "nb"
+    assert (run.info.status, run.data.params, run.data.metrics) == (
+        "FINISHED",
+        {"alpha": "0.5"},
+        {"score": 5.0},
+    )
+    assert run.data.tags["mlops.runner"] == "jupyter-mlops run"
+    executed = nbformat.read(project / "train.mlops.ipynb", 4)  # nbconvert wrote the result
+    assert "injected-parameters" in executed.cells[1].metadata["tags"]
+
+    write_notebook(project / "broken.ipynb", ["raise ValueError('bad data')"])
+    out = subprocess.run(
+        [str(exe), "nbconvert", "--to", "mlops", "broken.ipynb"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=kernel_env(),
+        timeout=300,
+    )
+    assert out.returncode != 0
+    assert "failed at cell 0 (\"raise ValueError('bad data')\"): ValueError: bad data" in out.stderr
+    assert not (project / "broken.mlops.ipynb").exists()
+    failed = [r for r in all_runs(client) if r.info.status == "FAILED"]
+    assert len(failed) == 1 and failed[0].data.tags["mlops.failed_cell"] == "0"
