@@ -8,10 +8,12 @@ cell. The source notebook is never written; the executed copy goes to the run (a
 from __future__ import annotations
 
 import ast
+import asyncio
 import copy
 import json
 import os
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,35 +143,32 @@ def run_notebook(
     _check_kernel(kernel)
 
     settings = resolve_settings(notebook.parent, tracking_uri=tracking_uri)
-    store.prepare(settings)
-    _reap(settings)
     exp_name = experiment or settings.experiment or notebook.stem
-    exp_id = store.experiment_id(settings, exp_name)
-    client = store.client(settings)
-    run_tags = provenance.run_tags(notebook, settings.root)
-    run_tags["mlops.runner"] = "jupyter-mlops run"
+    run_tags = {"mlops.runner": "jupyter-mlops run"}
     if parameters:
         run_tags[PARAMETERS_TAG_KEY] = json.dumps({k: repr(v) for k, v in parameters.items()})
     if parent_run_id:
         run_tags["mlflow.parentRunId"] = parent_run_id
-    run_tags.update(tags or {})
-    created = store.with_retry(
-        lambda: client.create_run(exp_id, tags=run_tags, run_name=run_name or notebook.stem)
+    # Importing MLflow and opening the store costs more than starting a kernel: do it on a
+    # second thread while the kernel starts, and hand the run id to the kernel once it exists.
+    background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-run")
+    pending = background.submit(
+        _create_run, settings, notebook, exp_name, run_name, run_tags, tags, parameters
     )
-    run_id = created.info.run_id
-    if parameters:
-        from mlflow.entities import Param
+    html = background.submit(_html_exporter)  # warmed up while the cells run
 
-        store.with_retry(
-            lambda: client.log_batch(
-                run_id, params=[Param(k, str(v)) for k, v in parameters.items()]
-            )
-        )
+    async def hand_over_run(**_: Any) -> None:
+        _, run_id = await asyncio.wrap_future(pending)
+        code = f"import os as _os; _os.environ[{ATTACH_ENV!r}] = {run_id!r}; del _os"
+        msg_id = nb_client.kc.execute(code, silent=True, store_history=False)
+        reply = await nb_client.async_wait_for_reply(msg_id)
+        if (reply or {}).get("content", {}).get("status") != "ok":
+            raise MlopsError(f"the {kernel} kernel could not be told the run id")
 
     env = dict(os.environ)
+    env.pop(ATTACH_ENV, None)
     env.update(
         {
-            ATTACH_ENV: run_id,
             "MLFLOW_TRACKING_URI": settings.tracking_uri,
             "MLFLOW_REGISTRY_URI": settings.registry_uri,
             "JPY_SESSION_NAME": str(notebook),
@@ -187,6 +186,7 @@ def run_notebook(
         timeout=timeout,
         kernel_name=kernel,
         resources={"metadata": {"path": str(notebook.parent)}},
+        on_notebook_start=hand_over_run,
         on_cell_start=lambda cell, cell_index: current.__setitem__("index", cell_index),
     )
     status, failed_cell, error = "FINISHED", None, None
@@ -205,12 +205,18 @@ def run_notebook(
         status, failed_cell = "FAILED", current.get("index")
         error = _failure(nb, failed_cell, f"the kernel died ({_first_line(str(exc))})")
     except KeyboardInterrupt:
-        _finish(client, run_id, nb, notebook, "KILLED", None, "interrupted")
+        background.shutdown(wait=True)
+        if pending.exception() is None:
+            client, run_id = pending.result()
+            _finish(client, run_id, nb, notebook, "KILLED", None, "interrupted", html)
         raise
     except Exception as exc:  # the kernel would not start, say: the run must not stay RUNNING
         status, failed_cell = "FAILED", current.get("index")
         error = _failure(nb, failed_cell, f"{type(exc).__name__}: {_first_line(str(exc))}")
-    _finish(client, run_id, nb, notebook, status, failed_cell, error)
+    finally:
+        background.shutdown(wait=False)
+    client, run_id = pending.result()  # a store that failed says so here, as itself
+    _finish(client, run_id, nb, notebook, status, failed_cell, error, html)
     if written is not None:  # the partial notebook too, when a cell failed
         written.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, written)
@@ -229,6 +235,45 @@ def run_notebook(
         notes=notes,
         notebook=nb,
     )
+
+
+def _create_run(
+    settings: Any,
+    notebook: Path,
+    exp_name: str,
+    run_name: str | None,
+    run_tags: dict[str, str],
+    extra_tags: dict[str, str] | None,
+    parameters: dict[str, Any],
+) -> tuple[Any, str]:
+    """Open the store and create the run with its provenance and parameters."""
+    store.prepare(settings)
+    _reap(settings)
+    exp_id = store.experiment_id(settings, exp_name)
+    client = store.client(settings)
+    tags = provenance.run_tags(notebook, settings.root)
+    tags.update(run_tags)
+    tags.update(extra_tags or {})
+    created = store.with_retry(
+        lambda: client.create_run(exp_id, tags=tags, run_name=run_name or notebook.stem)
+    )
+    run_id = created.info.run_id
+    if parameters:
+        from mlflow.entities import Param
+
+        params = [Param(k, str(v)) for k, v in parameters.items()]
+        store.with_retry(lambda: client.log_batch(run_id, params=params))
+    return client, run_id
+
+
+def _html_exporter() -> Any:
+    """nbconvert's HTML exporter with its templates loaded (the first render loads them)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter()
+    exporter.from_notebook_node(nbformat.v4.new_notebook())
+    return exporter
 
 
 def _check_kernel(name: str) -> None:
@@ -271,6 +316,7 @@ def _finish(
     status: str,
     failed_cell: int | None,
     error: str | None,
+    html: Future,
 ) -> None:
     """Log the executed notebook and its HTML, then end the run with ``status``."""
     import nbformat
@@ -278,9 +324,7 @@ def _finish(
     text = nbformat.writes(nb)
     store.with_retry(lambda: client.log_text(run_id, text, f"notebook/{notebook.stem}.ipynb"))
     try:
-        from nbconvert import HTMLExporter
-
-        body, _ = HTMLExporter().from_notebook_node(nb)
+        body, _ = html.result().from_notebook_node(nb)
         store.with_retry(lambda: client.log_text(run_id, body, f"notebook/{notebook.stem}.html"))
     except Exception as exc:  # a rendering problem must not hide the run's real outcome
         message = str(exc)[:500]
