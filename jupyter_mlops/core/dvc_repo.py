@@ -226,6 +226,38 @@ def cache_dir(root: Path) -> Path:
         return Path(repo.cache.local.path)
 
 
+def borrow_project_config(project: Path, scratch: Path, *, no_scm: bool) -> Path:
+    """Make the DVC repository at ``scratch`` use the project's cache and remotes; return the
+    cache's folder.
+
+    ``reproduce`` checks data out in a throwaway copy of the project: objects come from (and
+    new ones go to) the project's own content-addressed cache, never a second one; files are
+    copied out of it (reflinked where the filesystem can), so nothing in the scratch tree is a
+    link a notebook could write through into the cache. DVC's per-repository state and index
+    go inside the scratch folder, which is deleted with it. A scratch tree without ``.dvc/``
+    gets a bare one (what ``dvc init`` makes, minus its entry in DVC's machine-wide state).
+    """
+    from dvc.config import Config
+
+    with open_repo(project) as repo:
+        cache = str(repo.cache.local_cache_dir)
+        remotes = {name: dict(section) for name, section in repo.config["remote"].items()}
+        default = repo.config["core"].get("remote")
+    (scratch / ".dvc").mkdir(exist_ok=True)
+    (scratch / ".dvc" / "config").touch()
+    with _dvc_errors("cannot configure DVC in the scratch folder"):
+        config = Config(dvc_dir=str(scratch / ".dvc"), validate=False)
+        with config.edit("local") as local:
+            local["cache"].update({"dir": cache, "type": "reflink,copy"})
+            local["remote"].update(remotes)  # the project's as configured now, paths absolute
+            if default:
+                local["core"]["remote"] = default
+            local["core"]["site_cache_dir"] = str(scratch / ".dvc" / "tmp" / "site")
+            if no_scm:
+                local["core"]["no_scm"] = True
+    return Path(cache)
+
+
 @contextlib.contextmanager
 def _progress() -> Iterator[None]:
     """Let DVC draw its progress bars although a kernel's stderr is not a terminal."""

@@ -1,0 +1,526 @@
+"""Re-run a tracked run from what it recorded and say whether its metrics come out the same.
+
+A run records the notebook it executed (``notebook/*.ipynb``), its git commit, its injected
+parameters and the exact ``.dvc`` file of every data version it used (``dvc/<path>.dvc``).
+``reproduce`` rebuilds that state in a scratch folder (a git clone at the commit, the data
+copied out of the project's own DVC cache), re-runs the snapshot there as a new run in the
+project's store and compares the two runs' metrics. The user's working tree, git repository
+and DVC cache are only read; the cache gains objects only when data has to be fetched from the
+remote, or when the notebook itself versions data.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from ..config import STORE_DIR, Settings, resolve_settings
+from ..errors import MlopsError
+from . import dvc_repo, store
+from .batch import PARAMETERS_TAG_KEY, run_notebook
+from .dvc_repo import DataError
+from .provenance import TAG_NOTEBOOK
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["MetricRow", "Reproduction", "compare_metrics", "reproduce"]
+
+DEFAULT_RTOL = 1e-6
+DEFAULT_ATOL = 0.0
+REPRODUCES_TAG = "mlops.reproduces"  # on the new run: the id of the run it reproduces
+VERDICT_TAG = "mlops.reproduce.verdict"  # same, differs or failed
+COMPARISON_ARTIFACT = "reproduce/comparison.json"
+# what the new run copies from the original: it ran that commit and that notebook, and the
+# scratch clone's own view (a temp path, a detached HEAD, no remote) means nothing later
+_CARRIED_TAGS = (
+    "mlflow.source.name",
+    TAG_NOTEBOOK,
+    "mlflow.source.git.commit",
+    "mlflow.source.git.branch",
+    "mlflow.source.git.repoURL",
+    "mlops.git.commit",
+    "mlops.git.dirty",
+)
+VERDICTS = ("same", "differs", "missing", "new")
+_PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+
+
+@dataclass
+class MetricRow:
+    """One metric of the original run against the reproduction (latest value of each)."""
+
+    metric: str
+    original: float | None
+    reproduced: float | None
+    abs_diff: float | None
+    rel_diff: float | None  # |diff| / |original|; inf when the original is 0 and they differ
+    verdict: str  # same (within tolerance), differs, missing (original only), new
+
+
+@dataclass(repr=False)
+class Reproduction:
+    """What ``reproduce`` found: the new run, one row per metric, and the overall verdict."""
+
+    original_run_id: str
+    run_id: str
+    status: str  # same, differs, failed (the rerun did not finish)
+    rows: list[MetricRow]
+    experiment: str
+    tracking_uri: str
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None  # the failing cell, when the rerun failed
+    scratch: Path | None = None  # the scratch project folder, when kept
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "same"
+
+    def to_dict(self) -> dict[str, Any]:
+        from .reports import json_safe
+
+        data = asdict(self)
+        data["ok"] = self.ok
+        data["scratch"] = str(self.scratch) if self.scratch else None
+        return json_safe(data)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1, allow_nan=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        columns = ["metric", "original", "reproduced", "abs_diff", "rel_diff", "verdict"]
+        return pd.DataFrame([asdict(r) for r in self.rows], columns=columns)
+
+    def summary(self) -> str:
+        lines = [
+            f"Reproduced run {self.original_run_id} as run {self.run_id} "
+            f"in experiment '{self.experiment}'",
+            f"  store: {self.tracking_uri}",
+        ]
+        lines += [f"  note: {note}" for note in self.notes]
+        if self.rows:
+            lines += ["", *_table(self.rows), ""]
+        else:
+            lines.append("  neither run logged a metric: nothing to compare")
+        tolerance = f"rtol={self.rtol:g}, atol={self.atol:g}"
+        if self.status == "failed":
+            lines.append(f"Result: the rerun FAILED: {self.error or 'see the run'}")
+        elif self.status == "same":
+            lines.append(f"Result: same ({len(self.rows)} metric(s) within {tolerance})")
+        else:
+            off = sum(r.verdict != "same" for r in self.rows)
+            lines.append(f"Result: differs ({off} of {len(self.rows)} metric(s); {tolerance})")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+def _number(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _table(rows: list[MetricRow]) -> list[str]:
+    header = ("metric", "original", "reproduced", "abs diff", "rel diff", "verdict")
+    cells = [
+        (
+            r.metric,
+            _number(r.original, ".10g"),
+            _number(r.reproduced, ".10g"),
+            _number(r.abs_diff, ".3g"),
+            _number(r.rel_diff, ".3g"),
+            r.verdict,
+        )
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in (header, *cells)) for i in range(len(header))]
+    return [
+        "  " + "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+        for row in (header, *cells)
+    ]
+
+
+def compare_metrics(
+    original: dict[str, float],
+    reproduced: dict[str, float],
+    *,
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+) -> list[MetricRow]:
+    """One row per metric of either run, sorted by name.
+
+    Same means ``|a - b| <= atol + rtol * |a|`` with ``a`` the original (numpy's ``isclose``,
+    relative to the value being reproduced); two NaNs are the same, one NaN differs.
+    """
+    rows = []
+    for key in sorted(set(original) | set(reproduced)):
+        a, b = original.get(key), reproduced.get(key)
+        if a is None or b is None:
+            verdict = "missing" if b is None else "new"
+            rows.append(MetricRow(key, a, b, None, None, verdict))
+            continue
+        a, b = float(a), float(b)
+        if math.isnan(a) or math.isnan(b):
+            both = math.isnan(a) and math.isnan(b)
+            rows.append(MetricRow(key, a, b, None, None, "same" if both else "differs"))
+            continue
+        diff = abs(a - b) if a != b else 0.0  # equal infinities
+        rel = diff / abs(a) if a != 0 else (math.inf if diff else 0.0)
+        same = diff <= atol + rtol * abs(a)
+        rows.append(MetricRow(key, a, b, diff, rel, "same" if same else "differs"))
+    return rows
+
+
+def reproduce(
+    run_id: str,
+    *,
+    experiment: str | None = None,
+    kernel_name: str | None = None,
+    timeout: int | None = None,
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+    keep: bool = False,
+    tracking_uri: str | None = None,
+    project: str | os.PathLike[str] | None = None,
+) -> Reproduction:
+    """Re-run ``run_id``'s notebook snapshot on its recorded code, data and parameters.
+
+    Runs in a scratch folder (deleted afterwards unless ``keep``), never in the working tree.
+    The rerun is a new run in the original's experiment (or ``experiment``) tagged
+    ``mlops.reproduces``; the comparison is logged on it. A failed rerun is a result
+    (``status == "failed"``), not an exception; what cannot be restored raises ``MlopsError``.
+    """
+    if not (rtol >= 0 and atol >= 0):  # also refuses NaN
+        raise MlopsError(f"tolerances must be zero or positive (rtol={rtol}, atol={atol})")
+    settings = resolve_settings(project, tracking_uri=tracking_uri)
+    store.prepare(settings)
+    client = store.client(settings)
+    original = _original_run(client, run_id, settings)
+    run_id = original.info.run_id
+    tags = dict(original.data.tags)
+    snapshot = _snapshot_artifact(client, run_id, tags)
+    exp_name = experiment or (
+        store.with_retry(lambda: client.get_experiment(original.info.experiment_id)).name
+    )
+    notes = []
+    if original.info.status != "FINISHED":
+        notes.append(f"the original run is {original.info.status}: its metrics may be partial")
+
+    parent = Path(tempfile.mkdtemp(prefix="mlops-reproduce-"))
+    try:
+        root, in_git = _scratch_tree(settings, run_id, tags, parent, notes)
+        downloads = parent / ".artifacts"
+        downloads.mkdir()
+        recorded = _recorded_dvc_files(client, run_id, downloads)
+        _restore_data(settings, root, recorded, run_id, in_git, notes)
+        notebook = _place_snapshot(client, run_id, snapshot, tags, root, downloads)
+        shutil.rmtree(downloads)  # a kept scratch folder holds the project tree only
+        parameters = _recorded_parameters(tags, notes)
+        new_tags = {k: tags[k] for k in _CARRIED_TAGS if k in tags}
+        new_tags.update({REPRODUCES_TAG: run_id, "mlops.runner": "jupyter-mlops reproduce"})
+        if parameters is None and PARAMETERS_TAG_KEY in tags:
+            new_tags[PARAMETERS_TAG_KEY] = tags[PARAMETERS_TAG_KEY]
+        name = original.info.run_name or notebook.stem
+        result = run_notebook(
+            notebook,
+            parameters,
+            experiment=exp_name,
+            run_name=f"{name} (reproduced)",
+            kernel_name=kernel_name,
+            timeout=timeout,
+            tracking_uri=settings.tracking_uri,
+            tags=new_tags,
+        )
+        new_id = result.run_id
+        if parameters is None:  # kept as the snapshot injected them: log what the original did
+            _copy_params(client, new_id, original, tags)
+        if TAG_NOTEBOOK not in tags:
+            store.with_retry(lambda: client.delete_tag(new_id, TAG_NOTEBOOK))
+        rerun = store.with_retry(lambda: client.get_run(new_id))
+        rows = compare_metrics(original.data.metrics, rerun.data.metrics, rtol=rtol, atol=atol)
+        if not result.ok:
+            status = "failed"
+        else:
+            status = "same" if all(r.verdict == "same" for r in rows) else "differs"
+        notes += result.notes
+        if keep:
+            notes.append(f"scratch folder kept at {root}")
+        reproduction = Reproduction(
+            original_run_id=run_id,
+            run_id=new_id,
+            status=status,
+            rows=rows,
+            experiment=exp_name,
+            tracking_uri=settings.tracking_uri,
+            rtol=rtol,
+            atol=atol,
+            notes=notes,
+            error=result.error,
+            scratch=root if keep else None,
+        )
+        text = reproduction.to_json()
+        store.with_retry(lambda: client.log_text(new_id, text, COMPARISON_ARTIFACT))
+        store.with_retry(lambda: client.set_tag(new_id, VERDICT_TAG, status))
+        return reproduction
+    finally:
+        if not keep:
+            shutil.rmtree(parent, ignore_errors=True)
+
+
+# -- the original run --------------------------------------------------------------------------
+def _original_run(client: Any, run_id: str, settings: Settings) -> Any:
+    from mlflow.exceptions import MlflowException
+
+    run_id = run_id.strip()
+    try:
+        return store.with_retry(lambda: client.get_run(run_id))
+    except MlflowException as exc:
+        if exc.error_code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
+            raise MlopsError(f"no run {run_id!r} in {settings.tracking_uri}") from None
+        raise
+
+
+def _artifact_files(client: Any, run_id: str, folder: str) -> list[str]:
+    found = []
+    for info in store.with_retry(lambda: client.list_artifacts(run_id, folder)):
+        found += _artifact_files(client, run_id, info.path) if info.is_dir else [info.path]
+    return found
+
+
+def _snapshot_artifact(client: Any, run_id: str, tags: dict[str, str]) -> str:
+    """The notebook the run logged; with several, the one named like its source notebook."""
+    found = sorted(p for p in _artifact_files(client, run_id, "notebook") if p.endswith(".ipynb"))
+    if not found:
+        raise MlopsError(
+            f"run {run_id} has no notebook snapshot (notebook/*.ipynb) to re-run: it was not "
+            "run from a notebook, or it ended before logging one"
+        )
+    wanted = PurePosixPath(tags.get("mlflow.source.name", "")).name
+    return next((p for p in found if PurePosixPath(p).name == wanted), found[0])
+
+
+def _recorded_parameters(tags: dict[str, str], notes: list[str]) -> dict[str, Any] | None:
+    """The values the batch runner injected (``None``: keep the snapshot's injected cell)."""
+    raw = tags.get(PARAMETERS_TAG_KEY)
+    if not raw:
+        return {}
+    try:
+        reprs = json.loads(raw)
+        return {str(k): ast.literal_eval(v) for k, v in reprs.items()}
+    except (ValueError, SyntaxError, TypeError, AttributeError, MemoryError, RecursionError):
+        notes.append("the parameters are not all Python literals: re-run as the snapshot has them")
+        return None
+
+
+def _copy_params(client: Any, run_id: str, original: Any, tags: dict[str, str]) -> None:
+    from mlflow.entities import Param
+
+    try:
+        names = list(json.loads(tags.get(PARAMETERS_TAG_KEY, "{}")))
+    except ValueError:
+        names = []
+    params = [Param(k, original.data.params[k]) for k in names if k in original.data.params]
+    if params:
+        store.with_retry(lambda: client.log_batch(run_id, params=params))
+
+
+# -- the scratch tree --------------------------------------------------------------------------
+def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=600, check=False
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return subprocess.CompletedProcess(["git", *args], 1, "", str(exc))
+
+
+def _git_or_fail(cwd: Path, *args: str) -> str:
+    out = _git(cwd, *args)
+    if out.returncode != 0:
+        reason = (out.stderr.strip().splitlines() or ["failed"])[-1]
+        raise MlopsError(f"git {args[0]} in the scratch folder: {reason}")
+    return out.stdout.strip()
+
+
+def _scratch_tree(
+    settings: Settings, run_id: str, tags: dict[str, str], parent: Path, notes: list[str]
+) -> tuple[Path, bool]:
+    """The scratch project root: a clone at the run's commit, else an empty folder."""
+    commit = tags.get("mlops.git.commit") or tags.get("mlflow.source.git.commit")
+    if not commit:
+        root = parent / (settings.root.name or "project")
+        notes.append(
+            "the run recorded no git commit: the scratch folder holds only the notebook "
+            "snapshot and the data the run recorded; other files were not restored"
+        )
+        in_git = False
+    else:
+        top = _git(settings.root, "rev-parse", "--show-toplevel")
+        if top.returncode != 0:
+            raise MlopsError(
+                f"run {run_id} was recorded at git commit {commit[:12]}, but {settings.root} "
+                "is not in a git repository"
+            )
+        toplevel = Path(top.stdout.strip())
+        prefix = _git(settings.root, "rev-parse", "--show-prefix").stdout.strip()
+        if _git(toplevel, "cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
+            raise MlopsError(
+                f"git commit {commit[:12]} recorded by run {run_id} is not in the repository "
+                f"at {toplevel} (fetch it, or the history was rewritten)"
+            )
+        clone = parent / (toplevel.name or "project")
+        # --shared: the clone reads the project's objects in place; it writes only its own
+        _git_or_fail(
+            parent, "clone", "--quiet", "--shared", "--no-checkout", str(toplevel), str(clone)
+        )
+        _git_or_fail(clone, "checkout", "--quiet", commit)
+        _git(clone, "remote", "remove", "origin")  # the new run carries the original's URL
+        root, in_git = clone / prefix, True
+        if tags.get("mlops.git.dirty") == "true":
+            notes.append(
+                "the run had uncommitted changes: files other than the notebook snapshot and "
+                f"the recorded data are as of commit {commit[:12]}"
+            )
+    root.mkdir(parents=True, exist_ok=True)
+    # A project-root marker, so the notebook's own tracking calls resolve this folder as the
+    # root; runs still go to the project's store, which the runner passes to the kernel.
+    marker = root / STORE_DIR
+    marker.mkdir(exist_ok=True)
+    (marker / ".gitignore").write_text("*\n")
+    return root, in_git
+
+
+def _inside(root: Path, relative: str) -> Path:
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise MlopsError(f"artifact path {relative!r} points outside the scratch folder")
+    return path
+
+
+def _download(client: Any, run_id: str, path: str, downloads: Path) -> Path:
+    """One artifact, without MLflow's progress bar (a bar per small file is noise here)."""
+    saved = os.environ.get(_PROGRESS_BAR)
+    os.environ[_PROGRESS_BAR] = "false"
+    try:
+        local = store.with_retry(lambda: client.download_artifacts(run_id, path, str(downloads)))
+    finally:
+        if saved is None:
+            os.environ.pop(_PROGRESS_BAR, None)
+        else:
+            os.environ[_PROGRESS_BAR] = saved
+    return Path(local)
+
+
+def _recorded_dvc_files(client: Any, run_id: str, downloads: Path) -> dict[str, str]:
+    """``{path of the .dvc file: its exact text}`` for every data version the run recorded."""
+    files = [p for p in _artifact_files(client, run_id, "dvc") if p.endswith(".dvc")]
+    recorded = {}
+    for path in files:
+        recorded[path[len("dvc/") :]] = _download(client, run_id, path, downloads).read_text()
+    return recorded
+
+
+def _md5(dvc_text: str) -> str:
+    import yaml
+
+    try:
+        outs = (yaml.safe_load(dvc_text) or {}).get("outs") or [{}]
+        return str(outs[0].get("md5", "unknown"))
+    except (yaml.YAMLError, AttributeError):
+        return "unknown"
+
+
+def _restore_data(
+    settings: Settings,
+    root: Path,
+    recorded: dict[str, str],
+    run_id: str,
+    in_git: bool,
+    notes: list[str],
+) -> None:
+    """Write the recorded ``.dvc`` files and check their data out of the project's cache."""
+    if not recorded:
+        return
+    if not dvc_repo.is_initialized(settings.root):
+        raise MlopsError(
+            f"run {run_id} recorded DVC data ({', '.join(p[:-4] for p in recorded)}) but "
+            f"{settings.root} has no DVC repository (.dvc/) whose cache could hold it"
+        )
+    cache = dvc_repo.borrow_project_config(settings.root, root, no_scm=not in_git)
+    for rel, text in recorded.items():
+        target = _inside(root, rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    for rel, text in recorded.items():
+        _checkout(settings, root, rel, text, cache)
+    others = sorted(
+        p.relative_to(root).as_posix()[:-4]
+        for p in root.rglob("*.dvc")
+        if p.is_file()
+        and p.relative_to(root).as_posix() not in recorded
+        and not {".dvc", ".git", STORE_DIR} & set(p.relative_to(root).parts)
+    )
+    if others:
+        notes.append(
+            "DVC-tracked data the run did not record was not restored: "
+            f"{', '.join(others)} (record what a notebook reads with mlops.data.use)"
+        )
+
+
+def _checkout(settings: Settings, root: Path, rel: str, text: str, cache: Path) -> None:
+    """Check one recorded version out; fetch it from the default remote when not cached."""
+    path, md5 = rel[: -len(".dvc")], _md5(text)
+    target = str(root / rel)
+    try:
+        dvc_repo.checkout(root, target)
+        return
+    except DataError as exc:
+        failure = exc
+    remote = settings.dvc_remote
+    if remote is None and not dvc_repo.remotes(root).get(""):
+        stem = md5.removesuffix(".dir")
+        cached = any(
+            (base / stem[:2] / f"{stem[2:]}").exists() for base in (cache / "files" / "md5", cache)
+        )
+        if cached:
+            raise MlopsError(f"cannot restore {path} (md5 {md5}): {failure}") from None
+        raise MlopsError(
+            f"cannot restore {path} (md5 {md5}): it is not in the project's DVC cache and no "
+            "DVC remote is configured to fetch it from"
+        ) from None
+    try:
+        dvc_repo.transfer(root, "pull", [target], remote)
+    except DataError as exc:
+        raise MlopsError(
+            f"cannot restore {path} (md5 {md5}): not in the project's DVC cache, and fetching "
+            f"it from the DVC remote failed: {exc}"
+        ) from None
+
+
+def _place_snapshot(
+    client: Any, run_id: str, snapshot: str, tags: dict[str, str], root: Path, downloads: Path
+) -> Path:
+    """Put the snapshot where the notebook was (relative reads work), else at the top."""
+    source = tags.get("mlflow.source.name", "")
+    relative = PurePosixPath(source)
+    if not (
+        source.endswith(".ipynb") and not relative.is_absolute() and ".." not in relative.parts
+    ):
+        relative = PurePosixPath(PurePosixPath(snapshot).name)
+    local = _download(client, run_id, snapshot, downloads)
+    target = _inside(root, relative.as_posix())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(local, target)
+    return target

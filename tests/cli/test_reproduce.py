@@ -1,0 +1,203 @@
+"""`jupyter mlops reproduce` as a user runs it: a real git + DVC project, real kernels."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+import jupyter_mlops as mlops
+from jupyter_mlops.core import dvc_repo
+from jupyter_mlops.core.reproduce import Reproduction, compare_metrics
+from tests.conftest import ENV_VARS, all_runs, cli, client_for, git, write_notebook
+
+CSV_V1 = "v\n1\n2\n3\n"  # total with scale 2: 12
+CSV_V2 = "v\n10\n20\n"
+TRAIN = [
+    "scale = 1",
+    "import pandas as pd\n"
+    "import jupyter_mlops as mlops\n"
+    "mlops.data.use('../data/values.csv')\n"  # relative to the notebook's folder
+    "df = pd.read_csv('../data/values.csv')\n"
+    "mlops.log(total=float(df['v'].sum() * scale))",
+]
+
+
+def cache_files(project: Path) -> set[str]:
+    cache = dvc_repo.cache_dir(project)
+    return {p.relative_to(cache).as_posix() for p in cache.rglob("*") if p.is_file()}
+
+
+def reproduced_runs(client, run_id: str) -> list:
+    return [r for r in all_runs(client) if r.data.tags.get("mlops.reproduces") == run_id]
+
+
+def test_reproduce_restores_data_and_parameters_and_leaves_the_workspace(
+    project: Path, client
+) -> None:
+    csv = project / "data" / "values.csv"
+    csv.parent.mkdir()
+    csv.write_text(CSV_V1)
+    mlops.data.add("data/values.csv")
+    (project / "notebooks").mkdir()
+    notebook = write_notebook(project / "notebooks" / "train.ipynb", TRAIN, {0: ["parameters"]})
+    git(project, "add", "notebooks/train.ipynb")
+    git(project, "commit", "-q", "-m", "data v1")
+    out = cli("run", "notebooks/train.ipynb", "-p", "scale", "2", cwd=project)
+    assert out.returncode == 0, out.stdout + out.stderr
+    (original,) = all_runs(client)
+    assert original.data.metrics["total"] == 12.0
+
+    # the project moves on: a new data version, and an edit to the notebook not yet committed
+    csv.write_text(CSV_V2)
+    mlops.data.add("data/values.csv")
+    git(project, "commit", "-q", "-m", "data v2")
+    write_notebook(notebook, [*TRAIN, "print('edited')"], {0: ["parameters"]})
+    edited, porcelain = notebook.read_bytes(), git(project, "status", "--porcelain")
+    cached = cache_files(project)
+
+    out = cli("reproduce", original.info.run_id, "--keep", cwd=project)
+    assert out.returncode == 0, out.stdout + out.stderr
+    row = next(line for line in out.stdout.splitlines() if line.strip().startswith("total"))
+    assert row.split()[1:3] == ["12", "12"] and row.split()[-1] == "same"
+    assert "Result: same" in out.stdout
+
+    (new,) = reproduced_runs(client, original.info.run_id)
+    assert new.info.status == "FINISHED"
+    assert new.info.experiment_id == original.info.experiment_id
+    assert new.data.params["scale"] == "2"
+    assert new.data.metrics["total"] == 12.0
+    assert new.data.tags["mlops.reproduce.verdict"] == "same"
+    for key in ("mlflow.source.name", "mlops.notebook.path", "mlops.git.commit"):
+        assert new.data.tags[key] == original.data.tags[key]
+    v1 = hashlib.md5(CSV_V1.encode()).hexdigest()
+    assert new.data.tags["mlops.data.data/values.csv"] == v1  # the notebook saw version 1
+    comparison = json.loads(
+        Path(client.download_artifacts(new.info.run_id, "reproduce/comparison.json")).read_text()
+    )
+    assert comparison["status"] == "same" and comparison["rows"][0]["metric"] == "total"
+
+    # it ran in a scratch clone that wrote runs to the project's store, not its own
+    scratch = Path(re.search(r"scratch folder kept at (\S+)", out.stdout).group(1))
+    try:
+        assert (scratch / "data" / "values.csv").read_text() == CSV_V1
+        assert not (scratch / ".mlops" / "mlflow.db").exists()
+        assert not list(scratch.rglob("mlflow.db"))
+        assert not (scratch / ".dvc" / "cache").exists()  # the project's cache, no second one
+    finally:
+        shutil.rmtree(scratch.parent)
+
+    # and the workspace is as it was
+    assert csv.read_text() == CSV_V2
+    assert notebook.read_bytes() == edited
+    assert git(project, "status", "--porcelain") == porcelain
+    assert cache_files(project) == cached
+
+
+def test_a_metric_that_changes_fails_unless_tolerated(project: Path, client) -> None:
+    write_notebook(
+        project / "rand.ipynb",
+        ["import random\nimport jupyter_mlops as mlops", "mlops.log(r=random.random())"],
+    )
+    assert cli("run", "rand.ipynb", cwd=project).returncode == 0
+    (original,) = all_runs(client)
+
+    out = cli("reproduce", original.info.run_id, cwd=project)
+    assert out.returncode == 1, out.stdout + out.stderr
+    row = next(line for line in out.stdout.splitlines() if line.strip().startswith("r "))
+    assert row.split()[-1] == "differs"
+    assert "Result: differs" in out.stdout
+    assert "uncommitted changes" in out.stdout  # rand.ipynb was never committed
+
+    out = cli("reproduce", original.info.run_id, "--atol", "10", cwd=project)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Result: same" in out.stdout
+    verdicts = sorted(
+        r.data.tags["mlops.reproduce.verdict"]
+        for r in reproduced_runs(client, original.info.run_id)
+    )
+    assert verdicts == ["differs", "same"]
+
+
+def test_without_git_the_snapshot_and_its_data_are_all_there_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "plain"
+    (root / ".mlops").mkdir(parents=True)  # a project without git
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(root)
+    csv = root / "values.csv"
+    csv.write_text(CSV_V1)
+    mlops.data.add("values.csv")
+    cells = [c.replace("../data/", "") for c in TRAIN]
+    write_notebook(root / "nb.ipynb", cells, {0: ["parameters"]})
+    assert cli("run", "nb.ipynb", "-p", "scale", "2", cwd=root).returncode == 0
+    (original,) = all_runs(client_for(root))
+    csv.write_text(CSV_V2)  # edited in place, not versioned
+
+    result = mlops.reproduce(original.info.run_id)  # the Python API
+    assert result.ok and result.status == "same", result.summary()
+    assert [(r.metric, r.original, r.reproduced) for r in result.rows] == [("total", 12.0, 12.0)]
+    assert any("no git commit" in note for note in result.notes)
+    assert csv.read_text() == CSV_V2
+
+    # the version the run used is gone from the cache and there is no remote: one line, exit 2
+    md5 = original.data.tags["mlops.data.values.csv"]
+    cached = dvc_repo.cache_dir(root) / md5[:2] / md5[2:]
+    cached.chmod(0o644)
+    cached.unlink()
+    out = cli("reproduce", original.info.run_id, cwd=root)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert out.stderr.strip().count("\n") == 0 and "Traceback" not in out.stderr
+    assert f"values.csv (md5 {md5}): it is not in the project's DVC cache" in out.stderr
+
+
+def test_unknown_run_is_one_line(project: Path) -> None:
+    out = cli("reproduce", "0123456789abcdef0123456789abcdef", cwd=project)
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0, out.stderr
+    assert "no run '0123456789abcdef0123456789abcdef'" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_comparison_rows() -> None:
+    rows = compare_metrics(
+        {"acc": 0.9, "loss": 1.0, "gone": 3.0, "zero": 0.0, "nan": math.nan},
+        {"acc": 0.9 + 1e-9, "loss": 1.1, "extra": 2.0, "zero": 0.5, "nan": math.nan},
+        rtol=1e-6,
+        atol=0.0,
+    )
+    verdicts = {r.metric: r.verdict for r in rows}
+    assert verdicts == {
+        "acc": "same",
+        "extra": "new",
+        "gone": "missing",
+        "loss": "differs",
+        "nan": "same",
+        "zero": "differs",
+    }
+    by_name = {r.metric: r for r in rows}
+    assert math.isclose(by_name["loss"].abs_diff, 0.1) and math.isclose(
+        by_name["loss"].rel_diff, 0.1
+    )
+    assert by_name["zero"].rel_diff == math.inf and by_name["gone"].reproduced is None
+    assert compare_metrics({"loss": 1.0}, {"loss": 1.1}, atol=0.2)[0].verdict == "same"
+
+    result = Reproduction("a" * 32, "b" * 32, "differs", rows, "exp", "sqlite:///x.db")
+    assert not result.ok and "Result: differs (4 of 6 metric(s)" in result.summary()
+    frame = result.to_frame()
+    assert list(frame.columns) == [
+        "metric",
+        "original",
+        "reproduced",
+        "abs_diff",
+        "rel_diff",
+        "verdict",
+    ]
+    assert json.loads(result.to_json())["rows"][-1]["rel_diff"] is None  # inf is not JSON
