@@ -22,6 +22,8 @@ _LAZY = {
     "runs": "jupyter_mlops.core.tracking",
     "status": "jupyter_mlops.core.tracking",
     "run_notebook": "jupyter_mlops.core.batch",
+    "sweep": "jupyter_mlops.core.sweep",
+    "reproduce": "jupyter_mlops.core.reproduce",
     "eda": "jupyter_mlops.core.eda",
     "check": "jupyter_mlops.core.checks",
     "drift": "jupyter_mlops.core.drift",

@@ -36,6 +36,52 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .core.reproduce import reproduce
+
+    result = reproduce(
+        args.run_id,
+        experiment=args.experiment,
+        kernel_name=args.kernel,
+        timeout=args.timeout,
+        rtol=args.rtol,
+        atol=args.atol,
+        keep=args.keep,
+    )
+    print(result.summary())
+    return 0 if result.ok else 1
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .core.sweep import parse_values, sweep
+
+    if not args.parameter:
+        raise MlopsError("give the grid: -p NAME V1,V2,... (repeatable)")
+    grid: dict[str, list[object]] = {}
+    for name, values in args.parameter:
+        if name in grid:
+            raise MlopsError(f"parameter {name!r} is given twice; list its values once: V1,V2,...")
+        try:
+            grid[name] = parse_values(values)
+        except MlopsError as exc:
+            raise MlopsError(f"-p {name}: {exc}") from None
+    try:
+        result = sweep(
+            args.notebook,
+            grid,
+            workers=args.workers,
+            dask=args.dask,
+            experiment=args.experiment,
+            kernel_name=args.kernel,
+            timeout=args.timeout,
+        )
+    except KeyboardInterrupt:
+        print("jupyter mlops sweep: interrupted", file=sys.stderr)
+        return 130
+    print(result.summary())
+    return 0 if result.ok else 1
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from .core.tracking import status
     from .display.cards import status_text
@@ -97,6 +143,39 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--kernel", help="kernel name (default: the notebook's kernelspec)")
     run.add_argument("--timeout", type=int, help="seconds a cell may take")
     run.set_defaults(func=cmd_run)
+
+    rep = sub.add_parser(
+        "reproduce",
+        help="re-run a run's notebook on its recorded code, data and parameters; compare metrics",
+    )
+    rep.add_argument("run_id", metavar="RUN_ID")
+    rep.add_argument("-e", "--experiment", help="experiment (default: the original run's)")
+    rep.add_argument("--kernel", help="kernel name (default: the notebook's kernelspec)")
+    rep.add_argument("--timeout", type=int, help="seconds a cell may take")
+    rep.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance (default: 1e-6)")
+    rep.add_argument("--atol", type=float, default=0.0, help="absolute tolerance (default: 0)")
+    rep.add_argument("--keep", action="store_true", help="keep the scratch folder; print where")
+    rep.set_defaults(func=cmd_reproduce)
+
+    swp = sub.add_parser("sweep", help="run a notebook over a parameter grid as child runs")
+    swp.add_argument("notebook")
+    swp.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "V1,V2,..."),
+        help="a parameter and its values (repeatable: the grid is every combination)",
+    )
+    swp.add_argument(
+        "--workers", type=int, metavar="N", help="local processes (default: one per CPU)"
+    )
+    swp.add_argument("--dask", metavar="ADDRESS", help="run on this Dask scheduler instead")
+    swp.add_argument("-e", "--experiment", help="experiment (default: the notebook's stem)")
+    swp.add_argument("--kernel", help="kernel name (default: the notebook's kernelspec)")
+    swp.add_argument("--timeout", type=int, help="seconds a cell may take")
+    swp.set_defaults(func=cmd_sweep)
 
     status = sub.add_parser("status", help="store, experiment, active run, DVC state")
     status.set_defaults(func=cmd_status)
