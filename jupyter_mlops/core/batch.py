@@ -8,7 +8,6 @@ cell. The source notebook is never written; the executed copy goes to the run (a
 from __future__ import annotations
 
 import ast
-import asyncio
 import copy
 import json
 import os
@@ -21,7 +20,7 @@ from typing import Any
 from ..config import resolve_settings
 from ..errors import MlopsError
 from . import provenance, store
-from .tracking import ATTACH_ENV, _reap
+from .tracking import ATTACH_ENV, ATTACH_FILE_ENV, _reap
 
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
@@ -150,32 +149,28 @@ def run_notebook(
     if parent_run_id:
         run_tags["mlflow.parentRunId"] = parent_run_id
     # Importing MLflow and opening the store costs more than starting a kernel: do it on a
-    # second thread while the kernel starts, and hand the run id to the kernel once it exists.
+    # second thread while the kernel starts and runs its first cells. The kernel learns the
+    # run id from a file written once the run exists; only a tracking call waits for it.
+    sockets = tempfile.TemporaryDirectory(prefix="mlops-kernel-")
+    id_file = Path(sockets.name) / "run-id"
     background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-run")
     pending = background.submit(
         _create_run, settings, notebook, exp_name, run_name, run_tags, tags, parameters
     )
+    pending.add_done_callback(lambda future: _tell_kernel(future, id_file))
     html = background.submit(_html_exporter)  # warmed up while the cells run
-
-    async def hand_over_run(**_: Any) -> None:
-        _, run_id = await asyncio.wrap_future(pending)
-        code = f"import os as _os; _os.environ[{ATTACH_ENV!r}] = {run_id!r}; del _os"
-        msg_id = nb_client.kc.execute(code, silent=True, store_history=False)
-        reply = await nb_client.async_wait_for_reply(msg_id)
-        if (reply or {}).get("content", {}).get("status") != "ok":
-            raise MlopsError(f"the {kernel} kernel could not be told the run id")
 
     env = dict(os.environ)
     env.pop(ATTACH_ENV, None)
     env.update(
         {
+            ATTACH_FILE_ENV: str(id_file),
             "MLFLOW_TRACKING_URI": settings.tracking_uri,
             "MLFLOW_REGISTRY_URI": settings.registry_uri,
             "JPY_SESSION_NAME": str(notebook),
         }
     )
     current: dict[str, int] = {}
-    sockets = tempfile.TemporaryDirectory(prefix="mlops-kernel-")
     # A local kernel talks over IPC sockets in a private folder: no open TCP ports on the
     # machine (and no warning about unencrypted TCP from ipykernel). The asynchronous manager,
     # as nbclient makes by default: with a blocking one its cell timeout never fires.
@@ -186,7 +181,6 @@ def run_notebook(
         timeout=timeout,
         kernel_name=kernel,
         resources={"metadata": {"path": str(notebook.parent)}},
-        on_notebook_start=hand_over_run,
         on_cell_start=lambda cell, cell_index: current.__setitem__("index", cell_index),
     )
     status, failed_cell, error = "FINISHED", None, None
@@ -264,6 +258,18 @@ def _create_run(
         params = [Param(k, str(v)) for k, v in parameters.items()]
         store.with_retry(lambda: client.log_batch(run_id, params=params))
     return client, run_id
+
+
+def _tell_kernel(future: Future, id_file: Path) -> None:
+    """Write the run id (or ``!reason``) where the kernel's tracking calls look for it."""
+    error = future.exception()
+    text = f"!{_first_line(str(error)) or type(error).__name__}" if error else future.result()[1]
+    partial = id_file.with_suffix(".partial")
+    try:
+        partial.write_text(text)
+        os.replace(partial, id_file)
+    except OSError:  # the run is over and its folder gone: nobody is waiting
+        pass
 
 
 def _html_exporter() -> Any:

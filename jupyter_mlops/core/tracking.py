@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import threading
+import time
 import traceback
 import warnings
 from collections.abc import Iterable
@@ -31,6 +32,10 @@ if TYPE_CHECKING:
 
 #: the batch runner sets this in the kernel's environment; tracking calls then attach to its run
 ATTACH_ENV = "JUPYTER_MLOPS_RUN_ID"
+#: ... or this, a file the runner writes the run id to once the run exists (the kernel starts
+#: and runs its first cells while the runner is still opening the store)
+ATTACH_FILE_ENV = "JUPYTER_MLOPS_RUN_ID_FILE"
+ATTACH_WAIT = 600.0  # seconds a tracking call waits for the runner's run before giving up
 _KEY = re.compile(r"^[\w.\- /:]+$")
 _MAX_KEY, _MAX_PARAM = 250, 6000
 _TERMINAL = {"FINISHED", "FAILED", "KILLED"}
@@ -106,6 +111,8 @@ class Session:
         self._lock = threading.RLock()
         self._exit_hook = False
         self._autolog_on = False
+        self._autolog_wanted = False  # on once scikit-learn is imported, while a run is active
+        self._autolog_hooked = False
         self._current: list | None = None
 
     @property
@@ -212,9 +219,10 @@ def start_run(
         notebook = provenance.notebook_path(session.user_ns)
         settings = _settings_for(notebook, tracking_uri)
         _activate(settings)
-        _reap(settings)
-
         target = attach_target()
+        if not target:  # (the batch runner reaps before it starts a kernel)
+            _reap(settings)
+
         if target and not session.stack:
             attached = _attach(target, settings, notebook, None if nested else tags)
             if not nested:
@@ -271,8 +279,32 @@ track = start_run
 
 
 def attach_target() -> str | None:
-    """The batch runner's run id, when this kernel runs inside ``jupyter mlops run``."""
-    return os.environ.get(ATTACH_ENV) or None
+    """The batch runner's run id, when this kernel runs inside ``jupyter mlops run``.
+
+    The runner may still be creating the run when the first tracking call comes: then this
+    waits for the id in the file the runner names (only tracking calls get here, never a cell
+    hook), and remembers it.
+    """
+    run_id = os.environ.get(ATTACH_ENV)
+    if run_id:
+        return run_id
+    path = os.environ.get(ATTACH_FILE_ENV)
+    if not path:
+        return None
+    deadline = time.monotonic() + ATTACH_WAIT
+    while True:
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            text = ""
+        if text.startswith("!"):  # the runner could not create the run
+            raise MlopsError(f"the batch runner has no run to attach to: {text[1:]}")
+        if text:
+            os.environ[ATTACH_ENV] = text
+            return text
+        if time.monotonic() > deadline:
+            raise MlopsError(f"the batch runner did not say its run id within {ATTACH_WAIT:.0f} s")
+        time.sleep(0.02)
 
 
 def _tag_items(tags: dict[str, Any]) -> list[tuple[str, str]]:
@@ -386,7 +418,33 @@ def _reap(settings: Settings) -> None:
 
 # -- autologging ------------------------------------------------------------------------------
 def _enable_autolog() -> None:
-    """scikit-learn autologging without the per-fit model packaging (promote does that once)."""
+    """scikit-learn autologging without the per-fit model packaging (promote does that once).
+
+    Setting it up costs about two seconds (MLflow imports scikit-learn and checks versions), so
+    while scikit-learn is not imported it waits for the import, through MLflow's own import
+    hooks (what ``mlflow.autolog`` uses): a notebook that never fits a model never pays.
+    """
+    session._autolog_wanted = True
+    if session._autolog_on:
+        return
+    if "sklearn" in sys.modules:
+        _turn_on_autolog()
+        return
+    if session._autolog_hooked:
+        return
+    from mlflow.utils.import_hooks import register_post_import_hook
+
+    register_post_import_hook(_on_sklearn_import, "sklearn", overwrite=True)
+    session._autolog_hooked = True
+
+
+def _on_sklearn_import(module: Any) -> None:
+    session._autolog_hooked = False
+    if session._autolog_wanted and session.active is not None:
+        _turn_on_autolog()
+
+
+def _turn_on_autolog() -> None:
     if session._autolog_on:
         return
     try:
@@ -404,6 +462,7 @@ def _enable_autolog() -> None:
 
 
 def _disable_autolog() -> None:
+    session._autolog_wanted = False
     if not session._autolog_on:
         return
     import mlflow.sklearn
