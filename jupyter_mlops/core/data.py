@@ -178,10 +178,10 @@ def _version(root: Path, rel: Path, table: tuple | None = None) -> DataVersion:
 
 def _log_inputs(versions: list[DataVersion], context: str) -> str | None:
     """Record the versions on the active run as dataset inputs plus their ``.dvc`` files."""
-    from .tracking import session
+    from .tracking import active_run, session
 
-    run = session.active
-    if run is None or not versions:
+    run = active_run() if versions else None  # inside `jupyter mlops run`, the runner's run
+    if run is None:
         return None
     from mlflow.entities import Dataset, DatasetInput, InputTag
 

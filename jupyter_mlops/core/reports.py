@@ -62,9 +62,9 @@ def log_report(
     tags: dict[str, str] | None = None,
 ) -> bool:
     """Save a report on the active run; return whether there was one to save it on."""
-    from .tracking import session
+    from .tracking import active_run, session
 
-    run = session.active
+    run = active_run()  # inside `jupyter mlops run`, the runner's run
     if run is None:
         return False
     from . import store

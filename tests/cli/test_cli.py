@@ -253,3 +253,33 @@ def test_nbconvert_to_mlops_is_a_tracked_run(project: Path, client) -> None:
     assert not (project / "broken.mlops.ipynb").exists()
     failed = [r for r in all_runs(client) if r.info.status == "FAILED"]
     assert len(failed) == 1 and failed[0].data.tags["mlops.failed_cell"] == "0"
+
+
+def test_first_tracking_call_of_any_kind_attaches_and_autolog_waits_for_sklearn(
+    project: Path, client
+) -> None:
+    cells = [
+        "%load_ext jupyter_mlops",
+        "import pandas as pd\n"
+        "pd.DataFrame({'x': [1.0, 2.0, 3.0, 4.0], 'y': [2.0, 4.1, 5.9, 8.2]})"
+        ".to_csv('table.csv', index=False)",
+        "%mlops data add table.csv",  # the first tracking call: a data version
+        "frame = pd.read_csv('table.csv')\nimport sys\nprint('sklearn' in sys.modules)",
+        "%mlops eda frame --name table",
+        # scikit-learn imported only now, after the run is active: its fit is still autologged
+        "from sklearn.linear_model import LinearRegression\n"
+        "LinearRegression(fit_intercept=False).fit(frame[['x']], frame['y'])",
+    ]
+    write_notebook(project / "attach.ipynb", cells)
+    out = cli("run", "attach.ipynb", "-o", "out.ipynb", cwd=project)
+    assert out.returncode == 0, out.stdout + out.stderr
+    (run,) = all_runs(client)
+    assert run.info.status == "FINISHED"
+    assert "mlops.data.table.csv" in run.data.tags  # recorded on the runner's run
+    assert [d.dataset.name for d in run.inputs.dataset_inputs] == ["table.csv"]
+    eda = {a.path for a in client.list_artifacts(run.info.run_id, "eda")}
+    assert {"eda/table.html", "eda/table.json"} <= eda
+    executed = nbformat.read(project / "out.ipynb", 4)
+    assert "".join(o.get("text", "") for o in executed.cells[3].outputs).strip() == "False"
+    assert run.data.params["fit_intercept"] == "False"  # sklearn autolog, set up on import
+    assert "training_score" in run.data.metrics
