@@ -7,6 +7,10 @@ class MlopsError(Exception):
     """A mistake the user can fix: the message names the thing to change."""
 
 
+class NotFoundError(MlopsError, LookupError):
+    """The thing named (a registered model, a version) does not exist; the REST API answers 404."""
+
+
 class NoActiveRunError(MlopsError):
     """Logging was asked for with no run to log to."""
 

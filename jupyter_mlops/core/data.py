@@ -64,7 +64,11 @@ class AddResult:
 
 
 # -- paths ------------------------------------------------------------------------------------
-def _settings() -> Settings:
+def _settings(explicit: Settings | None = None) -> Settings:
+    """``explicit`` when given (the server names its project); else the active run's project,
+    else the notebook's, else the working directory's."""
+    if explicit is not None:
+        return explicit
     from .tracking import session
 
     run = session.active
@@ -215,14 +219,22 @@ def _log_inputs(versions: list[DataVersion], context: str) -> str | None:
     return run.run_id
 
 
-def add(*paths: str | Path, message: str | None = None, context: str = "training") -> AddResult:
+def add(
+    *paths: str | Path,
+    message: str | None = None,
+    context: str = "training",
+    settings: Settings | None = None,
+    link_run: bool = True,
+) -> AddResult:
     """Version ``paths`` with DVC (initialising it if needed) and link them to the active run.
 
     In a git repository the ``.dvc`` files and ``.gitignore`` changes are staged, not committed.
+    ``settings`` names the project explicitly; ``link_run=False`` records no run input (the
+    server has no run of its own and must not attach to one).
     """
     if not paths:
         raise DataError("name at least one file or folder to add")
-    root = _settings().root
+    root = _settings(settings).root
     rels = [_relative(root, p) for p in paths]  # every path checked before anything changes
     notes = []
     if not dvc_repo.is_initialized(root):
@@ -241,7 +253,7 @@ def add(*paths: str | Path, message: str | None = None, context: str = "training
         staged = dvc_repo.stage(root, meta)
         commit = f"git commit -m {json.dumps(message or 'Version ' + ', '.join(map(str, paths)))}"
         notes.append(f"Staged {', '.join(staged)} in git; to record this data version: {commit}")
-    run_id = _log_inputs(versions, context)
+    run_id = _log_inputs(versions, context) if link_run else None
     return AddResult(versions=versions, notes=notes, run_id=run_id)
 
 
@@ -319,9 +331,12 @@ def _tracked_paths(root: Path) -> list[str]:
     return found
 
 
-def status(remote: str | None = None, check_remote: bool = True) -> DataStatus:
-    """Where each tracked path stands. Takes no DVC lock; asks the remote when there is one."""
-    settings = _settings()
+def status(
+    remote: str | None = None, check_remote: bool = True, *, settings: Settings | None = None
+) -> DataStatus:
+    """Where each tracked path stands. Takes no DVC lock; asks the remote when there is one.
+    ``settings`` names the project explicitly (default: the active run's or notebook's)."""
+    settings = _settings(settings)
     root = settings.root
     if not dvc_repo.is_initialized(root):
         return DataStatus(root=str(root), remote=None, paths={})

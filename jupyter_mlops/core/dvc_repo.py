@@ -28,6 +28,10 @@ class DataError(MlopsError):
     """A DVC operation that cannot be done as asked; the message says why in one line."""
 
 
+class DataLockedError(DataError):
+    """Another DVC process kept the repository lock past the wait; trying later can succeed."""
+
+
 def is_initialized(root: Path) -> bool:
     return (root / ".dvc").is_dir()
 
@@ -106,7 +110,7 @@ def _waiting_for_lock(fn: Callable[[], T], what: str, wait: float | None, repo: 
             if not isinstance(exc.__cause__, LockError):
                 raise
             if time.monotonic() >= deadline:
-                raise DataError(
+                raise DataLockedError(
                     f"{what}: another DVC process holds the repository lock "
                     f"(.dvc/tmp/lock) and did not finish within {wait:.0f} s; try again later"
                 ) from exc.__cause__

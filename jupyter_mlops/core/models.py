@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, resolve_settings
-from ..errors import MlopsError
+from ..errors import MlopsError, NotFoundError
 from . import store
 
 if TYPE_CHECKING:
@@ -121,14 +121,18 @@ class ModelsTable:
 
 # -- reading ----------------------------------------------------------------------------------
 def models(
-    name: str | None = None, *, tracking_uri: str | None = None, page_size: int = PAGE_SIZE
+    name: str | None = None,
+    *,
+    tracking_uri: str | None = None,
+    page_size: int = PAGE_SIZE,
+    settings: Settings | None = None,
 ) -> ModelsTable:
     """Without ``name``, one row per registered model (latest version, aliases, version count);
     with it, one row per version of that model, newest first. An unknown name is an error that
-    lists the registered names."""
+    lists the registered names. ``settings`` names the project explicitly (the server does)."""
     if name is not None:
         check_name(name)
-    settings = _settings(tracking_uri)
+    settings = settings or _settings(tracking_uri)
     client = _client(settings)
     if name is None:
         return ModelsTable(_model_rows(client, page_size), registry_uri=settings.registry_uri)
@@ -140,16 +144,21 @@ def models(
 
 # -- writing ----------------------------------------------------------------------------------
 def set_alias(
-    name: str, alias: str, version: int | str, *, tracking_uri: str | None = None
+    name: str,
+    alias: str,
+    version: int | str,
+    *,
+    tracking_uri: str | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Point ``alias`` of model ``name`` at ``version`` (moving it if set elsewhere); returns the
-    version's row, as in ``models(name)``."""
+    version's row, as in ``models(name)``. ``settings`` names the project explicitly."""
     from mlflow.exceptions import MlflowException
 
     check_name(name)
     check_alias(alias)
     number = _version_number(version)
-    settings = _settings(tracking_uri)
+    settings = settings or _settings(tracking_uri)
     client = _client(settings)
     model = _registered_model(client, name, PAGE_SIZE)
     try:
@@ -163,7 +172,7 @@ def set_alias(
             if numbers
             else "it has no versions yet"
         )
-        raise MlopsError(f"model {model.name!r} has no version {number}; {have}") from None
+        raise NotFoundError(f"model {model.name!r} has no version {number}; {have}") from None
     store.with_retry(lambda: client.set_registered_model_alias(model.name, alias, str(number)))
     model = store.with_retry(lambda: client.get_registered_model(model.name))
     mv = store.with_retry(lambda: client.get_model_version(model.name, str(number)))
@@ -296,7 +305,7 @@ def _registered_model(client: MlflowClient, name: str, page_size: int) -> Any:
         if exc.error_code != _MISSING:
             raise
     names = [rm.name for rm in _registered_models(client, page_size)]
-    raise MlopsError(_unknown_name(name, names))
+    raise NotFoundError(_unknown_name(name, names))
 
 
 def _unknown_name(name: str, names: list[str]) -> str:
