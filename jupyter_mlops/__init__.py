@@ -39,6 +39,11 @@ _LAZY = {
 __all__ = sorted([*_LAZY, *_MODULES, "load_ipython_extension", "unload_ipython_extension"])
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """Where Jupyter finds the server extension (the REST API under ``mlops/api/``)."""
+    return [{"module": "jupyter_mlops.server"}]
+
+
 def __getattr__(name: str) -> Any:
     if name in _MODULES:
         value = import_module(_MODULES[name])

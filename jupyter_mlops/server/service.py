@@ -1,0 +1,450 @@
+"""What the REST API answers, as plain dicts: no Tornado here, so it can be tested and reused alone.
+
+One ``MlopsService`` serves the project holding the Jupyter server's root dir. Settings are
+resolved on every call (cheap: a ``pyproject.toml`` read), so ``[tool.jupyter-mlops]`` and
+``MLFLOW_TRACKING_URI`` are honoured as the magics honour them. MLflow is reached through one
+``MlflowClient`` per store with explicit ids (the fluent API is not thread-safe), and every
+mistake a caller can make becomes an ``ApiError`` with a status, a short code and one line.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import threading
+import unicodedata
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from .. import __version__
+from ..config import ConfigError, Settings, resolve_settings
+from ..errors import MlopsError, NotFoundError
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_MAX_RESULTS = 100
+MAX_RESULTS_LIMIT = 1000
+MAX_TOKEN = 4096
+EXPERIMENT_PAGE = 1000
+# run list rows carry these tags, plus every user tag (outside the mlflow./mlops. namespaces)
+KEY_TAGS = (
+    "mlflow.note.content",
+    "mlflow.parentRunId",
+    "mlflow.source.git.commit",
+    "mlflow.source.name",
+    "mlflow.source.type",
+    "mlflow.user",
+    "mlops.error",
+    "mlops.git.dirty",
+    "mlops.reproduce.verdict",
+    "mlops.runner",
+)
+_RUN_ID = re.compile(r"^[0-9a-fA-F]{8,64}$")
+_EXPERIMENT_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+_METRIC_KEY = re.compile(r"^[\w\-. /:]{1,250}$")  # MLflow's key rule (names may hold '/')
+_INTEGER = re.compile(r"^\d{1,9}$", re.ASCII)
+_MLFLOW_STATUS = {
+    "RESOURCE_DOES_NOT_EXIST": (404, "not_found"),
+    "INVALID_PARAMETER_VALUE": (400, "bad_parameter"),
+    "RESOURCE_ALREADY_EXISTS": (409, "conflict"),
+}
+
+
+class ApiError(Exception):
+    """An answer other than 200: HTTP ``status``, short ``code`` and a one-line ``message``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = " ".join(message.split())
+
+    def to_dict(self) -> dict[str, str]:
+        return {"error": self.code, "message": self.message}
+
+
+def as_api_error(exc: BaseException) -> ApiError | None:
+    """The answer for an exception a caller caused; ``None`` for one we did not expect."""
+    from ..core.dvc_repo import DataLockedError
+
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, ConfigError):
+        return ApiError(500, "config_error", str(exc))
+    if isinstance(exc, NotFoundError):
+        return ApiError(404, "not_found", str(exc))
+    if isinstance(exc, DataLockedError):
+        return ApiError(409, "busy", str(exc))
+    if isinstance(exc, MlopsError):
+        return ApiError(400, "bad_request", str(exc))
+    error_code = getattr(exc, "error_code", None)  # an MlflowException
+    if error_code in _MLFLOW_STATUS:
+        status, code = _MLFLOW_STATUS[error_code]
+        message = getattr(exc, "message", None) or str(exc)
+        return ApiError(status, code, message.splitlines()[0] if message else code)
+    return None
+
+
+def _answers(method: F) -> F:
+    """Turn the errors a caller can cause into ``ApiError``; let the others surface."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except Exception as exc:
+            mapped = as_api_error(exc)
+            if mapped is None or mapped is exc:
+                raise
+            raise mapped from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+class MlopsService:
+    """The project under ``root_dir`` as the REST API sees it: every method returns a plain dict."""
+
+    def __init__(self, root_dir: str | os.PathLike[str]) -> None:
+        self.root_dir = Path(root_dir).expanduser().resolve()
+        self._clients: dict[tuple[str, str], MlflowClient] = {}
+        self._clients_lock = threading.Lock()
+        self._data_lock = threading.Lock()  # one DVC write at a time from this server
+
+    # -- plumbing -----------------------------------------------------------------------------
+    def settings(self) -> Settings:
+        """Settings of the project holding the server's root dir (pyproject, env, default)."""
+        return resolve_settings(self.root_dir)
+
+    def client(self, settings: Settings | None = None) -> MlflowClient:
+        """One thread-safe ``MlflowClient`` per store, its store prepared on first use."""
+        from ..core import store
+
+        settings = settings or self.settings()
+        key = (settings.tracking_uri, settings.registry_uri)
+        with self._clients_lock:
+            found = self._clients.get(key)
+            if found is None:
+                store.prepare(settings)
+                found = self._clients[key] = store.client(settings)
+        return found
+
+    # -- status and experiments ---------------------------------------------------------------
+    @_answers
+    def status(self) -> dict[str, Any]:
+        """Where the panel's data comes from: project root, store URIs (no secrets), DVC, git."""
+        s = self.settings()
+        return {
+            "version": __version__,
+            "root_dir": str(self.root_dir),
+            "project_root": str(s.root),
+            "tracking_uri": redact(s.tracking_uri),
+            "tracking_uri_source": s.source.get("tracking_uri", "default"),
+            "registry_uri": redact(s.registry_uri),
+            "artifact_root": str(s.artifact_root) if s.artifact_root else None,
+            "experiment": s.experiment,
+            "dvc": {"initialized": (s.root / ".dvc").is_dir(), "remote": s.dvc_remote},
+            "git": (s.root / ".git").exists(),
+        }
+
+    @_answers
+    def experiments(self) -> dict[str, Any]:
+        """Every active experiment (all pages), newest first."""
+        from mlflow.entities import ViewType
+
+        from ..core.store import with_retry
+
+        client = self.client()
+        found: list[Any] = []
+        token: str | None = None
+        while True:
+            page = with_retry(
+                lambda token=token: client.search_experiments(
+                    view_type=ViewType.ACTIVE_ONLY,
+                    max_results=EXPERIMENT_PAGE,
+                    order_by=["creation_time DESC"],
+                    page_token=token,
+                )
+            )
+            found.extend(page)
+            token = page.token.decode() if isinstance(page.token, bytes) else page.token
+            if not token:
+                break
+        rows = [
+            {
+                "experiment_id": e.experiment_id,
+                "name": e.name,
+                "lifecycle_stage": e.lifecycle_stage,
+                "artifact_location": e.artifact_location,
+                "creation_time": iso(e.creation_time),
+                "last_update_time": iso(e.last_update_time),
+                "tags": _user_tags(e.tags),
+            }
+            for e in found
+        ]
+        return {"experiments": rows}
+
+    # -- runs -----------------------------------------------------------------------------------
+    @_answers
+    def runs(
+        self,
+        experiment_id: str | None,
+        max_results: str | int | None = None,
+        page_token: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of an experiment's runs, newest first, and the token of the next page."""
+        from ..core.store import with_retry
+
+        experiment_id = check_experiment_id(experiment_id)
+        size = check_max_results(max_results)
+        if page_token is not None and (not page_token or len(page_token) > MAX_TOKEN):
+            raise ApiError(400, "bad_parameter", "page_token is not a token this API gave out")
+        client = self.client()
+        with_retry(lambda: client.get_experiment(experiment_id))  # 404 for an unknown id
+        page = with_retry(
+            lambda: client.search_runs(
+                [experiment_id],
+                max_results=size,
+                order_by=["attributes.start_time DESC"],  # the store breaks ties by run id
+                page_token=page_token or None,
+            )
+        )
+        token = page.token.decode() if isinstance(page.token, bytes) else page.token
+        return {"runs": [run_row(r) for r in page], "next_page_token": token or None}
+
+    @_answers
+    def run(self, run_id: str) -> dict[str, Any]:
+        """A run in full: params, latest metrics, every tag, data inputs, top-level artifacts."""
+        from ..core.store import with_retry
+
+        run_id = check_run_id(run_id)
+        client = self.client()
+        run = with_retry(lambda: client.get_run(run_id))
+        row = run_row(run, all_tags=True)
+        row["lifecycle_stage"] = run.info.lifecycle_stage
+        row["artifact_uri"] = run.info.artifact_uri
+        row["inputs"] = _inputs(run)
+        try:
+            listed = with_retry(lambda: client.list_artifacts(run_id))
+            row["artifacts"] = [
+                {"path": a.path, "is_dir": a.is_dir, "file_size": a.file_size} for a in listed
+            ]
+            row["artifacts_error"] = None
+        except Exception as exc:  # an unreachable artifact store must not hide the run
+            log.warning("jupyter-mlops: cannot list artifacts of run %s: %s", run_id, exc)
+            row["artifacts"] = None
+            row["artifacts_error"] = f"cannot list artifacts: {type(exc).__name__}"
+        return row
+
+    @_answers
+    def metric_history(self, run_id: str, key: str) -> dict[str, Any]:
+        """Every value of metric ``key`` on the run, by step then time."""
+        from ..core.store import with_retry
+
+        run_id = check_run_id(run_id)
+        key = check_metric_key(key)
+        client = self.client()
+        run = with_retry(lambda: client.get_run(run_id))
+        if key not in run.data.metrics:
+            known = ", ".join(sorted(run.data.metrics)[:20]) or "none"
+            raise ApiError(404, "not_found", f"run {run_id} has no metric {key!r}; it has: {known}")
+        history = with_retry(lambda: client.get_metric_history(run_id, key))
+        points = sorted(history, key=lambda m: (m.step, m.timestamp))
+        return {
+            "run_id": run_id,
+            "key": key,
+            "history": [
+                {"step": m.step, "value": m.value, "timestamp": m.timestamp} for m in points
+            ],
+        }
+
+    # -- models ---------------------------------------------------------------------------------
+    @_answers
+    def models(self, name: str | None = None) -> dict[str, Any]:
+        """Registered models, or the versions of model ``name`` (``core.models.models``)."""
+        from ..core import models
+
+        table = models.models(name, settings=self.settings())
+        result = table.to_dict()
+        result["registry_uri"] = redact(result["registry_uri"])
+        return result
+
+    @_answers
+    def set_alias(self, name: str, body: Any) -> dict[str, Any]:
+        """Point ``body["alias"]`` of model ``name`` at ``body["version"]``; the version's row."""
+        from ..core import models
+
+        models.check_name(name)
+        body = _object(body)
+        alias, version = body.get("alias"), body.get("version")
+        if alias is None or version is None:
+            raise ApiError(400, "bad_body", 'the body needs "alias" and "version"')
+        models.check_alias(alias)
+        if isinstance(version, bool) or not isinstance(version, int | str):
+            raise ApiError(400, "bad_body", '"version" is a whole number such as 3')
+        return models.set_alias(name, alias, version, settings=self.settings())
+
+    # -- data -----------------------------------------------------------------------------------
+    @_answers
+    def data(self) -> dict[str, Any]:
+        """DVC-tracked paths of the project and where each stands (no remote is asked)."""
+        from ..core import data
+
+        settings = self.settings()
+        result = data.status(check_remote=False, settings=settings).to_dict()
+        result["initialized"] = (settings.root / ".dvc").is_dir()
+        return result
+
+    @_answers
+    def add_data(self, body: Any) -> dict[str, Any]:
+        """Version ``body["path"]`` (inside the root dir) with DVC; staged in git, not committed."""
+        from ..core import data
+
+        body = _object(body)
+        given = body.get("path")
+        path = self.data_path(given)
+        settings = self.settings()
+        with self._data_lock:
+            result = data.add(path, message=f"Version {given}", settings=settings, link_run=False)
+        return {"versions": [v.to_dict() for v in result.versions], "notes": result.notes}
+
+    def data_path(self, value: Any) -> Path:
+        """``value`` as a path under the root dir, or an ``ApiError``: a relative, existing path
+        with no ``..`` whose real location (symlinks followed) is inside the root dir."""
+        if not isinstance(value, str) or not value.strip():
+            raise ApiError(400, "bad_path", '"path" must be a non-empty string')
+        if any(unicodedata.category(c) == "Cc" for c in value):
+            raise ApiError(400, "bad_path", '"path" contains a control character')
+        if PurePosixPath(value).is_absolute() or PureWindowsPath(value).anchor:
+            raise ApiError(400, "bad_path", f"{value!r} is absolute; give a path relative to root")
+        parts = PurePosixPath(value.replace("\\", "/")).parts
+        if ".." in parts:
+            raise ApiError(400, "bad_path", f"{value!r} contains '..'; paths stay inside the root")
+        candidate = self.root_dir / value
+        real = candidate.resolve()
+        if real != self.root_dir and self.root_dir not in real.parents:
+            raise ApiError(400, "outside_root", f"{value!r} leads outside the server's root dir")
+        if real == self.root_dir:
+            raise ApiError(400, "bad_path", "version files or folders, not the root dir itself")
+        if not candidate.exists():
+            raise ApiError(404, "not_found", f"no such file or folder: {value}")
+        return candidate
+
+
+# -- validation -------------------------------------------------------------------------------
+def check_run_id(value: Any) -> str:
+    """A run id is hex (MLflow's are 32 hex digits)."""
+    if not isinstance(value, str) or not _RUN_ID.match(value):
+        raise ApiError(400, "bad_run_id", f"{value!r} is not a run id (hex digits)")
+    return value
+
+
+def check_experiment_id(value: Any) -> str:
+    if value is None or value == "":
+        raise ApiError(400, "bad_parameter", "experiment_id is required (see GET experiments)")
+    if not isinstance(value, str) or not _EXPERIMENT_ID.match(value):
+        raise ApiError(400, "bad_parameter", f"{value!r} is not an experiment id")
+    return value
+
+
+def check_metric_key(value: Any) -> str:
+    if not isinstance(value, str) or not _METRIC_KEY.match(value):
+        raise ApiError(400, "bad_metric_key", f"{value!r} is not a metric key")
+    return value
+
+
+def check_max_results(value: str | int | None) -> int:
+    """1..1000, default 100."""
+    if value is None or value == "":
+        return DEFAULT_MAX_RESULTS
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _INTEGER.match(value.strip()):
+        number = int(value.strip())
+    else:
+        number = -1
+    if not 1 <= number <= MAX_RESULTS_LIMIT:
+        raise ApiError(
+            400, "bad_parameter", f"max_results must be 1 to {MAX_RESULTS_LIMIT}, not {value!r}"
+        )
+    return number
+
+
+def _object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_body", "the request body must be a JSON object")
+    return body
+
+
+# -- rows -------------------------------------------------------------------------------------
+def run_row(run: Any, all_tags: bool = False) -> dict[str, Any]:
+    """A run as JSON: ids, name, status, ISO times, latest metrics, params and tags."""
+    info, data = run.info, run.data
+    tags = dict(data.tags) if all_tags else _list_tags(data.tags)
+    return {
+        "run_id": info.run_id,
+        "name": info.run_name,
+        "status": info.status,
+        "start_time": iso(info.start_time),
+        "end_time": iso(info.end_time),
+        "experiment_id": info.experiment_id,
+        "metrics": dict(sorted(data.metrics.items())),
+        "params": dict(sorted(data.params.items())),
+        "tags": dict(sorted(tags.items())),
+    }
+
+
+def _list_tags(tags: dict[str, str]) -> dict[str, str]:
+    return {
+        k: v for k, v in tags.items() if k in KEY_TAGS or not k.startswith(("mlflow.", "mlops."))
+    }
+
+
+def _user_tags(tags: dict[str, str]) -> dict[str, str]:
+    return dict(sorted((k, v) for k, v in tags.items() if not k.startswith("mlflow.")))
+
+
+def _inputs(run: Any) -> list[dict[str, Any]]:
+    inputs = getattr(run, "inputs", None)
+    rows = []
+    for item in getattr(inputs, "dataset_inputs", None) or []:
+        ds = item.dataset
+        rows.append(
+            {
+                "name": ds.name,
+                "digest": ds.digest,
+                "source_type": ds.source_type,
+                "source": ds.source,
+                "context": next(
+                    (t.value for t in item.tags or [] if t.key == "mlflow.data.context"), None
+                ),
+            }
+        )
+    return rows
+
+
+def iso(ms: int | None) -> str | None:
+    """Milliseconds since the epoch as an ISO 8601 UTC time (None stays None)."""
+    if not ms:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
+
+
+def redact(uri: str | None) -> str | None:
+    """``uri`` without a password (``postgresql://user:***@host/db``)."""
+    if not uri:
+        return uri
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    netloc = parts.netloc.rsplit("@", 1)
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[-1]}"))
