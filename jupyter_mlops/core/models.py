@@ -356,13 +356,13 @@ def _version_row(mv: Any, model_aliases: dict[str, Any]) -> dict[str, Any]:
         "created": _iso(mv.creation_timestamp),
         "last_updated": _iso(mv.last_updated_timestamp),
         "source": mv.source or None,
-        "model_id": _model_id(mv),
+        "model_id": logged_model_id(mv),
         "description": mv.description or None,
         "tags": dict(sorted(mv.tags.items())),
     }
 
 
-def _model_id(mv: Any) -> str | None:
+def logged_model_id(mv: Any) -> str | None:
     """The MLflow 3 logged model behind a version; sqlite stores keep it only in the source."""
     if getattr(mv, "model_id", None):
         return mv.model_id

@@ -162,6 +162,13 @@ class AliasesHandler(MlopsHandler):
         await self.answer_with_body(self.service.set_alias, name)
 
 
+class ModelCardHandler(MlopsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str, version: str) -> None:
+        await self.answer(self.service.model_card, name, version)
+
+
 class DataHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
@@ -196,6 +203,7 @@ ROUTES: list[tuple[str, type[MlopsHandler]]] = [
     ("models", ModelsHandler),
     ("models/{name}", ModelHandler),
     ("models/{name}/aliases", AliasesHandler),
+    ("models/{name}/versions/{version}/card", ModelCardHandler),
     ("data", DataHandler),
 ]
 _WIDE = {"key"}

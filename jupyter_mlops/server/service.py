@@ -13,6 +13,7 @@ import functools
 import logging
 import os
 import re
+import tempfile
 import threading
 import unicodedata
 from collections.abc import Callable
@@ -35,6 +36,8 @@ DEFAULT_MAX_RESULTS = 100
 MAX_RESULTS_LIMIT = 1000
 MAX_TOKEN = 4096
 EXPERIMENT_PAGE = 1000
+MODEL_CARD = "MODEL_CARD.md"  # what ``promote`` writes into every registered version
+MAX_CARD_BYTES = 1_000_000
 # run list rows carry these tags, plus every user tag (outside the mlflow./mlops. namespaces)
 KEY_TAGS = (
     "mlflow.note.content",
@@ -292,6 +295,51 @@ class MlopsService:
             raise ApiError(400, "bad_body", '"version" is a whole number such as 3')
         return models.set_alias(name, alias, version, settings=self.settings())
 
+    @_answers
+    def model_card(self, name: str, version: str | int) -> dict[str, Any]:
+        """The ``MODEL_CARD.md`` that ``promote`` logged with version ``version`` of model
+        ``name``, read from the version's artifacts; a 404 when the version has none."""
+        import mlflow.artifacts
+        from mlflow.exceptions import MlflowException
+
+        from ..core import models
+        from ..core.store import with_retry
+
+        models.check_name(name)
+        number = check_version(version)
+        settings = self.settings()
+        client = self.client(settings)
+        try:
+            mv = with_retry(lambda: client.get_model_version(name, str(number)))
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+            raise ApiError(404, "not_found", f"model {name!r} has no version {number}") from None
+        model_id = models.logged_model_id(mv)
+        if model_id:  # MLflow 3: the logged model's own folder, asked of this store explicitly
+            location = with_retry(lambda: client.get_logged_model(model_id)).artifact_location
+        else:  # a version registered from a run's artifacts
+            location = with_retry(lambda: client.get_model_version_download_uri(name, str(number)))
+        listed = mlflow.artifacts.list_artifacts(
+            artifact_uri=location, tracking_uri=settings.tracking_uri
+        )
+        if not any(f.path.rsplit("/", 1)[-1] == MODEL_CARD and not f.is_dir for f in listed or []):
+            raise ApiError(
+                404, "not_found", f"version {number} of model {name!r} has no {MODEL_CARD}"
+            )
+        with tempfile.TemporaryDirectory(prefix="mlops-card-") as tmp:
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"{location.rstrip('/')}/{MODEL_CARD}",
+                dst_path=tmp,
+                tracking_uri=settings.tracking_uri,
+            )
+            with open(local, "rb") as fh:
+                raw = fh.read(MAX_CARD_BYTES + 1)
+        markdown = raw[:MAX_CARD_BYTES].decode("utf-8", errors="replace")
+        if len(raw) > MAX_CARD_BYTES:
+            markdown += f"\n\n*(cut at {MAX_CARD_BYTES // 1000} kB)*\n"
+        return {"name": name, "version": number, "markdown": markdown}
+
     # -- data -----------------------------------------------------------------------------------
     @_answers
     def data(self) -> dict[str, Any]:
@@ -353,6 +401,19 @@ def check_experiment_id(value: Any) -> str:
     if not isinstance(value, str) or not _EXPERIMENT_ID.match(value):
         raise ApiError(400, "bad_parameter", f"{value!r} is not an experiment id")
     return value
+
+
+def check_version(value: Any) -> int:
+    """A model version is a whole number from 1."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _INTEGER.match(value):
+        number = int(value)
+    else:
+        number = 0
+    if number < 1:
+        raise ApiError(400, "bad_parameter", f"{value!r} is not a model version (1, 2, ...)")
+    return number
 
 
 def check_metric_key(value: Any) -> str:

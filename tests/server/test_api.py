@@ -110,6 +110,53 @@ async def test_alias_moves(jp_fetch, mlflow_client) -> None:
     assert int(mlflow_client.get_model_version_by_alias("churn", "staging").version) == 2
 
 
+CARD = "# churn\n\nTrained by run `lr`; <script>alert(1)</script> stays text for the panel.\n"
+
+
+async def test_model_card_of_a_promoted_version(
+    jp_fetch, seeded, mlflow_client, tmp_path, monkeypatch
+) -> None:
+    # as `promote` registers: a logged model holding MODEL_CARD.md, the version pointing at it
+    # (MLflow's registry resolves a `models:/<id>` source through the default tracking URI)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_client.tracking_uri)
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "MODEL_CARD.md").write_text(CARD, encoding="utf-8")
+    (folder / "MLmodel").write_text("flavors: {}\n")
+    logged = mlflow_client.create_logged_model(
+        seeded["experiments"]["churn"], name="churn", source_run_id=seeded["run_id"]
+    )
+    mlflow_client.log_model_artifacts(logged.model_id, str(folder))
+    version = mlflow_client.create_model_version(
+        "churn",
+        source=f"models:/{logged.model_id}",
+        run_id=seeded["run_id"],
+        model_id=logged.model_id,
+    ).version
+    # the server is given no default: it must find the logged model in its project's store
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    monkeypatch.chdir(tmp_path)  # where a stray default store (mlflow.db) would appear
+    status, reply = await call(jp_fetch, "models", "churn", "versions", str(version), "card")
+    assert status == 200, reply
+    assert reply == {"name": "churn", "version": int(version), "markdown": CARD}
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def version_with_card(client, seeded: dict) -> str:
+    """A new version of `churn` whose run logged the model and its card (artifacts of runs
+    seeded in the template are shared by every test, so the card goes to a run of its own)."""
+    run = client.create_run(seeded["experiments"]["churn"], run_name="carded")
+    client.log_text(run.info.run_id, CARD, "model/MODEL_CARD.md")
+    source = f"{run.info.artifact_uri}/model"
+    return str(client.create_model_version("churn", source=source, run_id=run.info.run_id).version)
+
+
+async def test_model_card_of_a_version_logged_with_its_run(jp_fetch, seeded, mlflow_client) -> None:
+    version = version_with_card(mlflow_client, seeded)
+    status, reply = await call(jp_fetch, "models", "churn", "versions", version, "card")
+    assert status == 200 and reply["markdown"] == CARD and reply["version"] == int(version)
+
+
 async def test_data_add_and_list(jp_fetch, seeded) -> None:
     root = seeded["root"]
     status, reply = await call(jp_fetch, "data")
@@ -172,6 +219,11 @@ async def test_data_refuses_bad_paths_and_bodies(
         (("runs",), {"experiment_id": "1", "max_results": "ten"}, 400, "bad_parameter"),
         (("runs",), {"experiment_id": "{churn}", "page_token": "garbage"}, 400, "bad_parameter"),
         (("models", "nope"), None, 404, "not_found"),
+        (("models", "churn", "versions", "1", "card"), None, 404, "not_found"),  # no card
+        (("models", "churn", "versions", "9", "card"), None, 404, "not_found"),
+        (("models", "nope", "versions", "1", "card"), None, 404, "not_found"),
+        (("models", "churn", "versions", "0", "card"), None, 400, "bad_parameter"),
+        (("models", "churn", "versions", "two", "card"), None, 400, "bad_parameter"),
         (("nowhere",), None, 404, "not_found"),
     ],
 )
@@ -238,7 +290,7 @@ async def test_pages_cover_every_run_once(jp_fetch, seeded) -> None:
 
 # -- authentication ---------------------------------------------------------------------------
 def _concrete(template: str, seeded: dict) -> tuple[str, ...]:
-    values = {"run_id": seeded["run_id"], "key": "loss", "name": "churn"}
+    values = {"run_id": seeded["run_id"], "key": "loss", "name": "churn", "version": "1"}
     return tuple(template.format(**values).split("/"))
 
 
@@ -246,8 +298,12 @@ ROUTE_CALLS = [(t, m.upper()) for t, h in ROUTES for m in sorted(methods(h))]
 
 
 @pytest.mark.parametrize(("template", "method"), ROUTE_CALLS)
-async def test_every_route_needs_authentication(jp_fetch, seeded, template, method) -> None:
+async def test_every_route_needs_authentication(
+    jp_fetch, seeded, mlflow_client, template, method
+) -> None:
     parts = _concrete(template, seeded)
+    if template.endswith("/card"):  # the seeded versions have no card
+        parts = (*parts[:3], version_with_card(mlflow_client, seeded), "card")
     body = json.dumps({"path": "data.csv", "alias": "prod", "version": 2})
     kwargs = {"body": body} if method == "POST" else {}
     params = {"experiment_id": seeded["experiments"]["churn"]} if template == "runs" else None
