@@ -44,6 +44,12 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "jupyter_mlops.server"}]
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds the side panel's built assets (``labextension/`` built into the
+    package), e.g. for ``jupyter labextension develop``."""
+    return [{"src": "labextension", "dest": "jupyter-mlops"}]
+
+
 def __getattr__(name: str) -> Any:
     if name in _MODULES:
         value = import_module(_MODULES[name])

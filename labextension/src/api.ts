@@ -1,0 +1,96 @@
+import { ServerConnection } from '@jupyterlab/services';
+
+import { requestAPI } from './request';
+import {
+  IDataAdded,
+  IDataStatus,
+  IExperiment,
+  IMetricHistory,
+  IMlopsApi,
+  IModelCard,
+  IModelsTable,
+  IModelVersion,
+  IRegisteredModel,
+  IRunDetails,
+  IRunsPage,
+  IStatus
+} from './tokens';
+
+/** Rows per page of runs (the API allows 1 to 1000). */
+export const PAGE_SIZE = 50;
+
+/** The REST API under `<base_url>/mlops/api/`, one method per route. */
+export class MlopsApi implements IMlopsApi {
+  /** @param settings - server settings (default: the page's own server) */
+  constructor(settings?: ServerConnection.ISettings) {
+    this._settings = settings;
+  }
+
+  status(): Promise<IStatus> {
+    return this._get(['status']);
+  }
+
+  async experiments(): Promise<IExperiment[]> {
+    const reply = await this._get<{ experiments: IExperiment[] }>(['experiments']);
+    return reply.experiments;
+  }
+
+  runs(
+    experimentId: string,
+    options: { maxResults?: number; pageToken?: string | null } = {}
+  ): Promise<IRunsPage> {
+    return this._get(['runs'], {
+      experiment_id: experimentId,
+      max_results: options.maxResults ?? PAGE_SIZE,
+      page_token: options.pageToken || undefined
+    });
+  }
+
+  run(runId: string): Promise<IRunDetails> {
+    return this._get(['runs', runId]);
+  }
+
+  metricHistory(runId: string, key: string): Promise<IMetricHistory> {
+    return this._get(['runs', runId, 'metrics', key]);
+  }
+
+  async models(): Promise<IRegisteredModel[]> {
+    const table = await this._get<IModelsTable<IRegisteredModel>>(['models']);
+    return table.rows;
+  }
+
+  async versions(name: string): Promise<IModelVersion[]> {
+    const table = await this._get<IModelsTable<IModelVersion>>(['models', name]);
+    return table.rows;
+  }
+
+  modelCard(name: string, version: number): Promise<IModelCard> {
+    return this._get(['models', name, 'versions', String(version), 'card']);
+  }
+
+  setAlias(name: string, alias: string, version: number): Promise<IModelVersion> {
+    return requestAPI(['models', name, 'aliases'], {
+      method: 'POST',
+      body: { alias, version },
+      settings: this._settings
+    });
+  }
+
+  data(): Promise<IDataStatus> {
+    return this._get(['data']);
+  }
+
+  addData(path: string): Promise<IDataAdded> {
+    return requestAPI(['data'], {
+      method: 'POST',
+      body: { path },
+      settings: this._settings
+    });
+  }
+
+  private _get<T>(parts: string[], query?: requestAPI.Query): Promise<T> {
+    return requestAPI<T>(parts, { query, settings: this._settings });
+  }
+
+  private _settings: ServerConnection.ISettings | undefined;
+}

@@ -1,0 +1,143 @@
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { caretDownIcon, caretRightIcon } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { formatAgo, formatTime } from '../format';
+import { RegistryModel } from '../registryModel';
+import { IModelVersion, IRegisteredModel } from '../tokens';
+import { AliasForm } from './AliasForm';
+import { ErrorLine } from './ErrorLine';
+import { ModelCard } from './ModelCard';
+
+/** Aliases as small labels (with the version each points at, when given). */
+function Aliases(props: { aliases: string[]; versions?: Record<string, number> }): JSX.Element {
+  const { aliases, versions } = props;
+  return (
+    <span className="jp-mlops-aliases">
+      {aliases.map(alias => (
+        <span key={alias} className="jp-mlops-alias" data-alias={alias}>
+          @{alias}
+          {versions ? ` → v${versions[alias]}` : ''}
+        </span>
+      ))}
+    </span>
+  );
+}
+
+/** One version of the opened model; a click opens its model card. */
+function VersionRow(props: {
+  version: IModelVersion;
+  open: boolean;
+  onOpen: () => void;
+}): JSX.Element {
+  const { version, open } = props;
+  return (
+    <li
+      className={`jp-mlops-version${open ? ' jp-mod-selected' : ''}`}
+      data-model-version={version.version}
+    >
+      <button
+        type="button"
+        className="jp-mlops-link jp-mlops-version-button"
+        title={`Version ${version.version}: show its model card`}
+        aria-pressed={open}
+        onClick={props.onOpen}
+      >
+        v{version.version}
+      </button>
+      <Aliases aliases={version.aliases} />
+      <span className="jp-mlops-dim" title={formatTime(version.created)}>
+        {formatAgo(version.created)}
+      </span>
+    </li>
+  );
+}
+
+/** The opened model: its versions, the alias form and the card of the opened version. */
+function ModelBody(props: ModelsView.IProps): JSX.Element {
+  const { model, rendermime } = props;
+  return (
+    <div className="jp-mlops-model-body">
+      <ul className="jp-mlops-versions">
+        {model.versions.map(v => (
+          <VersionRow
+            key={v.version}
+            version={v}
+            open={model.version === v.version}
+            onOpen={() => void model.openVersion(v.version)}
+          />
+        ))}
+      </ul>
+      {model.versions.length > 0 && (
+        <AliasForm
+          key={model.modelName ?? ''}
+          versions={model.versions}
+          version={model.version}
+          onSubmit={(alias, version) => model.setAlias(alias, version)}
+        />
+      )}
+      {model.version !== null && (
+        <section className="jp-mlops-card-section">
+          <h3 className="jp-mlops-heading">Model card · version {model.version}</h3>
+          <ErrorLine error={model.cardError} />
+          {model.card && <ModelCard markdown={model.card.markdown} rendermime={rendermime} />}
+        </section>
+      )}
+    </div>
+  );
+}
+
+/** One registered model: name, latest version, aliases; a click shows its versions. */
+function ModelRow(props: ModelsView.IProps & { row: IRegisteredModel }): JSX.Element {
+  const { model, row } = props;
+  const open = model.modelName === row.name;
+  const Caret = open ? caretDownIcon : caretRightIcon;
+  return (
+    <li className="jp-mlops-model" data-model-name={row.name}>
+      <button
+        type="button"
+        className="jp-mlops-model-toggle"
+        aria-expanded={open}
+        onClick={() => void model.toggleModel(row.name)}
+      >
+        <Caret.react tag="span" className="jp-mlops-caret" />
+        <span className="jp-mlops-model-name">{row.name}</span>
+        <span className="jp-mlops-dim">
+          {row.latest_version === null ? 'no versions' : `v${row.latest_version}`}
+        </span>
+      </button>
+      <Aliases aliases={Object.keys(row.aliases)} versions={row.aliases} />
+      {open && <ModelBody {...props} />}
+    </li>
+  );
+}
+
+/** The Models section: registered models, versions, aliases and model cards. */
+export function ModelsView(props: ModelsView.IProps): JSX.Element {
+  const { model } = props;
+  return (
+    <div className="jp-mlops-models">
+      <ErrorLine error={model.error} />
+      <ul className="jp-mlops-model-list">
+        {model.models.map(row => (
+          <ModelRow key={row.name} {...props} row={row} />
+        ))}
+      </ul>
+      {model.models.length === 0 && (
+        <div className="jp-mlops-note">
+          {model.loading
+            ? 'Loading…'
+            : 'No registered models yet: register one with %mlops promote in a notebook.'}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** Props of `ModelsView`. */
+export namespace ModelsView {
+  export interface IProps {
+    model: RegistryModel;
+    rendermime: IRenderMimeRegistry | null;
+  }
+}

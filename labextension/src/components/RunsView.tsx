@@ -1,0 +1,97 @@
+import { Button, caretDownEmptyIcon } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { keyMetrics } from '../format';
+import { RunsModel } from '../runsModel';
+import { CompareTable } from './CompareTable';
+import { ErrorLine } from './ErrorLine';
+import { RunDetails } from './RunDetails';
+import { RunsTable } from './RunsTable';
+
+/** The Runs section: experiment picker, runs table, details and comparison. */
+export function RunsView(props: { model: RunsModel }): JSX.Element {
+  const { model } = props;
+  if (model.view === 'details' && model.details) {
+    return <RunDetails model={model.details} onBack={() => model.show('list')} />;
+  }
+  if (model.view === 'compare') {
+    return (
+      <div className="jp-mlops-compare">
+        <div className="jp-mlops-toolbar">
+          <Button small minimal className="jp-mlops-back" onClick={() => model.show('list')}>
+            ← Runs
+          </Button>
+          <span className="jp-mlops-toolbar-title">Comparing {model.selected.size} runs</span>
+        </div>
+        <div className="jp-mlops-scroll">
+          <CompareTable runs={model.selectedRuns} />
+        </div>
+      </div>
+    );
+  }
+  const experiments = model.experiments;
+  return (
+    <div className="jp-mlops-runs-view">
+      <div className="jp-mlops-toolbar">
+        {/* JupyterLab's HTMLSelect puts its class on a wrapper: the same markup, class on the select */}
+        <div className="jp-HTMLSelect jp-DefaultStyle jp-mlops-picker">
+          <select
+            className="jp-mlops-experiment"
+            aria-label="Experiment"
+            value={model.experimentId ?? ''}
+            disabled={experiments.length === 0}
+            onChange={event => void model.selectExperiment(event.target.value)}
+          >
+            {experiments.map(e => (
+              <option key={e.experiment_id} value={e.experiment_id}>
+                {e.name}
+              </option>
+            ))}
+          </select>
+          <caretDownEmptyIcon.react tag="span" stylesheet="select" right="4px" top="4px" />
+        </div>
+        <Button
+          small
+          className="jp-mlops-compare-button"
+          disabled={model.selected.size < 2}
+          title="Compare the ticked runs side by side"
+          onClick={() => model.show('compare')}
+        >
+          Compare{model.selected.size ? ` (${model.selected.size})` : ''}
+        </Button>
+      </div>
+      {model.hasLive && (
+        <div className="jp-mlops-live" role="status">
+          Runs in progress: refreshing every few seconds
+        </div>
+      )}
+      <ErrorLine error={model.error} />
+      <div className="jp-mlops-scroll">
+        <RunsTable
+          runs={model.runs}
+          metricKeys={keyMetrics(model.runs)}
+          selected={model.selected}
+          onToggle={id => model.toggleSelected(id)}
+          onOpen={id => void model.openRun(id)}
+          empty={model.loading ? 'Loading…' : emptyText(experiments.length)}
+        />
+      </div>
+      {model.hasMore && (
+        <Button
+          small
+          className="jp-mlops-load-more"
+          disabled={model.loading}
+          onClick={() => void model.loadMore()}
+        >
+          Load more
+        </Button>
+      )}
+    </div>
+  );
+}
+
+function emptyText(experiments: number): string {
+  return experiments
+    ? 'No runs in this experiment yet.'
+    : 'No experiments yet: start one with %mlops track in a notebook.';
+}

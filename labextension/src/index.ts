@@ -1,0 +1,53 @@
+import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { IDefaultFileBrowser, IFileBrowserFactory } from '@jupyterlab/filebrowser';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+
+import { addCommands } from './commands';
+import { MlopsPanel, PANEL_ID } from './components/Panel';
+import { MlopsModel } from './model';
+
+/** Where the panel sits among the left sidebar's tabs (after the built-in ones). */
+const RANK = 650;
+
+/**
+ * The MLOps side panel: runs, DVC-tracked data and registered models of the
+ * project served by the `jupyter_mlops` server extension.
+ */
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-mlops:plugin',
+  description: 'A side panel for runs, DVC-tracked data and registered models.',
+  autoStart: true,
+  optional: [
+    ICommandPalette,
+    IFileBrowserFactory,
+    IDefaultFileBrowser,
+    IRenderMimeRegistry,
+    ILayoutRestorer
+  ],
+  activate: (
+    app: JupyterFrontEnd,
+    palette: ICommandPalette | null,
+    browsers: IFileBrowserFactory | null,
+    defaultBrowser: IDefaultFileBrowser | null,
+    rendermime: IRenderMimeRegistry | null,
+    restorer: ILayoutRestorer | null
+  ): void => {
+    // the runs poll stands by while the panel is hidden (and while the tab is)
+    const model: MlopsModel = new MlopsModel({
+      standby: () => !panel.isVisible || 'when-hidden'
+    });
+    const panel = new MlopsPanel({ model, rendermime });
+    app.shell.add(panel, 'left', { rank: RANK });
+    restorer?.add(panel, PANEL_ID);
+    addCommands({
+      app,
+      model,
+      panelId: PANEL_ID,
+      palette,
+      fileBrowser: () => browsers?.tracker.currentWidget ?? defaultBrowser
+    });
+  }
+};
+
+export default plugin;

@@ -1,0 +1,123 @@
+import { messageOf } from './request';
+import { SectionModel } from './sectionModel';
+import { IMlopsApi, IModelCard, IModelVersion, IRegisteredModel } from './tokens';
+
+/**
+ * The Models section: registered models, the versions of the one opened, and
+ * the model card of the version opened.
+ */
+export class RegistryModel extends SectionModel {
+  /** @param _api - the REST API */
+  constructor(private readonly _api: IMlopsApi) {
+    super();
+  }
+
+  get models(): IRegisteredModel[] {
+    return this._models;
+  }
+
+  /** The model whose versions are shown, if any. */
+  get modelName(): string | null {
+    return this._modelName;
+  }
+
+  /** Versions of the opened model, newest first. */
+  get versions(): IModelVersion[] {
+    return this._versions;
+  }
+
+  /** The version whose card is shown, if any. */
+  get version(): number | null {
+    return this._version;
+  }
+
+  /** The card of the opened version, once read. */
+  get card(): IModelCard | null {
+    return this._card;
+  }
+
+  /** Why the card could not be read (it may not have one). */
+  get cardError(): string | null {
+    return this._cardError;
+  }
+
+  /** Re-read the models, and the versions of the opened one. */
+  async load(): Promise<void> {
+    await this.guard(async () => {
+      this._models = await this._api.models();
+      const name = this._modelName;
+      if (name !== null && this._models.some(m => m.name === name)) {
+        this._versions = await this._api.versions(name);
+      } else {
+        this._closeModel();
+      }
+    });
+  }
+
+  /** Show the versions of model `name` (again: hide them). */
+  async toggleModel(name: string): Promise<void> {
+    if (this._modelName === name) {
+      this._closeModel();
+      this.stateChanged.emit();
+      return;
+    }
+    this._closeModel();
+    this._modelName = name;
+    await this.guard(async () => {
+      const versions = await this._api.versions(name);
+      if (this._modelName === name) {
+        this._versions = versions;
+      }
+    });
+  }
+
+  /** Show the model card of `version` of the opened model. */
+  async openVersion(version: number): Promise<void> {
+    const name = this._modelName;
+    if (name === null) {
+      return;
+    }
+    this._version = version;
+    this._card = null;
+    this._cardError = null;
+    this.stateChanged.emit();
+    try {
+      const card = await this._api.modelCard(name, version);
+      if (this._modelName === name && this._version === version) {
+        this._card = card;
+      }
+    } catch (error) {
+      this._cardError = messageOf(error);
+    }
+    this.stateChanged.emit();
+  }
+
+  /**
+   * Point `alias` of the opened model at `version`, then re-read the list.
+   * Errors are thrown with the server's message for the form to show.
+   */
+  async setAlias(alias: string, version: number): Promise<IModelVersion> {
+    const name = this._modelName;
+    if (name === null) {
+      throw new Error('open a model first');
+    }
+    const row = await this._api.setAlias(name, alias, version);
+    await this.load();
+    return row;
+  }
+
+  private _closeModel(): void {
+    this._modelName = null;
+    this._versions = [];
+    this._version = null;
+    this._card = null;
+    this._cardError = null;
+  }
+
+  private _models: IRegisteredModel[] = [];
+  private _modelName: string | null = null;
+  private _versions: IModelVersion[] = [];
+  private _version: number | null = null;
+  private _card: IModelCard | null = null;
+  private _cardError: string | null = null;
+}

@@ -1,0 +1,178 @@
+/**
+ * The shapes the REST API under `<base_url>/mlops/api/` answers
+ * (`jupyter_mlops/server/openapi.yaml` is the reference), and the client the
+ * models talk through.
+ */
+
+/** A metric value: MLflow writes non-finite numbers as strings. */
+export type MetricValue = number | 'NaN' | 'Infinity' | '-Infinity';
+
+/** Run statuses as MLflow names them. */
+export type RunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
+
+/** `GET status`: where the panel's data comes from. */
+export interface IStatus {
+  version: string;
+  root_dir: string;
+  project_root: string;
+  tracking_uri: string;
+  tracking_uri_source?: string;
+  registry_uri: string;
+  experiment?: string | null;
+  dvc: { initialized: boolean; remote: string | null };
+  git: boolean;
+}
+
+/** One row of `GET experiments`. */
+export interface IExperiment {
+  experiment_id: string;
+  name: string;
+  lifecycle_stage?: string;
+  creation_time?: string | null;
+  last_update_time?: string | null;
+  tags?: Record<string, string>;
+}
+
+/** One row of `GET runs`. */
+export interface IRunSummary {
+  run_id: string;
+  name: string | null;
+  status: RunStatus;
+  start_time: string | null;
+  end_time: string | null;
+  experiment_id: string;
+  metrics: Record<string, MetricValue>;
+  params: Record<string, string>;
+  tags: Record<string, string>;
+}
+
+/** A data input of a run (an MLflow dataset). */
+export interface IRunInput {
+  name: string;
+  digest: string;
+  source_type: string;
+  source: string;
+  context: string | null;
+}
+
+/** `GET runs/<run_id>`: a run with every tag, inputs and top-level artifacts. */
+export interface IRunDetails extends IRunSummary {
+  lifecycle_stage?: string;
+  artifact_uri?: string;
+  inputs: IRunInput[];
+  artifacts: { path: string; is_dir: boolean; file_size: number | null }[] | null;
+  artifacts_error?: string | null;
+}
+
+/** `GET runs`: one page of runs and the token of the next. */
+export interface IRunsPage {
+  runs: IRunSummary[];
+  next_page_token: string | null;
+}
+
+/** One point of a metric's history. */
+export interface IMetricPoint {
+  step: number;
+  value: MetricValue;
+  timestamp: number;
+}
+
+/** `GET runs/<run_id>/metrics/<key>`. */
+export interface IMetricHistory {
+  run_id: string;
+  key: string;
+  history: IMetricPoint[];
+}
+
+/** One row of `GET models`. */
+export interface IRegisteredModel {
+  name: string;
+  description?: string | null;
+  latest_version: number | null;
+  aliases: Record<string, number>;
+  versions: number;
+  created?: string | null;
+  last_updated?: string | null;
+  tags?: Record<string, string>;
+}
+
+/** One row of `GET models/<name>`. */
+export interface IModelVersion {
+  name: string;
+  version: number;
+  aliases: string[];
+  run_id?: string | null;
+  status?: string;
+  created?: string | null;
+  last_updated?: string | null;
+  source?: string | null;
+  description?: string | null;
+  tags?: Record<string, string>;
+}
+
+/** `GET models` (rows are models) or `GET models/<name>` (rows are versions). */
+export interface IModelsTable<T> {
+  kind: 'models' | 'versions';
+  name: string | null;
+  registry_uri: string | null;
+  rows: T[];
+}
+
+/** `GET models/<name>/versions/<version>/card`. */
+export interface IModelCard {
+  name: string;
+  version: number;
+  markdown: string;
+}
+
+/** States `GET data` reports for a tracked path. */
+export type DataState =
+  'in sync' | 'modified' | 'missing' | 'not in cache' | 'not pushed' | 'not committed';
+
+/** `GET data`: DVC-tracked paths of the project. */
+export interface IDataStatus {
+  root: string;
+  remote: string | null;
+  ok: boolean;
+  initialized: boolean;
+  paths: Record<string, DataState>;
+}
+
+/** A version DVC recorded (`POST data`). */
+export interface IDataVersion {
+  path: string;
+  md5: string;
+  dvc_file: string;
+  size?: number | null;
+  rows?: number | null;
+}
+
+/** `POST data`: what was versioned and what to do next. */
+export interface IDataAdded {
+  versions: IDataVersion[];
+  notes: string[];
+}
+
+/**
+ * The REST API as the models use it; `MlopsApi` is the real one, tests pass
+ * their own.
+ */
+export interface IMlopsApi {
+  status(): Promise<IStatus>;
+  experiments(): Promise<IExperiment[]>;
+  runs(
+    experimentId: string,
+    options?: { maxResults?: number; pageToken?: string | null }
+  ): Promise<IRunsPage>;
+  run(runId: string): Promise<IRunDetails>;
+  metricHistory(runId: string, key: string): Promise<IMetricHistory>;
+  models(): Promise<IRegisteredModel[]>;
+  versions(name: string): Promise<IModelVersion[]>;
+  modelCard(name: string, version: number): Promise<IModelCard>;
+  setAlias(name: string, alias: string, version: number): Promise<IModelVersion>;
+  data(): Promise<IDataStatus>;
+  addData(path: string): Promise<IDataAdded>;
+}
+
+/** Statuses of runs that are still going (the poll speeds up while any is). */
+export const LIVE_STATUSES: ReadonlySet<string> = new Set(['RUNNING', 'SCHEDULED']);

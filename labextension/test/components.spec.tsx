@@ -1,0 +1,200 @@
+import * as React from 'react';
+import { act } from 'react';
+import { createRoot, Root } from 'react-dom/client';
+
+import { CompareTable, compareRows } from '../src/components/CompareTable';
+import { KeyValueTable } from '../src/components/KeyValueTable';
+import { chartGeometry, MetricChart } from '../src/components/MetricChart';
+import { RunsTable } from '../src/components/RunsTable';
+import { runRow } from './fakeApi';
+
+(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+
+const XSS = '<img src=x onerror=alert(1)>';
+
+let host: HTMLDivElement;
+let root: Root;
+
+beforeEach(() => {
+  host = document.createElement('div');
+  document.body.appendChild(host);
+  root = createRoot(host);
+});
+
+afterEach(() => {
+  act(() => root.unmount());
+  host.remove();
+});
+
+function render(element: React.ReactElement): void {
+  act(() => root.render(element));
+}
+
+describe('RunsTable', () => {
+  const runs = [
+    runRow('a1', 'RUNNING', { name: XSS, metrics: { loss: 0.123456, acc: 'NaN' } }),
+    runRow('b2', 'FINISHED', { metrics: { loss: 2 } })
+  ];
+
+  it('renders names as text, never as HTML', () => {
+    render(
+      <RunsTable
+        runs={runs}
+        metricKeys={['loss']}
+        selected={new Set()}
+        onToggle={jest.fn()}
+        onOpen={jest.fn()}
+        empty=""
+      />
+    );
+    expect(host.querySelector('img')).toBeNull();
+    const name = host.querySelector('tr[data-run-id="a1"] td.jp-mlops-run-name');
+    expect(name?.textContent).toBe(XSS);
+  });
+
+  it('offers the hooks the browser tests use', () => {
+    const onToggle = jest.fn();
+    const onOpen = jest.fn();
+    render(
+      <RunsTable
+        runs={runs}
+        metricKeys={['loss', 'acc']}
+        selected={new Set(['b2'])}
+        onToggle={onToggle}
+        onOpen={onOpen}
+        empty=""
+      />
+    );
+    const rows = host.querySelectorAll('table.jp-mlops-runs tr.jp-mlops-run');
+    expect([...rows].map(row => row.getAttribute('data-run-id'))).toEqual(['a1', 'b2']);
+    expect(host.querySelector('tr[data-run-id="a1"] td.jp-mlops-run-status')?.textContent).toBe(
+      'RUNNING'
+    );
+    expect(
+      host.querySelector('tr[data-run-id="a1"] td.jp-mlops-metric[data-key="loss"]')?.textContent
+    ).toBe('0.1235');
+    expect(
+      host.querySelector('tr[data-run-id="a1"] td.jp-mlops-metric[data-key="acc"]')?.textContent
+    ).toBe('NaN');
+    expect(
+      host.querySelector('tr[data-run-id="b2"] td.jp-mlops-metric[data-key="acc"]')?.textContent
+    ).toBe('');
+    expect(
+      host.querySelector<HTMLInputElement>('tr[data-run-id="b2"] input.jp-mlops-select')?.checked
+    ).toBe(true);
+
+    act(() =>
+      host.querySelector<HTMLInputElement>('tr[data-run-id="a1"] input.jp-mlops-select')!.click()
+    );
+    expect(onToggle).toHaveBeenCalledWith('a1');
+    expect(onOpen).not.toHaveBeenCalled(); // ticking does not open the run
+    act(() =>
+      host.querySelector<HTMLElement>('tr[data-run-id="b2"] td.jp-mlops-run-name')!.click()
+    );
+    expect(onOpen).toHaveBeenCalledWith('b2');
+  });
+
+  it('says so when there are no runs', () => {
+    render(
+      <RunsTable
+        runs={[]}
+        metricKeys={[]}
+        selected={new Set()}
+        onToggle={jest.fn()}
+        onOpen={jest.fn()}
+        empty="No runs."
+      />
+    );
+    expect(host.querySelector('tr.jp-mlops-run')).toBeNull();
+    expect(host.querySelector('tr.jp-mlops-empty')?.textContent).toBe('No runs.');
+  });
+});
+
+describe('KeyValueTable', () => {
+  it('renders params and tags as text', () => {
+    render(
+      <KeyValueTable className="jp-mlops-params" values={{ [XSS]: XSS, alpha: '0.1' }} empty="" />
+    );
+    expect(host.querySelector('img')).toBeNull();
+    const cells = [...host.querySelectorAll('table.jp-mlops-params td')].map(td => td.textContent);
+    expect(cells).toEqual([XSS, '0.1']);
+  });
+});
+
+describe('chartGeometry', () => {
+  const point = (step: number, value: number | 'NaN') => ({ step, value, timestamp: 0 });
+
+  it('maps steps to x and values to y, the largest at the top', () => {
+    const geometry = chartGeometry([point(0, 1), point(1, 0.5), point(2, 0)], 100, 50);
+    expect(geometry.path).toBe('M4 4 L50 25 L96 46');
+    expect(geometry.dot).toBeNull();
+    expect([geometry.min, geometry.max, geometry.count]).toEqual([0, 1, 3]);
+  });
+
+  it('spaces points by position when they share a step, and skips NaN', () => {
+    const geometry = chartGeometry([point(0, 2), point(0, 'NaN'), point(0, 4)], 100, 50);
+    expect(geometry.path).toBe('M4 46 L96 4');
+    expect(geometry.count).toBe(2);
+  });
+
+  it('draws a flat line through the middle for a constant metric', () => {
+    expect(chartGeometry([point(1, 3), point(5, 3)], 100, 50).path).toBe('M4 25 L96 25');
+  });
+
+  it('gives a dot for a single point and nothing for none', () => {
+    expect(chartGeometry([point(7, 0.3)], 100, 50).dot).toEqual({ cx: 50, cy: 25 });
+    const empty = chartGeometry([point(0, 'NaN')], 100, 50);
+    expect([empty.path, empty.dot, empty.count]).toEqual([null, null, 0]);
+  });
+});
+
+describe('MetricChart', () => {
+  it('draws a path per metric, or a circle for one point', () => {
+    render(
+      <MetricChart
+        metric="train/loss"
+        points={[
+          { step: 0, value: 1, timestamp: 0 },
+          { step: 1, value: 0.5, timestamp: 1 }
+        ]}
+      />
+    );
+    expect(host.querySelector('svg.jp-mlops-chart[data-metric="train/loss"] path')).not.toBeNull();
+    render(<MetricChart metric="auc" points={[{ step: 0, value: 0.9, timestamp: 0 }]} />);
+    const svg = host.querySelector('svg.jp-mlops-chart[data-metric="auc"]');
+    expect(svg?.querySelector('circle')).not.toBeNull();
+    expect(svg?.querySelector('path')).toBeNull();
+  });
+});
+
+describe('compare', () => {
+  const runs = [
+    runRow('a1', 'FINISHED', { params: { alpha: '0.1', solver: 'lbfgs' }, metrics: { auc: 0.91 } }),
+    runRow('b2', 'FINISHED', {
+      params: { alpha: '0.5', solver: 'lbfgs' },
+      metrics: { auc: 0.91, loss: 0.2 }
+    })
+  ];
+
+  it('lines params and metrics up by key and marks differences', () => {
+    const { params, metrics } = compareRows(runs);
+    expect(params).toEqual([
+      { key: 'alpha', values: ['0.1', '0.5'], differs: true },
+      { key: 'solver', values: ['lbfgs', 'lbfgs'], differs: false }
+    ]);
+    expect(metrics).toEqual([
+      { key: 'auc', values: ['0.91', '0.91'], differs: false },
+      { key: 'loss', values: ['', '0.2'], differs: true }
+    ]);
+  });
+
+  it('renders one column per run and highlights rows that differ', () => {
+    render(<CompareTable runs={runs} />);
+    const heads = [...host.querySelectorAll('thead th[data-run-id]')].map(th => th.textContent);
+    expect(heads).toEqual(['run-a1', 'run-b2']);
+    const differing = [...host.querySelectorAll('tr.jp-mlops-differs')].map(tr =>
+      tr.getAttribute('data-key')
+    );
+    expect(differing).toEqual(['alpha', 'loss']);
+  });
+});
