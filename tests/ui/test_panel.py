@@ -1,0 +1,184 @@
+"""The MLOps side panel in a real JupyterLab, in a real browser, over a seeded project."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.ui.conftest import SCREENSHOTS, UI, wait_for_app
+from tests.ui.seed_project import XSS_NAME
+
+PANEL = "#jupyter-mlops-panel"
+TAB = '.jp-SideBar [data-id="jupyter-mlops-panel"]'
+THEMES = "lab/api/settings/@jupyterlab/apputils-extension:themes"
+PNG = b"\x89PNG\r\n\x1a\n"
+# the first colour actually painted behind an element: its own, or the nearest ancestor's
+PAINTED_BACKGROUND = """(element) => {
+  for (let node = element; node; node = node.parentElement) {
+    const colour = getComputedStyle(node).backgroundColor;
+    if (colour && colour !== 'transparent' && colour !== 'rgba(0, 0, 0, 0)') return colour;
+  }
+  return null;
+}"""
+
+
+def open_panel(ui: UI) -> Any:
+    """Show the panel (clicking its tab only when it is not already open); return it."""
+    page = ui.page
+    panel = page.locator(PANEL)
+    if not panel.is_visible():
+        page.locator(TAB).click()
+    panel.wait_for(state="visible")
+    return panel
+
+
+def show_section(ui: UI, name: str) -> Any:
+    panel = open_panel(ui)
+    panel.locator(f'button[data-mlops-section="{name}"]').click()
+    return panel
+
+
+def show_runs(ui: UI) -> Any:
+    """The runs table of the seeded experiment (back from a run or a comparison if need be),
+    once both seeded runs are listed."""
+    facts = ui.lab.facts
+    panel = show_section(ui, "runs")
+    back = panel.locator("button.jp-mlops-back")
+    if back.is_visible():
+        back.click()
+    panel.locator("select.jp-mlops-experiment").select_option(value=facts["experiment_id"])
+    for run_id in (facts["baseline"], facts["xss"]):
+        panel.locator(f'tr.jp-mlops-run[data-run-id="{run_id}"]').wait_for()
+    return panel
+
+
+def run_row(panel: Any, run_id: str) -> Any:
+    return panel.locator(f'tr.jp-mlops-run[data-run-id="{run_id}"]')
+
+
+def open_details(ui: UI, run_id: str) -> Any:
+    panel = show_runs(ui)
+    run_row(panel, run_id).locator("td.jp-mlops-run-name").click()
+    details = panel.locator(f'.jp-mlops-run-details[data-run-id="{run_id}"]')
+    details.locator("table.jp-mlops-params").wait_for()  # loaded
+    return details
+
+
+def assert_no_injected_html(ui: UI) -> None:
+    assert ui.page.locator('img[src="x"]').count() == 0, "a run name was rendered as HTML"
+    assert ui.dialogs == [], f"the page opened dialogs: {ui.dialogs}"
+    assert ui.page_errors == [], f"uncaught errors in the page: {ui.page_errors}"
+
+
+def screenshot(ui: UI, name: str) -> Path:
+    box = ui.page.locator(PANEL).bounding_box()
+    assert box and box["width"] > 0 and box["height"] > 0, f"the panel has no size: {box}"
+    path = SCREENSHOTS / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ui.page.screenshot(path=path, clip=box)
+    data = path.read_bytes()
+    assert data.startswith(PNG) and len(data) > len(PNG), f"{path} is not a PNG"
+    return path
+
+
+def test_lab_loads_the_extension(ui: UI) -> None:
+    page = ui.page
+    config = json.loads(page.locator("#jupyter-config-data").text_content() or "{}")
+    names = [ext.get("name") for ext in config.get("federated_extensions", [])]
+    assert "jupyter-mlops" in names, f"JupyterLab did not load the extension: {names}"
+    tab = page.locator(TAB)
+    tab.wait_for()
+    assert "MLOps" in (tab.get_attribute("title") or tab.inner_text())
+
+
+def test_runs_table_lists_seeded_runs_with_metrics(ui: UI) -> None:
+    panel = show_runs(ui)
+    assert panel.locator("table.jp-mlops-runs").is_visible()
+    row = run_row(panel, ui.lab.facts["baseline"])
+    assert row.locator("td.jp-mlops-run-name").inner_text().strip() == "baseline"
+    assert row.locator("td.jp-mlops-run-status").inner_text().strip().upper() == "FINISHED"
+    acc = row.locator('td.jp-mlops-metric[data-key="acc"]').inner_text().strip()
+    assert float(acc) == 0.75, f"metric cell shows {acc!r}"
+
+
+def test_run_name_is_shown_as_text_never_as_html(ui: UI) -> None:
+    panel = show_runs(ui)
+    name = run_row(panel, ui.lab.facts["xss"]).locator("td.jp-mlops-run-name")
+    assert name.inner_text().strip() == XSS_NAME
+    screenshot(ui, "runs-light.png")
+    details = open_details(ui, ui.lab.facts["xss"])  # the name is shown there too
+    assert XSS_NAME in details.inner_text()
+    ui.page.wait_for_timeout(500)  # a broken image would fire its onerror by now
+    assert_no_injected_html(ui)
+
+
+def test_run_details_show_params_and_metric_charts(ui: UI) -> None:
+    details = open_details(ui, ui.lab.facts["baseline"])
+    params = details.locator("table.jp-mlops-params")
+    text = params.inner_text()
+    for expected in ("penalty", "l2", "solver", "lbfgs"):
+        assert expected in text, f"{expected!r} not in the params table: {text!r}"
+    loss = details.locator('svg.jp-mlops-chart[data-metric="loss"]')
+    loss.wait_for()
+    assert loss.locator("path").count() >= 1, "the loss history (4 steps) is not drawn as a line"
+    acc = details.locator('svg.jp-mlops-chart[data-metric="acc"]')
+    acc.wait_for()
+    assert acc.locator("circle, path").count() >= 1, "the single acc value is not drawn"
+
+
+def _set_theme(ui: UI, theme: str) -> None:
+    """Change the theme as the Settings editor does (the settings REST API), then reload."""
+    ui.lab.api("PUT", THEMES, {"raw": json.dumps({"theme": theme})})
+    ui.page.reload()
+    wait_for_app(ui.page)
+    ui.page.locator(f'body[data-jp-theme-name="{theme}"]').wait_for(state="attached")
+
+
+def _painted_background(ui: UI) -> str:
+    return ui.page.locator(PANEL).evaluate(PAINTED_BACKGROUND)
+
+
+def test_panel_screenshots_in_light_and_dark_themes(ui: UI) -> None:
+    open_details(ui, ui.lab.facts["baseline"])
+    light = _painted_background(ui)
+    screenshot(ui, "panel-light.png")
+    try:
+        _set_theme(ui, "JupyterLab Dark")
+        open_details(ui, ui.lab.facts["baseline"])
+        dark = _painted_background(ui)
+        screenshot(ui, "panel-dark.png")
+    finally:
+        _set_theme(ui, "JupyterLab Light")
+    assert light and dark and light != dark, f"panel background: light {light}, dark {dark}"
+
+
+def test_data_section_lists_versioned_files(ui: UI) -> None:
+    panel = show_section(ui, "data")
+    row = panel.locator('table.jp-mlops-data tr.jp-mlops-data-row[data-path="data.csv"]')
+    row.wait_for()
+    assert "data.csv" in row.inner_text()
+
+
+def test_models_section_lists_registered_model(ui: UI) -> None:
+    name = ui.lab.facts["model"]
+    panel = show_section(ui, "models")
+    models = panel.locator(".jp-mlops-models")
+    models.wait_for()
+    model = models.locator(f'[data-model-name="{name}"]').first
+    model.wait_for()
+    assert name in model.inner_text()
+
+
+def test_compare_two_selected_runs(ui: UI) -> None:
+    facts = ui.lab.facts
+    panel = show_runs(ui)
+    for run_id in (facts["baseline"], facts["xss"]):
+        run_row(panel, run_id).locator("input.jp-mlops-select").check()
+    panel.locator("button.jp-mlops-compare-button").click()
+    compare = panel.locator(".jp-mlops-compare")
+    compare.wait_for()
+    text = compare.inner_text()
+    for name in ("baseline", XSS_NAME):
+        assert name in text, f"{name!r} missing from the comparison: {text!r}"
+    assert_no_injected_html(ui)
