@@ -23,6 +23,7 @@ _LAZY = {
     "status": "jupyter_mlops.core.tracking",
     "run_notebook": "jupyter_mlops.core.batch",
     "sweep": "jupyter_mlops.core.sweep",
+    "fit_segments": "jupyter_mlops.core.segments",
     "reproduce": "jupyter_mlops.core.reproduce",
     "eda": "jupyter_mlops.core.eda",
     "check": "jupyter_mlops.core.checks",

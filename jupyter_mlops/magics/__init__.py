@@ -17,7 +17,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_loca
 from traitlets import Bool, Unicode
 
 from ..errors import MlopsError
-from . import check, data, drift, eda, explain, log, models, promote, runs, status, track
+from . import check, data, drift, eda, explain, log, models, promote, runs, segments, status, track
 from .parser import HelpShown, MagicArgumentParser
 
 COMMANDS = {
@@ -30,6 +30,7 @@ COMMANDS = {
     "drift": drift,
     "explain": explain,
     "promote": promote,
+    "segments": segments,
     "models": models,
     "status": status,
 }

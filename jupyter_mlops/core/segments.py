@@ -1,0 +1,622 @@
+"""Many simple models: one per segment, fitted in parallel, tracked and promoted as one.
+
+``fit_segments(df, by="store", target="sales", estimator=Ridge())`` fits a clone of the estimator
+on each store's rows, scores it with cross-validation, and fits a fallback on all rows; the
+result is a ``SegmentFamily`` (``segment_family.py``) that routes each row to its model.
+
+Where the fits run: in this process (``n_jobs=1``), in joblib's local worker processes, or on a
+Dask distributed cluster (``dask=`` a scheduler address or a ``distributed.Client``). Segments
+are sent in a few chunks per worker, balanced by rows, and each chunk carries only its own
+segments' rows (the fallback's task carries them all): a task per segment would cost more to
+ship and schedule than a linear model costs to fit.
+
+With a run active, every segment becomes a child run (its rows, score and fit time) created
+through ``MlflowClient`` with explicit ids, and the parent gets the summary: ``segments/summary
+.json`` and ``.html`` (worst segments first) and ``segments.*`` metrics. Without one, nothing is
+logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import pickle
+import sys
+import time
+import types
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MlopsError
+from .capture import is_notebook_object
+from .segment_family import SegmentError, SegmentFamily
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["SegmentError", "SegmentFamily", "fit_segments"]
+
+CHUNKS_PER_WORKER = 4  # enough to even out uneven segments, few enough to keep shipping cheap
+NAMES_SHOWN = 8  # columns or segments named in a message
+_CHILD_WRITERS_REMOTE = 8  # threads creating child runs on a tracking server (sqlite: one)
+
+
+def fit_segments(
+    df: pd.DataFrame,
+    by: Any,
+    target: Any,
+    estimator: Any,
+    n_jobs: int | None = -1,
+    dask: Any = None,
+    min_rows: int = 20,
+    *,
+    features: list[Any] | None = None,
+    cv: Any = 5,
+    scoring: Any = None,
+) -> SegmentFamily:
+    """Fit a clone of ``estimator`` on each segment of ``df[by]`` to predict ``df[target]``,
+    plus a fallback on all rows, and return the ``SegmentFamily`` that routes between them.
+
+    Runs in ``n_jobs`` local processes (-1: one per CPU; 1: in this process) or, when ``dask``
+    is a scheduler address or a ``distributed.Client``, on that cluster. Segments with fewer
+    than ``min_rows`` rows are served by the fallback. ``features`` default to every column
+    but ``by`` and ``target``; ``cv`` folds (0: none) score each segment with ``scoring``
+    (default: the estimator's own score). With a run active, each segment is a child run.
+    """
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise SegmentError(f"fit_segments needs a pandas DataFrame, not {type(df).__name__}")
+    if len(df) == 0:
+        raise SegmentError("the DataFrame has no rows: nothing to fit")
+    for role, column in (("segment by", by), ("predict", target)):
+        if column not in df.columns:
+            raise SegmentError(f"no column {column!r} to {role}: {_columns_hint(df)}")
+    if by == target:
+        raise SegmentError(f"by and target are both {by!r}: segment by another column")
+    family = SegmentFamily(
+        estimator=estimator,
+        by=by,
+        features=features,
+        min_rows=min_rows,
+        cv=cv,
+        scoring=scoring,
+        n_jobs=n_jobs,
+    )
+    train(family, df.drop(columns=[target]), df[target], dask=dask)
+
+    from .tracking import active_run
+
+    run = active_run()  # inside `jupyter mlops run`, the runner's run
+    if run is not None:
+        log_family(family, run)
+    return family
+
+
+# -- fitting ------------------------------------------------------------------------------------
+def train(family: SegmentFamily, X: pd.DataFrame, y: Any, dask: Any = None) -> SegmentFamily:
+    """Fit ``family`` in place on ``X`` (holding the ``by`` column) and ``y``; return it."""
+    import numpy as np
+    import pandas as pd
+
+    started = time.perf_counter()
+    estimator, by = family.estimator, family.by
+    _check_estimator(estimator)
+    if not isinstance(X, pd.DataFrame):
+        raise SegmentError(f"X must be a pandas DataFrame holding {by!r}, not {type(X).__name__}")
+    if len(X) == 0:
+        raise SegmentError("X has no rows: nothing to fit")
+    if by not in X.columns:
+        raise SegmentError(f"no column {by!r} to segment by: {_columns_hint(X)}")
+    y = pd.Series(y, index=X.index) if not isinstance(y, pd.Series) else y
+    if len(y) != len(X):
+        raise SegmentError(f"y has {len(y)} values but X has {len(X)} rows")
+    features = _features(family.features, X, by)
+    _check_settings(family)
+    scoring = _check_scoring(estimator, family.scoring)
+
+    codes, segments = _factorize(X[by])
+    if not segments:
+        raise SegmentError(f"column {by!r} holds no values: there is nothing to segment by")
+    counts = np.bincount(codes[codes >= 0], minlength=len(segments))
+    fittable = counts >= family.min_rows
+    # the rows of fittable segments, grouped by segment (stable: each keeps the input's order)
+    keep = np.flatnonzero((codes >= 0) & fittable[np.maximum(codes, 0)])
+    keep = keep[np.argsort(codes[keep], kind="stable")]
+    data = X[features]
+    ordered = (data.take(keep), y.take(keep))
+    ends = np.cumsum(counts * fittable)
+    spans = [(int(i), int(ends[i] - counts[i]), int(ends[i])) for i in np.flatnonzero(fittable)]
+
+    with _backend(family.n_jobs, dask, len(spans) + 1, estimator) as backend:
+        calls: list[tuple[Callable[..., Any], Any, tuple[Any, ...]]] = [
+            (_fit_all, (data, y), (estimator, family.cv, scoring))  # the biggest task first
+        ]
+        for chunk in _chunks(spans, backend.chunks):
+            first, last = chunk[0][1], chunk[-1][2]
+            part = (ordered[0].iloc[first:last], ordered[1].iloc[first:last])
+            items = [(i, a - first, b - first) for i, a, b in chunk]
+            calls.append((_fit_chunk, part, (estimator, items, family.cv, scoring)))
+        results = backend.run(calls)
+        description = backend.describe()
+
+    fallback, results = results[0], [r for chunk in results[1:] for r in chunk]
+    if fallback["error"]:
+        raise SegmentError(
+            f"the fallback model (all {len(X):,} rows) could not be fitted: {fallback['error']}"
+        )
+    _store(family, segments, counts, fittable, results, fallback)
+    family.feature_names_in_ = features
+    family.n_features_in_ = len(features)
+    family.target_ = y.name
+    family.scoring_ = _scoring_label(estimator, scoring)
+    family.n_rows_ = len(X)
+    family.rows_without_segment_ = int((codes < 0).sum())
+    family.backend_ = description
+    family.run_ids_, family.parent_run_id_ = {}, None
+    family.seconds_ = time.perf_counter() - started
+    _report_failures(family)
+    return family
+
+
+def _store(
+    family: SegmentFamily,
+    segments: list[Any],
+    counts: Any,
+    fittable: Any,
+    results: list[dict[str, Any]],
+    fallback: dict[str, Any],
+) -> None:
+    family.segments_ = segments
+    family.rows_ = {s: int(n) for s, n in zip(segments, counts, strict=True)}
+    family.small_segments_ = [s for s, ok in zip(segments, fittable, strict=True) if not ok]
+    family.models_, family.failed_segments_ = {}, {}
+    family.scores_, family.score_stds_ = {}, {}
+    family.fit_seconds_, family.fit_started_ = {}, {}
+    for result in sorted(results, key=lambda r: r["index"]):
+        segment = segments[result["index"]]
+        family.fit_seconds_[segment] = result["seconds"]
+        family.fit_started_[segment] = result["started"]
+        if result["error"]:
+            family.failed_segments_[segment] = result["error"]
+            continue
+        family.models_[segment] = result["model"]
+        family.scores_[segment], family.score_stds_[segment] = result["score"], result["std"]
+    family.fallback_ = fallback["model"]
+    family.fallback_score_, family.fallback_score_std_ = fallback["score"], fallback["std"]
+
+
+def _report_failures(family: SegmentFamily) -> None:
+    failed = family.failed_segments_
+    if not failed:
+        return
+    shown = "; ".join(f"{s!r}: {e}" for s, e in list(failed.items())[:3])
+    more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
+    if not family.models_:
+        raise SegmentError(f"no segment could be fitted ({shown}{more})")
+    warnings.warn(
+        f"{len(failed)} segment{'s' if len(failed) != 1 else ''} could not be fitted and "
+        f"{'are' if len(failed) != 1 else 'is'} served by the fallback model ({shown}{more})",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def _check_estimator(estimator: Any) -> None:
+    if isinstance(estimator, type):
+        raise SegmentError(
+            f"estimator must be an instance, not the class {estimator.__name__}: "
+            f"pass {estimator.__name__}()"
+        )
+    if not all(callable(getattr(estimator, m, None)) for m in ("fit", "predict", "get_params")):
+        raise SegmentError(
+            "estimator must be a scikit-learn estimator (with fit, predict and get_params), "
+            f"not {type(estimator).__name__}"
+        )
+
+
+def _features(features: list[Any] | None, X: pd.DataFrame, by: Any) -> list[Any]:
+    if features is None:
+        chosen = [c for c in X.columns if c != by]
+    else:
+        if isinstance(features, str) or not hasattr(features, "__iter__"):
+            raise SegmentError(f"features must be a list of column names, not {features!r}")
+        chosen = list(features)
+        missing = [c for c in chosen if c not in X.columns]
+        if missing:
+            raise SegmentError(f"feature column(s) not in the frame: {_names(missing)}")
+    if not chosen:
+        raise SegmentError(f"no feature columns: the frame holds only {by!r} and the target")
+    return chosen
+
+
+def _check_settings(family: SegmentFamily) -> None:
+    min_rows, cv, n_jobs = family.min_rows, family.cv, family.n_jobs
+    if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1:
+        raise SegmentError(f"min_rows must be a whole number of at least 1, not {min_rows!r}")
+    folds = cv is None or hasattr(cv, "split") or (type(cv) is int and (cv == 0 or cv >= 2))
+    if not folds:
+        raise SegmentError(
+            f"cv must be a number of folds (2 or more, 0 for none) or a splitter, not {cv!r}"
+        )
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)):
+        raise SegmentError(f"n_jobs must be a whole number (-1: one per CPU), not {n_jobs!r}")
+    if n_jobs == 0:
+        raise SegmentError("n_jobs must not be 0: use 1 for this process, -1 for one per CPU")
+
+
+def _check_scoring(estimator: Any, scoring: Any) -> Any:
+    """``scoring`` as given, once scikit-learn has accepted it for this estimator."""
+    if scoring is None:
+        return None
+    from sklearn.metrics import check_scoring
+
+    try:
+        check_scoring(estimator, scoring=scoring)
+    except (ValueError, TypeError) as exc:
+        raise SegmentError(f"scoring {scoring!r} is not usable: {_one_line(exc)}") from None
+    return scoring
+
+
+def _scoring_label(estimator: Any, scoring: Any) -> str:
+    if isinstance(scoring, str):
+        return scoring
+    if scoring is not None:
+        return getattr(scoring, "__name__", type(scoring).__name__)
+    from sklearn.base import is_classifier, is_regressor
+
+    if is_regressor(estimator):
+        return "r2"
+    return "accuracy" if is_classifier(estimator) else "score"
+
+
+def _factorize(values: pd.Series) -> tuple[Any, list[Any]]:
+    """Codes (-1 for a missing segment) and the segments as Python scalars, sorted when the
+    values compare (mixed types keep their order of appearance)."""
+    import pandas as pd
+
+    try:
+        codes, uniques = pd.factorize(values, sort=True)
+    except TypeError:
+        codes, uniques = pd.factorize(values, sort=False)
+    return codes, list(uniques.tolist())
+
+
+def _chunks(spans: list[tuple[int, int, int]], n: int) -> list[list[tuple[int, int, int]]]:
+    """``spans`` cut into at most ``n`` runs of neighbours holding about the same rows."""
+    if not spans:
+        return []
+    total = spans[-1][2]
+    chunks: list[list[tuple[int, int, int]]] = [[]]
+    for span in spans:
+        middle = (span[1] + span[2]) / 2
+        if chunks[-1] and middle * n // total >= len(chunks):
+            chunks.append([])
+        chunks[-1].append(span)
+    return chunks
+
+
+# -- the work, where it runs ---------------------------------------------------------------------
+def _fit_all(data: tuple[Any, Any], estimator: Any, cv: Any, scoring: Any) -> dict[str, Any]:
+    """The fallback: one fit on every row. Module-level so that workers import it by name."""
+    X, y = data
+    return _fit_one(-1, estimator, X, y, cv, scoring)
+
+
+def _fit_chunk(
+    data: tuple[Any, Any], estimator: Any, items: list[tuple[int, int, int]], cv: Any, scoring: Any
+) -> list[dict[str, Any]]:
+    """Fit and score each segment of a chunk: ``items`` are (segment index, first row, end)."""
+    X, y = data
+    return [
+        _fit_one(index, estimator, X.iloc[start:stop], y.iloc[start:stop], cv, scoring)
+        for index, start, stop in items
+    ]
+
+
+def _fit_one(index: int, estimator: Any, X: Any, y: Any, cv: Any, scoring: Any) -> dict[str, Any]:
+    """One segment: its fitted clone and cross-validated score; an error as text, not raised,
+    so that one segment cannot stop the others."""
+    from sklearn.base import clone
+
+    began, clock = time.time(), time.perf_counter()
+    result: dict[str, Any] = {"index": index, "model": None, "score": math.nan, "std": math.nan}
+    try:
+        result["model"] = clone(estimator).fit(X, y)
+        result["error"] = None
+    except Exception as exc:
+        result["error"] = _one_line(exc)
+    if result["model"] is not None:
+        result["score"], result["std"] = _cross_validate(estimator, X, y, cv, scoring)
+    result["started"], result["seconds"] = began, time.perf_counter() - clock
+    return result
+
+
+def _cross_validate(estimator: Any, X: Any, y: Any, cv: Any, scoring: Any) -> tuple[float, float]:
+    import numpy as np
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_score
+
+    if not cv:
+        return math.nan, math.nan
+    folds = min(cv, len(y)) if isinstance(cv, int) else cv
+    if isinstance(folds, int) and folds < 2:
+        return math.nan, math.nan
+    try:
+        scores = cross_val_score(clone(estimator), X, y, cv=folds, scoring=scoring)
+    except ValueError:  # the folds cannot be made or fitted (a class missing from a segment)
+        return math.nan, math.nan
+    scores = scores[np.isfinite(scores)]
+    if not len(scores):
+        return math.nan, math.nan
+    return float(scores.mean()), float(scores.std())
+
+
+class _ByName(pickle.Pickler):
+    """Pickles a worker's results with classes and functions from the notebook as names.
+
+    They reach the worker by value (cloudpickle), and cloudpickle's copies coming back would
+    overwrite the notebook's own classes on arrival (their methods would lose the notebook's
+    globals, and promotion could no longer capture them): the originals are looked up instead.
+    """
+
+    def persistent_id(self, obj: Any) -> Any:
+        if isinstance(obj, type | types.FunctionType) and is_notebook_object(obj):
+            return (obj.__module__, obj.__qualname__)
+        return None
+
+
+class _FromNotebook(pickle.Unpickler):
+    def __init__(self, data: bytes, known: dict[tuple[str, str], Any]) -> None:
+        super().__init__(io.BytesIO(data))
+        self.known = known
+
+    def persistent_load(self, pid: Any) -> Any:
+        if pid in self.known:
+            return self.known[pid]
+        module, qualname = pid
+        found: Any = sys.modules.get(module)
+        for part in qualname.split("."):
+            found = getattr(found, part, None)
+        if found is None:
+            raise pickle.UnpicklingError(f"{qualname} is no longer defined in the notebook")
+        return found
+
+
+def _remote(fn: Callable[..., Any], data: Any, *args: Any) -> bytes:
+    """What a worker runs: ``fn``, its result pickled by ``_ByName``."""
+    buffer = io.BytesIO()
+    _ByName(buffer, protocol=5).dump(fn(data, *args))
+    return buffer.getvalue()
+
+
+def _notebook_objects(estimator: Any) -> dict[tuple[str, str], Any]:
+    from .capture import find_notebook_objects
+
+    return {(o.__module__, o.__qualname__): o for o in find_notebook_objects(estimator)}
+
+
+class _InProcess:
+    """The calls one after another in this process (no pickling at all)."""
+
+    chunks = 1
+
+    def describe(self) -> str:
+        return "this process"
+
+    def run(self, calls: list[tuple[Callable[..., Any], Any, tuple[Any, ...]]]) -> list[Any]:
+        with _autolog_paused():
+            return [fn(data, *args) for fn, data, args in calls]
+
+
+class _Processes:
+    """joblib's reusable pool of local worker processes (loky)."""
+
+    def __init__(self, workers: int, estimator: Any) -> None:
+        self.workers = workers
+        self.chunks = CHUNKS_PER_WORKER * workers
+        self.known = _notebook_objects(estimator)
+
+    def describe(self) -> str:
+        return f"{self.workers} local processes"
+
+    def run(self, calls: list[tuple[Callable[..., Any], Any, tuple[Any, ...]]]) -> list[Any]:
+        from joblib import Parallel, delayed
+
+        parallel = Parallel(n_jobs=self.workers, backend="loky", pre_dispatch="all")
+        packed = parallel(delayed(_remote)(fn, data, *args) for fn, data, args in calls)
+        return [_FromNotebook(data, self.known).load() for data in packed]
+
+
+class _Dask:
+    """A Dask distributed cluster: each call's rows are scattered, then the call submitted."""
+
+    def __init__(self, address: Any, estimator: Any) -> None:
+        from .sweep import _DaskCluster
+
+        self.known = _notebook_objects(estimator)
+        self.cluster = _DaskCluster(address)
+        client = self.cluster.client
+        threads = sum(client.nthreads().values())
+        if not threads:
+            self.cluster.close()
+            raise MlopsError(f"the Dask cluster at {self.cluster.address} has no workers")
+        self.chunks = CHUNKS_PER_WORKER * threads
+
+    def describe(self) -> str:
+        return self.cluster.describe()
+
+    def run(self, calls: list[tuple[Callable[..., Any], Any, tuple[Any, ...]]]) -> list[Any]:
+        client = self.cluster.client
+        token = uuid.uuid4().hex[:12]
+        parts = client.scatter([data for _, data, _ in calls], hash=False)
+        futures = [
+            client.submit(_remote, fn, part, *args, key=f"mlops-segments-{token}-{i}", pure=False)
+            for i, ((fn, _, args), part) in enumerate(zip(calls, parts, strict=True))
+        ]
+        try:
+            return [_FromNotebook(data, self.known).load() for data in client.gather(futures)]
+        except BaseException:
+            client.cancel(futures)
+            raise
+        finally:
+            client.cancel(parts)
+
+    def close(self) -> None:
+        self.cluster.close()
+
+
+@contextlib.contextmanager
+def _backend(n_jobs: int | None, dask: Any, calls: int, estimator: Any) -> Iterator[Any]:
+    if dask is not None:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise MlopsError(
+                "fitting on Dask needs the 'distributed' package: pip install 'jupyter-mlops[dask]'"
+            ) from None
+        backend = _Dask(dask, estimator)
+        try:
+            yield backend
+        finally:
+            backend.close()
+        return
+    from joblib import effective_n_jobs
+
+    workers = min(effective_n_jobs(n_jobs), calls)
+    yield _Processes(workers, estimator) if workers > 1 else _InProcess()
+
+
+@contextlib.contextmanager
+def _autolog_paused() -> Iterator[None]:
+    """Fits in this process would each be autologged onto the active run (a few hundred ms
+    apiece, and nothing a child run does not record better): autolog is off meanwhile."""
+    tracking = sys.modules.get("jupyter_mlops.core.tracking")
+    if tracking is None or not tracking.session._autolog_on:
+        yield
+        return
+    tracking._disable_autolog()
+    try:
+        yield
+    finally:
+        if tracking.session.active is not None:
+            tracking._enable_autolog()
+
+
+# -- tracking -----------------------------------------------------------------------------------
+def log_family(family: SegmentFamily, run: Any) -> None:
+    """One child run per segment under ``run``, and the summary on ``run`` itself."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mlflow.entities import Metric, Param
+
+    from . import store
+    from .tracking import session
+
+    client = run.client
+    parent = store.with_retry(lambda: client.get_run(run.run_id))
+    inherited = {
+        k: v
+        for k, v in parent.data.tags.items()
+        if k.startswith(("mlflow.source.", "mlops.git.", "mlops.notebook.")) or k == "mlflow.user"
+    }
+    estimator = type(family.estimator).__name__
+
+    def child(segment: Any) -> str:
+        label = f"{family.by}={segment}"
+        own, error = segment in family.models_, family.failed_segments_.get(segment)
+        tags = {
+            **inherited,
+            "mlflow.parentRunId": run.run_id,
+            "mlops.segment.by": str(family.by),
+            "mlops.segment": str(segment),
+            "mlops.segment.model": "own" if own else "fallback",
+        }
+        if error:
+            tags["mlops.error"] = error[:5000]
+        elif not own:
+            tags["mlops.segment.note"] = f"fewer than {family.min_rows} rows"
+        started = family.fit_started_.get(segment)
+        start_ms = int(started * 1000) if started else int(time.time() * 1000)
+        seconds = family.fit_seconds_.get(segment, 0.0)
+        created = store.with_retry(
+            lambda: client.create_run(
+                run.experiment_id, start_time=start_ms, tags=tags, run_name=label[:250]
+            )
+        )
+        run_id = created.info.run_id
+        values = {
+            "rows": family.rows_[segment],
+            "cv_score": family.scores_.get(segment),
+            "cv_score_std": family.score_stds_.get(segment),
+            "fit_seconds": seconds if started else None,
+        }
+        metrics = [Metric(k, float(v), start_ms, 0) for k, v in values.items() if _finite_number(v)]
+        params = [Param("segment", str(segment)[:6000]), Param("estimator", estimator)]
+        store.with_retry(lambda: client.log_batch(run_id, metrics=metrics, params=params))
+        end_ms = start_ms + int(seconds * 1000)
+        status = "FAILED" if error else "FINISHED"
+        store.with_retry(lambda: client.set_terminated(run_id, status, end_time=end_ms))
+        return run_id
+
+    writers = 1 if run.settings.sqlite_path is not None else _CHILD_WRITERS_REMOTE
+    with ThreadPoolExecutor(writers) as pool:
+        ids = list(pool.map(child, family.segments_))
+    family.run_ids_ = dict(zip(family.segments_, ids, strict=True))
+    family.parent_run_id_ = run.run_id
+    _log_summary(family, run, client, session)
+
+
+def _log_summary(family: SegmentFamily, run: Any, client: Any, session: Any) -> None:
+    import json
+
+    from ..display.segments import family_document
+    from . import store
+    from .buffer import now_ms
+
+    summary = family.to_dict()
+    text = json.dumps(summary, indent=1, allow_nan=False)
+    store.with_retry(lambda: client.log_text(run.run_id, text, "segments/summary.json"))
+    page = family_document(summary)
+    store.with_retry(lambda: client.log_text(run.run_id, page, "segments/summary.html"))
+    values = {
+        "segments.count": summary["n_segments"],
+        "segments.models": summary["n_models"],
+        "segments.fallback": summary["n_fallback"],
+        "segments.failed": len(summary["failed_segments"]),
+        "segments.worst_cv_score": summary["worst_cv_score"],
+        "segments.median_cv_score": summary["median_cv_score"],
+        "segments.fallback_cv_score": summary["fallback"]["cv_score"],
+        "segments.seconds": summary["seconds"],
+    }
+    ts = now_ms()
+    metrics = [(k, float(v), ts, 0) for k, v in values.items() if _finite_number(v)]
+    tags = [
+        ("mlops.segments.by", str(family.by)),
+        ("mlops.segments.estimator", summary["estimator"][:5000]),
+        ("mlops.segments.scoring", summary["scoring"]),
+    ]
+    session.buffer.add(client, run.run_id, metrics=metrics, tags=tags)
+
+
+# -- small helpers -------------------------------------------------------------------------------
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return text[:500]
+
+
+def _names(names: list[Any]) -> str:
+    shown = ", ".join(repr(n) for n in names[:NAMES_SHOWN])
+    return shown + (f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else "")
+
+
+def _columns_hint(df: pd.DataFrame) -> str:
+    return f"the frame has {_names(list(df.columns))}"
