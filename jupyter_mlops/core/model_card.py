@@ -30,6 +30,7 @@ MAX_COLUMNS = 50  # training columns named
 MAX_TAGS = 20  # free-form run tags listed
 MAX_CELL = 200  # characters of one table cell (a param may hold 6,000)
 TOP_FEATURES = 10  # features of an explanation listed with their importance
+MAX_SEGMENTS = 1000  # segments of a family listed, worst score first
 
 # summary tags the report loggers write (core/checks.py, drift.py, explain.py, eda.py)
 _CHECK_SUFFIXES = ("failed", "warned", "passed", "ok")
@@ -289,12 +290,14 @@ def render_model_card(
     training: dict[str, Any] | None = None,
     requirements: list[str] | None = None,
     contract_summary: str | None = None,
+    segments: dict[str, Any] | None = None,
 ) -> str:
     """Markdown text of MODEL_CARD.md.
 
     ``facts`` comes from ``card_facts`` (``{}`` when the model has no run); ``training`` says
     what it was fitted on (``rows``, ``columns``, ``target``, ``task``); ``requirements`` are
-    the model's pip requirements. Pure: the same arguments always give the same text.
+    the model's pip requirements; ``segments`` is a segment family's ``to_dict()``, listed in
+    a section of its own. Pure: the same arguments always give the same text.
     """
     facts = facts or {}
     run = facts.get("run") or {}
@@ -302,6 +305,7 @@ def render_model_card(
     sections = [
         ("Description", [text or f"{NOT_RECORDED.capitalize()}."]),
         ("Training data", _training(training, facts.get("eda") or [])),
+        *([("Segments", _segments(segments))] if segments else []),
         ("Data versions", _data(facts.get("data") or [])),
         ("Metrics", _mapping(facts.get("metrics") or {}, "metric", _fmt)),
         ("Parameters", _mapping(facts.get("params") or {}, "param", str)),
@@ -551,6 +555,35 @@ def _explain(explain: list[dict[str, Any]]) -> list[str]:
             lines.append(f"The report is unreadable: {_inline(e['error'])}.")
         lines.append("")
     return lines[:-1]
+
+
+def _segments(family: dict[str, Any]) -> list[str]:
+    """A segment family: how rows are routed, then every segment, the worst score first."""
+    fallback = family.get("fallback") or {}
+    n, own = family.get("n_segments", 0), family.get("n_models", 0)
+    scoring = family.get("scoring") or "score"
+    lines = [
+        f"One model per value of {_code(family.get('by'))} ({_inline(family.get('estimator'))}): "
+        f"{_count(n, 'segment')}, {own} with a model of their own. Segments with fewer than "
+        f"{family.get('min_rows')} rows, segments whose fit failed and segments never seen in "
+        f"training are served by the fallback model, fitted on all {_whole(fallback.get('rows'))} "
+        f"rows (cv {_inline(scoring)} {_fmt(fallback.get('cv_score'))}); unseen segments warn.",
+        "",
+    ]
+    rows = [
+        (
+            _code(s.get("segment")),
+            _whole(s.get("rows")),
+            _inline(s.get("model")),
+            _fmt(s.get("cv_score")),
+            _fmt(s.get("cv_std")),
+            _inline(s.get("note") or ""),
+        )
+        for s in (family.get("segments") or [])[:MAX_SEGMENTS]
+    ]
+    header = ("segment", "rows", "model", f"cv {_inline(scoring)}", "± std", "note")
+    lines += _table(header, rows)
+    return lines + _more_line(len(family.get("segments") or []), MAX_SEGMENTS, "segments")
 
 
 def _environment(facts: dict[str, Any], requirements: list[str] | None) -> list[str]:

@@ -12,6 +12,7 @@ Layout of the artifact (an MLflow model; pyfunc always, the sklearn flavour too 
     MLmodel  MODEL_CARD.md  contract.json  requirements.txt  python_env.yaml  conda.yaml
     input_example.json  serving_input_example.json
     code/<notebook module>.py  code/mlops_loader_<hash>.py  code/mlops_contract_<hash>.py
+    code/mlops_segments_<hash>.py (a segment family's class)
     model/model.pkl  model/settings.json
 """
 
@@ -142,6 +143,13 @@ def _check_arguments(model: Any, name: str, alias: str | None, X: Any, y: Any) -
         check_alias(alias)  # the same rules (and words) as setting an alias from the panel
     if not callable(getattr(model, "predict", None)):
         raise PromoteError(f"{type(model).__name__} has no predict method: promote a fitted model")
+    if _is_family(model) and X is not None:
+        columns = getattr(X, "columns", None)
+        if columns is None or model.by not in columns:
+            raise PromoteError(
+                f"X must be a DataFrame holding the column {model.by!r}: a segment family "
+                "routes rows by it"
+            )
     if X is not None:
         import pandas as pd
 
@@ -290,21 +298,26 @@ def _build(
     from . import capture
     from .contract import Contract
 
-    objs = capture.find_notebook_objects(model)
-    source = capture.recover_source(objs, user_ns=user_ns) if objs else ""
-    module_name = f"notebook_{_module_slug(name)}_{_digest(source)}"
-    source, pickled = capture.package(model, module_name, user_ns=user_ns)
-
     staging = folder.parent / "staging"
     code, data = staging / "code", staging / "model"
     code.mkdir(parents=True)
     data.mkdir()
     code_files: list[str] = []
+    shipped: list[str] = []
+    with contextlib.ExitStack() as stack:
+        packaged = model
+        if _is_family(model):  # pickled against a copy of its class shipped in code/
+            packaged, family_module = stack.enter_context(_shipped_family(model, code))
+            shipped.append(family_module)
+        objs = capture.find_notebook_objects(packaged)
+        source = capture.recover_source(objs, user_ns=user_ns) if objs else ""
+        module_name = f"notebook_{_module_slug(name)}_{_digest(source)}"
+        source, pickled = capture.package(packaged, module_name, user_ns=user_ns)
+        tops = _modules_of(packaged, source)
     if source:
         (code / f"{module_name}.py").write_text(source, encoding="utf-8")
         code_files.append(f"{module_name}.py")
-    tops = _modules_of(model, source)
-    requirements, local = _requirements_and_local_code(tops, root, skip={module_name})
+    requirements, local = _requirements_and_local_code(tops, root, skip={module_name, *shipped})
     code_files += [_copy_code(path, code) for path in local]
 
     contract_text = Path(sys.modules[Contract.__module__].__file__).read_text(encoding="utf-8")
@@ -337,7 +350,7 @@ def _build(
     )
     contract = signature = example = None
     if X is not None:
-        contract = Contract.learn(X)
+        contract = Contract.learn(X, segment_column=model.by if _is_family(model) else None)
         sample = _native(X.head(min(len(X), 1000)), input_kind)
         inferred = infer_signature(sample, model.predict(sample))
         signature = ModelSignature(_optional(inferred.inputs), inferred.outputs, params)
@@ -392,6 +405,41 @@ def _optional(schema: Any) -> Any:
 def _native(X: Any, input_kind: str) -> Any:
     """Rows as the model was trained on them: the frame, or its array."""
     return X if input_kind == "frame" else X.to_numpy()
+
+
+def _is_family(model: Any) -> bool:
+    """A ``SegmentFamily`` (``fit_segments``), from jupyter-mlops or a promoted copy of it."""
+    return getattr(type(model), "_mlops_segment_family", False) is True
+
+
+@contextlib.contextmanager
+def _shipped_family(family: Any, code: Path) -> Any:
+    """Write a copy of the family's module into ``code/`` (numpy, pandas and scikit-learn
+    only) and yield the family re-based on it, with the copy's name; while the block runs the
+    copy is importable, so pickle refers to it and the model loads without jupyter-mlops."""
+    import importlib
+
+    from . import segment_family
+
+    text = Path(segment_family.__file__).read_text(encoding="utf-8")
+    name = f"mlops_segments_{_digest(text)}"
+    (code / f"{name}.py").write_text(text, encoding="utf-8")
+    folder = code.parent / "family"
+    folder.mkdir()
+    (folder / f"{name}.py").write_text(text, encoding="utf-8")
+    saved = sys.modules.pop(name, None)
+    sys.path.insert(0, str(folder))
+    importlib.invalidate_caches()
+    try:
+        twin = object.__new__(importlib.import_module(name).SegmentFamily)
+        twin.__dict__.update(family.__dict__)
+        yield twin, name
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop(name, None)
+        if saved is not None:
+            sys.modules[name] = saved
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _is_sklearn(model: Any) -> bool:
@@ -679,6 +727,7 @@ def _promote_on(
             "training": training,
             "requirements": built["requirements"],
             "contract_summary": _contract_summary(built["contract"]),
+            "segments": model.to_dict() if _is_family(model) else None,
         }
         version = _next_version(client, name)
         _write_card(folder, facts, version=version, model_uri=_uri(name, alias, version), **card)
