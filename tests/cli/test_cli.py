@@ -106,12 +106,18 @@ def test_example_notebooks_run_through_the_batch_runner(project: Path, client, e
     shutil.copy(example, target)
     out = cli("run", str(target), cwd=project)
     assert out.returncode == 0, out.stdout + out.stderr
-    runs = all_runs(client)
+    runs = [r for r in all_runs(client) if "mlflow.parentRunId" not in r.data.tags]
     assert [r.info.status for r in runs] == ["FINISHED"]
     if example.name == "quickstart.ipynb":  # promoted from inside the tracked run
         version = client.get_model_version_by_alias("breast_cancer", "staging")
         assert version.run_id == runs[0].info.run_id
         assert version.tags["mlops.verified"] == "true"
+    if example.name == "segments.ipynb":  # a child run per store, the family promoted
+        children = [r for r in all_runs(client) if "mlflow.parentRunId" in r.data.tags]
+        assert len(children) == runs[0].data.metrics["segments.count"] == 36
+        assert {c.data.tags["mlflow.parentRunId"] for c in children} == {runs[0].info.run_id}
+        version = client.get_model_version_by_alias("sales-by-store", "staging")
+        assert version.run_id == runs[0].info.run_id
 
 
 PLAIN = [
