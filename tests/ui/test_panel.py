@@ -100,6 +100,10 @@ def test_runs_table_lists_seeded_runs_with_metrics(ui: UI) -> None:
     assert row.locator("td.jp-mlops-run-status").inner_text().strip().upper() == "FINISHED"
     acc = row.locator('td.jp-mlops-metric[data-key="acc"]').inner_text().strip()
     assert float(acc) == 0.75, f"metric cell shows {acc!r}"
+    # seen without scrolling at the sidebar's default width, not just present in the DOM
+    cell = row.locator('td.jp-mlops-metric[data-key="acc"]').bounding_box()
+    box = ui.page.locator(PANEL).bounding_box()
+    assert cell and box and cell["x"] + cell["width"] <= box["x"] + box["width"], (cell, box)
 
 
 def test_run_name_is_shown_as_text_never_as_html(ui: UI) -> None:

@@ -4,8 +4,9 @@ import { formatAgo, formatTime, formatValue, runLabel } from '../format';
 import { IRunSummary } from '../tokens';
 
 /**
- * The runs of an experiment: a checkbox to pick runs for comparison, status,
- * name, start time and a column per key metric. A click on a row opens it.
+ * The runs of an experiment: a checkbox to pick runs for comparison, status
+ * (a coloured dot, so the sidebar's default width still shows the metrics),
+ * name, a column per key metric and the start time. A click on a row opens it.
  * Names and values are React text, never HTML.
  */
 export function RunsTable(props: RunsTable.IProps): JSX.Element {
@@ -17,14 +18,16 @@ export function RunsTable(props: RunsTable.IProps): JSX.Element {
           <th className="jp-mlops-select-column">
             <span className="jp-mlops-visually-hidden">Compare</span>
           </th>
-          <th>Status</th>
+          <th className="jp-mlops-status-column">
+            <span className="jp-mlops-visually-hidden">Status</span>
+          </th>
           <th>Name</th>
-          <th>Started</th>
           {metricKeys.map(key => (
             <th key={key} className="jp-mlops-metric-column" title={key}>
               {key}
             </th>
           ))}
+          <th>Started</th>
         </tr>
       </thead>
       <tbody>
@@ -45,24 +48,23 @@ export function RunsTable(props: RunsTable.IProps): JSX.Element {
                 onChange={() => onToggle(run.run_id)}
               />
             </td>
-            <td className="jp-mlops-run-status">
-              <span className="jp-mlops-status" data-status={run.status}>
-                {run.status}
-              </span>
+            <td className="jp-mlops-run-status" title={run.status}>
+              <span className="jp-mlops-status-dot" data-status={run.status} aria-hidden="true" />
+              <span className="jp-mlops-visually-hidden">{run.status}</span>
             </td>
             <td className="jp-mlops-run-name" title={run.run_id}>
               <button type="button" className="jp-mlops-link">
                 {runLabel(run)}
               </button>
             </td>
-            <td className="jp-mlops-run-start" title={formatTime(run.start_time)}>
-              {formatAgo(run.start_time)}
-            </td>
             {metricKeys.map(key => (
               <td key={key} className="jp-mlops-metric" data-key={key}>
                 {formatValue(run.metrics[key])}
               </td>
             ))}
+            <td className="jp-mlops-run-start" title={formatTime(run.start_time)}>
+              {formatAgo(run.start_time)}
+            </td>
           </tr>
         ))}
         {runs.length === 0 && (
