@@ -117,7 +117,11 @@ async def test_model_card_of_a_promoted_version(
     jp_fetch, seeded, mlflow_client, tmp_path, monkeypatch
 ) -> None:
     # as `promote` registers: a logged model holding MODEL_CARD.md, the version pointing at it
-    # (MLflow's registry resolves a `models:/<id>` source through the default tracking URI)
+    # (MLflow's registry resolves a `models:/<id>` source through the process-wide tracking URI,
+    # which another test may have set: point it here, then take it away for the server)
+    import mlflow.tracking._tracking_service.utils as tracking_uri_state
+
+    monkeypatch.setattr(tracking_uri_state, "_tracking_uri", mlflow_client.tracking_uri)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_client.tracking_uri)
     folder = tmp_path / "model"
     folder.mkdir()
@@ -134,6 +138,7 @@ async def test_model_card_of_a_promoted_version(
         model_id=logged.model_id,
     ).version
     # the server is given no default: it must find the logged model in its project's store
+    monkeypatch.setattr(tracking_uri_state, "_tracking_uri", None)
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     monkeypatch.chdir(tmp_path)  # where a stray default store (mlflow.db) would appear
     status, reply = await call(jp_fetch, "models", "churn", "versions", str(version), "card")
