@@ -1,5 +1,4 @@
 import { MimeModel, IRenderMimeRegistry } from '@jupyterlab/rendermime';
-import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 const MARKDOWN = 'text/markdown';
@@ -18,9 +17,16 @@ export function ModelCard(props: ModelCard.IProps): JSX.Element {
     }
     const renderer = rendermime.createRenderer(MARKDOWN);
     const model = new MimeModel({ data: { [MARKDOWN]: markdown }, trusted: false });
-    Widget.attach(renderer, host.current);
+    // React owns the host node and may remove it before this effect's cleanup
+    // runs; a Lumino attach would then make dispose() throw "Widget is not
+    // attached", so the renderer's node is only placed in the host (Markdown
+    // renders without Lumino's attach messages).
+    host.current.appendChild(renderer.node);
     void renderer.renderModel(model);
-    return () => renderer.dispose();
+    return () => {
+      renderer.dispose();
+      renderer.node.remove();
+    };
   }, [markdown, rendermime]);
   return (
     <div className="jp-mlops-model-card" ref={host}>
