@@ -186,3 +186,52 @@ def test_compare_two_selected_runs(ui: UI) -> None:
     for name in ("baseline", XSS_NAME):
         assert name in text, f"{name!r} missing from the comparison: {text!r}"
     assert_no_injected_html(ui)
+
+
+def test_model_card_and_setting_an_alias_from_the_panel(ui: UI) -> None:
+    name = ui.lab.facts["model"]
+    panel = show_section(ui, "models")
+    model = panel.locator(f'.jp-mlops-models [data-model-name="{name}"]').first
+    model.locator("button.jp-mlops-model-toggle").click()
+    model.locator('[data-model-version="1"] button').click()
+    card = model.locator(".jp-mlops-model-card")
+    card.wait_for()
+    card.get_by_text("Version", exact=False).first.wait_for()  # the card's facts table
+    assert name in card.inner_text()
+    form = model.locator("form.jp-mlops-alias-form")
+    form.locator("input.jp-mlops-alias-input").fill("champion")
+    form.locator("select.jp-mlops-alias-version").select_option("1")
+    form.locator('button[type="submit"]').click()
+    form.locator('[role="status"]').wait_for()
+    versions = ui.lab.api("GET", f"mlops/api/models/{name}")["rows"]
+    assert "champion" in next(v for v in versions if v["version"] == 1)["aliases"], versions
+    model.locator('[data-model-version="1"]').get_by_text("champion").wait_for()
+    assert ui.page_errors == [], f"uncaught errors in the page: {ui.page_errors}"
+
+
+def test_version_with_dvc_from_the_file_browser_context_menu(ui: UI) -> None:
+    page, root = ui.page, ui.lab.root
+    (root / "extra.csv").write_text("a,b\n1,2\n3,4\n")
+    if not page.locator("#filebrowser").is_visible():
+        page.locator('.jp-SideBar [data-id="filebrowser"]').click()
+    page.locator('.jp-DirListing-item[data-isdir="false"]').first.wait_for()
+    item = page.locator(".jp-DirListing-item", has_text="extra.csv")
+    for _ in range(10):  # the file browser lists a new file at its next poll or refresh
+        if item.count():
+            break
+        page.locator('[data-command="filebrowser:refresh"]').first.click()
+        page.wait_for_timeout(500)
+    item.click()
+    item.click(button="right")
+    page.locator('.lm-Menu-item[data-command="jupyter-mlops:version-with-dvc"]').click()
+    page.locator(".Toastify__toast", has_text="extra.csv").first.wait_for()
+    for _ in range(40):
+        listed = ui.lab.api("GET", "mlops/api/data")["paths"]
+        if "extra.csv" in listed:
+            break
+        page.wait_for_timeout(250)
+    assert "extra.csv" in listed, listed
+    assert (root / "extra.csv.dvc").is_file()
+    panel = show_section(ui, "data")
+    panel.locator('tr.jp-mlops-data-row[data-path="extra.csv"]').wait_for()
+    assert ui.page_errors == [], f"uncaught errors in the page: {ui.page_errors}"
