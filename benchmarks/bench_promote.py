@@ -47,18 +47,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import clean_env
+
 GOAL_SECONDS = 10.0
 MAIN_TYPES = ["__main__.Ratio", "__main__.log_area"]
-# cleared from the children's environment: they must find their own store and start their own run
-ENV_VARS = (
-    "MLFLOW_TRACKING_URI",
-    "MLFLOW_REGISTRY_URI",
-    "MLFLOW_EXPERIMENT_NAME",
-    "MLFLOW_EXPERIMENT_ID",
-    "MLFLOW_RUN_ID",
-    "JUPYTER_MLOPS_RUN_ID",
-    "JPY_SESSION_NAME",
-)
 
 # the "notebook": runs as __main__ from a file in the project folder
 TRAIN = """
@@ -191,7 +183,7 @@ PEERS = ["trusted", "cloudpickle", "pickle"]  # the peer variants that register 
 
 
 def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    return clean_env()
 
 
 def _one(tool: str, keep: bool) -> dict:

@@ -39,7 +39,6 @@ is missing the script says so and times the other two.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -48,14 +47,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ENV_VARS = (
-    "MLFLOW_TRACKING_URI",
-    "MLFLOW_REGISTRY_URI",
-    "MLFLOW_EXPERIMENT_NAME",
-    "MLFLOW_RUN_ID",
-    "JUPYTER_MLOPS_RUN_ID",
-    "JPY_SESSION_NAME",
-)
+from _common import clean_env
+
 BIN = Path(sys.executable).parent
 
 
@@ -111,7 +104,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    env = clean_env()
     env["PYTHONWARNINGS"] = "ignore"
     if not (BIN / "papermill").exists():
         print('papermill is not installed (pip install -e ".[bench]"): timing the others only')

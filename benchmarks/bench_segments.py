@@ -32,14 +32,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-ENV_VARS = (
-    "MLFLOW_TRACKING_URI",
-    "MLFLOW_REGISTRY_URI",
-    "MLFLOW_EXPERIMENT_NAME",
-    "MLFLOW_RUN_ID",
-    "JUPYTER_MLOPS_RUN_ID",
-    "JPY_SESSION_NAME",
-)
+from _common import forget_settings, local_cluster
 
 
 def make_frame(segments: int, rows: int, features: int, seed: int = 0) -> Any:
@@ -123,8 +116,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.getLogger("mlflow").setLevel(logging.ERROR)
-    for name in ENV_VARS:
-        os.environ.pop(name, None)
+    forget_settings()
 
     from sklearn.linear_model import Ridge
 
@@ -159,14 +151,7 @@ def main() -> None:
 
     cluster_start = None
     if not args.no_dask:
-        from distributed import Client, LocalCluster
-
-        start = time.perf_counter()
-        cluster = LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = Client(cluster)
-        cluster_start = time.perf_counter() - start
+        cluster, client, cluster_start = local_cluster()
         try:
             for cv in (0, 5):
                 tag = "with 5-fold cv" if cv else "no cv"

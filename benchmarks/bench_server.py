@@ -15,7 +15,6 @@ import argparse
 import http.client
 import json
 import logging
-import os
 import secrets
 import socket
 import statistics
@@ -28,8 +27,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from _common import clean_env, forget_settings
+
 BIN = Path(sys.executable).parent
-ENV_VARS = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_NAME")
 
 
 def free_port() -> int:
@@ -102,14 +102,13 @@ def main() -> int:
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.getLogger("mlflow").setLevel(logging.ERROR)
-    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    env = clean_env()
 
     procs: list[subprocess.Popen] = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "proj"
         (root / ".mlops").mkdir(parents=True)
-        for name in ENV_VARS:
-            os.environ.pop(name, None)
+        forget_settings()
         exp, seconds = seed(root, args.runs, args.threads)
         print(f"seeded {args.runs} runs in {seconds:.1f} s ({args.runs / seconds:.0f} runs/s)")
         try:

@@ -30,6 +30,8 @@ import time
 import warnings
 from pathlib import Path
 
+from _common import forget_settings, local_cluster
+
 CELLS = [
     "alpha = 0.0",
     "import time\n"
@@ -38,14 +40,6 @@ CELLS = [
     "seconds = time.perf_counter() - start",
     "import jupyter_mlops as mlops\nmlops.log(score=alpha * 10, seconds=seconds)",
 ]
-ENV_VARS = (
-    "MLFLOW_TRACKING_URI",
-    "MLFLOW_REGISTRY_URI",
-    "MLFLOW_EXPERIMENT_NAME",
-    "MLFLOW_RUN_ID",
-    "JUPYTER_MLOPS_RUN_ID",
-    "JPY_SESSION_NAME",
-)
 
 
 def write_notebook(path: Path, work: int) -> None:
@@ -97,8 +91,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.getLogger("mlflow").setLevel(logging.ERROR)
-    for name in ENV_VARS:
-        os.environ.pop(name, None)
+    forget_settings()
 
     import jupyter_mlops as mlops
 
@@ -132,14 +125,7 @@ def main() -> None:
 
         cluster_start = None
         if not args.no_dask:
-            from distributed import Client, LocalCluster
-
-            start = time.perf_counter()
-            cluster = LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-            )
-            client = Client(cluster)
-            cluster_start = time.perf_counter() - start
+            cluster, client, cluster_start = local_cluster()
             try:
                 for label in ("cold", "warm"):
                     start = time.perf_counter()
