@@ -55,7 +55,7 @@ _INT_COLUMNS = ("latest_version", "versions", "version")
 _ALIAS = re.compile(r"^[\w-]+$")  # MLflow's rule: letters, digits, '_' and '-'
 _VERSION_ALIAS = re.compile(r"^[vV]\d+$")  # reserved: `v3` always means version 3
 _PLAIN = re.compile(r"^[\w .-]+$")  # names safe inside a quoted filter value
-_DIGITS = re.compile(r"^\d+$", re.ASCII)
+_DIGITS = re.compile(r"^\d{1,9}$", re.ASCII)  # no version has more digits
 _MISSING = "RESOURCE_DOES_NOT_EXIST"
 _LOGGED_MODEL_URI = re.compile(r"^models:/(m-[0-9a-f]+)$")
 
@@ -157,7 +157,7 @@ def set_alias(
 
     check_name(name)
     check_alias(alias)
-    number = _version_number(version)
+    number = version_number(version)
     settings = settings or _settings(tracking_uri)
     client = _client(settings)
     model = _registered_model(client, name, PAGE_SIZE)
@@ -221,7 +221,8 @@ def check_alias(alias: Any) -> str:
     return alias
 
 
-def _version_number(version: Any) -> int:
+def version_number(version: Any) -> int:
+    """A model version as given by a user (``3`` or ``"3"``) as a number from 1."""
     number = None
     if isinstance(version, int) and not isinstance(version, bool):
         number = version

@@ -404,16 +404,15 @@ def check_experiment_id(value: Any) -> str:
 
 
 def check_version(value: Any) -> int:
-    """A model version is a whole number from 1."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and _INTEGER.match(value):
-        number = int(value)
-    else:
-        number = 0
-    if number < 1:
-        raise ApiError(400, "bad_parameter", f"{value!r} is not a model version (1, 2, ...)")
-    return number
+    """A model version is a whole number from 1 (the rule ``set_alias`` applies)."""
+    from ..core.models import version_number
+
+    try:
+        return version_number(value)
+    except MlopsError:
+        raise ApiError(
+            400, "bad_parameter", f"{value!r} is not a model version (1, 2, ...)"
+        ) from None
 
 
 def check_metric_key(value: Any) -> str:
