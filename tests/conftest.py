@@ -194,9 +194,16 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory):
             raise RuntimeError(f"mlflow server did not start: {(home / 'server.log').read_text()}")
         time.sleep(0.3)
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
     log.close()
+
+
+def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """End a server a test started: politely, then by force if it does not go in time."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -13,7 +13,7 @@ import pytest
 
 import jupyter_mlops as mlops
 from jupyter_mlops.core.dvc_repo import DataError
-from tests.conftest import free_port, git, kernel_env
+from tests.conftest import free_port, git, kernel_env, stop
 from tests.core.test_data import md5, wine_csv
 
 DVC = str(Path(sys.executable).parent / "dvc")
@@ -83,8 +83,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory):
     )
     s3.create_bucket(Bucket="mlops-data")
     yield url, s3
-    proc.terminate()
-    proc.wait(timeout=30)
+    stop(proc, timeout=30)
     log.close()
 
 

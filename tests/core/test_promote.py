@@ -88,8 +88,11 @@ def cell(ip, code: str) -> None:
     ip.run_cell(textwrap.dedent(code), store_history=True).raise_error()
 
 
-def load_elsewhere(tmp_path: Path, uri: str, tracking_uri: str, X: pd.DataFrame) -> dict:
-    """Load ``uri`` in a fresh ``python -I`` in an empty folder; predict and probe the contract."""
+def load_elsewhere(
+    tmp_path: Path, uri: str, tracking_uri: str, X: pd.DataFrame, script: str = LOAD_ELSEWHERE
+) -> dict:
+    """Load ``uri`` in a fresh ``python -I`` in an empty folder and run ``script`` (by default:
+    predict and probe the contract); the pickled dict it writes."""
     where = tmp_path / "elsewhere"
     where.mkdir(exist_ok=True)
     sample, out = where / "X.pkl", where / "out.pkl"
@@ -97,7 +100,7 @@ def load_elsewhere(tmp_path: Path, uri: str, tracking_uri: str, X: pd.DataFrame)
     env = kernel_env()
     env["MLFLOW_TRACKING_URI"] = tracking_uri
     done = subprocess.run(
-        [sys.executable, "-I", "-B", "-c", LOAD_ELSEWHERE, uri, str(sample), str(out)],
+        [sys.executable, "-I", "-B", "-c", script, uri, str(sample), str(out)],
         cwd=where,
         env=env,
         capture_output=True,

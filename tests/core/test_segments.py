@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import pickle
 import re
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -21,7 +19,8 @@ import jupyter_mlops as mlops
 from jupyter_mlops.core.segment_family import SegmentError, SegmentFamily, SegmentWarning
 from jupyter_mlops.errors import MlopsError
 from tests.cli.test_sweep import dask_cluster  # noqa: F401  (a real scheduler and two workers)
-from tests.conftest import all_runs, kernel_env
+from tests.conftest import all_runs
+from tests.core.test_promote import load_elsewhere, store_uri
 
 FEATURES = ["price", "promo"]
 
@@ -293,20 +292,7 @@ def test_a_promoted_family_loads_and_routes_in_a_fresh_process(
     assert promoted.uri == "models:/sales-by-store@staging"
     assert promoted.verification["rows"] == 500  # compared exactly before registering
 
-    where = tmp_path / "elsewhere"
-    where.mkdir()
-    X.to_pickle(where / "X.pkl")
-    env = {**kernel_env(), "MLFLOW_TRACKING_URI": f"sqlite:///{project}/.mlops/mlflow.db"}
-    done = subprocess.run(
-        [sys.executable, "-I", "-B", "-c", LOAD_ELSEWHERE, promoted.uri, "X.pkl", "out.pkl"],
-        cwd=where,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    got = pickle.loads((where / "out.pkl").read_bytes())
+    got = load_elsewhere(tmp_path, promoted.uri, store_uri(project), X, script=LOAD_ELSEWHERE)
     assert np.array_equal(got["predictions"], family.predict(X))
     new = X.head(4).copy()
     new["store"] = ["s01", "s99", "s99", "s02"]
@@ -332,7 +318,7 @@ def test_a_promoted_family_loads_and_routes_in_a_fresh_process(
         mlflow.artifacts.download_artifacts(
             f"models:/{promoted.model_id}",
             dst_path=str(tmp_path / "dl"),
-            tracking_uri=env["MLFLOW_TRACKING_URI"],
+            tracking_uri=store_uri(project),
         )
     )
     assert len(list((folder / "code").glob("mlops_segments_*.py"))) == 1

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import free_port, git, kernel_env
+from tests.conftest import free_port, git, kernel_env, stop
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = Path(__file__).with_name("seed_project.py")
@@ -159,16 +159,6 @@ def _wait_for_lab(url: str, token: str, proc: subprocess.Popen, log: Path) -> No
         time.sleep(0.2)
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """``jupyter lab`` on a free port over a freshly seeded project (seeded while it starts)."""
@@ -214,7 +204,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         _wait_for_lab(url, token, proc, log)
         yield Lab(url=url, token=token, root=root, log=log, facts=facts, proc=proc)
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 @dataclass
