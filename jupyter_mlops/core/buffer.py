@@ -7,6 +7,9 @@ thread every ``interval`` seconds or as soon as a batch is full. ``flush`` write
 MLflow's own asynchronous logging drops a batch when the write fails; this buffer keeps it and
 tries again, so a busy database or a restarting server loses nothing. Values MLflow refuses for
 good (a parameter re-logged with another value) are dropped one by one and reported.
+
+Runs can be queued too (``add_run``): autologging records each fit as a child run of its own
+without the fit waiting for the store to create it.
 """
 
 from __future__ import annotations
@@ -44,6 +47,33 @@ class _Pending:
         self.tags[:0] = other.tags
 
 
+@dataclass(eq=False)
+class NewRun:
+    """A finished run to create, with everything it holds (a candidate fit, say).
+
+    ``run_id`` is set once the store has created it; the steps done are remembered, so a retry
+    after a transient failure neither creates the run twice nor logs its values twice.
+    """
+
+    experiment_id: str
+    name: str
+    tags: dict[str, str]
+    params: list[tuple[str, str]]
+    metrics: list[tuple[str, float, int, int]]
+    start_ms: int
+    end_ms: int
+    status: str = "FINISHED"
+    run_id: str | None = None
+    _rest: _Pending | None = field(default=None, repr=False)  # values not yet written
+
+    @property
+    def parent_run_id(self) -> str | None:
+        return self.tags.get("mlflow.parentRunId")
+
+    def __len__(self) -> int:
+        return 1
+
+
 class LogBuffer:
     """Per-run queues of metrics, params and tags, drained by one background writer."""
 
@@ -54,6 +84,7 @@ class LogBuffer:
         self._pending: dict[str, _Pending] = defaultdict(_Pending)
         self._clients: dict[str, Any] = {}
         self._inflight: dict[str, int] = defaultdict(int)  # taken, not yet written
+        self._new_runs: list[tuple[Any, NewRun]] = []  # created before the values of others
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
@@ -80,17 +111,28 @@ class LogBuffer:
         if full:
             self._wake.set()
 
-    def pending(self, run_id: str | None = None) -> int:
-        """Values not yet stored (queued or being written)."""
+    def add_run(self, client: Any, run: NewRun) -> None:
+        """Queue a whole run; the writer creates it, logs its values and ends it."""
         with self._lock:
+            self._new_runs.append((client, run))
+        if self._thread is None or not self._thread.is_alive():
+            self._start()
+        self._wake.set()
+
+    def pending(self, run_id: str | None = None) -> int:
+        """Values (and queued runs) not yet stored, queued or being written."""
+        with self._lock:
+            runs = sum(1 for _, r in self._new_runs if run_id in (None, r.parent_run_id))
             if run_id is not None:
-                return len(self._pending.get(run_id, ())) + self._inflight.get(run_id, 0)
-            return sum(len(p) for p in self._pending.values()) + sum(self._inflight.values())
+                return runs + len(self._pending.get(run_id, ())) + self._inflight.get(run_id, 0)
+            values = sum(len(p) for p in self._pending.values()) + sum(self._inflight.values())
+            return runs + values
 
     # -- writer side ----------------------------------------------------------------------------
     def flush(self, run_id: str | None = None) -> None:
         """Write what is queued (for one run, or all) now; raise ``LoggingError`` if the store
         stays unreachable, keeping the values for a later flush."""
+        self._create_runs(run_id, retry=True)
         with self._lock:
             run_ids = [run_id] if run_id is not None else list(self._pending)
         for rid in run_ids:
@@ -104,12 +146,48 @@ class LogBuffer:
         while True:
             self._wake.wait(self.interval)
             self._wake.clear()
+            with contextlib.suppress(LoggingError):
+                self._create_runs(None, retry=False)
             with self._lock:
                 run_ids = [rid for rid, p in self._pending.items() if len(p)]
             for rid in run_ids:
                 # on failure the values are kept; the next round (or a flush) tries again
                 with contextlib.suppress(LoggingError):
                     self._drain(rid, retry=False)
+
+    def _create_runs(self, parent_run_id: str | None, retry: bool) -> None:
+        """Create the queued runs (all, or the children of one run), oldest first."""
+        with self._write_lock:
+            while True:
+                with self._lock:
+                    found = next(
+                        (
+                            (client, r)
+                            for client, r in self._new_runs
+                            if parent_run_id in (None, r.parent_run_id)
+                        ),
+                        None,
+                    )
+                if found is None:
+                    return
+                client, run = found
+                try:
+                    if retry:
+                        with_retry(
+                            lambda c=client, r=run: _create(c, r), attempts=self.flush_attempts
+                        )
+                    else:
+                        _create(client, run)
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise LoggingError(
+                            f"could not record run {run.name!r} in the store yet: {exc}"
+                        ) from exc
+                    message = f"MLflow refused run {run.name!r}: {_first_line(exc)}"
+                    self.refused.append(message)
+                    warnings.warn(message, stacklevel=2)
+                with self._lock:
+                    self._new_runs.remove(found)
 
     def _take(self, run_id: str) -> tuple[Any, _Pending]:
         with self._lock:
@@ -197,6 +275,25 @@ def _write(client: Any, run_id: str, chunk: _Pending) -> None:
         tags=[RunTag(k, v) for k, v in chunk.tags],
         synchronous=True,
     )
+
+
+def _create(client: Any, run: NewRun) -> None:
+    """Create ``run``, log its values and end it; each step once, however often retried."""
+    if run.run_id is None:
+        created = client.create_run(
+            run.experiment_id, start_time=run.start_ms, tags=run.tags, run_name=run.name
+        )
+        run.run_id = created.info.run_id
+    if run._rest is None:
+        run._rest = _Pending(metrics=list(run.metrics), params=list(run.params))
+    while len(run._rest):
+        chunk = _split_chunk(run._rest)
+        try:
+            _write(client, run.run_id, chunk)
+        except Exception:
+            run._rest.prepend(chunk)
+            raise
+    client.set_terminated(run.run_id, run.status, end_time=run.end_ms)
 
 
 def now_ms() -> int:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MlopsError
+from .autolog import without_autolog
 from .reports import Report, json_safe, name_error
 
 RESIDUAL_SAMPLE = 10_000  # rows for the residual checks on large frames
@@ -140,6 +141,7 @@ class CheckReport(Report):
 
 
 # -- entry point -----------------------------------------------------------------------------
+@without_autolog
 def check(
     df: pd.DataFrame,
     target: str,

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MlopsError
+from .autolog import without_autolog
 from .reports import Report, json_safe, name_error
 
 PSI_DRIFT = 0.1  # PSI from which a significant shift is drift
@@ -87,6 +88,7 @@ class DriftReport(Report):
         return frame.set_index("column")
 
 
+@without_autolog
 def drift(
     reference: pd.DataFrame,
     current: pd.DataFrame,

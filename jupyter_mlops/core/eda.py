@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MlopsError
+from .autolog import without_autolog
 from .reports import Report, json_safe, name_error
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ class EdaReport(Report):
         return view.widget(self.data)
 
 
+@without_autolog
 def eda(
     df: pd.DataFrame,
     target: str | None = None,

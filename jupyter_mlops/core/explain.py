@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MlopsError
+from .autolog import without_autolog
 from .reports import Report, json_safe, name_error
 
 DEFAULT_SAMPLE = 5_000  # rows used for permutation importance on larger inputs
@@ -80,6 +81,7 @@ class Explanation(Report):
         return pd.DataFrame(rows, columns=columns).set_index("feature")
 
 
+@without_autolog
 def explain(
     model: Any,
     X: Any,

@@ -291,24 +291,28 @@ def render_model_card(
     requirements: list[str] | None = None,
     contract_summary: str | None = None,
     segments: dict[str, Any] | None = None,
+    model: dict[str, Any] | None = None,
 ) -> str:
     """Markdown text of MODEL_CARD.md.
 
     ``facts`` comes from ``card_facts`` (``{}`` when the model has no run); ``training`` says
     what it was fitted on (``rows``, ``columns``, ``target``, ``task``); ``requirements`` are
     the model's pip requirements; ``segments`` is a segment family's ``to_dict()``, listed in
-    a section of its own. Pure: the same arguments always give the same text.
+    a section of its own; ``model`` is what the promoted object itself is (``class``, its own
+    ``params``, and the ``candidate`` run that recorded its fit). Pure: the same arguments
+    always give the same text.
     """
     facts = facts or {}
     run = facts.get("run") or {}
     text = (description or run.get("description") or "").strip()
     sections = [
         ("Description", [text or f"{NOT_RECORDED.capitalize()}."]),
+        ("Model", _model(model)),
         ("Training data", _training(training, facts.get("eda") or [])),
         *([("Segments", _segments(segments))] if segments else []),
         ("Data versions", _data(facts.get("data") or [])),
-        ("Metrics", _mapping(facts.get("metrics") or {}, "metric", _fmt)),
-        ("Parameters", _mapping(facts.get("params") or {}, "param", str)),
+        ("Run metrics", _run_values(facts, "metrics", "metric", _fmt)),
+        ("Run parameters", _run_values(facts, "params", "param", str)),
         ("Assumption checks", _checks(facts.get("checks") or [])),
         ("Drift", _drift(facts.get("drift") or [])),
         ("Explanations", _explain(facts.get("explain") or [])),
@@ -460,6 +464,41 @@ def _data(data: list[dict[str, Any]]) -> list[str]:
         )
     lines = _table(("path", "digest", "shape", "context", "source"), rows)
     return lines + _more_line(len(data), MAX_ROWS, "data versions")
+
+
+def _model(model: dict[str, Any] | None) -> list[str]:
+    """The promoted object: its class, its own params, the run that recorded its fit."""
+    if not model:
+        return [f"{NOT_RECORDED.capitalize()}."]
+    lines = [f"Class: {_code(model.get('class') or NOT_RECORDED)}."]
+    candidate = model.get("candidate") or {}
+    if candidate.get("run_id"):
+        lines.append(
+            f"Its fit is recorded in run {_code(candidate['run_id'])} "
+            f"({_inline(candidate.get('name') or '')}), a child of the run below."
+        )
+    else:
+        lines.append(
+            "Its fit was not autologged (fitted outside a tracked run, or with autolog off): "
+            "the parameters below are read from the object itself."
+        )
+    metrics = candidate.get("metrics") or {}
+    if metrics:
+        lines += ["", "Training metrics of this fit:", ""]
+        lines += _mapping(dict(sorted(metrics.items())), "metric", _fmt)
+    lines += ["", "Parameters of the promoted object (`get_params`):", ""]
+    lines += _mapping(model.get("params") or {}, "param", str)
+    return lines
+
+
+def _run_values(facts: dict[str, Any], key: str, what: str, fmt: Any) -> list[str]:
+    """Values logged on the run itself: they describe the run, which may have tried several
+    models, not necessarily the promoted one."""
+    values = facts.get(key) or {}
+    if not values:
+        return _mapping(values, what, fmt)
+    note = "Logged on the run by the notebook (the run may have tried other models too)."
+    return [note, "", *_mapping(values, what, fmt)]
 
 
 def _mapping(values: dict[str, Any], what: str, fmt: Any, limit: int = MAX_ROWS) -> list[str]:

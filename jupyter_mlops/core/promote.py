@@ -38,6 +38,7 @@ from typing import Any
 
 from ..errors import MlopsError
 from . import store
+from .autolog import without_autolog
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 SAMPLE_ROWS = 500  # rows compared between the notebook and the fresh process
@@ -85,6 +86,7 @@ class Promotion:
     requirements: list[str] = field(default_factory=list)
     code_files: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    candidate_run_id: str | None = None  # the child run that recorded this model's fit
 
     @property
     def uri(self) -> str:
@@ -110,6 +112,7 @@ class Promotion:
             "requirements": self.requirements,
             "code_files": self.code_files,
             "seconds": round(self.seconds, 3),
+            "candidate_run_id": self.candidate_run_id,
         }
 
     def summary(self) -> str:
@@ -161,6 +164,56 @@ def _check_arguments(model: Any, name: str, alias: str | None, X: Any, y: Any) -
             raise PromoteError("X has no rows: pass the training features")
         if y is not None and len(y) != len(X):
             raise PromoteError(f"y has {len(y)} values but X has {len(X)} rows")
+
+
+def _preflight(model: Any, X: Any, input_kind: str) -> None:
+    """Refuse, in one line and before any run exists, a model that cannot be what it claims:
+    unfitted, or fitted on other columns than ``X`` holds."""
+    if _is_sklearn(model):
+        from sklearn.exceptions import NotFittedError
+        from sklearn.utils.validation import check_is_fitted
+
+        try:
+            check_is_fitted(model)
+        except NotFittedError:
+            raise PromoteError(
+                f"{type(model).__name__} is not fitted: call its fit method before promoting it"
+            ) from None
+        except TypeError:  # not an estimator after all: the predict below tells
+            pass
+    if X is None:
+        return
+    fitted_on = getattr(model, "feature_names_in_", None)
+    if fitted_on is not None and not _is_family(model):
+        expected = [str(c) for c in fitted_on]
+        given = [str(c) for c in X.columns]
+        missing = [c for c in expected if c not in given]
+        unexpected = [c for c in given if c not in expected]
+        if missing or unexpected:
+            parts = []
+            if missing:
+                parts.append(f"missing {_names(missing)}")
+            if unexpected:
+                parts.append(f"not fitted on {_names(unexpected)}")
+            raise PromoteError(
+                f"X does not hold the columns the model was fitted on: {'; '.join(parts)}"
+            )
+    n_features = getattr(model, "n_features_in_", None)
+    if fitted_on is None and isinstance(n_features, int) and X.shape[1] != n_features:
+        raise PromoteError(f"X has {X.shape[1]} columns but the model was fitted on {n_features}")
+    try:
+        model.predict(_native(X.head(EXAMPLE_ROWS), input_kind))
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        raise PromoteError(
+            f"the model cannot predict on X ({type(exc).__name__}: {first}): pass the "
+            "features it was fitted on"
+        ) from None
+
+
+def _names(columns: list[str], shown: int = 5) -> str:
+    text = ", ".join(repr(c) for c in columns[:shown])
+    return text + (f" and {len(columns) - shown} more" if len(columns) > shown else "")
 
 
 def _as_frame(X: Any) -> tuple[Any, str]:
@@ -620,6 +673,7 @@ def _write_card(folder: Path, facts: dict[str, Any], **kwargs: Any) -> None:
     (folder / "MODEL_CARD.md").write_text(render_model_card(facts, **kwargs), encoding="utf-8")
 
 
+@without_autolog
 def promote(
     model: Any,
     name: str,
@@ -647,6 +701,7 @@ def promote(
     input_kind = "frame"
     if X is not None:
         X, input_kind = _as_frame(X)
+    _preflight(model, X, input_kind)
     user_ns = user_ns if user_ns is not None else tracking.session.user_ns
 
     run = tracking.active_run()
@@ -708,8 +763,10 @@ def _promote_on(
         verification = _verify(folder, model, X, input_kind, work)
 
         # verified: now write to the store, the card naming the version it is about to get
-        tracking.flush()
+        tracking.flush()  # also creates the child run that recorded the model's fit
         facts = card_facts(client, run.run_id)
+        model_facts = _model_facts(model)
+        candidate = model_facts.get("candidate") or {}
         mlflow_run = store.with_retry(lambda: client.get_run(run.run_id))
         lineage = _lineage_tags(mlflow_run, run.run_id)
         training = None
@@ -728,16 +785,20 @@ def _promote_on(
             "requirements": built["requirements"],
             "contract_summary": _contract_summary(built["contract"]),
             "segments": model.to_dict() if _is_family(model) else None,
+            "model": model_facts,
         }
         version = _next_version(client, name)
         _write_card(folder, facts, version=version, model_uri=_uri(name, alias, version), **card)
 
+        lineage.update(_model_tags(model_facts))
+        fit_run_id = candidate.get("run_id") or run.run_id  # where the model's fit is recorded
         logged = store.with_retry(
             lambda: client.create_logged_model(
                 run.experiment_id,
                 name=name,
-                source_run_id=run.run_id,
+                source_run_id=fit_run_id,
                 tags={**lineage, "mlops.verified_rows": str(verification["rows"])},
+                params=_logged_params(model_facts["params"]),
                 model_type="jupyter-mlops",
             )
         )
@@ -760,7 +821,7 @@ def _promote_on(
             lambda: client.create_model_version(
                 name,
                 source=f"models:/{logged.model_id}",  # how MLflow links a version to its model
-                run_id=run.run_id,
+                run_id=fit_run_id,
                 tags={**lineage, "mlops.verified": "true"},
                 description=description,
                 model_id=logged.model_id,
@@ -775,11 +836,10 @@ def _promote_on(
             store.with_retry(lambda: client.set_registered_model_alias(name, alias, mv.version))
         if description and not _has_description(client, name):
             store.with_retry(lambda: client.update_registered_model(name, description))
-        tracking.session.buffer.add(
-            client,
-            run.run_id,
-            tags=[(f"mlops.promoted.{name}"[:250], f"{mv.version}{'@' + alias if alias else ''}")],
-        )
+        promoted = [(f"mlops.promoted.{name}"[:250], f"{mv.version}{'@' + alias if alias else ''}")]
+        tracking.session.buffer.add(client, run.run_id, tags=promoted)
+        if candidate.get("run_id"):
+            tracking.session.buffer.add(client, candidate["run_id"], tags=promoted)
         return Promotion(
             name=name,
             version=str(mv.version),
@@ -790,7 +850,43 @@ def _promote_on(
             verification=verification,
             requirements=built["requirements"],
             code_files=built["code_files"],
+            candidate_run_id=candidate.get("run_id"),
         )
+
+
+def _model_facts(model: Any) -> dict[str, Any]:
+    """What the promoted object itself is: its class, its own params (deep for a pipeline),
+    and the child run that recorded its fit, if autologging saw it. Never the run's params,
+    which may belong to other candidates the notebook tried."""
+    from . import autolog
+
+    cls = type(model)
+    facts: dict[str, Any] = {"class": f"{cls.__module__}.{cls.__qualname__}", "params": {}}
+    if callable(getattr(model, "get_params", None)):
+        with contextlib.suppress(Exception):
+            facts["params"] = autolog.model_params(model)
+            facts["key_params"] = autolog.key_params(model)
+    found = autolog.candidate_of(model)
+    if found is not None:
+        facts["candidate"] = {
+            "run_id": found.run_id,
+            "name": found.name,
+            "metrics": dict(found.metrics),
+        }
+    return facts
+
+
+def _model_tags(model_facts: dict[str, Any]) -> dict[str, str]:
+    tags = {"mlops.model.class": model_facts["class"]}
+    if model_facts.get("key_params") is not None:
+        tags["mlops.model.params"] = json.dumps(model_facts["key_params"], sort_keys=True)
+    if (model_facts.get("candidate") or {}).get("run_id"):
+        tags["mlops.candidate_run_id"] = model_facts["candidate"]["run_id"]
+    return {k: v[:5000] for k, v in tags.items()}
+
+
+def _logged_params(params: dict[str, str]) -> dict[str, str]:
+    return {k[:250]: v[:6000] for k, v in params.items()}
 
 
 def _task(model: Any) -> str | None:

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MlopsError
+from .autolog import without_autolog
 from .capture import is_notebook_object
 from .segment_family import SegmentError, SegmentFamily
 
@@ -44,6 +45,7 @@ NAMES_SHOWN = 8  # columns or segments named in a message
 _CHILD_WRITERS_REMOTE = 8  # threads creating child runs on a tracking server (sqlite: one)
 
 
+@without_autolog
 def fit_segments(
     df: pd.DataFrame,
     by: Any,
@@ -408,8 +410,7 @@ class _InProcess:
         return "this process"
 
     def run(self, calls: list[tuple[Callable[..., Any], Any, tuple[Any, ...]]]) -> list[Any]:
-        with _autolog_paused():
-            return [fn(data, *args) for fn, data, args in calls]
+        return [fn(data, *args) for fn, data, args in calls]
 
 
 class _Processes:
@@ -488,22 +489,6 @@ def _backend(n_jobs: int | None, dask: Any, calls: int, estimator: Any) -> Itera
 
     workers = min(effective_n_jobs(n_jobs), calls)
     yield _Processes(workers, estimator) if workers > 1 else _InProcess()
-
-
-@contextlib.contextmanager
-def _autolog_paused() -> Iterator[None]:
-    """Fits in this process would each be autologged onto the active run (a few hundred ms
-    apiece, and nothing a child run does not record better): autolog is off meanwhile."""
-    tracking = sys.modules.get("jupyter_mlops.core.tracking")
-    if tracking is None or not tracking.session._autolog_on:
-        yield
-        return
-    tracking._disable_autolog()
-    try:
-        yield
-    finally:
-        if tracking.session.active is not None:
-            tracking._enable_autolog()
 
 
 # -- tracking -----------------------------------------------------------------------------------

@@ -51,12 +51,15 @@ class Run:
     name: str
     settings: Settings
     owned: bool = True  # False: the batch runner owns it; we only attach
+    autolog: bool = False  # record this run's scikit-learn fits as candidates
     status: str = "RUNNING"
     notebook: Path | None = None
     replaced: str | None = None  # id of a run this one ended on starting
     cells: list[list] = field(default_factory=list, repr=False)  # [execution count, source]
     params: dict[str, str] = field(default_factory=dict, repr=False)
+    candidates: list[Any] = field(default_factory=list, repr=False)  # autolog.Candidate, in order
     _client: Any = field(default=None, repr=False)
+    _source_tags: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def client(self) -> Any:
@@ -64,6 +67,18 @@ class Run:
         if self._client is None:
             self._client = store.client(self.settings)
         return self._client
+
+    def inherited_tags(self) -> dict[str, str]:
+        """Where this run's code came from (notebook, git), for the child runs of its fits."""
+        if self._source_tags is None:
+            tags = provenance.source_tags(self.notebook, self.settings.root)
+            tags.update(provenance.git_info(self.settings.root))
+            self._source_tags = tags
+        return dict(self._source_tags)
+
+    def queue_run(self, record: Any) -> None:
+        """Have a finished child run (``buffer.NewRun``) written in the background."""
+        session.buffer.add_run(self.client, record)
 
     def __enter__(self) -> Run:
         return self
@@ -88,6 +103,7 @@ class Run:
             "root": str(self.settings.root),
             "notebook": str(self.notebook) if self.notebook else None,
             "attached": not self.owned,
+            "candidates": [c.to_dict() for c in self.candidates],
         }
 
     def _repr_html_(self) -> str:
@@ -110,10 +126,15 @@ class Session:
         self.user_ns: dict | None = None  # the notebook's namespace, when a kernel gives one
         self._lock = threading.RLock()
         self._exit_hook = False
-        self._autolog_on = False
-        self._autolog_wanted = False  # on once scikit-learn is imported, while a run is active
         self._autolog_hooked = False
         self._current: list | None = None
+
+    @property
+    def autologging(self) -> bool:
+        """Whether a fit now would be recorded (the active run autologs)."""
+        return bool(
+            self.active is not None and self.active.autolog and _autolog_module().is_enabled()
+        )
 
     @property
     def active(self) -> Run | None:
@@ -204,14 +225,15 @@ def start_run(
     tags: dict[str, Any] | None = None,
     *,
     autolog: bool | None = None,
-    nested: bool = False,
+    nested: bool | None = None,
     tracking_uri: str | None = None,
     description: str | None = None,
 ) -> Run:
     """Start a run that stays active until ``end_run`` (or the ``with`` block ends).
 
-    Starting while a run of ours is active ends that one FINISHED (re-running a cell is safe),
-    unless ``nested``, which makes the new run its child.
+    Inside an active run the new run is its child, in the parent's experiment, and the parent is
+    active again once the child ends (as ``%%mlops track`` does). ``nested=False`` ends the
+    active run first instead (``%mlops track start``: re-running that cell is safe).
     """
     import mlflow
 
@@ -222,14 +244,18 @@ def start_run(
         target = attach_target()
         if not target:  # (the batch runner reaps before it starts a kernel)
             _reap(settings)
+        if nested is None:
+            nested = bool(session.stack)
 
         if target and not session.stack:
             attached = _attach(target, settings, notebook, None if nested else tags)
             if not nested:
+                _name_attached(attached, run_name)
                 return attached
         elif target and not nested and [r.run_id for r in session.stack] == [target]:
             if tags:  # `track start` again inside a batch run: stay attached
                 session.buffer.add(session.stack[0].client, target, tags=_tag_items(tags))
+            _name_attached(session.stack[0], run_name)
             return session.stack[0]
 
         replaced = None
@@ -241,7 +267,12 @@ def start_run(
         foreign = mlflow.active_run()
         parent_id = parent.run_id if parent else (foreign.info.run_id if foreign else None)
 
-        if experiment is None and parent is not None:
+        if parent is not None:
+            if experiment not in (None, parent.experiment_name):
+                raise MlopsError(
+                    f"a child run goes in its parent's experiment {parent.experiment_name!r}; "
+                    f"end run {parent.name!r} first to start one in {experiment!r}"
+                )
             experiment = parent.experiment_name
         exp_name = experiment or _default_experiment(settings, notebook)
         exp_id = store.experiment_id(settings, exp_name)
@@ -267,9 +298,15 @@ def start_run(
             notebook=notebook,
             replaced=replaced,
         )
+        run._source_tags = {
+            k: v
+            for k, v in all_tags.items()
+            if k.startswith(("mlflow.source.", "mlops.notebook.", "mlops.git."))
+            or k == "mlflow.user"
+        }
         session.stack.append(run)
-        use_autolog = settings.autolog if autolog is None else autolog
-        if use_autolog:
+        run.autolog = settings.autolog if autolog is None else autolog
+        if run.autolog:
             _enable_autolog()
         return run
 
@@ -307,6 +344,14 @@ def attach_target() -> str | None:
         time.sleep(0.02)
 
 
+def _name_attached(run: Run, run_name: str | None) -> None:
+    """``%mlops track start -n NAME`` in a batch run names the runner's run."""
+    if not run_name or run_name == run.name:
+        return
+    store.with_retry(lambda: run.client.update_run(run.run_id, name=run_name))
+    run.name = run_name
+
+
 def _tag_items(tags: dict[str, Any]) -> list[tuple[str, str]]:
     return [(str(k), str(v)) for k, v in tags.items()]
 
@@ -333,7 +378,8 @@ def _attach(run_id: str, settings: Settings, notebook: Path | None, tags: dict |
     if tags:
         session.buffer.add(client, run_id, tags=_tag_items(tags))
     session.stack.append(run)
-    if settings.autolog:
+    run.autolog = settings.autolog
+    if run.autolog:
         _enable_autolog()
     return run
 
@@ -417,20 +463,22 @@ def _reap(settings: Settings) -> None:
 
 
 # -- autologging ------------------------------------------------------------------------------
-def _enable_autolog() -> None:
-    """scikit-learn autologging without the per-fit model packaging (promote does that once).
+def _autolog_module() -> Any:
+    from . import autolog
 
-    Setting it up costs about two seconds (MLflow imports scikit-learn and checks versions), so
-    while scikit-learn is not imported it waits for the import, through MLflow's own import
-    hooks (what ``mlflow.autolog`` uses): a notebook that never fits a model never pays.
+    return autolog
+
+
+def _enable_autolog() -> None:
+    """Record each scikit-learn fit as a candidate child run (``autolog.py``).
+
+    While scikit-learn is not imported this waits for its import (MLflow's import hooks, what
+    ``mlflow.autolog`` uses), so a notebook that never fits a model pays nothing.
     """
-    session._autolog_wanted = True
-    if session._autolog_on:
-        return
-    if "sklearn" in sys.modules:
-        _turn_on_autolog()
-        return
-    if session._autolog_hooked:
+    from . import autolog
+
+    autolog.enable()
+    if "sklearn.base" in sys.modules or session._autolog_hooked:
         return
     from mlflow.utils.import_hooks import register_post_import_hook
 
@@ -439,36 +487,17 @@ def _enable_autolog() -> None:
 
 
 def _on_sklearn_import(module: Any) -> None:
+    from . import autolog
+
     session._autolog_hooked = False
-    if session._autolog_wanted and session.active is not None:
-        _turn_on_autolog()
-
-
-def _turn_on_autolog() -> None:
-    if session._autolog_on:
-        return
-    try:
-        import mlflow.sklearn
-    except ImportError:  # scikit-learn missing: nothing to autolog
-        return
-    mlflow.sklearn.autolog(
-        log_models=False,
-        log_datasets=False,
-        log_input_examples=False,
-        log_model_signatures=False,
-        silent=True,
-    )
-    session._autolog_on = True
+    if autolog.is_enabled():
+        autolog.install()
 
 
 def _disable_autolog() -> None:
-    session._autolog_wanted = False
-    if not session._autolog_on:
-        return
-    import mlflow.sklearn
+    from . import autolog
 
-    mlflow.sklearn.autolog(disable=True, silent=True)
-    session._autolog_on = False
+    autolog.disable()
 
 
 # -- logging ----------------------------------------------------------------------------------
@@ -535,7 +564,8 @@ def flush() -> None:
 def runs(
     experiment: str | None = None, max_results: int = 100, *, tracking_uri: str | None = None
 ) -> pd.DataFrame:
-    """Recent runs of an experiment: id, name, status, times, metrics.*, params.*."""
+    """Recent runs of an experiment: id, name, status, times, parent run, the model a candidate
+    run recorded (``model``: one child run per autologged fit), metrics.*, params.*."""
     import pandas as pd
 
     notebook = provenance.notebook_path(session.user_ns)
@@ -550,7 +580,7 @@ def runs(
     _reap(settings)
     client = store.client(settings)
     exp = store.with_retry(lambda: client.get_experiment_by_name(experiment))
-    base = ["run_id", "name", "status", "start_time", "end_time"]
+    base = ["run_id", "name", "status", "start_time", "end_time", "parent_run_id", "model"]
     if exp is None:
         raise MlopsError(f"no experiment named {experiment!r} in {settings.tracking_uri}")
     found = store.with_retry(
@@ -558,6 +588,8 @@ def runs(
             [exp.experiment_id], max_results=max_results, order_by=["attributes.start_time DESC"]
         )
     )
+    from .autolog import TAG_CANDIDATE as autolog_tag
+
     rows = []
     for r in found:
         row = {
@@ -568,6 +600,10 @@ def runs(
             "end_time": pd.to_datetime(r.info.end_time, unit="ms", utc=True)
             if r.info.end_time
             else pd.NaT,
+            "parent_run_id": r.data.tags.get("mlflow.parentRunId"),
+            "model": r.data.tags.get("estimator_name")
+            if r.data.tags.get(autolog_tag) == "true"
+            else None,
         }
         row.update({f"metrics.{k}": v for k, v in sorted(r.data.metrics.items())})
         row.update({f"params.{k}": v for k, v in sorted(r.data.params.items())})

@@ -47,18 +47,61 @@ def _run_rows(info: dict[str, Any]) -> list[tuple[str, Any]]:
     ]
 
 
+def _score(value: Any) -> str:
+    return "" if value is None else f"{value:.4g}"
+
+
+def _params_text(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def _candidates_html(candidates: list[dict[str, Any]]) -> str:
+    """The models fitted in the run, one row each (their own child runs hold the details)."""
+    if not candidates:
+        return ""
+    head = "".join(
+        f"<th style='text-align:{align};padding-right:12px;font-weight:600'>{title}</th>"
+        for title, align in (("model", "left"), ("params", "left"), ("training score", "right"))
+    )
+    rows = "".join(
+        "<tr>"
+        f"<td style='padding-right:12px'>{html.escape(str(c['label']))}</td>"
+        f"<td style='padding-right:12px'><code>{html.escape(_params_text(c['key_params']))}"
+        "</code></td>"
+        f"<td style='text-align:right'>{html.escape(_score(c.get('training_score')))}</td>"
+        "</tr>"
+        for c in candidates
+    )
+    title = f"{len(candidates)} model{'s' if len(candidates) != 1 else ''} fitted (child runs)"
+    return (
+        f"<div style='margin-top:6px'><b>{title}</b>"
+        f"<table style='border-collapse:collapse'><tr>{head}</tr>{rows}</table></div>"
+    )
+
+
 def run_card_html(info: dict[str, Any]) -> str:
     colour = _STATUS_COLOURS.get(info["status"], "#5f6368")
     badge = (
         f"<span style='background:{colour};color:white;border-radius:3px;padding:0 6px;"
         f"font-size:11px'>{html.escape(info['status'])}</span>"
     )
-    return f"<div style='{_STYLE}'><b>MLflow run</b> {badge}{_table(_run_rows(info))}</div>"
+    candidates = _candidates_html(info.get("candidates") or [])
+    return (
+        f"<div style='{_STYLE}'><b>MLflow run</b> {badge}{_table(_run_rows(info))}"
+        f"{candidates}</div>"
+    )
 
 
 def run_card_text(info: dict[str, Any]) -> str:
     width = max(len(k) for k, _ in _run_rows(info))
     lines = [f"{k:<{width}}  {v}" for k, v in _run_rows(info) if v not in (None, "")]
+    candidates = info.get("candidates") or []
+    if candidates:
+        lines.append(f"models fitted ({len(candidates)}, child runs):")
+        for c in candidates:
+            model = str(c["label"])
+            score = _score(c.get("training_score"))
+            lines.append(f"  {model:<32} {_params_text(c['key_params']):<40} {score}".rstrip())
     return "\n".join(lines)
 
 

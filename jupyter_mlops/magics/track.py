@@ -58,7 +58,7 @@ def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
         description=args.description,
     )
     if cell is None:
-        started = tracking.start_run(**options)
+        started = tracking.start_run(nested=False, **options)  # re-running the cell is safe
         if started.replaced:
             print(f"Ended the previous run {started.replaced} (FINISHED).")
         magics.show(started)

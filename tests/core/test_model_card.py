@@ -156,7 +156,14 @@ def test_bare_run_says_not_recorded(project: Path, client) -> None:
     with mlops.track(experiment="bare", autolog=False) as run:
         pass
     text = card(card_facts(client, run.run_id), version=None, alias=None, model_uri=None)
-    for title in ("Description", "Training data", "Data versions", "Metrics", "Parameters"):
+    for title in (
+        "Description",
+        "Training data",
+        "Data versions",
+        "Model",
+        "Run metrics",
+        "Run parameters",
+    ):
         assert NOT_RECORDED in section(text, title).lower(), title
     for title in ("Assumption checks", "Drift", "Explanations", "Input contract"):
         assert NOT_RECORDED in section(text, title).lower(), title

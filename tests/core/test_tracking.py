@@ -66,15 +66,48 @@ def test_keyboard_interrupt_marks_killed(project: Path, client) -> None:
     assert client.get_run(run.run_id).info.status == "KILLED"
 
 
-def test_starting_again_ends_the_previous_run(project: Path, client) -> None:
+def test_starting_again_with_nested_false_ends_the_previous_run(project: Path, client) -> None:
+    # what `%mlops track start` does: re-running that cell is safe
     first = mlops.start_run(experiment="e")
-    second = mlops.start_run(experiment="e")  # never "run is already active"
+    second = mlops.start_run(experiment="e", nested=False)  # never "run is already active"
     assert second.replaced == first.run_id
     assert client.get_run(first.run_id).info.status == "FINISHED"
     assert mlops.active_run() is second
     mlops.end_run()
     assert client.get_run(second.run_id).info.status == "FINISHED"
     assert mlops.end_run() is None
+
+
+def test_track_inside_an_active_run_is_a_child_and_the_parent_stays_active(
+    project: Path, client
+) -> None:
+    with mlops.track(experiment="outer-exp", run_name="outer") as parent:
+        with mlops.track(run_name="inner") as child:
+            mlops.log(inner=1)
+        assert mlops.active_run() is parent
+        assert client.get_run(parent.run_id).info.status == "RUNNING"
+        assert client.get_run(child.run_id).info.status == "FINISHED"
+        started = mlops.start_run(run_name="second child")  # start_run/end_run nest alike
+        assert mlops.end_run() is started
+        assert mlops.active_run() is parent
+        mlops.log(outer=2)
+    for child_id in (child.run_id, started.run_id):
+        stored = client.get_run(child_id)
+        assert stored.data.tags["mlflow.parentRunId"] == parent.run_id
+        assert stored.info.experiment_id == parent.experiment_id
+    stored_parent = client.get_run(parent.run_id)
+    assert stored_parent.info.status == "FINISHED"
+    assert stored_parent.data.metrics == {"outer": 2.0}
+    assert client.get_run(child.run_id).data.metrics == {"inner": 1.0}
+    assert "outer-exp" in {e.name for e in client.search_experiments()}
+    assert {r.info.experiment_id for r in all_runs(client)} == {parent.experiment_id}
+
+
+def test_a_child_cannot_go_to_another_experiment(project: Path, client) -> None:
+    with mlops.track(experiment="a"):
+        with pytest.raises(MlopsError, match="child run goes in its parent's experiment 'a'"):
+            mlops.start_run(experiment="b")
+        assert mlops.active_run().experiment_name == "a"
 
 
 def test_nested_run_is_a_child(project: Path, client) -> None:

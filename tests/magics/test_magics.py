@@ -165,10 +165,10 @@ def test_vscode_notebook_path(ip, project: Path, client) -> None:
 def test_config_traits(ip, project: Path, client) -> None:
     ip.run_line_magic("config", "MLOpsMagics.autolog = False")
     ip.run_cell("%mlops track start")
-    assert not tracking.session._autolog_on
+    assert not tracking.session.autologging
     ip.run_cell("%mlops track stop")
     ip.run_line_magic("config", "MLOpsMagics.autolog = None")
     ip.run_cell("%mlops track start")
-    assert tracking.session._autolog_on
+    assert tracking.session.autologging
     ip.run_cell("%mlops track stop")
-    assert not tracking.session._autolog_on  # off again once no run is active
+    assert not tracking.session.autologging  # off again once no run is active
