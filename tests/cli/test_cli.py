@@ -279,7 +279,9 @@ def test_first_tracking_call_of_any_kind_attaches_and_autolog_waits_for_sklearn(
     write_notebook(project / "attach.ipynb", cells)
     out = cli("run", "attach.ipynb", "-o", "out.ipynb", cwd=project)
     assert out.returncode == 0, out.stdout + out.stderr
-    (run,) = all_runs(client)
+    runs = all_runs(client)
+    (run,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    (fit,) = [r for r in runs if r is not run]  # the autologged fit, a child of the batch run
     assert run.info.status == "FINISHED"
     assert "mlops.data.table.csv" in run.data.tags  # recorded on the runner's run
     assert [d.dataset.name for d in run.inputs.dataset_inputs] == ["table.csv"]
@@ -287,5 +289,7 @@ def test_first_tracking_call_of_any_kind_attaches_and_autolog_waits_for_sklearn(
     assert {"eda/table.html", "eda/table.json"} <= eda
     executed = nbformat.read(project / "out.ipynb", 4)
     assert "".join(o.get("text", "") for o in executed.cells[3].outputs).strip() == "False"
-    assert run.data.params["fit_intercept"] == "False"  # sklearn autolog, set up on import
-    assert "training_score" in run.data.metrics
+    # sklearn autolog, set up on import: the fit is a child run of the runner's run
+    assert fit.data.tags["mlflow.parentRunId"] == run.info.run_id
+    assert fit.data.params["fit_intercept"] == "False"
+    assert "training_score" in fit.data.metrics and "training_score" not in run.data.metrics

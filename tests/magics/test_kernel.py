@@ -31,7 +31,9 @@ ACCEPTANCE_CELLS = [
 def test_acceptance_notebook(project: Path, client) -> None:
     notebook = write_notebook(project / "analysis.ipynb", ACCEPTANCE_CELLS)
     execute_notebook(notebook)
-    (run,) = all_runs(client)
+    runs = all_runs(client)
+    (run,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    (fit,) = [r for r in runs if r is not run]  # the autologged fit: a child run of its own
     assert run.info.status == "FINISHED"
     assert client.get_experiment(run.info.experiment_id).name == "E"
     assert run.info.run_name == "N"
@@ -40,8 +42,13 @@ def test_acceptance_notebook(project: Path, client) -> None:
     assert data.metrics["x"] == 1.5
     assert data.params["solver"] == "lbfgs" and data.params["label"] == "hello"
     assert data.tags["k"] == "v"
-    assert any(k.startswith("training_") for k in data.metrics)  # scikit-learn autologging
-    assert data.params["max_iter"] == "5000"  # autologged estimator params
+    # scikit-learn autologging: the fit's params and training metrics on its own child run
+    assert fit.data.tags["mlflow.parentRunId"] == run.info.run_id
+    assert fit.info.run_name == "LogisticRegression max_iter=5000"
+    assert fit.data.params["max_iter"] == "5000" and "max_iter" not in data.params
+    assert not any(k.startswith("training_") for k in data.metrics)
+    assert fit.data.metrics["training_score"] == data.metrics["acc"]  # model.score(X, y)
+    assert fit.data.tags["mlflow.source.name"] == "analysis.ipynb"
     assert data.tags["mlflow.source.git.commit"] == git(project, "rev-parse", "HEAD")
     assert data.tags["mlops.git.dirty"] == "true"  # the notebook is not committed
     assert data.tags["mlflow.source.type"] == "NOTEBOOK"
