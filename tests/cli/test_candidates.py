@@ -1,0 +1,89 @@
+"""A batch-run notebook that tries three models and promotes one: every record describes one
+model (statsmodels' ``fair`` survey, 6,366 rows, as a user would)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+
+from tests.conftest import all_runs, cli, write_notebook
+
+CELLS = [
+    "%load_ext jupyter_mlops",
+    "%mlops track start -n three-candidates",  # names the runner's run
+    "import jupyter_mlops as mlops\n"
+    "import statsmodels.api as sm\n"
+    "fair = sm.datasets.fair.load_pandas().data\n"
+    "X = fair.drop(columns=['affairs'])\n"
+    "y = (fair['affairs'] > 0).astype(int)",
+    "from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier\n"
+    "from sklearn.linear_model import LogisticRegression\n"
+    "from sklearn.pipeline import make_pipeline\n"
+    "from sklearn.preprocessing import StandardScaler\n"
+    "lr = make_pipeline(StandardScaler(), LogisticRegression(C=0.1)).fit(X, y)\n"
+    "rf = RandomForestClassifier(max_depth=6, n_estimators=50, random_state=0).fit(X, y)\n"
+    "hgb = HistGradientBoostingClassifier(max_iter=50, random_state=0).fit(X, y)",
+    "mlops.log(score_lr=lr.score(X, y), score_rf=rf.score(X, y), score_hgb=hgb.score(X, y))",
+    "report = mlops.explain(rf, X.sample(300, random_state=0), y.sample(300, random_state=0),"
+    " n_repeats=2, name='forest')",
+    "%mlops promote rf --name affairs --X X --y y --alias staging",
+]
+
+
+def test_three_candidates_one_promoted_every_record_true(project: Path, client) -> None:
+    write_notebook(project / "affairs.ipynb", CELLS)
+    out = cli("run", "affairs.ipynb", "-e", "fair", "-o", "out.ipynb", cwd=project)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+    runs = all_runs(client)
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert parent.info.run_name == "three-candidates"  # `track start -n` named the batch run
+    children = {r.info.run_name: r for r in runs if r is not parent}
+    assert sorted(children) == [
+        "HistGradientBoostingClassifier max_iter=50",
+        "LogisticRegression (Pipeline) C=0.1",
+        "RandomForestClassifier max_depth=6 n_estimators=50",
+    ]
+    scores = parent.data.metrics
+    expected = {
+        "LogisticRegression (Pipeline) C=0.1": ("score_lr", "logisticregression__C", "0.1"),
+        "RandomForestClassifier max_depth=6 n_estimators=50": ("score_rf", "max_depth", "6"),
+        "HistGradientBoostingClassifier max_iter=50": ("score_hgb", "max_iter", "50"),
+    }
+    for name, (score, param, value) in expected.items():
+        child = children[name]
+        assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert child.data.params[param] == value
+        # the training score is that estimator's own est.score(X, y), as the notebook saw it
+        assert child.data.metrics["training_score"] == scores[score]
+    assert "max_depth" not in children["LogisticRegression (Pipeline) C=0.1"].data.params
+    forest = children["RandomForestClassifier max_depth=6 n_estimators=50"]
+    assert not [k for k in forest.data.params if k == "C" or k.endswith("__C")]
+    # explain added no metric to any run: the parent has what the notebook logged, the
+    # children their training metrics, nothing else
+    assert set(scores) == {"score_lr", "score_rf", "score_hgb"}
+    for child in children.values():
+        assert all(k.startswith("training_") for k in child.data.metrics)
+    assert not [r for r in runs if any("permuted" in k for k in r.data.metrics)]
+
+    version = client.get_model_version_by_alias("affairs", "staging")
+    assert version.run_id == forest.info.run_id
+    assert json.loads(version.tags["mlops.model.params"]) == {
+        "max_depth": "6",
+        "n_estimators": "50",
+        "random_state": "0",
+    }
+    import mlflow
+
+    logged = client.get_logged_model(version.source.removeprefix("models:/"))
+    folder = mlflow.artifacts.download_artifacts(artifact_uri=logged.artifact_location)
+    text = (Path(folder) / "MODEL_CARD.md").read_text()
+    assert "| `max_depth` | 6 |" in text and "| `n_estimators` | 50 |" in text
+    assert "`C`" not in text and "LogisticRegression" not in text
+
+    # the fits printed no warnings into the notebook (MLflow's autolog used to, per fit)
+    executed = nbformat.read(project / "out.ipynb", 4)
+    streams = [o for o in executed.cells[3].outputs if o.get("name") == "stderr"]
+    assert streams == []
