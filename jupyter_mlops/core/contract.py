@@ -9,7 +9,9 @@ categoricals. ``validate(df)`` is what a packaged model runs before ``predict``:
 * values the model never saw (outside the learned range, unseen levels, nulls in a column that
   had none) give one ``ContractWarning`` per call, or raise with ``on_violation="raise"``;
 * extra columns are dropped (saying so once); the frame returned holds the training columns in
-  training order, cast to the learned dtypes wherever that loses nothing.
+  training order, cast to the learned dtypes wherever that loses nothing: a categorical from its
+  levels as text, a nullable integer from floats with NaN, a datetime from ISO 8601 text (JSON
+  and CSV have no datetime type, so that is how a served model receives one).
 
 Ranges allow a small tolerance (``RANGE_TOLERANCE`` of the larger bound, written per column as
 ``tolerance``) so that values rounded through float32, CSV or JSON do not count as new. A string
@@ -74,7 +76,7 @@ _GOT = {**_EXPECTED, "integer": "integers", "other": "values of another type"}
 _HINTS = {
     "number": ": convert it with pandas.to_numeric first",
     "integer": ": convert it with pandas.to_numeric first",
-    "datetime": ": parse it with pandas.to_datetime first",
+    "datetime": ": only ISO 8601 text is read as datetimes; parse it with pandas.to_datetime first",
 }
 
 
@@ -425,6 +427,10 @@ def _check_column(
 ) -> tuple[pd.Series, list[_Finding]]:
     """Type-check, look for values training never had, and cast one input column."""
     got = _family(s)
+    if got == "string" and spec.family == "datetime":
+        parsed = _iso_datetimes(s)
+        if parsed is not None:
+            s, got = parsed, "datetime"
     na = s.isna()  # once: on an object column of a million rows this costs 25 ms
     all_null = bool(na.all())
     if got in ("number", "integer") and ptypes.is_object_dtype(s.dtype):
@@ -454,6 +460,18 @@ def _check_column(
     if all_null and spec.family == "integer" and not ptypes.is_numeric_dtype(out.dtype):
         out = out.astype("float64")  # no int64 holds a null: numbers the model can read
     return out, found
+
+
+def _iso_datetimes(s: pd.Series) -> pd.Series | None:
+    """``s`` read as ISO 8601 datetimes (how JSON and CSV carry them), or None when a value is
+    not one: other formats are ambiguous (is 01/02 January or February?), so they stay an error.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return pd.to_datetime(s, format="ISO8601")
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _unseen(

@@ -406,7 +406,7 @@ def _build(
         contract = Contract.learn(X, segment_column=model.by if _is_family(model) else None)
         sample = _native(X.head(min(len(X), 1000)), input_kind)
         inferred = infer_signature(sample, model.predict(sample))
-        signature = ModelSignature(_optional(inferred.inputs), inferred.outputs, params)
+        signature = ModelSignature(_input_schema(inferred.inputs, X), inferred.outputs, params)
         example = _native(X.head(EXAMPLE_ROWS), input_kind)
     else:
         signature = ModelSignature(inputs=None, outputs=None, params=params)
@@ -445,14 +445,51 @@ def _build(
     }
 
 
-def _optional(schema: Any) -> Any:
-    """The input schema with every column optional, so that a missing column reaches the
-    contract, whose error names it in one line (MLflow's repeats the whole input)."""
-    from mlflow.types.schema import ColSpec, Schema
+def _input_schema(schema: Any, X: Any) -> Any:
+    """The inferred input schema, as MLflow should enforce it before the contract does.
+
+    Every column is optional, so that a missing column reaches the contract, whose error names
+    it in one line (MLflow's repeats the whole input). A column whose values MLflow's enforcement
+    cannot take is declared ``Any`` and left to the contract, which checks it and casts it back
+    to its training dtype (see ``_enforceable``).
+    """
+    from mlflow.types.schema import AnyType, ColSpec, DataType, Schema
 
     if schema is None or not schema.has_input_names() or schema.is_tensor_spec():
         return schema
-    return Schema([ColSpec(c.type, c.name, required=False) for c in schema.inputs])
+    specs = []
+    for spec in schema.inputs:
+        kind = spec.type
+        if isinstance(kind, DataType) and spec.name in X.columns:
+            kind = kind if _enforceable(X[spec.name], kind) else AnyType()
+        specs.append(ColSpec(kind, spec.name, required=False))
+    return Schema(specs)
+
+
+def _enforceable(column: Any, kind: Any) -> bool:
+    """Whether MLflow's schema enforcement takes ``column``'s values as ``kind`` now and later.
+
+    Not a pandas Categorical (MLflow has no categorical type: it infers strings, then refuses
+    the categorical dtype), nor a nullable integer or boolean (``Int64``, ``boolean``: MLflow's
+    long and boolean refuse the missing values such a column is declared to hold, as ``<NA>``
+    and as the floats a JSON client sends); nor any other column whose training values its
+    enforcement refuses (a timezone-aware datetime, say).
+    """
+    import pandas as pd
+    from mlflow.exceptions import MlflowException
+    from mlflow.models import validate_schema
+    from mlflow.types.schema import ColSpec, Schema
+
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return False
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iub":
+        return False
+    try:
+        validate_schema(column.to_frame(), Schema([ColSpec(kind, column.name, required=False)]))
+    except (MlflowException, TypeError, ValueError):  # refused: the contract checks it instead
+        return False
+    return True
 
 
 def _native(X: Any, input_kind: str) -> Any:

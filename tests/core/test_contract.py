@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import shutil
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from pandas.api import types as ptypes
 from sklearn.datasets import load_wine
 
 from jupyter_mlops.core import contract as contract_module
@@ -204,7 +206,7 @@ def test_strings_where_numbers_were_learned_raise(X: pd.DataFrame, contract: Con
 
 def test_several_type_problems_are_one_line(X: pd.DataFrame, contract: Contract) -> None:
     bad = X.drop(columns=["hue"]).assign(
-        harvested=X.harvested.astype(str), organic=X.batch, city=X.batch
+        harvested=X.harvested.dt.strftime("%d/%m/%Y"), organic=X.batch, city=X.batch
     )
     with pytest.raises(ContractError) as info:
         contract.validate(bad)
@@ -214,7 +216,7 @@ def test_several_type_problems_are_one_line(X: pd.DataFrame, contract: Contract)
     assert f"city: expected strings ({X.city.dtype}), got integers (int64)" in message
     assert "organic: expected booleans (bool), got " in message and "other than 0 and 1" in message
     assert f"harvested: expected datetimes ({X.harvested.dtype}), got strings" in message
-    assert "pandas.to_datetime" in message
+    assert "only ISO 8601 text is read as datetimes" in message and "pandas.to_datetime" in message
 
 
 def test_integer_columns_take_whole_floats_but_not_fractions(X, contract) -> None:
@@ -409,6 +411,50 @@ def test_datetimes_out_of_range_and_time_zones(X: pd.DataFrame, contract: Contra
     assert caught == [] and out.when.dtype == aware.when.dtype and out.when.equals(aware.when)
     with pytest.raises(ContractError, match="expected timezone-aware"):
         learned.validate(aware.assign(when=aware.when.dt.tz_localize(None)))
+
+
+def test_iso_text_in_a_datetime_column_is_read_as_datetimes(X, contract) -> None:
+    as_json = X.harvested.dt.strftime("%Y-%m-%dT%H:%M:%S.000")  # pandas' to_json(date_format="iso")
+    as_csv = X.harvested.astype(str).astype(object)  # to_csv: "2020-01-01"
+    for text in (as_json, as_csv):
+        out, caught = validate_recording(contract, X.assign(harvested=text))
+        assert caught == [] and out.harvested.dtype == X.harvested.dtype
+        assert out.harvested.equals(X.harvested)
+    late = as_json.copy()
+    late.iloc[:2] = ["2031-01-01T00:00:00", None]
+    out, caught = validate_recording(contract, X.assign(harvested=late))
+    assert contract_warnings(caught) == [
+        "harvested: 1 row missing (none in training), 1 row after the training max "
+        f"{X.harvested.max()}"
+    ]
+    assert out.harvested.iloc[0] == pd.Timestamp("2031-01-01") and pd.isna(out.harvested.iloc[1])
+    with pytest.raises(ContractError, match="harvested: expected timezone-naive datetimes"):
+        contract.validate(X.assign(harvested=as_json + "Z"))  # UTC is not the naive training time
+
+
+def test_what_json_and_csv_carry_is_cast_back_to_categoricals_nullable_ints_and_datetimes(
+    X: pd.DataFrame,
+) -> None:
+    """A served model gets text for categories and datetimes and floats (or, through MLflow's
+    ``Any``, objects) for a nullable integer: the model must get the training dtypes back."""
+    rooms = pd.array(np.where(np.arange(len(X)) % 7 == 0, None, X.batch % 6 + 1), dtype="Int64")
+    trained = X.assign(rooms=rooms)
+    contract = Contract.learn(trained)
+    spec = {c.name: c for c in contract.columns}["rooms"]
+    assert (spec.family, spec.dtype, spec.min, spec.max) == ("integer", "Int64", 1, 6)
+    assert spec.null_rate == float(f"{26 / 178:.4g}")
+    sent = pd.read_csv(io.StringIO(trained.to_csv(index=False)))
+    assert sent.rooms.dtype == np.float64 and sent.grade.dtype != trained.grade.dtype
+    assert not ptypes.is_datetime64_any_dtype(sent.harvested)
+    out, caught = validate_recording(contract, sent)
+    assert caught == []
+    pd.testing.assert_frame_equal(out, trained)
+    assert out.grade.cat.categories.tolist() == ["c", "b", "a"] and out.grade.cat.ordered
+    through_any = trained.assign(rooms=pd.Series(list(rooms), dtype=object))  # 1, <NA>, ...
+    out, caught = validate_recording(contract, through_any)
+    assert caught == [] and out.rooms.dtype == "Int64" and out.rooms.equals(trained.rooms)
+    with pytest.raises(ContractError, match=r"^rooms: expected whole numbers \(Int64\), got 1 row"):
+        contract.validate(trained.assign(rooms=sent.rooms.where(sent.index != 1, 2.5)))
 
 
 def test_categoricals_keep_their_codes_with_unseen_levels_last(X, contract) -> None:

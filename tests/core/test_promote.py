@@ -7,6 +7,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -305,3 +306,176 @@ def test_promotion_against_a_server(ip, project, tmp_path, mlflow_server):
     server = MlflowClient(mlflow_server)
     assert str(server.get_model_version_by_alias("remote-cancer", "staging").version) == "1"
     assert not (project / ".mlops").exists()
+
+
+# a frame with the dtypes MLflow's signature cannot hold as they are: a pandas Categorical, a
+# nullable Int64 with missing values; and a datetime and a boolean, which it can
+HOMES = """
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
+
+
+def days_listed(X):
+    return X.apply(lambda s: (s - pd.Timestamp("2024-01-01")).dt.days).to_numpy(dtype=float)
+
+
+rng = np.random.default_rng(11)
+n = 600
+homes = pd.DataFrame(
+    {
+        "color": pd.Categorical(
+            rng.choice(["red", "green", "blue"], n), categories=["red", "green", "blue"]
+        ),
+        "rooms": pd.array(
+            np.where(rng.random(n) < 0.2, None, rng.integers(1, 7, n)), dtype="Int64"
+        ),
+        "listed": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n), "D"),
+        "garden": rng.random(n) < 0.4,
+    }
+)
+score = (
+    (homes["color"] == "red").to_numpy() * 1.5
+    + homes["rooms"].fillna(2).to_numpy(dtype=float) * 0.6
+    - (homes["listed"] - pd.Timestamp("2024-01-01")).dt.days.to_numpy() / 120
+    + homes["garden"].to_numpy() * 1.2
+)
+sold = (score + rng.normal(0, 0.8, n) > score.mean()).astype(int)
+features = ColumnTransformer(
+    [
+        ("color", OneHotEncoder(handle_unknown="ignore"), ["color"]),
+        ("rooms", SimpleImputer(strategy="median"), ["rooms"]),
+        ("listed", FunctionTransformer(days_listed), ["listed"]),
+    ],
+    remainder="passthrough",  # garden
+)
+houses = make_pipeline(features, LogisticRegression(max_iter=5000)).fit(homes, sold)
+"""
+
+# in a fresh interpreter: the frame itself, then MLflow's scoring server fed that frame as a
+# client sends it (JSON: categories as text, Int64 nulls as null, datetimes as ISO text)
+HOMES_ELSEWHERE = """
+import json, pickle, sys, warnings
+import mlflow, pandas as pd
+from fastapi.testclient import TestClient
+from mlflow.pyfunc import scoring_server
+uri, sample, out = sys.argv[1:4]
+X = pd.read_pickle(sample)
+model = mlflow.pyfunc.load_model(uri)
+result = {"predictions": model.predict(X)}
+body = json.dumps(
+    {"dataframe_split": json.loads(X.to_json(orient="split", index=False, date_format="iso"))}
+)
+served = TestClient(scoring_server.init(model)).post(
+    "/invocations", content=body, headers={"Content-Type": "application/json"}
+)
+result["served"] = (served.status_code, served.json())
+odd = X.head(3).astype({"color": "str"})
+odd.loc[odd.index[0], "color"] = "purple"
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    result["odd"] = model.predict(odd)
+result["warnings"] = [str(w.message) for w in caught if w.category.__name__ == "ContractWarning"]
+try:
+    model.predict(X.drop(columns=["rooms"]))
+except Exception as exc:
+    result["missing"] = f"{type(exc).__name__}: {exc}"
+with open(out, "wb") as f:
+    pickle.dump(result, f)
+"""
+
+
+def test_categorical_nullable_int_datetime_and_bool_columns_promote_and_serve(
+    ip, project, client, tmp_path
+):
+    cell(ip, HOMES)
+    ns = ip.user_ns
+    X, model = ns["homes"], ns["houses"]
+    assert X["rooms"].isna().sum() > 0 and isinstance(X["color"].dtype, pd.CategoricalDtype)
+    promoted = mlops.promote(model, name="homes", X=X, y=ns["sold"], alias="staging")
+    assert promoted.verification["rows"] == 500
+
+    got = load_elsewhere(
+        tmp_path, "models:/homes@staging", store_uri(project), X, script=HOMES_ELSEWHERE
+    )
+    expected = model.predict(X)
+    assert np.array_equal(got["predictions"], expected)
+    status, body = got["served"]
+    assert status == 200, body
+    assert np.array_equal(np.asarray(body["predictions"]), expected)
+    odd = X.head(3).astype({"color": "str"})
+    odd.loc[odd.index[0], "color"] = "purple"
+    assert np.array_equal(got["odd"], model.predict(odd))  # the unseen level is one-hot zeros
+    assert got["warnings"] == ["color: 1 row with unseen categories ('purple')"]
+    assert got["missing"] == "ContractError: missing column the model was trained on: rooms"
+
+    folder = download(promoted.model_id, tmp_path / "dl", project)
+    columns = {c["name"]: c for c in json.loads((folder / "contract.json").read_text())["columns"]}
+    assert columns["color"]["family"] == "category"
+    assert columns["color"]["categories"] == ["red", "green", "blue"]
+    assert columns["rooms"]["family"] == "integer" and columns["rooms"]["dtype"] == "Int64"
+    assert columns["rooms"]["null_rate"] == float(f"{X['rooms'].isna().mean():.4g}") > 0
+    assert columns["listed"]["family"] == "datetime"
+    assert columns["garden"]["family"] == "boolean"
+    from mlflow.models import Model
+
+    signature = Model.load(str(folder / "MLmodel")).signature.inputs.to_dict()
+    types = {c["name"]: c["type"] for c in signature}
+    assert types == {"color": "any", "rooms": "any", "listed": "datetime", "garden": "boolean"}
+
+
+def test_columns_mlflow_cannot_enforce_are_left_to_the_contract(ip, project):
+    """MLflow's datetime refuses timezone-aware values, even the training frame's; its long
+    refuses the nulls a nullable Int64 may get, even one that had none in training. Such columns
+    are ``Any`` in the signature: the contract checks them and gives back their dtypes."""
+    cell(
+        ip,
+        """
+        import numpy as np
+        import pandas as pd
+        from sklearn.linear_model import LinearRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import FunctionTransformer
+
+        def hour_of_day(X):
+            return np.column_stack([X["at"].dt.hour, X["load"]])
+
+        meter = pd.DataFrame(
+            {
+                "at": pd.date_range("2024-03-30", periods=96, freq="h", tz="Europe/Oslo"),
+                "load": np.linspace(1.0, 3.0, 96),
+                "phase": pd.array(np.arange(96) % 3 + 1, dtype="Int64"),
+            }
+        )
+        usage = meter["at"].dt.hour * 0.5 + meter["load"]
+        meters = make_pipeline(FunctionTransformer(hour_of_day), LinearRegression())
+        meters.fit(meter, usage)
+        """,
+    )
+    ns = ip.user_ns
+    X, model = ns["meter"], ns["meters"]
+    promoted = mlops.promote(model, "meters", X=X)
+    import mlflow
+
+    loaded = mlflow.pyfunc.load_model(promoted.uri)
+    assert {c.name: repr(c.type) for c in loaded.metadata.get_input_schema().inputs} == {
+        "at": "Any",
+        "load": "double",
+        "phase": "Any",
+    }
+    assert np.array_equal(loaded.predict(X), model.predict(X))
+    as_utc_text = X.assign(at=X["at"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert np.array_equal(loaded.predict(as_utc_text), model.predict(X))
+    phase = X["phase"].astype(float).where(X.index != 5)  # what JSON makes of a null in it
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert np.array_equal(loaded.predict(X.assign(phase=phase)), model.predict(X))
+    # the shipped copy's ContractWarning: a class of its own, the same name
+    said = [str(w.message) for w in caught if w.category.__name__ == "ContractWarning"]
+    assert said == ["phase: 1 row missing (none in training)"]
+    with pytest.raises(mlops.MlopsError, match="at: expected timezone-aware datetimes"):
+        loaded.predict(X.assign(at=X["at"].dt.tz_localize(None)))
