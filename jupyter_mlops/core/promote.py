@@ -773,6 +773,7 @@ def _promote_on(
     user_ns: dict | None,
 ) -> Promotion:
     from mlflow.entities import LoggedModelOutput
+    from mlflow.exceptions import MlflowException
     from mlflow.models import Model
 
     from . import tracking
@@ -797,6 +798,9 @@ def _promote_on(
                 )
         except CaptureError as exc:
             raise PromoteError(f"not registered: {exc}") from None
+        except MlflowException as exc:  # MLflow refused to save it (a signature, say)
+            first = (str(exc.message).strip().splitlines() or [""])[0][:300]
+            raise PromoteError(f"not registered: MLflow could not save it: {first}") from None
         verification = _verify(folder, model, X, input_kind, work)
 
         # verified: now write to the store, the card naming the version it is about to get
