@@ -110,8 +110,27 @@ def test_example_notebooks_run_through_the_batch_runner(project: Path, client, e
     assert [r.info.status for r in runs] == ["FINISHED"]
     if example.name == "quickstart.ipynb":  # promoted from inside the tracked run
         version = client.get_model_version_by_alias("breast_cancer", "staging")
-        assert version.run_id == runs[0].info.run_id
+        (fit,) = [r for r in all_runs(client) if r.data.tags.get("mlops.candidate") == "true"]
+        assert fit.data.tags["mlflow.parentRunId"] == runs[0].info.run_id
+        assert version.run_id == fit.info.run_id  # the record of the promoted pipeline's fit
+        assert version.tags["mlops.run_id"] == runs[0].info.run_id
         assert version.tags["mlops.verified"] == "true"
+    if example.name == "candidates.ipynb":  # three models tried, the best by test AUC promoted
+        children = {
+            r.info.run_name: r
+            for r in all_runs(client)
+            if r.data.tags.get("mlflow.parentRunId") == runs[0].info.run_id
+        }
+        assert len(children) == 3
+        scores = {name: r.data.metrics["test_auc"] for name, r in children.items()}
+        best = max(scores, key=scores.get)
+        version = client.get_model_version_by_alias("affairs", "staging")
+        (fit,) = [
+            r
+            for r in all_runs(client)
+            if r.data.tags.get("mlflow.parentRunId") == children[best].info.run_id
+        ]
+        assert version.run_id == fit.info.run_id  # the best candidate's own fit
     if example.name == "segments.ipynb":  # a child run per store, the family promoted
         children = [r for r in all_runs(client) if "mlflow.parentRunId" in r.data.tags]
         assert len(children) == runs[0].data.metrics["segments.count"] == 36
