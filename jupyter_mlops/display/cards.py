@@ -47,12 +47,15 @@ def _run_rows(info: dict[str, Any]) -> list[tuple[str, Any]]:
     ]
 
 
+_LEFT = "text-align:left;padding-right:12px"
+
+
 def _score(value: Any) -> str:
     return "" if value is None else f"{value:.4g}"
 
 
 def _params_text(params: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in params.items())
+    return ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
 
 
 def _candidates_html(candidates: list[dict[str, Any]]) -> str:
@@ -65,9 +68,8 @@ def _candidates_html(candidates: list[dict[str, Any]]) -> str:
     )
     rows = "".join(
         "<tr>"
-        f"<td style='padding-right:12px'>{html.escape(str(c['label']))}</td>"
-        f"<td style='padding-right:12px'><code>{html.escape(_params_text(c['key_params']))}"
-        "</code></td>"
+        f"<td style='{_LEFT}'>{html.escape(str(c['label']))}</td>"
+        f"<td style='{_LEFT}'><code>{html.escape(_params_text(c['key_params']))}</code></td>"
         f"<td style='text-align:right'>{html.escape(_score(c.get('training_score')))}</td>"
         "</tr>"
         for c in candidates

@@ -19,6 +19,7 @@ def promotion_rows(p: Any) -> list[tuple[str, Any]]:
         ("model", p.uri),
         ("version", p.version),
         ("run", p.run_id),
+        ("its fit", p.candidate_run_id and f"child run {p.candidate_run_id}"),
         ("logged model", p.model_id),
         ("verified", verified),
         ("notebook code", ", ".join(p.code_files[:-2]) or "none needed"),
