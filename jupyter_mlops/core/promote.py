@@ -47,6 +47,7 @@ ALWAYS_REQUIRED = ("mlflow", "pandas", "numpy")
 # the verification process starts from a clean slate: only what finding Python and a home needs
 KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT")
 KEPT_ENV_PREFIXES = ("MLFLOW_ALLOW_PICKLE",)
+HELD_ALIAS_TAG = "mlops.alias.held"  # on a version registered where aliases are held
 
 VERIFY_SCRIPT = textwrap.dedent(
     """
@@ -85,6 +86,18 @@ class Promotion:
     requirements: list[str] = field(default_factory=list)
     code_files: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    held_alias: str | None = None  # asked for, but not moved (a sweep point or a reproduction)
+
+    @property
+    def held_note(self) -> str | None:
+        """One line saying the alias asked for was not moved, and how to move it; else None."""
+        if not self.held_alias:
+            return None
+        return (
+            f"alias {self.held_alias!r} not moved: promotions inside a sweep point or a "
+            "reproduction only register (use `jupyter mlops sweep --best METRIC --alias "
+            f"{self.held_alias}`)"
+        )
 
     @property
     def uri(self) -> str:
@@ -103,6 +116,7 @@ class Promotion:
             "name": self.name,
             "version": self.version,
             "alias": self.alias,
+            "held_alias": self.held_alias,
             "uri": self.uri,
             "model_id": self.model_id,
             "run_id": self.run_id,
@@ -119,7 +133,8 @@ class Promotion:
             if v.get("rows")
             else "loaded in a fresh process (no X given: predictions not compared)"
         )
-        return f"{self.uri} (version {self.version}): {checked}"
+        text = f"{self.uri} (version {self.version}): {checked}"
+        return f"{text}\n{self.held_note}" if self.held_note else text
 
     def __repr__(self) -> str:
         return f"Registered {self.summary()}"
@@ -684,9 +699,13 @@ def _promote_on(
     from mlflow.models import Model
 
     from . import tracking
+    from .batch import HOLD_ALIASES_ENV
     from .capture import CaptureError
     from .model_card import card_facts
 
+    held = None
+    if alias and os.environ.get(HOLD_ALIASES_ENV, "") not in ("", "0"):
+        held, alias = alias, None  # register only: the card and the run tag name no alias
     client = run.client
     with tempfile.TemporaryDirectory(prefix="mlops-promote-") as tmp:
         work = Path(tmp)
@@ -761,7 +780,12 @@ def _promote_on(
                 name,
                 source=f"models:/{logged.model_id}",  # how MLflow links a version to its model
                 run_id=run.run_id,
-                tags={**lineage, "mlops.verified": "true"},
+                # a held alias is named on the version, for `sweep --best ... --alias` to move
+                tags={
+                    **lineage,
+                    "mlops.verified": "true",
+                    **({HELD_ALIAS_TAG: held} if held else {}),
+                },
                 description=description,
                 model_id=logged.model_id,
             )
@@ -790,6 +814,7 @@ def _promote_on(
             verification=verification,
             requirements=built["requirements"],
             code_files=built["code_files"],
+            held_alias=held,
         )
 
 
