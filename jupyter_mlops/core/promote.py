@@ -48,6 +48,7 @@ ALWAYS_REQUIRED = ("mlflow", "pandas", "numpy")
 KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT")
 KEPT_ENV_PREFIXES = ("MLFLOW_ALLOW_PICKLE",)
 HELD_ALIAS_TAG = "mlops.alias.held"  # on a version registered where aliases are held
+PROMOTED_TAG = "mlops.promoted."  # + the model's name, on the run: VERSION or VERSION@ALIAS
 
 VERIFY_SCRIPT = textwrap.dedent(
     """
@@ -802,7 +803,7 @@ def _promote_on(
         tracking.session.buffer.add(
             client,
             run.run_id,
-            tags=[(f"mlops.promoted.{name}"[:250], f"{mv.version}{'@' + alias if alias else ''}")],
+            tags=[(f"{PROMOTED_TAG}{name}"[:250], f"{mv.version}{'@' + alias if alias else ''}")],
         )
         return Promotion(
             name=name,
