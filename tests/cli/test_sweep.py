@@ -196,7 +196,7 @@ def test_minimize_moves_the_alias_to_the_lowest(project: Path, client) -> None:
     assert "test_auc, lowest wins (--minimize)" in out.stdout
 
 
-def test_best_without_promotions_reports_and_a_missing_metric_exits_1(
+def test_best_without_promotions_reports_and_what_it_cannot_do_exits_1(
     project: Path, client
 ) -> None:
     cells = [*CELLS, "mlops.log(val_loss=1 / alpha)"]
@@ -215,10 +215,20 @@ def test_best_without_promotions_reports_and_a_missing_metric_exits_1(
     assert out.stdout.splitlines()[-1].strip() == (
         "best: no finished child logged 'auc' as a number"
     )
+    assert "Traceback" not in out.stderr
     parent = last_parent(client)
     assert parent.info.status == "FINISHED"  # the sweep ran: its runs stand
     assert not any(k.startswith("mlops.sweep.best") for k in parent.data.tags)
     assert [c.info.status for c in sweep_children(client, parent.info.run_id)] == ["FINISHED"]
+
+    # an alias asked for, but the best point promoted nothing: said, and exit 1
+    args = ["-p", "alpha", "2", "--best", "score", "--alias", "staging"]
+    out = cli("sweep", "train.ipynb", *args, cwd=project)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert out.stdout.splitlines()[-1].strip() == (
+        "best: alpha=2 score=20: it promoted no model, so alias 'staging' was not moved"
+    )
+    assert last_parent(client).data.tags["mlops.sweep.best_value"] == "20.0"
 
 
 @pytest.fixture
