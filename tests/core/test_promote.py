@@ -308,7 +308,7 @@ def test_promotion_against_a_server(ip, project, tmp_path, mlflow_server):
     assert not (project / ".mlops").exists()
 
 
-def test_a_held_alias_registers_without_moving(ip, project, client, tmp_path, monkeypatch):
+def test_a_held_alias_registers_without_moving(ip, project, client, tmp_path, monkeypatch, capsys):
     from jupyter_mlops.core.batch import HOLD_ALIASES_ENV
     from jupyter_mlops.display.promote import promotion_html
 
@@ -345,7 +345,12 @@ def test_a_held_alias_registers_without_moving(ip, project, client, tmp_path, mo
     card = (download(held.model_id, tmp_path / "dl", project) / "MODEL_CARD.md").read_text()
     assert "models:/held/2" in card and "@staging" not in card
 
+    capsys.readouterr()
+    ip.run_line_magic("mlops", "promote plain --name held --X X --alias staging")
+    assert capsys.readouterr().out.splitlines()[:2] == ["models:/held/3 (version 3)", line]
+    assert str(client.get_model_version_by_alias("held", "staging").version) == "1"
+
     monkeypatch.setenv(HOLD_ALIASES_ENV, "0")  # "0" holds nothing
     moved = mlops.promote(ns["plain"], "held", X=ns["X"], alias="staging")
     assert moved.alias == "staging" and moved.held_alias is None
-    assert str(client.get_model_version_by_alias("held", "staging").version) == "3"
+    assert str(client.get_model_version_by_alias("held", "staging").version) == "4"
