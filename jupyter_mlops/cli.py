@@ -57,6 +57,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     if not args.parameter:
         raise MlopsError("give the grid: -p NAME V1,V2,... (repeatable)")
+    if args.maximize and args.minimize:
+        raise MlopsError("--maximize and --minimize exclude each other: give one")
+    direction = True if args.maximize else False if args.minimize else None
+    if args.best is None and args.alias is not None:
+        raise MlopsError(
+            f"--alias needs --best METRIC: it moves {args.alias!r} to the best point's version"
+        )
+    if args.best is None and direction is not None:
+        flag = "--maximize" if direction else "--minimize"
+        raise MlopsError(f"{flag} needs --best METRIC: it says which way the best point is")
     grid: dict[str, list[object]] = {}
     for name, values in args.parameter:
         if name in grid:
@@ -74,6 +84,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             experiment=args.experiment,
             kernel_name=args.kernel,
             timeout=args.timeout,
+            best=args.best,
+            alias=args.alias,
+            maximize=direction,
         )
     except KeyboardInterrupt:
         print("jupyter mlops sweep: interrupted", file=sys.stderr)
@@ -175,6 +188,23 @@ def build_parser() -> argparse.ArgumentParser:
     swp.add_argument("-e", "--experiment", help="experiment (default: the notebook's stem)")
     swp.add_argument("--kernel", help="kernel name (default: the notebook's kernelspec)")
     swp.add_argument("--timeout", type=int, help="seconds a cell may take")
+    swp.add_argument(
+        "--best",
+        metavar="METRIC",
+        help="at the end, pick the finished child with the best METRIC (recorded on the parent)",
+    )
+    swp.add_argument(
+        "--alias",
+        metavar="ALIAS",
+        help="with --best: move ALIAS to the version(s) the best child promoted (promotions "
+        "inside the points never move an alias)",
+    )
+    swp.add_argument(
+        "--maximize",
+        action="store_true",
+        help="with --best: highest wins (the default unless METRIC is named like a loss/error)",
+    )
+    swp.add_argument("--minimize", action="store_true", help="with --best: lowest wins")
     swp.set_defaults(func=cmd_sweep)
 
     status = sub.add_parser("status", help="store, experiment, active run, DVC state")

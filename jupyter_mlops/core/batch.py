@@ -25,6 +25,10 @@ from .tracking import ATTACH_ENV, ATTACH_FILE_ENV, _reap
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
 PARAMETERS_TAG_KEY = "mlops.parameters"  # the injected values as Python literals (JSON object)
+#: set (to "1") in the kernel's environment by ``run_notebook(hold_aliases=True)``: promotions in
+#: that kernel register versions but move no alias (a sweep point or a reproduction must not
+#: repoint ``@staging`` at whatever ran last; ``sweep --best`` moves it once, deliberately)
+HOLD_ALIASES_ENV = "JUPYTER_MLOPS_HOLD_ALIASES"
 
 
 @dataclass
@@ -101,6 +105,7 @@ def run_notebook(
     parent_run_id: str | None = None,
     tags: dict[str, str] | None = None,
     nb: Any = None,
+    hold_aliases: bool = False,
 ) -> NotebookRun:
     """Execute the notebook at ``path`` inside one tracked run and return how it went.
 
@@ -109,6 +114,8 @@ def run_notebook(
     ``parent_run_id`` makes the run a child (sweeps); ``tags`` are set last, over provenance.
     ``nb`` is the notebook's content when it does not come from ``path`` (the nbconvert
     exporter); ``path`` then still says where it runs and what it is called.
+    ``hold_aliases`` makes promotions inside the notebook register without moving an alias
+    (sweep points and reproductions; a kernel started from a held one stays held).
     """
     import nbformat
     from jupyter_client.manager import AsyncKernelManager
@@ -170,6 +177,8 @@ def run_notebook(
             "JPY_SESSION_NAME": str(notebook),
         }
     )
+    if hold_aliases:
+        env[HOLD_ALIASES_ENV] = "1"
     current: dict[str, int] = {}
     # A local kernel talks over IPC sockets in a private folder: no open TCP ports on the
     # machine (and no warning about unencrypted TCP from ipykernel). The asynchronous manager,

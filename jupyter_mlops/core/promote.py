@@ -48,6 +48,8 @@ ALWAYS_REQUIRED = ("mlflow", "pandas", "numpy")
 # the verification process starts from a clean slate: only what finding Python and a home needs
 KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT")
 KEPT_ENV_PREFIXES = ("MLFLOW_ALLOW_PICKLE",)
+HELD_ALIAS_TAG = "mlops.alias.held"  # on a version registered where aliases are held
+PROMOTED_TAG = "mlops.promoted."  # + the model's name, on the run: VERSION or VERSION@ALIAS
 
 VERIFY_SCRIPT = textwrap.dedent(
     """
@@ -87,6 +89,18 @@ class Promotion:
     code_files: list[str] = field(default_factory=list)
     seconds: float = 0.0
     candidate_run_id: str | None = None  # the child run that recorded this model's fit
+    held_alias: str | None = None  # asked for, but not moved (a sweep point or a reproduction)
+
+    @property
+    def held_note(self) -> str | None:
+        """One line saying the alias asked for was not moved, and how to move it; else None."""
+        if not self.held_alias:
+            return None
+        return (
+            f"alias {self.held_alias!r} not moved: promotions inside a sweep point or a "
+            "reproduction only register (use `jupyter mlops sweep --best METRIC --alias "
+            f"{self.held_alias}`)"
+        )
 
     @property
     def uri(self) -> str:
@@ -105,6 +119,7 @@ class Promotion:
             "name": self.name,
             "version": self.version,
             "alias": self.alias,
+            "held_alias": self.held_alias,
             "uri": self.uri,
             "model_id": self.model_id,
             "run_id": self.run_id,
@@ -122,7 +137,8 @@ class Promotion:
             if v.get("rows")
             else "loaded in a fresh process (no X given: predictions not compared)"
         )
-        return f"{self.uri} (version {self.version}): {checked}"
+        text = f"{self.uri} (version {self.version}): {checked}"
+        return f"{text}\n{self.held_note}" if self.held_note else text
 
     def __repr__(self) -> str:
         return f"Registered {self.summary()}"
@@ -777,9 +793,13 @@ def _promote_on(
     from mlflow.models import Model
 
     from . import tracking
+    from .batch import HOLD_ALIASES_ENV
     from .capture import CaptureError
     from .model_card import card_facts
 
+    held = None
+    if alias and os.environ.get(HOLD_ALIASES_ENV, "") not in ("", "0"):
+        held, alias = alias, None  # register only: the card and the run tag name no alias
     client = run.client
     with tempfile.TemporaryDirectory(prefix="mlops-promote-") as tmp:
         work = Path(tmp)
@@ -863,7 +883,12 @@ def _promote_on(
                 name,
                 source=f"models:/{logged.model_id}",  # how MLflow links a version to its model
                 run_id=fit_run_id,
-                tags={**lineage, "mlops.verified": "true"},
+                # a held alias is named on the version, for `sweep --best ... --alias` to move
+                tags={
+                    **lineage,
+                    "mlops.verified": "true",
+                    **({HELD_ALIAS_TAG: held} if held else {}),
+                },
                 description=description,
                 model_id=logged.model_id,
             )
@@ -877,7 +902,7 @@ def _promote_on(
             store.with_retry(lambda: client.set_registered_model_alias(name, alias, mv.version))
         if description and not _has_description(client, name):
             store.with_retry(lambda: client.update_registered_model(name, description))
-        promoted = [(f"mlops.promoted.{name}"[:250], f"{mv.version}{'@' + alias if alias else ''}")]
+        promoted = [(f"{PROMOTED_TAG}{name}"[:250], f"{mv.version}{'@' + alias if alias else ''}")]
         tracking.session.buffer.add(client, run.run_id, tags=promoted)
         if candidate.get("run_id"):
             tracking.session.buffer.add(client, candidate["run_id"], tags=promoted)
@@ -892,6 +917,7 @@ def _promote_on(
             requirements=built["requirements"],
             code_files=built["code_files"],
             candidate_run_id=candidate.get("run_id"),
+            held_alias=held,
         )
 
 

@@ -242,6 +242,7 @@ def reproduce(
             timeout=timeout,
             tracking_uri=settings.tracking_uri,
             tags=new_tags,
+            hold_aliases=True,  # a rerun must not repoint @staging at its own version
         )
         new_id = result.run_id
         if parameters is None:  # kept as the snapshot injected them: log what the original did
@@ -255,6 +256,7 @@ def reproduce(
         else:
             status = "same" if all(r.verdict == "same" for r in rows) else "differs"
         notes += result.notes
+        notes += _promotion_notes(client, rerun)
         if keep:
             notes.append(f"scratch folder kept at {root}")
         reproduction = Reproduction(
@@ -277,6 +279,31 @@ def reproduce(
     finally:
         if not keep:
             shutil.rmtree(parent, ignore_errors=True)
+
+
+def _promotion_notes(client: Any, rerun: Any) -> list[str]:
+    """One note per model the rerun promoted: the version it registered, and the alias it
+    asked for and did not move (a reproduction registers; it never repoints an alias)."""
+    from mlflow.exceptions import MlflowException
+
+    from .promote import HELD_ALIAS_TAG, PROMOTED_TAG
+
+    notes = []
+    for key, value in sorted(rerun.data.tags.items()):
+        if not key.startswith(PROMOTED_TAG):
+            continue
+        name, version = key[len(PROMOTED_TAG) :], value.split("@")[0]
+        try:
+            mv = store.with_retry(lambda n=name, v=version: client.get_model_version(n, v))
+            held = mv.tags.get(HELD_ALIAS_TAG)
+        except MlflowException:
+            held = None
+        moved = f" without moving alias {held!r}" if held else ""
+        notes.append(
+            f"the notebook promoted {name}: registered version {version}{moved} "
+            "(a reproduction moves no alias)"
+        )
+    return notes
 
 
 # -- the original run --------------------------------------------------------------------------

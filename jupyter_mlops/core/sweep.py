@@ -22,6 +22,7 @@ import json
 import keyword
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -34,6 +35,10 @@ RUNNER = "jupyter-mlops sweep"
 DASK_CONNECT_TIMEOUT = 5  # seconds: an unreachable scheduler should fail fast, not hang
 _MAX_PARAM = 6000  # MLflow's limit on a param value
 _TABLE_METRICS = 4  # metric columns shown in the summary table (all of them are in the artifact)
+# metric names where lower is better, so ``best`` minimizes them unless told otherwise
+_LOWER_IS_BETTER = re.compile(
+    r"loss|error|(^|[^a-z])(r?mse|mae|mape|r?msle|medae|err|perplexity)([^a-z]|$)", re.IGNORECASE
+)
 
 
 @dataclass
@@ -46,6 +51,7 @@ class ChildRun:
     run_id: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    promoted: dict[str, str] = field(default_factory=dict)  # {model name: version registered}
 
     @property
     def ok(self) -> bool:
@@ -54,6 +60,66 @@ class ChildRun:
     @property
     def label(self) -> str:
         return point_label(self.parameters)
+
+
+@dataclass
+class Best:
+    """The child ``sweep(best=METRIC)`` chose, and where ``alias`` now points because of it."""
+
+    metric: str
+    maximize: bool
+    chosen_by: str  # why that direction: "--maximize", "--minimize" or the default rule
+    child: ChildRun | None  # None: no finished child logged the metric as a number
+    alias: str | None = None
+    moved: dict[str, str] = field(default_factory=dict)  # {model name: version} alias now on
+    problem: str | None = None  # why the alias could not be moved
+
+    @property
+    def value(self) -> float | None:
+        return None if self.child is None else self.child.metrics[self.metric]
+
+    @property
+    def ok(self) -> bool:
+        """A child was chosen and, with an alias, the alias was moved."""
+        return self.child is not None and self.problem is None
+
+    def lines(self) -> list[str]:
+        way = "highest" if self.maximize else "lowest"
+        if self.child is None:
+            held = f"; alias {self.alias!r} not moved" if self.alias else ""
+            return [f"best: no finished child logged {self.metric!r} as a number{held}"]
+        c = self.child
+        point = f"{c.label} {self.metric}={self.value:.6g}"
+        lines = [f"best by {self.metric}, {way} wins ({self.chosen_by}): run {c.run_id}"]
+        if self.alias:
+            lines += [
+                f"best: {point} → models:/{name}@{self.alias} is now version {version}"
+                for name, version in sorted(self.moved.items())
+            ]
+            if self.problem:
+                lines.append(f"best: {point}: {self.problem}")
+        elif c.promoted:
+            uris = ", ".join(f"models:/{n}/{v}" for n, v in sorted(c.promoted.items()))
+            lines.append(f"best: {point} registered {uris}")
+        else:
+            lines.append(f"best: {point} (it promoted no model)")
+        return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(
+            {
+                "metric": self.metric,
+                "maximize": self.maximize,
+                "chosen_by": self.chosen_by,
+                "run_id": self.child.run_id if self.child else None,
+                "index": self.child.index if self.child else None,
+                "parameters": self.child.parameters if self.child else None,
+                "value": self.value,
+                "alias": self.alias,
+                "moved": self.moved,
+                "problem": self.problem,
+            }
+        )
 
 
 @dataclass
@@ -67,6 +133,8 @@ class SweepResult:
     grid: dict[str, list[Any]]
     children: list[ChildRun]
     backend: str
+    best: Best | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[ChildRun]:
@@ -74,7 +142,8 @@ class SweepResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == "FINISHED"
+        """Every child finished and, with ``best``, the best was chosen (and the alias moved)."""
+        return self.status == "FINISHED" and (self.best is None or self.best.ok)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +156,8 @@ class SweepResult:
             "size": len(self.children),
             "failed": len(self.failed),
             "children": [_plain(asdict(c)) for c in self.children],
+            "best": self.best.to_dict() if self.best else None,
+            "notes": list(self.notes),
         }
 
     def summary(self) -> str:
@@ -122,6 +193,9 @@ class SweepResult:
             lines.append(
                 f"  {child.status} {child.label}{run}: {child.error or 'no error recorded'}"
             )
+        lines += [f"  note: {note}" for note in self.notes]
+        if self.best is not None:
+            lines += [f"  {line}" for line in self.best.lines()]
         return "\n".join(lines)
 
 
@@ -176,6 +250,15 @@ def _show(value: Any) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
+def default_maximize(metric: str) -> bool:
+    """Whether ``best`` picks the highest value of ``metric`` when not told: yes for scores
+    (auc, accuracy, r2), no for what is named like a loss or an error (val_loss, rmse, mae).
+    scikit-learn's ``neg_*`` scorers are negated losses, so higher is better there."""
+    if metric.lower().startswith("neg_"):
+        return True
+    return not _LOWER_IS_BETTER.search(metric)
+
+
 # -- the worker -------------------------------------------------------------------------------
 _in_pool_worker = False
 
@@ -208,6 +291,7 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
             tracking_uri=task["tracking_uri"],
             parent_run_id=task["parent_run_id"],
             tags=task["tags"],
+            hold_aliases=True,  # every point moving @staging leaves it on the last to finish
         )
         outcome = ChildRun(
             index, parameters, result.status, result.run_id, dict(result.metrics), result.error
@@ -405,6 +489,9 @@ def sweep(
     tracking_uri: str | None = None,
     run_name: str | None = None,
     progress: bool = True,
+    best: str | None = None,
+    alias: str | None = None,
+    maximize: bool | None = None,
 ) -> SweepResult:
     """Run the notebook at ``path`` once per point of ``grid`` (the cartesian product of its
     value lists), each as a child run of one parent run, and return how every point went.
@@ -417,6 +504,12 @@ def sweep(
     A failing point fails its own child run only; the parent ends FAILED saying how many did.
     Ctrl-C cancels the points not started (local workers are stopped) and ends the parent
     KILLED before the interrupt propagates.
+
+    Promotions inside the points register versions but move no alias. With ``best``, the
+    finished child with the highest (``maximize``; default: highest unless the metric is named
+    like a loss or an error) value of that metric is recorded on the parent, and ``alias`` is
+    moved to the version of each model it promoted: the alias ends on the best point, not on
+    whichever finished last.
     """
     import nbformat
 
@@ -440,6 +533,7 @@ def sweep(
         raise MlopsError(f"workers must be a whole number, not {workers!r}")
     if workers is not None and workers < 1:
         raise MlopsError(f"workers must be at least 1, not {workers}")
+    _check_best(best, alias, maximize)
     if dask is None:  # Dask workers may have other kernels; they report it per point
         _check_kernel(kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3")
 
@@ -525,8 +619,19 @@ def sweep(
     backend.close()
 
     children = [done[i] for i in range(len(tasks))]
-    _reconcile(client, exp_id, parent_id, children)
-    _log_summary(client, parent_id, notebook, checked, children)
+    chosen, notes = None, []
+    try:
+        _reconcile(client, exp_id, parent_id, children)
+        held = _promotions(client, exp_id, parent_id, children)
+        if best is not None:
+            chosen = _apply_best(client, settings, parent_id, children, best, alias, maximize)
+        if held and (chosen is None or not chosen.moved):
+            notes.append(_held_note(held))
+        _log_summary(client, parent_id, notebook, checked, children, chosen)
+    except BaseException as exc:  # never leave the parent RUNNING
+        status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+        _end(client, parent_id, status, f"the sweep stopped: {_error_text(exc)}")
+        raise
     failed = [c for c in children if not c.ok]
     store.with_retry(lambda: client.set_tag(parent_id, "mlops.sweep.failed", str(len(failed))))
     status = "FAILED" if failed else "FINISHED"
@@ -544,7 +649,124 @@ def sweep(
         grid=checked,
         children=children,
         backend=backend.describe(),
+        best=chosen,
+        notes=notes,
     )
+
+
+# -- the best point ---------------------------------------------------------------------------
+def _check_best(best: Any, alias: Any, maximize: Any) -> None:
+    """Refuse a bad ``best``/``alias``/``maximize`` before anything is recorded."""
+    if best is None:
+        if alias is not None:
+            raise MlopsError(
+                f"alias {alias!r} needs best=METRIC: the alias goes to the best point's version"
+            )
+        if maximize is not None:
+            raise MlopsError("maximize needs best=METRIC: it says which way the best point is")
+        return
+    if not isinstance(best, str) or not best.strip():
+        raise MlopsError(f"best must be the name of a metric the notebook logs, not {best!r}")
+    if maximize is not None and not isinstance(maximize, bool):
+        raise MlopsError(f"maximize must be True, False or None, not {maximize!r}")
+    if alias is not None:
+        from .models import check_alias
+
+        check_alias(alias)  # the rules (and words) promote and the Models panel use
+
+
+def _promotions(client: Any, exp_id: str, parent_id: str, children: list[ChildRun]) -> dict:
+    """Fill each child's ``promoted`` from its ``mlops.promoted.<name>`` tags; return the
+    aliases the points held, ``{(model, alias): number of points}``."""
+    from mlflow.exceptions import MlflowException
+
+    from . import store
+    from .promote import HELD_ALIAS_TAG, PROMOTED_TAG
+
+    runs = {r.info.run_id: r for r in _children(client, exp_id, parent_id)}
+    held: dict[tuple[str, str], int] = {}
+    for child in children:
+        run = runs.get(child.run_id) if child.run_id else None
+        for key, value in sorted(run.data.tags.items()) if run else ():
+            if not key.startswith(PROMOTED_TAG):
+                continue
+            name, version = key[len(PROMOTED_TAG) :], value.split("@")[0]
+            child.promoted[name] = version
+            try:
+                mv = store.with_retry(lambda n=name, v=version: client.get_model_version(n, v))
+            except MlflowException:  # deleted since: nothing to say about it
+                continue
+            alias = mv.tags.get(HELD_ALIAS_TAG)
+            if alias:
+                held[(name, alias)] = held.get((name, alias), 0) + 1
+    return held
+
+
+def _held_note(held: dict[tuple[str, str], int]) -> str:
+    parts = [
+        f"{n} point{'s' if n != 1 else ''} registered {name} without moving @{alias}"
+        for (name, alias), n in sorted(held.items())
+    ]
+    aliases = sorted({alias for _, alias in held})
+    how = " or ".join(f"--best METRIC --alias {a}" for a in aliases)
+    return f"{'; '.join(parts)} (points only register; {how} moves it to the best point)"
+
+
+def _apply_best(
+    client: Any,
+    settings: Any,
+    parent_id: str,
+    children: list[ChildRun],
+    metric: str,
+    alias: str | None,
+    maximize: bool | None,
+) -> Best:
+    """Choose the best finished child by ``metric``, record it on the parent and move
+    ``alias`` to each version it registered. Ties go to the first point in grid order."""
+    from . import store
+
+    if maximize is None:
+        maximize = default_maximize(metric)
+        named = "is not" if maximize else "is"
+        other = "--minimize for lowest" if maximize else "--maximize for highest"
+        chosen_by = f"default: {metric!r} {named} named like a loss or an error; {other}"
+    else:
+        chosen_by = "--maximize" if maximize else "--minimize"
+    candidates = [
+        c
+        for c in children
+        if c.ok
+        and isinstance(c.metrics.get(metric), int | float)
+        and math.isfinite(c.metrics[metric])
+    ]
+    if not candidates:
+        return Best(metric, maximize, chosen_by, None, alias)
+    pick = max if maximize else min
+    child = pick(candidates, key=lambda c: c.metrics[metric])
+    result = Best(metric, maximize, chosen_by, child, alias)
+    tags = {
+        "mlops.sweep.best_run_id": child.run_id,
+        "mlops.sweep.best_metric": metric,
+        "mlops.sweep.best_value": repr(float(child.metrics[metric])),
+        "mlops.sweep.best_direction": "maximize" if maximize else "minimize",
+    }
+    for key, value in tags.items():
+        store.with_retry(lambda k=key, v=value: client.set_tag(parent_id, k, v))
+    if alias is None:
+        return result
+    if not child.promoted:
+        result.problem = f"it promoted no model, so alias {alias!r} was not moved"
+        return result
+    from .models import set_alias
+
+    for name, version in sorted(child.promoted.items()):
+        try:
+            set_alias(name, alias, version, settings=settings)
+        except MlopsError as exc:  # the version was deleted since, say
+            result.problem = f"alias {alias!r} not moved on {name}: {exc}"
+            continue
+        result.moved[name] = version
+    return result
 
 
 def _progress(total: int, desc: str, enabled: bool) -> Any:
@@ -573,8 +795,10 @@ def _log_summary(
     notebook: Path,
     grid: dict[str, list[Any]],
     children: list[ChildRun],
+    best: Best | None = None,
 ) -> None:
-    """``sweep/summary.json`` and ``sweep/summary.csv``: one row per child."""
+    """``sweep/summary.json`` and ``sweep/summary.csv``: one row per child (the JSON also
+    says which child was best and where the alias went)."""
     from . import store
 
     document = {
@@ -583,6 +807,7 @@ def _log_summary(
         "size": len(children),
         "failed": sum(not c.ok for c in children),
         "children": [_plain(asdict(c)) for c in children],
+        "best": best.to_dict() if best else None,
     }
     text = json.dumps(document, indent=2)
     store.with_retry(lambda: client.log_text(run_id, text, "sweep/summary.json"))

@@ -18,6 +18,7 @@ def promotion_rows(p: Any) -> list[tuple[str, Any]]:
     return [
         ("model", p.uri),
         ("version", p.version),
+        ("alias", p.held_note),  # shown only when an alias was held
         ("run", p.run_id),
         ("its fit", p.candidate_run_id and f"child run {p.candidate_run_id}"),
         ("logged model", p.model_id),

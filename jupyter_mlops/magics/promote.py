@@ -51,5 +51,7 @@ def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
         user_ns=magics.shell.user_ns,
     )
     print(f"{result.uri} (version {result.version})")
+    if result.held_note:  # in a sweep point or a reproduction: the alias asked for stays put
+        print(result.held_note)
     magics.show(result)
     return None

@@ -158,6 +158,33 @@ def test_without_git_the_snapshot_and_its_data_are_all_there_is(
     assert f"values.csv (md5 {md5}): it is not in the project's DVC cache" in out.stderr
 
 
+def test_reproducing_a_run_that_promoted_moves_no_alias(project: Path, client) -> None:
+    from tests.cli.test_sweep import HELD, TRAIN_AND_PROMOTE
+
+    write_notebook(project / "train.ipynb", TRAIN_AND_PROMOTE, {0: ["parameters"]})
+    git(project, "add", "train.ipynb")
+    git(project, "commit", "-q", "-m", "train")
+    out = cli("run", "train.ipynb", "-p", "C", "0.5", cwd=project)
+    assert out.returncode == 0, out.stdout + out.stderr
+    (original,) = all_runs(client)
+    assert original.data.tags["mlops.promoted.cancer"] == "1@staging"
+    assert str(client.get_model_version_by_alias("cancer", "staging").version) == "1"
+
+    out = cli("reproduce", original.info.run_id, cwd=project)
+    assert out.returncode == 0, out.stdout + out.stderr
+    (new,) = reproduced_runs(client, original.info.run_id)
+    assert new.data.tags["mlops.promoted.cancer"] == "2"  # registered, no alias
+    mv = client.get_model_version("cancer", "2")
+    assert mv.run_id == new.info.run_id and mv.tags["mlops.alias.held"] == "staging"
+    assert client.get_registered_model("cancer").aliases == {"staging": 1}  # only that alias
+    assert (
+        "note: the notebook promoted cancer: registered version 2 without moving alias "
+        "'staging' (a reproduction moves no alias)"
+    ) in out.stdout
+    executed = client.download_artifacts(new.info.run_id, "notebook/train.ipynb")
+    assert HELD in Path(executed).read_text()
+
+
 def test_unknown_run_is_one_line(project: Path) -> None:
     out = cli("reproduce", "0123456789abcdef0123456789abcdef", cwd=project)
     assert out.returncode == 2

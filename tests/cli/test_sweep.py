@@ -25,6 +25,26 @@ CELLS = [
     "import jupyter_mlops as mlops\nmlops.log(score=alpha * 10)",
 ]
 FAILS_AT_ONE = [*CELLS, "if alpha == 1:\n    raise ValueError('bad alpha')"]
+# fits a small classifier with C from the parameters cell, logs test_auc, promotes to @staging
+TRAIN_AND_PROMOTE = [
+    "C = 1.0",
+    "import jupyter_mlops as mlops\n"
+    "from sklearn.datasets import load_breast_cancer\n"
+    "from sklearn.linear_model import LogisticRegression\n"
+    "from sklearn.metrics import roc_auc_score\n"
+    "from sklearn.model_selection import train_test_split\n"
+    "X, y = load_breast_cancer(return_X_y=True, as_frame=True)\n"
+    "X = X.iloc[:, :4]\n"
+    "X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0)\n"
+    "model = LogisticRegression(C=C, max_iter=5000).fit(X_train, y_train)\n"
+    "mlops.log(test_auc=roc_auc_score(y_test, model.predict_proba(X_test)[:, 1]))",
+    "mlops.promote(model, 'cancer', X=X_train, alias='staging')",
+]
+GRID = ["-p", "C", "0.0001,1", "--workers", "2"]  # two points, AUCs apart
+HELD = (
+    "alias 'staging' not moved: promotions inside a sweep point or a reproduction only "
+    "register (use `jupyter mlops sweep --best METRIC --alias staging`)"
+)
 
 
 def parent_and_children(client) -> tuple:
@@ -99,6 +119,118 @@ def test_a_failing_point_fails_its_child_and_the_parent_only(project: Path, clie
     assert "(1 failed)" in out.stdout and parent.info.run_id in out.stdout
 
 
+def staging(client) -> str:
+    return str(client.get_model_version_by_alias("cancer", "staging").version)
+
+
+def sweep_children(client, parent_id: str) -> list:
+    """The children of one sweep, in grid order."""
+    runs = [r for r in all_runs(client) if r.data.tags.get("mlflow.parentRunId") == parent_id]
+    return sorted(runs, key=lambda r: int(r.data.tags["mlops.sweep.index"]))
+
+
+def last_parent(client):
+    parents = [
+        r for r in all_runs(client) if r.data.tags.get("mlops.runner") == "jupyter-mlops sweep"
+    ]
+    return max(parents, key=lambda r: r.info.start_time)
+
+
+def test_points_hold_the_alias_and_best_moves_it_to_the_best(project: Path, client) -> None:
+    write_notebook(project / "train.ipynb", TRAIN_AND_PROMOTE, tags={0: ["parameters"]})
+    out = cli("run", "train.ipynb", "-p", "C", "0.5", cwd=project)  # a plain run moves it
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert staging(client) == "1"
+
+    out = cli("sweep", "train.ipynb", *GRID, cwd=project)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert staging(client) == "1"  # neither point moved it
+    parent = last_parent(client)
+    children = sweep_children(client, parent.info.run_id)
+    assert [c.info.status for c in children] == ["FINISHED", "FINISHED"]
+    versions = [c.data.tags["mlops.promoted.cancer"] for c in children]
+    assert sorted(versions) == ["2", "3"]  # each registered its own version, no '@alias'
+    for child, version in zip(children, versions, strict=True):
+        mv = client.get_model_version("cancer", version)
+        assert mv.run_id == child.info.run_id and mv.tags["mlops.alias.held"] == "staging"
+    assert "2 points registered cancer without moving @staging" in out.stdout
+    assert "--best METRIC --alias staging" in out.stdout
+    assert not any(k.startswith("mlops.sweep.best") for k in parent.data.tags)
+    executed = client.download_artifacts(children[0].info.run_id, "notebook/train.ipynb")
+    assert HELD in Path(executed).read_text()  # the point's own output says why
+
+    out = cli(
+        "sweep", "train.ipynb", *GRID, "--best", "test_auc", "--alias", "staging", cwd=project
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    parent = last_parent(client)
+    children = sweep_children(client, parent.info.run_id)
+    aucs = [c.data.metrics["test_auc"] for c in children]
+    assert aucs[0] != aucs[1]  # else the choice would prove nothing
+    best = max(children, key=lambda c: c.data.metrics["test_auc"])
+    version = best.data.tags["mlops.promoted.cancer"]
+    assert version in ("4", "5") and staging(client) == version
+    tags = parent.data.tags
+    assert tags["mlops.sweep.best_run_id"] == best.info.run_id
+    assert tags["mlops.sweep.best_metric"] == "test_auc"
+    assert float(tags["mlops.sweep.best_value"]) == best.data.metrics["test_auc"]
+    label = f"C={best.data.params['C']}"
+    value = f"{best.data.metrics['test_auc']:.6g}"
+    line = f"best: {label} test_auc={value} → models:/cancer@staging is now version {version}"
+    assert line in out.stdout.splitlines()[-1]
+    assert "test_auc, highest wins (default" in out.stdout and "held" not in out.stdout
+
+
+def test_minimize_moves_the_alias_to_the_lowest(project: Path, client) -> None:
+    write_notebook(project / "train.ipynb", TRAIN_AND_PROMOTE, tags={0: ["parameters"]})
+    best = ["--best", "test_auc", "--alias", "staging", "--minimize"]
+    out = cli("sweep", "train.ipynb", *GRID, *best, cwd=project)
+    assert out.returncode == 0, out.stdout + out.stderr
+    parent = last_parent(client)
+    children = sweep_children(client, parent.info.run_id)
+    worst = min(children, key=lambda c: c.data.metrics["test_auc"])
+    assert worst is not max(children, key=lambda c: c.data.metrics["test_auc"])
+    assert staging(client) == worst.data.tags["mlops.promoted.cancer"]
+    assert parent.data.tags["mlops.sweep.best_run_id"] == worst.info.run_id
+    assert parent.data.tags["mlops.sweep.best_direction"] == "minimize"
+    assert "test_auc, lowest wins (--minimize)" in out.stdout
+
+
+def test_best_without_promotions_reports_and_what_it_cannot_do_exits_1(
+    project: Path, client
+) -> None:
+    cells = [*CELLS, "mlops.log(val_loss=1 / alpha)"]
+    write_notebook(project / "train.ipynb", cells, tags={0: ["parameters"]})
+    out = cli("sweep", "train.ipynb", "-p", "alpha", "0.5,2", "--best", "val_loss", cwd=project)
+    assert out.returncode == 0, out.stdout + out.stderr
+    parent = last_parent(client)
+    low = sweep_children(client, parent.info.run_id)[1]  # alpha=2: val_loss 0.5, the lowest
+    assert parent.data.tags["mlops.sweep.best_run_id"] == low.info.run_id
+    assert parent.data.tags["mlops.sweep.best_value"] == "0.5"
+    assert "val_loss, lowest wins (default: 'val_loss' is named like a loss" in out.stdout
+    assert "best: alpha=2 val_loss=0.5 (it promoted no model)" in out.stdout
+
+    out = cli("sweep", "train.ipynb", "-p", "alpha", "2", "--best", "auc", cwd=project)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert out.stdout.splitlines()[-1].strip() == (
+        "best: no finished child logged 'auc' as a number"
+    )
+    assert "Traceback" not in out.stderr
+    parent = last_parent(client)
+    assert parent.info.status == "FINISHED"  # the sweep ran: its runs stand
+    assert not any(k.startswith("mlops.sweep.best") for k in parent.data.tags)
+    assert [c.info.status for c in sweep_children(client, parent.info.run_id)] == ["FINISHED"]
+
+    # an alias asked for, but the best point promoted nothing: said, and exit 1
+    args = ["-p", "alpha", "2", "--best", "score", "--alias", "staging"]
+    out = cli("sweep", "train.ipynb", *args, cwd=project)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert out.stdout.splitlines()[-1].strip() == (
+        "best: alpha=2 score=20: it promoted no model, so alias 'staging' was not moved"
+    )
+    assert last_parent(client).data.tags["mlops.sweep.best_value"] == "20.0"
+
+
 @pytest.fixture
 def dask_cluster(project: Path, tmp_path: Path):
     """A real scheduler and two single-threaded workers, from the venv's ``dask`` command."""
@@ -170,6 +302,11 @@ def test_the_grid_on_a_dask_cluster(project: Path, client, dask_cluster: str) ->
         (["-p", "alpha", " "], "-p alpha: no values given"),
         (["-p", "alpha", "1,,2"], "an empty value in '1,,2'"),
         (["-p", "alpha", "1", "--dask", "tcp://127.0.0.1:{port}"], "cannot reach the Dask"),
+        (["-p", "alpha", "1", "--alias", "staging"], "--alias needs --best METRIC"),
+        (["-p", "alpha", "1", "--minimize"], "--minimize needs --best METRIC"),
+        (["-p", "alpha", "1", "--best", "score", "--maximize", "--minimize"], "exclude each"),
+        (["-p", "alpha", "1", "--best", "score", "--alias", "latest"], "'latest' is reserved"),
+        (["-p", "alpha", "1", "--best", " "], "best must be the name of a metric"),
     ],
 )
 def test_mistakes_are_one_line_and_record_nothing(project: Path, args: list, message: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import pickle
 import subprocess
@@ -479,3 +480,51 @@ def test_columns_mlflow_cannot_enforce_are_left_to_the_contract(ip, project):
     assert said == ["phase: 1 row missing (none in training)"]
     with pytest.raises(mlops.MlopsError, match="at: expected timezone-aware datetimes"):
         loaded.predict(X.assign(at=X["at"].dt.tz_localize(None)))
+
+
+def test_a_held_alias_registers_without_moving(ip, project, client, tmp_path, monkeypatch, capsys):
+    from jupyter_mlops.core.batch import HOLD_ALIASES_ENV
+    from jupyter_mlops.display.promote import promotion_html
+
+    cell(
+        ip,
+        """
+        from sklearn.datasets import load_breast_cancer
+        from sklearn.linear_model import LogisticRegression
+        X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+        X = X.iloc[:, :4]
+        plain = LogisticRegression(max_iter=5000).fit(X, y)
+        """,
+    )
+    ns = ip.user_ns
+    first = mlops.promote(ns["plain"], "held", X=ns["X"], alias="staging")
+    assert first.uri == "models:/held@staging" and first.held_alias is None
+    assert first.held_note is None and "not moved" not in first.summary()
+
+    monkeypatch.setenv(HOLD_ALIASES_ENV, "1")  # what the runner sets in a sweep point's kernel
+    held = mlops.promote(ns["plain"], "held", X=ns["X"], alias="staging")
+    assert (held.version, held.alias, held.held_alias) == ("2", None, "staging")
+    assert held.uri == "models:/held/2" and held.to_dict()["held_alias"] == "staging"
+    assert str(client.get_model_version_by_alias("held", "staging").version) == "1"
+    mv = client.get_model_version("held", "2")
+    assert mv.tags["mlops.alias.held"] == "staging"
+    assert "mlops.alias.held" not in client.get_model_version("held", "1").tags
+    assert client.get_run(held.run_id).data.tags["mlops.promoted.held"] == "2"
+    line = (
+        "alias 'staging' not moved: promotions inside a sweep point or a reproduction only "
+        "register (use `jupyter mlops sweep --best METRIC --alias staging`)"
+    )
+    assert held.summary().splitlines()[1] == line and line in repr(held)
+    assert html.escape(line) in promotion_html(held)
+    card = (download(held.model_id, tmp_path / "dl", project) / "MODEL_CARD.md").read_text()
+    assert "models:/held/2" in card and "@staging" not in card
+
+    capsys.readouterr()
+    ip.run_line_magic("mlops", "promote plain --name held --X X --alias staging")
+    assert capsys.readouterr().out.splitlines()[:2] == ["models:/held/3 (version 3)", line]
+    assert str(client.get_model_version_by_alias("held", "staging").version) == "1"
+
+    monkeypatch.setenv(HOLD_ALIASES_ENV, "0")  # "0" holds nothing
+    moved = mlops.promote(ns["plain"], "held", X=ns["X"], alias="staging")
+    assert moved.alias == "staging" and moved.held_alias is None
+    assert str(client.get_model_version_by_alias("held", "staging").version) == "4"

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mlops.core.sweep import check_grid, grid_points, parse_values, point_label
+from jupyter_mlops.core.sweep import (
+    check_grid,
+    default_maximize,
+    grid_points,
+    parse_values,
+    point_label,
+)
 from jupyter_mlops.errors import MlopsError
 from tests.conftest import all_runs, kernel_env, write_notebook
 
@@ -89,7 +95,38 @@ def test_refused_before_the_store_is_touched(project: Path) -> None:
         mlops.sweep(notebook, {"alpha": [1]}, workers=2, dask="tcp://127.0.0.1:1")
     with pytest.raises(MlopsError, match="no kernel named 'nope'"):
         mlops.sweep(notebook, {"alpha": [1]}, kernel_name="nope")
+    with pytest.raises(MlopsError, match="alias 'staging' needs best=METRIC"):
+        mlops.sweep(notebook, {"alpha": [1]}, alias="staging")
+    with pytest.raises(MlopsError, match="maximize needs best=METRIC"):
+        mlops.sweep(notebook, {"alpha": [1]}, maximize=False)
+    with pytest.raises(MlopsError, match="alias 'v3' is reserved"):
+        mlops.sweep(notebook, {"alpha": [1]}, best="auc", alias="v3")
+    with pytest.raises(MlopsError, match="maximize must be True, False or None"):
+        mlops.sweep(notebook, {"alpha": [1]}, best="auc", maximize="yes")
     assert not (project / ".mlops").exists()
+
+
+@pytest.mark.parametrize(
+    ("metric", "maximize"),
+    [
+        ("test_auc", True),
+        ("accuracy", True),
+        ("r2", True),
+        ("f1_macro", True),
+        ("val_loss", False),
+        ("logloss", False),
+        ("test_error", False),
+        ("mean_squared_error", False),
+        ("rmse", False),
+        ("test_RMSE", False),
+        ("mae", False),
+        ("val.mse", False),
+        ("neg_mean_squared_error", True),  # scikit-learn's negated losses: higher is better
+        ("maeve_score", True),  # 'mae' inside a word is not a loss
+    ],
+)
+def test_the_default_direction_follows_the_metric_name(metric: str, maximize: bool) -> None:
+    assert default_maximize(metric) is maximize
 
 
 def test_python_api_returns_every_point(project: Path, client) -> None:
