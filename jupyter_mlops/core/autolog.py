@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.abc
+import importlib.util
 import inspect
 import math
 import sys
@@ -103,6 +105,7 @@ class _State:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.enabled = False
+        self.attach = False  # in a batch kernel: a fit before any tracking call joins the run
         self.paused = 0  # depth of ``paused`` blocks, process-wide
         self.in_fit = 0  # fits in progress, any thread: a fit inside one is part of it
         self.installed = False
@@ -115,14 +118,31 @@ _state = _State()
 
 # -- switching --------------------------------------------------------------------------------
 def enable() -> None:
-    """Record fits from now on (``install`` must have run, or runs at scikit-learn's import)."""
+    """Record fits from now on: the wrappers are installed now, or when scikit-learn is first
+    imported (a notebook that never fits a model never pays for it)."""
     _state.enabled = True
     if "sklearn.base" in sys.modules:
+        install()
+    else:
+        after_import("sklearn", _installed_if_enabled)
+
+
+def enable_for_batch_run() -> None:
+    """In a kernel of ``jupyter mlops run`` the whole notebook is the run: record fits from the
+    first cell, attaching to the runner's run at the first fit if nothing attached before."""
+    _state.attach = True
+    enable()
+
+
+def _installed_if_enabled(module: Any) -> None:
+    if _state.enabled:
         install()
 
 
 def disable() -> None:
-    _state.enabled = False
+    """Stop recording fits (not in a batch kernel, where the whole notebook is the run)."""
+    if not _state.attach:
+        _state.enabled = False
 
 
 def is_enabled() -> bool:
@@ -239,7 +259,55 @@ def _wrap(method: F) -> F:
 
 def _active_run() -> Any:
     tracking = sys.modules.get("jupyter_mlops.core.tracking")
-    return tracking.session.active if tracking is not None else None
+    if tracking is None:
+        return None
+    run = tracking.session.active
+    if run is None and _state.attach:
+        try:
+            run = tracking.active_run()  # the batch runner's run (waits for its id if need be)
+        except Exception as exc:  # the user's fit goes on; the record is what is lost
+            warnings.warn(f"jupyter-mlops: this fit is not recorded: {exc}", stacklevel=4)
+            _state.attach = False
+            return None
+    return run
+
+
+# -- knowing when scikit-learn arrives ----------------------------------------------------------
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Calls ``callback(module)`` once a top-level module has been imported, as MLflow's import
+    hooks do, without importing MLflow (which costs a second at ``%load_ext``)."""
+
+    def __init__(self, name: str, callback: Callable[[Any], None]) -> None:
+        self.name, self.callback = name, callback
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != self.name:
+            return None
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(self)  # once, and the other finders find the module itself
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        run_module, callback = spec.loader.exec_module, self.callback
+
+        def exec_module(module: Any) -> None:
+            run_module(module)
+            try:
+                callback(module)
+            except Exception as exc:  # never break the user's import
+                warnings.warn(f"jupyter-mlops: {exc}", stacklevel=2)
+
+        spec.loader.exec_module = exec_module  # this spec's own loader object
+        return spec
+
+
+def after_import(name: str, callback: Callable[[Any], None]) -> None:
+    """Call ``callback`` when top-level module ``name`` is imported (now, if it already is)."""
+    if name in sys.modules:
+        callback(sys.modules[name])
+        return
+    if not any(isinstance(f, _AfterImport) and f.name == name for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterImport(name, callback))
 
 
 def _evaluation_codes() -> set[Any]:

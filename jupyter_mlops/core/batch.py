@@ -146,7 +146,7 @@ def run_notebook(
         )
 
     kernel = kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
-    _check_kernel(kernel)
+    kernel_arguments = _check_kernel(kernel)
 
     settings = resolve_settings(notebook.parent, tracking_uri=tracking_uri)
     exp_name = experiment or settings.experiment or notebook.stem
@@ -189,6 +189,7 @@ def run_notebook(
         km=km,
         timeout=timeout,
         kernel_name=kernel,
+        extra_arguments=kernel_arguments,
         resources={"metadata": {"path": str(notebook.parent)}},
         on_cell_start=lambda cell, cell_index: current.__setitem__("index", cell_index),
     )
@@ -291,14 +292,20 @@ def _html_exporter() -> Any:
     return exporter
 
 
-def _check_kernel(name: str) -> None:
+def _check_kernel(name: str) -> list[str]:
+    """Refuse an unknown kernel; return the arguments that load our extension at its start
+    (an IPython kernel only: the whole notebook is the run, so fits count from its first cell).
+    """
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     try:
-        KernelSpecManager().get_kernel_spec(name)
+        spec = KernelSpecManager().get_kernel_spec(name)
     except NoSuchKernel:
         known = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none"
         raise MlopsError(f"no kernel named {name!r} (installed: {known})") from None
+    if any("ipykernel" in part for part in spec.argv):
+        return ["--IPKernelApp.extensions=jupyter_mlops"]
+    return []
 
 
 def _first_line(text: str) -> str:

@@ -126,7 +126,6 @@ class Session:
         self.user_ns: dict | None = None  # the notebook's namespace, when a kernel gives one
         self._lock = threading.RLock()
         self._exit_hook = False
-        self._autolog_hooked = False
         self._current: list | None = None
 
     @property
@@ -315,6 +314,11 @@ def start_run(
 track = start_run
 
 
+def in_batch_run() -> bool:
+    """Whether this process is a kernel of ``jupyter mlops run`` (its run is the notebook's)."""
+    return bool(os.environ.get(ATTACH_ENV) or os.environ.get(ATTACH_FILE_ENV))
+
+
 def attach_target() -> str | None:
     """The batch runner's run id, when this kernel runs inside ``jupyter mlops run``.
 
@@ -470,28 +474,9 @@ def _autolog_module() -> Any:
 
 
 def _enable_autolog() -> None:
-    """Record each scikit-learn fit as a candidate child run (``autolog.py``).
-
-    While scikit-learn is not imported this waits for its import (MLflow's import hooks, what
-    ``mlflow.autolog`` uses), so a notebook that never fits a model pays nothing.
-    """
-    from . import autolog
-
-    autolog.enable()
-    if "sklearn.base" in sys.modules or session._autolog_hooked:
-        return
-    from mlflow.utils.import_hooks import register_post_import_hook
-
-    register_post_import_hook(_on_sklearn_import, "sklearn", overwrite=True)
-    session._autolog_hooked = True
-
-
-def _on_sklearn_import(module: Any) -> None:
-    from . import autolog
-
-    session._autolog_hooked = False
-    if autolog.is_enabled():
-        autolog.install()
+    """Record each scikit-learn fit as a candidate child run (``autolog.py``), from
+    scikit-learn's import on if it is not imported yet."""
+    _autolog_module().enable()
 
 
 def _disable_autolog() -> None:

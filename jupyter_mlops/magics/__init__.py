@@ -142,12 +142,16 @@ def _post(result: Any) -> None:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    from ..core.tracking import session
+    from ..core.tracking import in_batch_run, session
 
     ipython.register_magics(MLOpsMagics)
     ipython.events.register("pre_run_cell", _pre)
     ipython.events.register("post_run_cell", _post)
     session.user_ns = ipython.user_ns  # lets VS Code's __vsc_ipynb_file__ name the notebook
+    if in_batch_run():  # the runner loads us at kernel start: fits count from the first cell
+        from ..core import autolog
+
+        autolog.enable_for_batch_run()
 
 
 def unload_ipython_extension(ipython: Any) -> None:

@@ -87,3 +87,37 @@ def test_three_candidates_one_promoted_every_record_true(project: Path, client) 
     executed = nbformat.read(project / "out.ipynb", 4)
     streams = [o for o in executed.cells[3].outputs if o.get("name") == "stderr"]
     assert streams == []
+
+
+def test_a_notebook_with_no_tracking_call_records_its_fits(project: Path, client) -> None:
+    # the whole notebook is the batch run: the runner loads the extension at kernel start
+    cells = [
+        "from sklearn.datasets import load_diabetes\n"
+        "from sklearn.linear_model import Ridge\n"
+        "X, y = load_diabetes(return_X_y=True)\n"
+        "score = Ridge(alpha=0.5).fit(X, y).score(X, y)\n"
+        "print(repr(score))",
+    ]
+    write_notebook(project / "plain.ipynb", cells)
+    out = cli("run", "plain.ipynb", "-o", "out.ipynb", cwd=project)
+    assert out.returncode == 0, out.stdout + out.stderr
+    runs = all_runs(client)
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    (fit,) = [r for r in runs if r is not parent]
+    assert fit.info.run_name == "Ridge alpha=0.5"
+    assert fit.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    printed = nbformat.read(project / "out.ipynb", 4).cells[0].outputs[0]["text"]
+    assert fit.data.metrics["training_score"] == float(printed)
+
+
+def test_autolog_false_in_pyproject_records_no_fit_in_a_batch_run(project: Path, client) -> None:
+    (project / "pyproject.toml").write_text("[tool.jupyter-mlops]\nautolog = false\n")
+    cells = [
+        "from sklearn.datasets import load_diabetes\n"
+        "from sklearn.linear_model import Ridge\n"
+        "Ridge().fit(*load_diabetes(return_X_y=True))",
+    ]
+    write_notebook(project / "off.ipynb", cells)
+    out = cli("run", "off.ipynb", cwd=project)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert [r.info.run_name for r in all_runs(client)] == ["off"]

@@ -166,7 +166,7 @@ def test_reproducing_a_run_that_promoted_moves_no_alias(project: Path, client) -
     git(project, "commit", "-q", "-m", "train")
     out = cli("run", "train.ipynb", "-p", "C", "0.5", cwd=project)
     assert out.returncode == 0, out.stdout + out.stderr
-    (original,) = all_runs(client)
+    (original,) = [r for r in all_runs(client) if "mlflow.parentRunId" not in r.data.tags]
     assert original.data.tags["mlops.promoted.cancer"] == "1@staging"
     assert str(client.get_model_version_by_alias("cancer", "staging").version) == "1"
 
@@ -175,7 +175,8 @@ def test_reproducing_a_run_that_promoted_moves_no_alias(project: Path, client) -
     (new,) = reproduced_runs(client, original.info.run_id)
     assert new.data.tags["mlops.promoted.cancer"] == "2"  # registered, no alias
     mv = client.get_model_version("cancer", "2")
-    assert mv.run_id == new.info.run_id and mv.tags["mlops.alias.held"] == "staging"
+    assert mv.tags["mlops.run_id"] == new.info.run_id and mv.tags["mlops.alias.held"] == "staging"
+    assert client.get_run(mv.run_id).data.tags["mlflow.parentRunId"] == new.info.run_id
     assert client.get_registered_model("cancer").aliases == {"staging": 1}  # only that alias
     assert (
         "note: the notebook promoted cancer: registered version 2 without moving alias "

@@ -51,7 +51,9 @@ def parent_and_children(client) -> tuple:
     runs = all_runs(client)
     (parent,) = [r for r in runs if r.data.tags.get("mlops.runner") == "jupyter-mlops sweep"]
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
-    assert len(children) == len(runs) - 1  # nothing else was recorded
+    fits = [r for r in runs if r.data.tags.get("mlops.candidate") == "true"]
+    assert {f.data.tags["mlflow.parentRunId"] for f in fits} <= {c.info.run_id for c in children}
+    assert len(children) + len(fits) == len(runs) - 1  # nothing else was recorded
     return parent, sorted(children, key=lambda r: float(r.data.params["alpha"]))
 
 
@@ -152,7 +154,9 @@ def test_points_hold_the_alias_and_best_moves_it_to_the_best(project: Path, clie
     assert sorted(versions) == ["2", "3"]  # each registered its own version, no '@alias'
     for child, version in zip(children, versions, strict=True):
         mv = client.get_model_version("cancer", version)
-        assert mv.run_id == child.info.run_id and mv.tags["mlops.alias.held"] == "staging"
+        assert mv.tags["mlops.run_id"] == child.info.run_id  # the point's run; its fit's child:
+        assert client.get_run(mv.run_id).data.tags["mlflow.parentRunId"] == child.info.run_id
+        assert mv.tags["mlops.alias.held"] == "staging"
     assert "2 points registered cancer without moving @staging" in out.stdout
     assert "--best METRIC --alias staging" in out.stdout
     assert not any(k.startswith("mlops.sweep.best") for k in parent.data.tags)
