@@ -109,7 +109,7 @@ class _State:
         self.paused = 0  # depth of ``paused`` blocks, process-wide
         self.in_fit = 0  # fits in progress, any thread: a fit inside one is part of it
         self.installed = False
-        self.evaluation_codes: set[Any] = set()
+        self.evaluation_codes: set[Any] | None = None  # found at the first fit recorded
         self.latest: weakref.WeakKeyDictionary[Any, Candidate] = weakref.WeakKeyDictionary()
 
 
@@ -200,7 +200,6 @@ def install() -> None:
         seen.add(cls)
         wrap_class(cls)
         stack.extend(cls.__subclasses__())
-    _state.evaluation_codes = _evaluation_codes()
 
 
 def _hook_subclasses(base: type) -> None:
@@ -329,6 +328,8 @@ def _evaluation_codes() -> set[Any]:
 def _evaluating() -> bool:
     """Whether this fit happens inside one of scikit-learn's evaluation helpers."""
     codes = _state.evaluation_codes
+    if codes is None:
+        codes = _state.evaluation_codes = _evaluation_codes()
     frame = sys._getframe(2)
     while frame is not None:
         if frame.f_code in codes:
