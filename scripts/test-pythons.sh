@@ -13,7 +13,9 @@ cd "$(dirname "$0")/.."
 
 OLDEST=3.10
 NEWEST=3.13
-PROMOTION_TESTS=(tests/core/test_promote.py tests/core/test_requirements.py)
+# promotion: capturing the notebook code (bytecode differs between Pythons), the requirements,
+# the package verified in a fresh process and registered
+PROMOTION_TESTS=(tests/core/test_capture.py tests/core/test_requirements.py tests/core/test_promote.py)
 
 fail() {
     echo "test-pythons: $*" >&2
