@@ -226,8 +226,16 @@ def _instructions(code: types.CodeType) -> list[tuple[str, Any]]:
     or file holding the ``def``) and another when it comes from elsewhere (a method load, or an
     attribute load after a NULL push), which also moves every jump. A captured module imports
     at its top, the notebook perhaps in another cell: both must count as the same code.
+    Python 3.13 makes that choice as a method load or as an attribute load followed by
+    ``PUSH_NULL``; that ``PUSH_NULL`` is taken out as well (a call needs one form or the other).
     """
-    found = [i for i in dis.get_instructions(code) if i.opname != "CACHE"]
+    found = []
+    for i in dis.get_instructions(code):
+        if i.opname == "CACHE":
+            continue
+        if i.opname == "PUSH_NULL" and found and found[-1].opname == "LOAD_ATTR":
+            continue
+        found.append(i)
     index = {i.offset: n for n, i in enumerate(found)}
     out: list[tuple[str, Any]] = []
     for i in found:

@@ -280,6 +280,62 @@ def _modules_of(model: Any, source: str) -> set[str]:
     return {m.split(".")[0] for m in modules}
 
 
+def _top_level_names(dist: importlib.metadata.Distribution) -> set[str]:
+    """The importable top-level names a distribution provides, from its own records.
+
+    ``top_level.txt`` alone is not enough: setuptools writes it, but meson-python (numpy,
+    scikit-learn, pandas, scipy), scikit-build-core, flit and hatchling do not, and Python
+    3.10's ``packages_distributions()`` reads nothing else, so there numpy maps to no
+    distribution. Every installer writes RECORD (``dist.files``): a file that is a module
+    (``.py``, ``.pyc``, an extension) at the top, or anywhere below a top-level folder, names it.
+    """
+    import inspect
+
+    names = set((dist.read_text("top_level.txt") or "").split())
+    for file in dist.files or ():
+        parts = file.parts
+        if not parts or parts[0] in names or parts[0] == "__pycache__":
+            continue
+        module = inspect.getmodulename(parts[-1])
+        if module is None:
+            continue  # data, metadata, scripts, .pth files: nothing one imports
+        top = parts[0] if len(parts) > 1 else module
+        if top.isidentifier():
+            names.add(top)
+    return names
+
+
+# (sys.path with its folders' mtimes, top-level module -> distribution names); see below
+_distributions_cache: tuple[tuple[tuple[str, int], ...], dict[str, list[str]]] | None = None
+
+
+def _module_distributions() -> dict[str, list[str]]:
+    """Top-level module name -> the installed distributions that provide it, on any Python.
+
+    Reading every distribution's RECORD takes a noticeable fraction of a second, so the map is
+    kept for the process; installing or removing a distribution (``%pip install`` between two
+    promotions) changes the mtime of the folder it lands in, which rebuilds the map.
+    """
+    global _distributions_cache
+    key: list[tuple[str, int]] = []
+    for entry in sys.path:
+        with contextlib.suppress(OSError):
+            key.append((entry, os.stat(entry or ".").st_mtime_ns))
+    fingerprint = tuple(key)
+    if _distributions_cache is not None and _distributions_cache[0] == fingerprint:
+        return _distributions_cache[1]
+    found: dict[str, list[str]] = {}
+    for dist in importlib.metadata.distributions():
+        name = dist.metadata["Name"]
+        if not name:
+            continue  # a broken dist-info folder, left by an interrupted uninstall
+        for top in _top_level_names(dist):
+            if name not in found.setdefault(top, []):
+                found[top].append(name)
+    _distributions_cache = (fingerprint, found)
+    return found
+
+
 def _requirements_and_local_code(
     tops: set[str], root: Path, skip: set[str]
 ) -> tuple[list[str], list[Path]]:
@@ -291,7 +347,7 @@ def _requirements_and_local_code(
     """
     from ..core.capture import is_notebook_module
 
-    dists = importlib.metadata.packages_distributions()
+    dists = _module_distributions()
     pins: dict[str, str] = {}
     local: list[Path] = []
     for top in sorted(tops | set(ALWAYS_REQUIRED)):

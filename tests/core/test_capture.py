@@ -19,6 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 from jupyter_mlops.core.capture import (
     CaptureError,
+    _same_code,
     find_notebook_objects,
     package,
     recover_source,
@@ -473,3 +474,22 @@ def test_imports_in_the_cell_that_defines_the_code_are_fine(ip, tmp_path):
     assert "class sc_Scale" in source and "def sc_square(X):" in source
     fresh = in_fresh_process(tmp_path, "mlops_notebook_code_sc", source, data, X)
     assert np.array_equal(fresh, model.predict_proba(X))
+
+
+def _method_code(source: str) -> types.CodeType:
+    unit = compile(textwrap.dedent(source), "<cell>", "exec")
+    cls = next(c for c in unit.co_consts if isinstance(c, types.CodeType))
+    return next(c for c in cls.co_consts if isinstance(c, types.CodeType))
+
+
+@pytest.mark.parametrize("call", ["np.log(X)", "np.full(len(X), os.getpid())"])
+def test_a_module_imported_in_another_cell_compiles_to_the_same_code(call):
+    # CPython 3.13 compiles ``np.log(X)`` to LOAD_ATTR + PUSH_NULL when ``np`` is imported in
+    # the same unit and to a method load otherwise; 3.11 and 3.12 flip a bit of the argument
+    def method(call: str, imports: str) -> types.CodeType:
+        source = f"{imports}class Scale:\n    def transform(self, X):\n        return {call}\n"
+        return _method_code(source)
+
+    elsewhere = method(call, "import os\n")
+    assert _same_code(elsewhere, method(call, "import os\nimport numpy as np\n"))
+    assert not _same_code(elsewhere, method(call.replace("X)", "X + 1)", 1), "import os\n"))
