@@ -14,8 +14,14 @@ cd "$(dirname "$0")/.."
 OLDEST=3.10
 NEWEST=3.13
 # promotion: capturing the notebook code (bytecode differs between Pythons), the requirements,
-# the package verified in a fresh process and registered
-PROMOTION_TESTS=(tests/core/test_capture.py tests/core/test_requirements.py tests/core/test_promote.py)
+# the package verified in a fresh process and registered; and the records of the fits promoted
+# (autologging wraps scikit-learn's classes, whose versions differ between Pythons)
+PROMOTION_TESTS=(
+    tests/core/test_capture.py
+    tests/core/test_requirements.py
+    tests/core/test_promote.py
+    tests/core/test_autolog.py
+)
 
 fail() {
     echo "test-pythons: $*" >&2
