@@ -243,8 +243,8 @@ def start_run(
         target = attach_target()
         if not target:  # (the batch runner reaps before it starts a kernel)
             _reap(settings)
-        if nested is None:
-            nested = bool(session.stack)
+        if nested is None:  # inside a batch run the whole notebook is the active run
+            nested = bool(session.stack or target)
 
         if target and not session.stack:
             attached = _attach(target, settings, notebook, None if nested else tags)
@@ -480,9 +480,7 @@ def _enable_autolog() -> None:
 
 
 def _disable_autolog() -> None:
-    from . import autolog
-
-    autolog.disable()
+    _autolog_module().disable()
 
 
 # -- logging ----------------------------------------------------------------------------------
@@ -491,7 +489,7 @@ def active_run() -> Run | None:
     if session.active is not None:
         return session.active
     if attach_target():
-        return start_run()
+        return start_run(nested=False)
     return None
 
 

@@ -121,3 +121,35 @@ def test_autolog_false_in_pyproject_records_no_fit_in_a_batch_run(project: Path,
     out = cli("run", "off.ipynb", cwd=project)
     assert out.returncode == 0, out.stdout + out.stderr
     assert [r.info.run_name for r in all_runs(client)] == ["off"]
+
+
+def test_track_blocks_in_a_batch_run_are_children_of_the_batch_run(project: Path, client) -> None:
+    cells = [
+        "import jupyter_mlops as mlops\n"
+        "from sklearn.datasets import load_diabetes\n"
+        "from sklearn.linear_model import Lasso, Ridge\n"
+        "X, y = load_diabetes(return_X_y=True)",
+        "for model in (Ridge(alpha=2.0), Lasso(alpha=0.1)):\n"
+        "    with mlops.track(run_name=type(model).__name__):\n"
+        "        model.fit(X, y)\n"
+        "        mlops.log(r2=model.score(X, y))",
+        "mlops.log(done=1)",
+    ]
+    write_notebook(project / "loop.ipynb", cells)
+    out = cli("run", "loop.ipynb", "-n", "batch", cwd=project)
+    assert out.returncode == 0, out.stdout + out.stderr
+    runs = all_runs(client)
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert parent.info.run_name == "batch" and parent.info.status == "FINISHED"
+    assert parent.data.metrics == {"done": 1.0}
+    tries = {
+        r.info.run_name: r
+        for r in runs
+        if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
+    }
+    assert sorted(tries) == ["Lasso", "Ridge"]
+    for name, run in tries.items():
+        assert run.info.status == "FINISHED"
+        (fit,) = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == run.info.run_id]
+        assert fit.info.run_name.startswith(name)
+        assert fit.data.metrics["training_score"] == run.data.metrics["r2"]
