@@ -70,6 +70,13 @@ def all_runs(client) -> list:
     return client.search_runs(ids, max_results=1000) if ids else []
 
 
+def run_and_children(client) -> tuple:
+    """The one top-level run in the store, and every other run (its children and theirs)."""
+    runs = all_runs(client)
+    (top,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    return top, [r for r in runs if r is not top]
+
+
 @pytest.fixture(scope="session")
 def _shell():
     from IPython.core.interactiveshell import InteractiveShell

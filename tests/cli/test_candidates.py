@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from tests.conftest import all_runs, cli, write_notebook
+from tests.conftest import all_runs, cli, run_and_children, write_notebook
 
 CELLS = [
     "%load_ext jupyter_mlops",
@@ -101,9 +101,7 @@ def test_a_notebook_with_no_tracking_call_records_its_fits(project: Path, client
     write_notebook(project / "plain.ipynb", cells)
     out = cli("run", "plain.ipynb", "-o", "out.ipynb", cwd=project)
     assert out.returncode == 0, out.stdout + out.stderr
-    runs = all_runs(client)
-    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-    (fit,) = [r for r in runs if r is not parent]
+    parent, (fit,) = run_and_children(client)
     assert fit.info.run_name == "Ridge alpha=0.5"
     assert fit.data.tags["mlflow.parentRunId"] == parent.info.run_id
     printed = nbformat.read(project / "out.ipynb", 4).cells[0].outputs[0]["text"]

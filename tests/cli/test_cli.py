@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.conftest import all_runs, cli, kernel_env, write_notebook
+from tests.conftest import all_runs, cli, kernel_env, run_and_children, write_notebook
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -298,9 +298,7 @@ def test_first_tracking_call_of_any_kind_attaches_and_autolog_waits_for_sklearn(
     write_notebook(project / "attach.ipynb", cells)
     out = cli("run", "attach.ipynb", "-o", "out.ipynb", cwd=project)
     assert out.returncode == 0, out.stdout + out.stderr
-    runs = all_runs(client)
-    (run,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-    (fit,) = [r for r in runs if r is not run]  # the autologged fit, a child of the batch run
+    run, (fit,) = run_and_children(client)  # the autologged fit, a child of the batch run
     assert run.info.status == "FINISHED"
     assert "mlops.data.table.csv" in run.data.tags  # recorded on the runner's run
     assert [d.dataset.name for d in run.inputs.dataset_inputs] == ["table.csv"]

@@ -13,7 +13,14 @@ from jupyter_client.manager import KernelManager
 from nbclient.exceptions import CellExecutionError
 
 from jupyter_mlops.magics import COMMANDS
-from tests.conftest import all_runs, execute_notebook, git, kernel_env, write_notebook
+from tests.conftest import (
+    all_runs,
+    execute_notebook,
+    git,
+    kernel_env,
+    run_and_children,
+    write_notebook,
+)
 
 ACCEPTANCE_CELLS = [
     "%load_ext jupyter_mlops",
@@ -31,9 +38,7 @@ ACCEPTANCE_CELLS = [
 def test_acceptance_notebook(project: Path, client) -> None:
     notebook = write_notebook(project / "analysis.ipynb", ACCEPTANCE_CELLS)
     execute_notebook(notebook)
-    runs = all_runs(client)
-    (run,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-    (fit,) = [r for r in runs if r is not run]  # the autologged fit: a child run of its own
+    run, (fit,) = run_and_children(client)  # the autologged fit: a child run of its own
     assert run.info.status == "FINISHED"
     assert client.get_experiment(run.info.experiment_id).name == "E"
     assert run.info.run_name == "N"
