@@ -79,3 +79,21 @@ def test_models_help(ip, capfd) -> None:
     assert "usage: %mlops models [-h] [NAME]" in output and "newest first" in output
     _, output = run_cell(ip, "%mlops --help", capfd)
     assert "models" in output and "registered models" in output
+
+
+def test_promoting_an_unfitted_model_is_one_line_and_no_run(ip, capfd, project: Path, client):
+    from tests.conftest import all_runs
+
+    ip.run_cell(
+        "from sklearn.datasets import load_diabetes\n"
+        "from sklearn.linear_model import Ridge\n"
+        "X, y = load_diabetes(return_X_y=True, as_frame=True)"
+    )
+    capfd.readouterr()
+    result, output = run_cell(ip, "%mlops promote Ridge() --name diabetes --X X --y y", capfd)
+    assert isinstance(result.error_in_exec, UsageError)
+    assert str(result.error_in_exec) == (
+        "Ridge is not fitted: call its fit method before promoting it"
+    )
+    assert "Traceback" not in output
+    assert all_runs(client) == []  # refused before any run existed
