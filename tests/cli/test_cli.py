@@ -132,11 +132,18 @@ def test_example_notebooks_run_through_the_batch_runner(project: Path, client, e
         ]
         assert version.run_id == fit.info.run_id  # the best candidate's own fit
     if example.name == "segments.ipynb":  # a child run per store, the family promoted
-        children = [r for r in all_runs(client) if "mlflow.parentRunId" in r.data.tags]
-        assert len(children) == runs[0].data.metrics["segments.count"] == 36
-        assert {c.data.tags["mlflow.parentRunId"] for c in children} == {runs[0].info.run_id}
+        # the notebook's mlops.track() is a child of the batch run, the stores children of it
+        (family,) = [r for r in all_runs(client) if r.info.run_name == "sales by store"]
+        assert family.data.tags["mlflow.parentRunId"] == runs[0].info.run_id
+        stores = [
+            r
+            for r in all_runs(client)
+            if r.data.tags.get("mlflow.parentRunId") == family.info.run_id
+        ]
+        assert len(stores) == family.data.metrics["segments.count"] == 36
+        assert len(all_runs(client)) == 2 + 36  # and nothing else: its fits are not candidates
         version = client.get_model_version_by_alias("sales-by-store", "staging")
-        assert version.run_id == runs[0].info.run_id
+        assert version.run_id == family.info.run_id
 
 
 PLAIN = [
