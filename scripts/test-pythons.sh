@@ -5,6 +5,7 @@
 # Older Pythons get older pandas, scikit-learn and numpy from pip, and a different
 # importlib.metadata: what passes on one Python can fail on another.
 #
+# Both Pythons run at once, each logging to build/test-pythonX.Y.log (a failure prints its end).
 # Run from anywhere, after the Quick start's second line (its install builds the side panel's
 # assets, so the installs here do not run Node again). Finds python3.X on PATH or under pyenv's
 # versions folder; a missing one is an error, never a skip.
@@ -98,5 +99,24 @@ for version in "$OLDEST" "$NEWEST"; do
     pythons+=("$(find_python "$version")") ||
         fail "no Python $version (python$version on PATH or \$PYENV_ROOT/versions/$version.*): install it, e.g. pyenv install $version"
 done
-run_on "$OLDEST" "${pythons[0]}"
-run_on "$NEWEST" "${pythons[1]}"
+# both at once, each in its own process and log: each is mostly one busy core (pip, a kernel,
+# pytest), so on two cores this takes about the time of the slower one, not the sum
+mkdir -p build
+status=0
+pids=()
+for i in 0 1; do
+    version=$([ "$i" = 0 ] && echo "$OLDEST" || echo "$NEWEST")
+    run_on "$version" "${pythons[$i]}" >"build/test-python$version.log" 2>&1 &
+    pids+=($!)
+done
+for i in 0 1; do
+    version=$([ "$i" = 0 ] && echo "$OLDEST" || echo "$NEWEST")
+    if wait "${pids[$i]}"; then
+        grep '^test-pythons:' "build/test-python$version.log" || true
+    else
+        status=1
+        echo "test-pythons: Python $version failed; the end of build/test-python$version.log:" >&2
+        tail -n 40 "build/test-python$version.log" >&2
+    fi
+done
+exit "$status"
