@@ -93,24 +93,14 @@ run_on() {
     echo "test-pythons: Python $version passed in $((SECONDS - started)) s"
 }
 
-# `--alongside CMD...`: run CMD (the main test suite) while the two Pythons are tested
-alongside=()
-if [ "${1:-}" = "--alongside" ]; then
-    shift
-    alongside=("$@")
-    [ ${#alongside[@]} -gt 0 ] || fail "--alongside needs a command"
-fi
-
 # both interpreters first: a missing one fails before minutes go into the other
 pythons=()
 for version in "$OLDEST" "$NEWEST"; do
     pythons+=("$(find_python "$version")") ||
         fail "no Python $version (python$version on PATH or \$PYENV_ROOT/versions/$version.*): install it, e.g. pyenv install $version"
 done
-# both at once, each in its own process and log, and alongside the command given after
-# --alongside (the main suite): each of these is mostly one busy core (pip, a kernel, pytest)
-# and the main suite leaves the machine's second core mostly idle, so all of it takes about as
-# long as the main suite alone
+# both at once, each in its own process and log: each is mostly one busy core (pip, a kernel,
+# pytest), so on two cores this takes about the time of the slower one, not the sum
 mkdir -p build
 status=0
 pids=()
@@ -119,15 +109,12 @@ for i in 0 1; do
     run_on "$version" "${pythons[$i]}" >"build/test-python$version.log" 2>&1 &
     pids+=($!)
 done
-if [ ${#alongside[@]} -gt 0 ]; then
-    "${alongside[@]}" || status=$?
-fi
 for i in 0 1; do
     version=$([ "$i" = 0 ] && echo "$OLDEST" || echo "$NEWEST")
     if wait "${pids[$i]}"; then
         grep '^test-pythons:' "build/test-python$version.log" || true
     else
-        [ "$status" != 0 ] || status=1
+        status=1
         echo "test-pythons: Python $version failed; the end of build/test-python$version.log:" >&2
         tail -n 40 "build/test-python$version.log" >&2
     fi
