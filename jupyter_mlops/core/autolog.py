@@ -68,23 +68,23 @@ _EVALUATION = {
 
 @dataclass(eq=False)
 class Candidate:
-    """One autologged fit: what was fitted, with which params, and how it scored on its
-    training data. ``run_id`` is known once the background writer has created its run."""
+    """One autologged fit: what was fitted, what sets it apart, and how it scored on its
+    training data. Its child run is ``record`` (a queued ``buffer.NewRun``), whose ``run_id``
+    is known once the background writer has created it."""
 
-    name: str
     label: str
     estimator: str
-    params: dict[str, str]
     key_params: dict[str, str]
     metrics: dict[str, float]
-    parent_run_id: str
-    started: float
-    seconds: float
-    record: Any = field(default=None, repr=False)  # the queued buffer.NewRun
+    record: Any = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.record.name
 
     @property
     def run_id(self) -> str | None:
-        return getattr(self.record, "run_id", None)
+        return self.record.run_id
 
     @property
     def training_score(self) -> float | None:
@@ -343,14 +343,12 @@ def _record(estimator: Any, run: Any, args: tuple, kwargs: dict, started: float)
     """Queue the candidate run of a finished fit. Never breaks the fit: a failure warns."""
     from .buffer import NewRun
 
-    seconds = time.time() - started
+    ended = time.time()
     try:
         X = args[0] if args else kwargs.get("X")
         y = args[1] if len(args) > 1 else kwargs.get("y")
-        params = model_params(estimator)
-        key = key_params(estimator)
         metrics = training_metrics(estimator, X, y, kwargs.get("sample_weight"))
-        name = candidate_name(estimator, key)
+        label, key = candidate_label(estimator), key_params(estimator)
         estimator_class = f"{type(estimator).__module__}.{type(estimator).__qualname__}"
         tags = {
             "mlflow.parentRunId": run.run_id,
@@ -358,18 +356,17 @@ def _record(estimator: Any, run: Any, args: tuple, kwargs: dict, started: float)
             TAG_ESTIMATOR: estimator_class,
             "estimator_name": type(estimator).__name__,
             "estimator_class": estimator_class,
-            **run.inherited_tags(),
+            **run.code_tags,
         }
-        ms = int(started * 1000)
-        end = int((started + seconds) * 1000)
+        end_ms = int(ended * 1000)
         record = NewRun(
             experiment_id=run.experiment_id,
-            name=name,
+            name=candidate_name(label, key),
             tags=tags,
-            params=[(k[:250], v) for k, v in params.items()],
-            metrics=[(k, v, end, 0) for k, v in metrics.items()],
-            start_ms=ms,
-            end_ms=end,
+            params=[(k[:250], v) for k, v in model_params(estimator).items()],
+            metrics=[(k, v, end_ms, 0) for k, v in metrics.items()],
+            start_ms=int(started * 1000),
+            end_ms=end_ms,
         )
     except Exception as exc:  # an odd estimator must not cost the user their fit
         warnings.warn(
@@ -377,18 +374,7 @@ def _record(estimator: Any, run: Any, args: tuple, kwargs: dict, started: float)
             stacklevel=3,
         )
         return
-    candidate = Candidate(
-        name=name,
-        label=candidate_label(estimator),
-        estimator=estimator_class,
-        params=params,
-        key_params=key,
-        metrics=metrics,
-        parent_run_id=run.run_id,
-        started=started,
-        seconds=seconds,
-        record=record,
-    )
+    candidate = Candidate(label, estimator_class, key, metrics, record)
     with contextlib.suppress(TypeError):  # not weak-referenceable: it cannot be promoted by us
         _state.latest[estimator] = candidate
     run.candidates.append(candidate)
@@ -414,12 +400,17 @@ def model_params(estimator: Any) -> dict[str, str]:
     return params
 
 
-def key_params(estimator: Any) -> dict[str, str]:
-    """Params set away from their defaults: what tells this model from its siblings."""
-    target = estimator
+def _final_step(estimator: Any) -> Any:
+    """A pipeline's model (its last step), else None: a pipeline is known by its model."""
     steps = getattr(estimator, "steps", None)
     if isinstance(steps, list) and steps and isinstance(steps[-1], tuple):
-        target = steps[-1][1]  # a pipeline is known by its model
+        return steps[-1][1]
+    return None
+
+
+def key_params(estimator: Any) -> dict[str, str]:
+    """Params set away from their defaults: what tells this model from its siblings."""
+    target = _final_step(estimator) or estimator
     try:
         defaults = {
             name: p.default
@@ -447,17 +438,16 @@ def _short(value: Any) -> str:
 def candidate_label(estimator: Any) -> str:
     """``RandomForestClassifier``; a pipeline is known by its model, a search by its seed."""
     label = type(estimator).__name__
-    steps = getattr(estimator, "steps", None)
-    if isinstance(steps, list) and steps and isinstance(steps[-1], tuple):
-        return f"{type(steps[-1][1]).__name__} ({label})"
+    final = _final_step(estimator)
+    if final is not None:
+        return f"{type(final).__name__} ({label})"
     if _is_search(estimator) and hasattr(estimator, "estimator"):
         return f"{label}({type(estimator.estimator).__name__})"
     return label
 
 
-def candidate_name(estimator: Any, key_params: dict[str, str]) -> str:
-    """``RandomForestClassifier max_depth=6``: the model and what sets it apart."""
-    label = candidate_label(estimator)
+def candidate_name(label: str, key_params: dict[str, str]) -> str:
+    """``RandomForestClassifier max_depth=6``: the model's label and what sets it apart."""
     named = [(k, v) for k, v in key_params.items() if k != "random_state"]  # a seed, not a model
     shown = [f"{k}={v}" for k, v in named[:_KEY_PARAMS]]
     name = " ".join([label, *shown])

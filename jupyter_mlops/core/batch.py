@@ -20,15 +20,11 @@ from typing import Any
 from ..config import resolve_settings
 from ..errors import MlopsError
 from . import provenance, store
-from .tracking import ATTACH_ENV, ATTACH_FILE_ENV, _reap
+from .tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV, _reap
 
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
 PARAMETERS_TAG_KEY = "mlops.parameters"  # the injected values as Python literals (JSON object)
-#: set (to "1") in the kernel's environment by ``run_notebook(hold_aliases=True)``: promotions in
-#: that kernel register versions but move no alias (a sweep point or a reproduction must not
-#: repoint ``@staging`` at whatever ran last; ``sweep --best`` moves it once, deliberately)
-HOLD_ALIASES_ENV = "JUPYTER_MLOPS_HOLD_ALIASES"
 
 
 @dataclass

@@ -70,9 +70,6 @@ class NewRun:
     def parent_run_id(self) -> str | None:
         return self.tags.get("mlflow.parentRunId")
 
-    def __len__(self) -> int:
-        return 1
-
 
 class LogBuffer:
     """Per-run queues of metrics, params and tags, drained by one background writer."""
@@ -174,10 +171,10 @@ class LogBuffer:
                 try:
                     if retry:
                         with_retry(
-                            lambda c=client, r=run: _create(c, r), attempts=self.flush_attempts
+                            lambda c=client, r=run: write_run(c, r), attempts=self.flush_attempts
                         )
                     else:
-                        _create(client, run)
+                        write_run(client, run)
                 except Exception as exc:
                     if is_transient(exc):
                         raise LoggingError(
@@ -277,7 +274,7 @@ def _write(client: Any, run_id: str, chunk: _Pending) -> None:
     )
 
 
-def _create(client: Any, run: NewRun) -> None:
+def write_run(client: Any, run: NewRun) -> None:
     """Create ``run``, log its values and end it; each step once, however often retried."""
     if run.run_id is None:
         created = client.create_run(

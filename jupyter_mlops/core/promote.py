@@ -849,12 +849,11 @@ def _promote_on(
     from mlflow.models import Model
 
     from . import tracking
-    from .batch import HOLD_ALIASES_ENV
     from .capture import CaptureError
     from .model_card import card_facts
 
     held = None
-    if alias and os.environ.get(HOLD_ALIASES_ENV, "") not in ("", "0"):
+    if alias and tracking.aliases_held():
         held, alias = alias, None  # register only: the card and the run tag name no alias
     client = run.client
     with tempfile.TemporaryDirectory(prefix="mlops-promote-") as tmp:

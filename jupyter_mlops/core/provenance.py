@@ -31,6 +31,8 @@ TAG_PID = "mlops.process.pid"
 TAG_HOST = "mlops.process.host"
 TAG_STARTED = "mlops.process.started"
 TAG_NOTEBOOK = "mlops.notebook.path"
+# where a run's code came from: what its child runs (fits, segments) carry too
+CODE_TAG_PREFIXES = ("mlflow.source.", "mlops.notebook.", "mlops.git.", "mlflow.user")
 
 
 def notebook_path(user_ns: dict | None = None) -> Path | None:
@@ -142,3 +144,9 @@ def run_tags(notebook: Path | None, root: Path) -> dict[str, str]:
     tags.update(environment_tags())
     tags.update(process_tags())
     return tags
+
+
+def code_tags(tags: dict[str, str]) -> dict[str, str]:
+    """The tags of ``tags`` that say where a run's code came from (notebook, git, user), for the
+    child runs it makes: a fit or a segment was made by the same code."""
+    return {k: v for k, v in tags.items() if k.startswith(CODE_TAG_PREFIXES)}

@@ -496,18 +496,13 @@ def log_family(family: SegmentFamily, run: Any) -> None:
     """One child run per segment under ``run``, and the summary on ``run`` itself."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from mlflow.entities import Metric, Param
-
-    from . import store
+    from . import provenance, store
+    from .buffer import NewRun, write_run
     from .tracking import session
 
     client = run.client
     parent = store.with_retry(lambda: client.get_run(run.run_id))
-    inherited = {
-        k: v
-        for k, v in parent.data.tags.items()
-        if k.startswith(("mlflow.source.", "mlops.git.", "mlops.notebook.")) or k == "mlflow.user"
-    }
+    inherited = provenance.code_tags(parent.data.tags)
     estimator = type(family.estimator).__name__
 
     def child(segment: Any) -> str:
@@ -527,25 +522,24 @@ def log_family(family: SegmentFamily, run: Any) -> None:
         started = family.fit_started_.get(segment)
         start_ms = int(started * 1000) if started else int(time.time() * 1000)
         seconds = family.fit_seconds_.get(segment, 0.0)
-        created = store.with_retry(
-            lambda: client.create_run(
-                run.experiment_id, start_time=start_ms, tags=tags, run_name=label[:250]
-            )
-        )
-        run_id = created.info.run_id
         values = {
             "rows": family.rows_[segment],
             "cv_score": family.scores_.get(segment),
             "cv_score_std": family.score_stds_.get(segment),
             "fit_seconds": seconds if started else None,
         }
-        metrics = [Metric(k, float(v), start_ms, 0) for k, v in values.items() if _finite_number(v)]
-        params = [Param("segment", str(segment)[:6000]), Param("estimator", estimator)]
-        store.with_retry(lambda: client.log_batch(run_id, metrics=metrics, params=params))
-        end_ms = start_ms + int(seconds * 1000)
-        status = "FAILED" if error else "FINISHED"
-        store.with_retry(lambda: client.set_terminated(run_id, status, end_time=end_ms))
-        return run_id
+        record = NewRun(
+            experiment_id=run.experiment_id,
+            name=label[:250],
+            tags=tags,
+            params=[("segment", str(segment)[:6000]), ("estimator", estimator)],
+            metrics=[(k, float(v), start_ms, 0) for k, v in values.items() if _finite_number(v)],
+            start_ms=start_ms,
+            end_ms=start_ms + int(seconds * 1000),
+            status="FAILED" if error else "FINISHED",
+        )
+        store.with_retry(lambda: write_run(client, record))  # each step once, retried or not
+        return record.run_id
 
     writers = 1 if run.settings.sqlite_path is not None else _CHILD_WRITERS_REMOTE
     with ThreadPoolExecutor(writers) as pool:

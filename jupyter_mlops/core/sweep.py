@@ -750,8 +750,10 @@ def _apply_best(
         "mlops.sweep.best_value": repr(float(child.metrics[metric])),
         "mlops.sweep.best_direction": "maximize" if maximize else "minimize",
     }
-    for key, value in tags.items():
-        store.with_retry(lambda k=key, v=value: client.set_tag(parent_id, k, v))
+    from mlflow.entities import RunTag
+
+    batch = [RunTag(k, v) for k, v in tags.items()]
+    store.with_retry(lambda: client.log_batch(parent_id, tags=batch))
     if alias is None:
         return result
     if not child.promoted:

@@ -35,6 +35,8 @@ ATTACH_ENV = "JUPYTER_MLOPS_RUN_ID"
 #: ... or this, a file the runner writes the run id to once the run exists (the kernel starts
 #: and runs its first cells while the runner is still opening the store)
 ATTACH_FILE_ENV = "JUPYTER_MLOPS_RUN_ID_FILE"
+#: ... and this ("1") in sweep points and reproductions: promotions register, aliases stay put
+HOLD_ALIASES_ENV = "JUPYTER_MLOPS_HOLD_ALIASES"
 ATTACH_WAIT = 600.0  # seconds a tracking call waits for the runner's run before giving up
 _KEY = re.compile(r"^[\w.\- /:]+$")
 _MAX_KEY, _MAX_PARAM = 250, 6000
@@ -58,8 +60,8 @@ class Run:
     cells: list[list] = field(default_factory=list, repr=False)  # [execution count, source]
     params: dict[str, str] = field(default_factory=dict, repr=False)
     candidates: list[Any] = field(default_factory=list, repr=False)  # autolog.Candidate, in order
+    code_tags: dict[str, str] = field(default_factory=dict, repr=False)  # for its child runs
     _client: Any = field(default=None, repr=False)
-    _source_tags: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def client(self) -> Any:
@@ -67,14 +69,6 @@ class Run:
         if self._client is None:
             self._client = store.client(self.settings)
         return self._client
-
-    def inherited_tags(self) -> dict[str, str]:
-        """Where this run's code came from (notebook, git), for the child runs of its fits."""
-        if self._source_tags is None:
-            tags = provenance.source_tags(self.notebook, self.settings.root)
-            tags.update(provenance.git_info(self.settings.root))
-            self._source_tags = tags
-        return dict(self._source_tags)
 
     def queue_run(self, record: Any) -> None:
         """Have a finished child run (``buffer.NewRun``) written in the background."""
@@ -297,12 +291,7 @@ def start_run(
             notebook=notebook,
             replaced=replaced,
         )
-        run._source_tags = {
-            k: v
-            for k, v in all_tags.items()
-            if k.startswith(("mlflow.source.", "mlops.notebook.", "mlops.git."))
-            or k == "mlflow.user"
-        }
+        run.code_tags = provenance.code_tags(all_tags)
         session.stack.append(run)
         run.autolog = settings.autolog if autolog is None else autolog
         if run.autolog:
@@ -312,6 +301,12 @@ def start_run(
 
 #: ``with mlops.track(experiment="churn") as run: ...``
 track = start_run
+
+
+def aliases_held() -> bool:
+    """Whether promotions here must register without moving an alias (a sweep point or a
+    reproduction: ``sweep --best`` moves it once, deliberately)."""
+    return os.environ.get(HOLD_ALIASES_ENV, "") not in ("", "0")
 
 
 def in_batch_run() -> bool:
@@ -378,6 +373,7 @@ def _attach(run_id: str, settings: Settings, notebook: Path | None, tags: dict |
         settings=settings,
         owned=False,
         notebook=notebook,
+        code_tags=provenance.code_tags(found.data.tags),  # the runner recorded them
     )
     if tags:
         session.buffer.add(client, run_id, tags=_tag_items(tags))

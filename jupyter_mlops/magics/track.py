@@ -63,8 +63,7 @@ def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
             print(f"Ended the previous run {started.replaced} (FINISHED).")
         magics.show(started)
         return None
-    nested = tracking.session.active is not None or bool(tracking.attach_target())
-    cell_run = tracking.start_run(nested=nested, **options)
+    cell_run = tracking.start_run(**options)  # inside an active (or batch) run: its child
     try:
         with cell_run:
             return magics.execute(cell)

@@ -54,7 +54,7 @@ def test_each_candidate_is_a_child_run_with_its_own_params_and_metrics(
         assert child.info.experiment_id == run.experiment_id
         assert child.data.metrics["training_score"] == pytest.approx(model.score(X, y), abs=0)
         assert child.data.tags["mlops.candidate"] == "true"
-        assert child.data.tags["mlflow.source.name"] == run.inherited_tags()["mlflow.source.name"]
+        assert child.data.tags["mlflow.source.name"] == run.code_tags["mlflow.source.name"]
     # no run mixes two models: each child holds its own estimator's params only
     assert lr_run.data.params["logisticregression__C"] == "0.1"
     assert "max_depth" not in lr_run.data.params
