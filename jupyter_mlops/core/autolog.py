@@ -411,12 +411,8 @@ def _final_step(estimator: Any) -> Any:
 def key_params(estimator: Any) -> dict[str, str]:
     """Params set away from their defaults: what tells this model from its siblings."""
     target = _final_step(estimator) or estimator
+    defaults = _defaults(type(target))
     try:
-        defaults = {
-            name: p.default
-            for name, p in inspect.signature(type(target).__init__).parameters.items()
-            if p.default is not inspect.Parameter.empty
-        }
         values = target.get_params(deep=False)
     except Exception:
         return {}
@@ -428,6 +424,32 @@ def key_params(estimator: Any) -> dict[str, str]:
             continue
         changed[name] = _short(value)
     return changed
+
+
+def changed_params(estimator: Any) -> dict[str, str]:
+    """Every param of ``estimator`` set away from its default, under its ``get_params(deep=True)``
+    name (``logisticregression__C`` in a pipeline): the whole object, not only its model.
+    Structural params with no default (a pipeline's ``steps``) are left out."""
+    params = estimator.get_params(deep=True)
+    changed = {}
+    for key, value in params.items():
+        path, _, name = key.rpartition("__")
+        owner = params.get(path) if path else estimator
+        if owner is None or hasattr(value, "get_params"):
+            continue
+        default = _defaults(type(owner)).get(name, inspect.Parameter.empty)
+        if default is not inspect.Parameter.empty and repr(default) != repr(value):
+            changed[key] = _text(value)
+    return changed
+
+
+@functools.lru_cache(maxsize=512)
+def _defaults(cls: type) -> dict[str, Any]:
+    try:
+        parameters = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {n: p.default for n, p in parameters.items() if p.default is not inspect.Parameter.empty}
 
 
 def _short(value: Any) -> str:

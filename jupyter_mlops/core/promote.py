@@ -987,7 +987,7 @@ def _model_facts(model: Any) -> dict[str, Any]:
     if callable(getattr(model, "get_params", None)):
         with contextlib.suppress(Exception):
             facts["params"] = autolog.model_params(model)
-            facts["key_params"] = autolog.key_params(model)
+            facts["changed_params"] = autolog.changed_params(model)
     found = autolog.candidate_of(model)
     if found is not None:
         facts["candidate"] = {
@@ -1000,8 +1000,8 @@ def _model_facts(model: Any) -> dict[str, Any]:
 
 def _model_tags(model_facts: dict[str, Any]) -> dict[str, str]:
     tags = {"mlops.model.class": model_facts["class"]}
-    if model_facts.get("key_params") is not None:
-        tags["mlops.model.params"] = json.dumps(model_facts["key_params"], sort_keys=True)
+    if model_facts.get("changed_params") is not None:
+        tags["mlops.model.params"] = json.dumps(model_facts["changed_params"], sort_keys=True)
     if (model_facts.get("candidate") or {}).get("run_id"):
         tags["mlops.candidate_run_id"] = model_facts["candidate"]["run_id"]
     return {k: v[:5000] for k, v in tags.items()}

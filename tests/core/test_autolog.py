@@ -203,3 +203,14 @@ def test_promote_refuses_mistakes_in_one_line_and_leaves_no_run(
     assert "\n" not in str(caught.value)
     assert all_runs(client) == []
     assert mlops.active_run() is None
+
+
+def test_changed_params_name_every_step_of_a_pipeline() -> None:
+    pipeline = make_pipeline(StandardScaler(with_mean=False), LogisticRegression(C=0.1))
+    # what a version's mlops.model.params says: the get_params names of the whole object
+    assert autolog.changed_params(pipeline) == {
+        "standardscaler__with_mean": "False",
+        "logisticregression__C": "0.1",
+    }
+    assert autolog.key_params(pipeline) == {"C": "0.1"}  # the model's, for the run's name
+    assert autolog.changed_params(Ridge()) == {}
