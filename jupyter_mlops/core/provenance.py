@@ -6,6 +6,7 @@ these tags say which notebook it was, at which commit, with which packages.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -141,10 +142,10 @@ def source_tags(notebook: Path | None, root: Path) -> dict[str, str]:
 def run_tags(notebook: Path | None, root: Path) -> dict[str, str]:
     """Every provenance tag for a run started now in this process."""
     tags = source_tags(notebook, root)
-    try:  # who logged it, as MLflow's own start_run records it: reproduce names them
+    # who logged it, as MLflow's own start_run records it (reproduce names them); an
+    # environment without a login name records none
+    with contextlib.suppress(KeyError, OSError, ImportError):
         tags["mlflow.user"] = getpass.getuser()
-    except (KeyError, OSError, ImportError):  # no login name in this environment
-        pass
     tags.update(git_info(root))
     tags.update(environment_tags())
     tags.update(process_tags())
