@@ -272,8 +272,10 @@ def reproduce(
         committed = _vet_snapshot(
             original, snapshot, local_snapshot, repo, parameters, trust_snapshot, notes
         )
-        root, top = _scratch_tree(settings, repo, tags, parent, notes, committed is not None)
         recorded = _recorded_dvc_files(client, run_id, downloads)
+        if committed is not None and repo is not None:
+            recorded = _placed_by_history(repo, recorded, run_id, notes)
+        root, top = _scratch_tree(settings, repo, tags, parent, notes, committed is not None)
         _restore_data(settings, root, recorded, run_id, top is not None, notes)
         if committed is not None and top is not None:
             notebook = _inside(top, committed)  # as checked out: the user's own history
@@ -555,6 +557,49 @@ def _recorded_dvc_files(client: Any, run_id: str, downloads: Path) -> dict[str, 
     for path in files:
         recorded[path[len("dvc/") :]] = _download(client, run_id, path, downloads).read_text()
     return recorded
+
+
+def _out_paths(dvc_text: str) -> list[str] | None:
+    """The paths a ``.dvc`` file checks data out to (``None``: not a readable ``.dvc`` file)."""
+    import yaml
+
+    try:
+        outs = (yaml.safe_load(dvc_text) or {}).get("outs") or []
+        return [str(out.get("path")) for out in outs]
+    except (yaml.YAMLError, AttributeError):
+        return None
+
+
+def _placed_by_history(
+    repo: _Repository, recorded: dict[str, str], run_id: str, notes: list[str]
+) -> dict[str, str]:
+    """The recorded ``.dvc`` files whose data goes where the commit's own ``.dvc`` file puts
+    it: the store picks a version, never a place (data checked out over the committed
+    notebook, or as a module beside it, would be code from the store).
+
+    A ``.dvc`` file the commit lacks (data the run versioned itself, or never committed) is
+    not restored; one that moves its data elsewhere is refused.
+    """
+    kept, skipped = {}, []
+    for rel, text in recorded.items():
+        blob = _git(repo.toplevel, "cat-file", "-p", f"{repo.commit}:{repo.prefix}{rel}")
+        if blob.returncode != 0:
+            skipped.append(rel[: -len(".dvc")])
+            continue
+        if _out_paths(text) != _out_paths(blob.stdout):
+            raise MlopsError(
+                f"run {run_id}'s recorded dvc/{_shown(rel)} puts data somewhere else than "
+                f"{rel} does at commit {repo.commit[:12]}: the artifact was altered, so the "
+                "run is not reproduced (--trust-snapshot restores it as recorded)"
+            )
+        kept[rel] = text
+    if skipped:
+        notes.append(
+            "data the run recorded that commit "
+            f"{repo.commit[:12]} does not track was not restored: {_shown(', '.join(skipped))} "
+            "(commit its .dvc file to have it restored)"
+        )
+    return kept
 
 
 def _md5(dvc_text: str) -> str:

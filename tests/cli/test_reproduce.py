@@ -14,7 +14,13 @@ import pytest
 
 import jupyter_mlops as mlops
 from jupyter_mlops.core import dvc_repo
-from jupyter_mlops.core.reproduce import Reproduction, UntrustedSnapshotError, compare_metrics
+from jupyter_mlops.core.reproduce import (
+    Reproduction,
+    UntrustedSnapshotError,
+    _placed_by_history,
+    _Repository,
+    compare_metrics,
+)
 from jupyter_mlops.errors import MlopsError
 from tests.conftest import ENV_VARS, all_runs, cli, client_for, git, write_notebook
 
@@ -100,6 +106,26 @@ def test_reproduce_restores_data_and_parameters_and_leaves_the_workspace(
     assert notebook.read_bytes() == edited
     assert git(project, "status", "--porcelain") == porcelain
     assert cache_files(project) == cached
+
+    # the store picks a data version, never where it goes: a recorded .dvc file moving its
+    # data over the committed notebook is refused, one the commit lacks is not restored
+    run_id, commit = original.info.run_id, original.data.tags["mlops.git.commit"]
+    recorded = (project / "data" / "values.csv.dvc").read_text()
+    over = recorded.replace("path: values.csv", "path: ../notebooks/train.ipynb")
+    altered = project.parent / "altered" / "values.csv.dvc"
+    altered.parent.mkdir()
+    altered.write_text(over)
+    client.log_artifact(run_id, str(altered), "dvc/data")
+    with pytest.raises(
+        MlopsError, match=re.escape("puts data somewhere else than data/values.csv.dvc")
+    ):
+        mlops.reproduce(run_id)
+    assert len(reproduced_runs(client, run_id)) == 1  # nothing more ran
+    notes: list[str] = []
+    repo = _Repository(project, "", commit)
+    beside = recorded.replace("path: values.csv", "path: pandas.py")
+    kept = _placed_by_history(repo, {"notebooks/pandas.py.dvc": beside}, run_id, notes)
+    assert kept == {} and "does not track was not restored: notebooks/pandas.py" in notes[0]
 
 
 def test_a_dirty_run_is_refused_and_a_trusted_one_compares_metrics(project: Path, client) -> None:
