@@ -408,7 +408,10 @@ def _recorded_parameters(tags: dict[str, str], notes: list[str]) -> dict[str, An
     except (ValueError, SyntaxError, TypeError, AttributeError, MemoryError, RecursionError):
         values = None
     if values is None or not all(k.isidentifier() and not keyword.iskeyword(k) for k in values):
-        notes.append("the parameters are not all Python literals: re-run as the snapshot has them")
+        notes.append(
+            "the parameters are not all Python literals under identifier names: re-run as the "
+            "snapshot has them"
+        )
         return None
     return values
 
@@ -847,7 +850,7 @@ def _vet_snapshot(
     elif committed is None:
         reason = f"{path} is not in its commit {repo.commit[:12]} (never committed)"
     elif parameters is None:
-        reason = "its recorded parameters are not all Python literals"
+        reason = "its recorded parameters are not all Python literals under identifier names"
     elif difference:
         reason = (
             f"its notebook snapshot differs from {path} at its commit {repo.commit[:12]} "
