@@ -333,3 +333,38 @@ def test_comparison_rows() -> None:
         "verdict",
     ]
     assert json.loads(result.to_json())["rows"][-1]["rel_diff"] is None  # inf is not JSON
+
+
+def test_the_difference_ignores_outputs_and_a_long_one_is_trimmed() -> None:
+    from jupyter_mlops.core.reproduce import SHOWN_DIFF_LINES, _trimmed, snapshot_difference
+
+    committed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    executed = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "scale = 2", metadata={"tags": ["injected-parameters"]}
+            ),  # not what the runner injects for scale=2: it starts "# Parameters"
+            nbformat.v4.new_code_cell(
+                "x = 1", execution_count=3, outputs=[nbformat.v4.new_output("stream", text="1")]
+            ),
+        ]
+    )
+    executed.metadata["kernelspec"] = {"name": "other"}
+    assert snapshot_difference(committed, executed, {"scale": 2}).splitlines()[-1] == (
+        "+      scale = 2"
+    )
+    executed.cells[0].source = "# Parameters\nscale = 2\n"  # exactly the injected cell
+    assert snapshot_difference(committed, executed, {"scale": 2}) == ""
+
+    long = snapshot_difference(
+        None,
+        nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_code_cell("\n".join(f"step_{i} = {i}" for i in range(200)))]
+        ),
+    )
+    shown = _trimmed(long, "artifact notebook/nb.ipynb of run r").splitlines()
+    assert len(shown) == SHOWN_DIFF_LINES + 1 and shown[-2] == long.splitlines()[59]
+    assert shown[-1] == (
+        f"... {len(long.splitlines()) - 60} more line(s): the whole snapshot is artifact "
+        "notebook/nb.ipynb of run r"
+    )
