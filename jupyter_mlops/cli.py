@@ -37,17 +37,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from .core.reproduce import reproduce
+    from .core.reproduce import UntrustedSnapshotError, reproduce
 
-    result = reproduce(
-        args.run_id,
-        experiment=args.experiment,
-        kernel_name=args.kernel,
-        timeout=args.timeout,
-        rtol=args.rtol,
-        atol=args.atol,
-        keep=args.keep,
-    )
+    try:
+        result = reproduce(
+            args.run_id,
+            experiment=args.experiment,
+            kernel_name=args.kernel,
+            timeout=args.timeout,
+            rtol=args.rtol,
+            atol=args.atol,
+            keep=args.keep,
+            trust_snapshot=args.trust_snapshot,
+        )
+    except UntrustedSnapshotError as exc:  # the one line, then the difference below it
+        print(f"jupyter mlops {args.command}: {exc}", file=sys.stderr)
+        if exc.difference:
+            print(exc.difference, file=sys.stderr)
+        return 2
     print(result.summary())
     return 0 if result.ok else 1
 
@@ -160,6 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser(
         "reproduce",
         help="re-run a run's notebook on its recorded code, data and parameters; compare metrics",
+        description="Re-run a tracked run in a scratch clone of your git repository at the "
+        "run's commit, with its recorded data and parameters, and compare its metrics. What "
+        "runs is the notebook your own git history holds at that commit, never code from the "
+        "store: the run's notebook snapshot must match it (cell sources; outputs and metadata "
+        "ignored). A run made with uncommitted changes to its notebook, a snapshot altered in "
+        "the store, or a run with no git commit is refused before anything runs, naming who "
+        "logged it and showing the difference; --trust-snapshot runs the snapshot instead. The "
+        "commit must be in your local repository (git fetch the branch that has it).",
     )
     rep.add_argument("run_id", metavar="RUN_ID")
     rep.add_argument("-e", "--experiment", help="experiment (default: the original run's)")
@@ -168,6 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance (default: 1e-6)")
     rep.add_argument("--atol", type=float, default=0.0, help="absolute tolerance (default: 0)")
     rep.add_argument("--keep", action="store_true", help="keep the scratch folder; print where")
+    rep.add_argument(
+        "--trust-snapshot",
+        action="store_true",
+        help="run the notebook snapshot stored with the run even when it differs from the "
+        "committed notebook (or the run has no commit): code from the store, run as you; "
+        "who logged the run and the difference are printed first",
+    )
     rep.set_defaults(func=cmd_reproduce)
 
     swp = sub.add_parser("sweep", help="run a notebook over a parameter grid as child runs")

@@ -6,6 +6,8 @@ these tags say which notebook it was, at which commit, with which packages.
 
 from __future__ import annotations
 
+import contextlib
+import getpass
 import json
 import os
 import platform
@@ -140,6 +142,10 @@ def source_tags(notebook: Path | None, root: Path) -> dict[str, str]:
 def run_tags(notebook: Path | None, root: Path) -> dict[str, str]:
     """Every provenance tag for a run started now in this process."""
     tags = source_tags(notebook, root)
+    # who logged it, as MLflow's own start_run records it (reproduce names them); an
+    # environment without a login name records none
+    with contextlib.suppress(KeyError, OSError, ImportError):
+        tags["mlflow.user"] = getpass.getuser()
     tags.update(git_info(root))
     tags.update(environment_tags())
     tags.update(process_tags())

@@ -9,11 +9,19 @@ import re
 import shutil
 from pathlib import Path
 
+import nbformat
 import pytest
 
 import jupyter_mlops as mlops
 from jupyter_mlops.core import dvc_repo
-from jupyter_mlops.core.reproduce import Reproduction, compare_metrics
+from jupyter_mlops.core.reproduce import (
+    Reproduction,
+    UntrustedSnapshotError,
+    _placed_by_history,
+    _Repository,
+    compare_metrics,
+)
+from jupyter_mlops.errors import MlopsError
 from tests.conftest import ENV_VARS, all_runs, cli, client_for, git, write_notebook
 
 CSV_V1 = "v\n1\n2\n3\n"  # total with scale 2: 12
@@ -73,6 +81,7 @@ def test_reproduce_restores_data_and_parameters_and_leaves_the_workspace(
     assert new.data.params["scale"] == "2"
     assert new.data.metrics["total"] == 12.0
     assert new.data.tags["mlops.reproduce.verdict"] == "same"
+    assert new.data.tags["mlops.reproduce.code"] == "commit"  # the committed notebook ran
     for key in ("mlflow.source.name", "mlops.notebook.path", "mlops.git.commit"):
         assert new.data.tags[key] == original.data.tags[key]
     v1 = hashlib.md5(CSV_V1.encode()).hexdigest()
@@ -98,30 +107,120 @@ def test_reproduce_restores_data_and_parameters_and_leaves_the_workspace(
     assert git(project, "status", "--porcelain") == porcelain
     assert cache_files(project) == cached
 
+    # the store picks a data version, never where it goes: a recorded .dvc file moving its
+    # data over the committed notebook is refused, one the commit lacks is not restored
+    run_id, commit = original.info.run_id, original.data.tags["mlops.git.commit"]
+    recorded = (project / "data" / "values.csv.dvc").read_text()
+    over = recorded.replace("path: values.csv", "path: ../notebooks/train.ipynb")
+    altered = project.parent / "altered" / "values.csv.dvc"
+    altered.parent.mkdir()
+    altered.write_text(over)
+    client.log_artifact(run_id, str(altered), "dvc/data")
+    with pytest.raises(
+        MlopsError, match=re.escape("puts data somewhere else than data/values.csv.dvc")
+    ):
+        mlops.reproduce(run_id)
+    assert len(reproduced_runs(client, run_id)) == 1  # nothing more ran
+    notes: list[str] = []
+    repo = _Repository(project, "", commit)
+    beside = recorded.replace("path: values.csv", "path: pandas.py")
+    kept = _placed_by_history(repo, {"notebooks/pandas.py.dvc": beside}, run_id, notes)
+    assert kept == {} and "does not track was not restored: notebooks/pandas.py" in notes[0]
 
-def test_a_metric_that_changes_fails_unless_tolerated(project: Path, client) -> None:
-    write_notebook(
-        project / "rand.ipynb",
-        ["import random\nimport jupyter_mlops as mlops", "mlops.log(r=random.random())"],
-    )
+
+def test_a_dirty_run_is_refused_and_a_trusted_one_compares_metrics(project: Path, client) -> None:
+    cells = ["import random\nimport jupyter_mlops as mlops", "mlops.log(r=random.random())"]
+    notebook = write_notebook(project / "rand.ipynb", cells)
+    git(project, "add", "rand.ipynb")
+    git(project, "commit", "-q", "-m", "rand")
+    write_notebook(notebook, [*cells, "print('not committed')"])  # run with an uncommitted edit
     assert cli("run", "rand.ipynb", cwd=project).returncode == 0
     (original,) = all_runs(client)
+    run_id = original.info.run_id
+    assert original.data.tags["mlops.git.dirty"] == "true"
+    user = original.data.tags["mlflow.user"]  # who logged it, as MLflow's start_run records
 
-    out = cli("reproduce", original.info.run_id, cwd=project)
+    out = cli("reproduce", run_id, cwd=project)
+    assert out.returncode == 2, out.stdout + out.stderr
+    first, *difference = out.stderr.splitlines()
+    assert f"run {run_id} was logged by {user} on " in first
+    assert "differs from rand.ipynb at its commit" in first and "--trust-snapshot" in first
+    assert "+      print('not committed')" in difference and "Traceback" not in out.stderr
+    assert not reproduced_runs(client, run_id)  # refused before anything ran
+
+    out = cli("reproduce", run_id, "--trust-snapshot", cwd=project)
     assert out.returncode == 1, out.stdout + out.stderr
+    assert f"logged by {user}" in out.stderr and "+      print('not committed')" in out.stderr
     row = next(line for line in out.stdout.splitlines() if line.strip().startswith("r "))
     assert row.split()[-1] == "differs"
     assert "Result: differs" in out.stdout
-    assert "uncommitted changes" in out.stdout  # rand.ipynb was never committed
+    assert "uncommitted changes" in out.stdout
 
-    out = cli("reproduce", original.info.run_id, "--atol", "10", cwd=project)
+    out = cli("reproduce", run_id, "--trust-snapshot", "--atol", "10", cwd=project)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Result: same" in out.stdout
-    verdicts = sorted(
-        r.data.tags["mlops.reproduce.verdict"]
-        for r in reproduced_runs(client, original.info.run_id)
-    )
-    assert verdicts == ["differs", "same"]
+    reruns = reproduced_runs(client, run_id)
+    assert sorted(r.data.tags["mlops.reproduce.verdict"] for r in reruns) == ["differs", "same"]
+    assert {r.data.tags["mlops.reproduce.code"] for r in reruns} == {"snapshot"}
+
+
+def test_a_snapshot_altered_in_the_store_does_not_run_unless_trusted(
+    project: Path, client, tmp_path: Path
+) -> None:
+    marker = tmp_path / "ran-from-the-store"
+    cells = ["scale = 1", "import jupyter_mlops as mlops\nmlops.log(total=3.0 * scale)"]
+    write_notebook(project / "train.ipynb", cells, {0: ["parameters"]})
+    git(project, "add", "train.ipynb")
+    git(project, "commit", "-q", "-m", "train")
+    out = cli("run", "train.ipynb", "-p", "scale", "2", cwd=project)
+    assert out.returncode == 0, out.stdout + out.stderr
+    (original,) = all_runs(client)
+    run_id, tags = original.info.run_id, original.data.tags
+
+    # tags are store input too: a parameter name that is code, a commit that is a git option
+    # or not in the local repository; each refused in one line before anything runs
+    client.set_tag(run_id, "mlops.parameters", json.dumps({"import os; os.mkdir('x') #": "1"}))
+    with pytest.raises(UntrustedSnapshotError, match="not all Python literals") as refused:
+        mlops.reproduce(run_id)
+    assert "+      # Parameters" in refused.value.difference  # the injected cell is shown now
+    client.set_tag(run_id, "mlops.parameters", tags["mlops.parameters"])
+    for commit, message in [
+        ("--output=/tmp/x", "which is not a commit id"),
+        ("0123456789abcdef" * 2 + "01234567", "is not in the repository at"),
+    ]:
+        client.set_tag(run_id, "mlops.git.commit", commit)
+        with pytest.raises(MlopsError, match=message) as refused:
+            mlops.reproduce(run_id)
+        assert "\n" not in str(refused.value)
+    branch = tags["mlflow.source.git.branch"]
+    assert f"fetch the branch that has it (git fetch origin {branch})" in str(refused.value)
+    client.set_tag(run_id, "mlops.git.commit", tags["mlops.git.commit"])
+
+    # someone who can write the store replaces the snapshot (and says they are mallory)
+    executed = Path(client.download_artifacts(run_id, "notebook/train.ipynb", str(tmp_path)))
+    nb = nbformat.read(executed, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(f"open({str(marker)!r}, 'w').write('x')"))
+    (tmp_path / "evil").mkdir()
+    nbformat.write(nb, tmp_path / "evil" / "train.ipynb")
+    client.log_artifact(run_id, str(tmp_path / "evil" / "train.ipynb"), "notebook")
+    client.set_tag(run_id, "mlflow.user", "mallory\x1b[2J")  # a terminal escape, shown inert
+
+    out = cli("reproduce", run_id, cwd=project)
+    assert out.returncode == 2, out.stdout + out.stderr
+    first, *difference = out.stderr.splitlines()
+    assert f"run {run_id} was logged by mallory\\x1b[2J on " in first and "\x1b" not in out.stderr
+    assert "snapshot differs from train.ipynb" in first and "--trust-snapshot" in first
+    assert f"+      open({str(marker)!r}, 'w').write('x')" in difference
+    assert not any("scale = 2" in line for line in difference)  # its injected cell is expected
+    assert not marker.exists() and not reproduced_runs(client, run_id)
+
+    out = cli("reproduce", run_id, "--trust-snapshot", cwd=project)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "logged by mallory" in out.stderr and str(marker) in out.stderr
+    assert marker.exists()
+    (new,) = reproduced_runs(client, run_id)
+    assert new.data.tags["mlops.reproduce.code"] == "snapshot"
+    assert new.data.params["scale"] == "2" and new.data.metrics["total"] == 6.0
 
 
 def test_without_git_the_snapshot_and_its_data_are_all_there_is(
@@ -141,7 +240,10 @@ def test_without_git_the_snapshot_and_its_data_are_all_there_is(
     (original,) = all_runs(client_for(root))
     csv.write_text(CSV_V2)  # edited in place, not versioned
 
-    result = mlops.reproduce(original.info.run_id)  # the Python API
+    with pytest.raises(UntrustedSnapshotError, match="recorded no git commit") as refused:
+        mlops.reproduce(original.info.run_id)  # the Python API: nothing vouches for the snapshot
+    assert "+      mlops.data.use('values.csv')" in refused.value.difference  # all of it is new
+    result = mlops.reproduce(original.info.run_id, trust_snapshot=True)
     assert result.ok and result.status == "same", result.summary()
     assert [(r.metric, r.original, r.reproduced) for r in result.rows] == [("total", 12.0, 12.0)]
     assert any("no git commit" in note for note in result.notes)
@@ -152,10 +254,12 @@ def test_without_git_the_snapshot_and_its_data_are_all_there_is(
     cached = dvc_repo.cache_dir(root) / md5[:2] / md5[2:]
     cached.chmod(0o644)
     cached.unlink()
-    out = cli("reproduce", original.info.run_id, cwd=root)
+    out = cli("reproduce", original.info.run_id, "--trust-snapshot", cwd=root)
     assert out.returncode == 2, out.stdout + out.stderr
-    assert out.stderr.strip().count("\n") == 0 and "Traceback" not in out.stderr
-    assert f"values.csv (md5 {md5}): it is not in the project's DVC cache" in out.stderr
+    *shown, last = out.stderr.strip().splitlines()  # who logged it and the snapshot, then one line
+    assert shown[0].startswith("running the notebook snapshot") and "Traceback" not in out.stderr
+    assert last.startswith("jupyter mlops reproduce: cannot restore")
+    assert f"values.csv (md5 {md5}): it is not in the project's DVC cache" in last
 
 
 def test_reproducing_a_run_that_promoted_moves_no_alias(project: Path, client) -> None:
@@ -229,3 +333,38 @@ def test_comparison_rows() -> None:
         "verdict",
     ]
     assert json.loads(result.to_json())["rows"][-1]["rel_diff"] is None  # inf is not JSON
+
+
+def test_the_difference_ignores_outputs_and_a_long_one_is_trimmed() -> None:
+    from jupyter_mlops.core.reproduce import SHOWN_DIFF_LINES, _trimmed, snapshot_difference
+
+    committed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    executed = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "scale = 2", metadata={"tags": ["injected-parameters"]}
+            ),  # not what the runner injects for scale=2: it starts "# Parameters"
+            nbformat.v4.new_code_cell(
+                "x = 1", execution_count=3, outputs=[nbformat.v4.new_output("stream", text="1")]
+            ),
+        ]
+    )
+    executed.metadata["kernelspec"] = {"name": "other"}
+    assert snapshot_difference(committed, executed, {"scale": 2}).splitlines()[-1] == (
+        "+      scale = 2"
+    )
+    executed.cells[0].source = "# Parameters\nscale = 2\n"  # exactly the injected cell
+    assert snapshot_difference(committed, executed, {"scale": 2}) == ""
+
+    long = snapshot_difference(
+        None,
+        nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_code_cell("\n".join(f"step_{i} = {i}" for i in range(200)))]
+        ),
+    )
+    shown = _trimmed(long, "artifact notebook/nb.ipynb of run r").splitlines()
+    assert len(shown) == SHOWN_DIFF_LINES + 1 and shown[-2] == long.splitlines()[59]
+    assert shown[-1] == (
+        f"... {len(long.splitlines()) - 60} more line(s): the whole snapshot is artifact "
+        "notebook/nb.ipynb of run r"
+    )
