@@ -16,11 +16,13 @@ on every tag we write and must never fail.
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import unquote_plus
 
 __all__ = ["is_secret_name", "redact_text", "redact_url"]
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+# scheme://, authority, path, ?query, #fragment
+_PARTS = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)([^?#]*)(\?[^#]*)?(#.*)?$", re.S)
 # scp-like git address: [user[:password]@]host:path, no "://" and no "/" before the ":"
 _SCP = re.compile(r"^(?P<user>[^@/\s:]+)(?P<password>:[^@/\s]*)?@(?P<rest>[^@/\s:]+:.*)$", re.S)
 _SSH_SCHEMES = {"ssh", "git+ssh", "ssh+git"}
@@ -87,22 +89,24 @@ def redact_url(value: str | None) -> str | None:
 
 
 def _redact_scheme_url(text: str) -> str:
-    try:
-        parts = urlsplit(text)
-        netloc = parts.netloc
-    except ValueError:  # e.g. an unclosed IPv6 bracket: drop whatever precedes an "@"
-        return re.sub(r"^([^:]+://)[^/?#]*@", r"\1", text)
+    """Parsed by hand (``urlsplit``/``urlunsplit`` would turn ``sqlite:////abs`` into
+    ``sqlite://abs`` and raise on a bad IPv6 host): only the parts that change are rebuilt."""
+    found = _PARTS.match(text)
+    if found is None:
+        return text
+    scheme, netloc, path, query, fragment = found.groups()
     if "@" in netloc:
         userinfo, _, host = netloc.rpartition("@")
         user = userinfo.split(":", 1)[0]
-        keep_user = parts.scheme.lower() in _SSH_SCHEMES and user
+        keep_user = scheme[:-3].lower() in _SSH_SCHEMES and user
         netloc = f"{user}@{host}" if keep_user else host
-    fragment = parts.fragment
-    if "=" in fragment:  # OAuth's implicit flow puts access_token=... in the fragment
-        fragment = _strip_params(fragment)
-    return urlunsplit(
-        parts._replace(netloc=netloc, query=_strip_params(parts.query), fragment=fragment)
-    )
+    if query is not None:
+        query = _strip_params(query[1:])
+        query = f"?{query}" if query else ""
+    if fragment is not None and "=" in fragment:  # OAuth's implicit flow: #access_token=...
+        kept = _strip_params(fragment[1:])
+        fragment = f"#{kept}" if kept else ""
+    return f"{scheme}{netloc}{path}{query or ''}{fragment or ''}"
 
 
 def redact_text(text: str | None) -> str | None:
