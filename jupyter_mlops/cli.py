@@ -113,10 +113,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_ui(args: argparse.Namespace) -> int:
     from .config import resolve_settings
     from .core import store
+    from .core.redact import redact_url
 
     settings = resolve_settings()
     if not settings.tracking_uri.startswith("sqlite:"):
-        print(f"The tracking store is {settings.tracking_uri}: open it there.")
+        print(f"The tracking store is {redact_url(settings.tracking_uri)}: open it there.")
         return 0
     store.prepare(settings)
     command = [

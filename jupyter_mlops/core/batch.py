@@ -20,6 +20,7 @@ from typing import Any
 from ..config import resolve_settings
 from ..errors import MlopsError
 from . import provenance, store
+from .redact import redact_url
 from .tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV, _reap
 
 PARAMETERS_TAG = "parameters"
@@ -51,7 +52,7 @@ class NotebookRun:
     def summary(self) -> str:
         lines = [
             f"Run {self.run_id} {self.status} in experiment '{self.experiment}'",
-            f"  store: {self.tracking_uri}",
+            f"  store: {redact_url(self.tracking_uri)}",
         ]
         lines += [f"  note: {note}" for note in self.notes]
         if self.error is not None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..config import Settings, resolve_settings
 from . import dvc_repo, provenance, store
 from .dvc_repo import DataError
+from .redact import redact_url
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -176,7 +177,7 @@ def _version(root: Path, rel: Path, table: tuple | None = None) -> DataVersion:
         rows=rows,
         columns=columns,
         git_rev=git.get("mlops.git.commit"),
-        remote_url=default_remote,
+        remote_url=redact_url(default_remote),  # recorded on run inputs: no credentials
     )
 
 

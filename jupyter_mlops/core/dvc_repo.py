@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from ..errors import MlopsError
+from .redact import redact_text
 from .store import quiet_logs
 
 T = TypeVar("T")
@@ -61,7 +62,7 @@ def _one_line(exc: BaseException) -> str:
     cause = exc.__cause__
     if cause is not None and str(cause) and str(cause) not in text:
         text = f"{text} ({' '.join(str(cause).split())})"
-    return text or type(exc).__name__
+    return redact_text(text) or type(exc).__name__  # a remote's url may carry a token
 
 
 def init(root: Path) -> str:

@@ -8,21 +8,31 @@ how it scored, what the assumption checks, drift and explanations said, and what
 JSONs that the run's summary tags name); ``render_model_card`` turns the facts into Markdown and
 never touches the store, so the card is deterministic for given facts. Anything the run did not
 record is written as "not recorded"; a report that cannot be read is named as unreadable.
+
+A card is read by people who never saw the store it came from (a shared store is untrusted
+input, issue 16): every value from the store is escaped as text (a run named
+``<img src=http://x>`` or ``[a](javascript:...)`` reads as just that), every URL in it loses its
+credentials, and ``card_html`` renders any card's Markdown to HTML that loads nothing from
+elsewhere, for the panel.
 """
 
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import numbers
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-__all__ = ["card_facts", "render_model_card"]
+from .redact import redact_text, redact_url
+
+__all__ = ["card_facts", "card_html", "render_model_card"]
 
 NOT_RECORDED = "not recorded"
 MAX_ROWS = 50  # metrics, params, data versions, requirements listed before "and N more"
@@ -304,7 +314,7 @@ def render_model_card(
     """
     facts = facts or {}
     run = facts.get("run") or {}
-    text = (description or run.get("description") or "").strip()
+    text = _block(description or run.get("description") or "")
     sections = [
         ("Description", [text or f"{NOT_RECORDED.capitalize()}."]),
         ("Model", _model(model)),
@@ -316,7 +326,7 @@ def render_model_card(
         ("Assumption checks", _checks(facts.get("checks") or [])),
         ("Drift", _drift(facts.get("drift") or [])),
         ("Explanations", _explain(facts.get("explain") or [])),
-        ("Input contract", [(contract_summary or "").strip() or f"{NOT_RECORDED.capitalize()}."]),
+        ("Input contract", [_block(contract_summary or "") or f"{NOT_RECORDED.capitalize()}."]),
         ("Environment", _environment(facts, requirements)),
     ]
     if facts.get("tags"):
@@ -396,7 +406,7 @@ def _notebook_text(source: dict[str, Any], run: dict[str, Any]) -> str:
     elif source.get("notebook"):
         text = _code(source["notebook"])
     elif source.get("name"):
-        kind = (source.get("type") or "").lower() or "source"
+        kind = _inline(source.get("type") or "").lower() or "source"
         return f"{NOT_RECORDED} ({kind}: {_code(source['name'])})"
     else:
         return NOT_RECORDED
@@ -441,7 +451,7 @@ def _data(data: list[dict[str, Any]]) -> list[str]:
             rows_, cols = (d.get(k) if d.get(k) is not None else "?" for k in ("rows", "columns"))
             shape = f"{_inline(rows_)} rows x {_inline(cols)} cols"
         elif d.get("files") is not None:
-            shape = f"{d['files']} files"
+            shape = f"{_whole(d['files'])} files"
         else:
             shape = ""
         where = []
@@ -554,9 +564,11 @@ def _drift(drift: list[dict[str, Any]]) -> list[str]:
         text = f"- **{_inline(d['name'])}** ({_code(d['artifact'])}): "
         text += f"{count} drifted column(s)" if count is not None else f"drift {NOT_RECORDED}"
         if d.get("compared") is not None:
-            text += f" of {d['compared']} compared"
+            text += f" of {_whole(d['compared'])} compared"
         if d.get("n_reference") is not None and d.get("n_current") is not None:
-            text += f" ({d['n_reference']:,} reference vs {d['n_current']:,} current rows)"
+            text += (
+                f" ({_whole(d['n_reference'])} reference vs {_whole(d['n_current'])} current rows)"
+            )
         if d.get("drifted"):
             names = ", ".join(_code(c) for c in d["drifted"][:MAX_COLUMNS])
             text += f": {names}{_more(len(d['drifted']), MAX_COLUMNS)}"
@@ -640,12 +652,60 @@ def _environment(facts: dict[str, Any], requirements: list[str] | None) -> list[
         lines.append(f"- Packages at training time: {NOT_RECORDED}")
     lines += ["", "Model requirements:", ""]
     if requirements:
-        shown = [str(r) for r in requirements][:MAX_ROWS]
-        lines += ["```text", *shown, "```"]
+        shown = [_line(r, 1000) for r in requirements][:MAX_ROWS]
+        fence = _fence("\n".join(shown), minimum=3)
+        lines += [f"{fence}text", *shown, fence]
         lines += _more_line(len(requirements), MAX_ROWS, "requirements")
     else:
         lines.append(f"{NOT_RECORDED.capitalize()}.")
     return lines
+
+
+# -- HTML -------------------------------------------------------------------------------------
+_LINK_SCHEMES = ("http://", "https://", "mailto:")
+# the only attributes a rendered card keeps; every other one (style, class, id, src) is dropped
+_KEPT_ATTRS = {"a": {"href", "title"}, "ol": {"start"}}
+
+
+def card_html(markdown: str) -> str:
+    """Any card's Markdown as HTML that loads nothing and overlays nothing, whoever wrote it.
+
+    A card comes from the store, where anyone with access can write one. Raw HTML is shown as
+    text; an image becomes its alt text and address as text; a link stays a link only to
+    http(s) or mailto, opened in a new tab with ``rel="noopener noreferrer"``; no element keeps
+    a ``style``, ``class`` or ``id``. Rendered by markdown-it-py (CommonMark and GFM tables).
+    """
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    md.validateLink = lambda url: url.strip().lower().startswith(_LINK_SCHEMES)  # type: ignore[method-assign]
+    md.add_render_rule("image", _image_as_text)
+    tokens = md.parse(markdown)
+    _keep_safe_attrs(tokens)
+    return md.renderer.render(tokens, md.options, {})
+
+
+def _keep_safe_attrs(tokens: list[Any]) -> None:
+    for token in tokens:
+        if token.type == "image":
+            continue  # rendered as text by _image_as_text
+        if token.type == "fence":
+            token.info = ""  # its info string would become a class
+        kept = _KEPT_ATTRS.get(token.tag, set())
+        token.attrs = {k: v for k, v in token.attrs.items() if k in kept}
+        if token.type == "link_open":
+            token.attrs["href"] = redact_url(str(token.attrs.get("href", ""))) or ""
+            token.attrs["target"] = "_blank"
+            token.attrs["rel"] = "noopener noreferrer"
+        if token.children:
+            _keep_safe_attrs(token.children)
+
+
+def _image_as_text(renderer: Any, tokens: list[Any], idx: int, options: Any, env: Any) -> str:
+    token = tokens[idx]
+    alt = renderer.renderInlineAsText(token.children or [], options, env)
+    src = redact_url(str(token.attrs.get("src", ""))) or ""
+    return html.escape(f"[image: {alt}] ({src})" if alt else f"[image] ({src})")
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -656,19 +716,49 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
     return lines
 
 
-def _inline(value: Any, limit: int = MAX_CELL) -> str:
-    """One line of text that cannot break a table: whitespace collapsed, pipes escaped."""
-    text = " ".join(str(value).split())
+# Markdown's inline punctuation, HTML's "<" and "&", math's "$": a backslash makes each literal
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>!&|~#$])")
+# what starts a block (list, setext heading, rule) at the beginning of a line once the inline
+# characters are escaped: "-", "+", "=" or "1." / "1)"
+_LINE_START = re.compile(r"^(\d*)([-+=.)])")
+
+
+def _line(value: Any, limit: int = MAX_CELL) -> str:
+    """``value`` as one line of at most ``limit`` characters, any URL in it without credentials
+    (redacted before the cut, so a cut cannot leave half a token)."""
+    text = redact_text(" ".join(str(value).split())) or ""
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return text.replace("|", "\\|")
+    return text
+
+
+def _inline(value: Any, limit: int = MAX_CELL) -> str:
+    """One line of literal text: no Markdown, HTML or link in it takes effect, and it cannot
+    break a table (pipes escaped too)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _line(value, limit))
+
+
+def _block(value: Any) -> str:
+    """Free text (a description) as literal text, its lines kept: each line escaped as
+    ``_inline`` does, and a line that would start a list, heading or rule escaped too."""
+    lines = []
+    for line in str(value).strip().splitlines():
+        lines.append(_LINE_START.sub(r"\1\\\2", _inline(line, limit=10_000)))
+    return "\n".join(lines).strip()
+
+
+def _fence(text: str, minimum: int = 1) -> str:
+    """Backticks enough to fence ``text``: one more than its longest run of backticks."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(minimum, longest + 1)
 
 
 def _code(value: Any, limit: int = MAX_CELL) -> str:
-    """``value`` as inline code (safe in tables: GFM unescapes ``\\|`` inside code spans)."""
-    text = _inline(value, limit)
-    fence = "``" if "`" in text else "`"
-    pad = " " if fence == "``" else ""
+    """``value`` as inline code, literal whatever it holds (safe in tables: GFM unescapes
+    ``\\|`` inside code spans)."""
+    text = _line(value, limit).replace("|", "\\|")
+    fence = _fence(text)
+    pad = " " if fence != "`" or text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
 
 

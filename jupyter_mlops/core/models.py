@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import Settings, resolve_settings
 from ..errors import MlopsError, NotFoundError
 from . import store
+from .redact import redact_url
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -135,11 +136,13 @@ def models(
     settings = settings or _settings(tracking_uri)
     client = _client(settings)
     if name is None:
-        return ModelsTable(_model_rows(client, page_size), registry_uri=settings.registry_uri)
+        return ModelsTable(
+            _model_rows(client, page_size), registry_uri=redact_url(settings.registry_uri)
+        )
     model = _registered_model(client, name, page_size)
     versions = _versions_of(client, model.name, page_size)
     rows = [_version_row(mv, model.aliases) for mv in versions]
-    return ModelsTable(rows, name=model.name, registry_uri=settings.registry_uri)
+    return ModelsTable(rows, name=model.name, registry_uri=redact_url(settings.registry_uri))
 
 
 # -- writing ----------------------------------------------------------------------------------

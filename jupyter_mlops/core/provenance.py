@@ -17,6 +17,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from .redact import redact_url
+
 KEY_PACKAGES = (
     "jupyter-mlops",
     "mlflow",
@@ -87,7 +89,7 @@ def git_info(root: Path) -> dict[str, str]:
         tags["mlflow.source.git.branch"] = branch
     remote = _git(root, "config", "--get", "remote.origin.url")
     if remote:
-        tags["mlflow.source.git.repoURL"] = remote
+        tags["mlflow.source.git.repoURL"] = redact_url(remote)  # never a token (issue 16)
     status = _git(root, "status", "--porcelain")
     tags["mlops.git.dirty"] = "true" if status else "false"
     return tags

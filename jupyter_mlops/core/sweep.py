@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MlopsError
+from .redact import redact_url
 
 RUNNER = "jupyter-mlops sweep"
 DASK_CONNECT_TIMEOUT = 5  # seconds: an unreachable scheduler should fail fast, not hang
@@ -166,7 +167,7 @@ class SweepResult:
         lines = [
             f"Sweep of {n} run{'s' if n != 1 else ''} ({failed} failed): parent run "
             f"{self.parent_run_id} {self.status} in experiment '{self.experiment}'",
-            f"  store: {self.tracking_uri}",
+            f"  store: {redact_url(self.tracking_uri)}",
             f"  workers: {self.backend}",
         ]
         metric_names = sorted({k for c in self.children for k in c.metrics})

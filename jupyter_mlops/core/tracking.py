@@ -26,6 +26,7 @@ from ..config import Settings, resolve_settings
 from ..errors import MlopsError, NoActiveRunError
 from . import provenance, store
 from .buffer import LogBuffer, LoggingError, now_ms
+from .redact import redact_url
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,7 +94,7 @@ class Run:
             "experiment": self.experiment_name,
             "experiment_id": self.experiment_id,
             "status": self.status,
-            "tracking_uri": self.settings.tracking_uri,
+            "tracking_uri": redact_url(self.settings.tracking_uri),  # shown: no credentials
             "root": str(self.settings.root),
             "notebook": str(self.notebook) if self.notebook else None,
             "attached": not self.owned,
@@ -561,7 +562,8 @@ def runs(
     exp = store.with_retry(lambda: client.get_experiment_by_name(experiment))
     base = ["run_id", "name", "status", "start_time", "end_time", "parent_run_id", "model"]
     if exp is None:
-        raise MlopsError(f"no experiment named {experiment!r} in {settings.tracking_uri}")
+        store_uri = redact_url(settings.tracking_uri)
+        raise MlopsError(f"no experiment named {experiment!r} in {store_uri}")
     found = store.with_retry(
         lambda: client.search_runs(
             [exp.experiment_id], max_results=max_results, order_by=["attributes.start_time DESC"]
@@ -600,9 +602,9 @@ def status(*, tracking_uri: str | None = None) -> dict[str, Any]:
     settings = run.settings if run else _settings_for(notebook, tracking_uri)
     return {
         "root": str(settings.root),
-        "tracking_uri": settings.tracking_uri,
+        "tracking_uri": redact_url(settings.tracking_uri),
         "tracking_uri_source": settings.source.get("tracking_uri", "default"),
-        "registry_uri": settings.registry_uri,
+        "registry_uri": redact_url(settings.registry_uri),
         "artifact_root": str(settings.artifact_root) if settings.artifact_root else None,
         "experiment": run.experiment_name if run else _default_experiment(settings, notebook),
         "notebook": str(notebook) if notebook else None,

@@ -20,10 +20,10 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from .. import __version__
 from ..config import ConfigError, Settings, resolve_settings
+from ..core.redact import redact_text, redact_url
 from ..errors import MlopsError, NotFoundError
 
 if TYPE_CHECKING:
@@ -149,12 +149,12 @@ class MlopsService:
             "version": __version__,
             "root_dir": str(self.root_dir),
             "project_root": str(s.root),
-            "tracking_uri": redact(s.tracking_uri),
+            "tracking_uri": redact_url(s.tracking_uri),
             "tracking_uri_source": s.source.get("tracking_uri", "default"),
-            "registry_uri": redact(s.registry_uri),
+            "registry_uri": redact_url(s.registry_uri),
             "artifact_root": str(s.artifact_root) if s.artifact_root else None,
             "experiment": s.experiment,
-            "dvc": {"initialized": (s.root / ".dvc").is_dir(), "remote": s.dvc_remote},
+            "dvc": {"initialized": (s.root / ".dvc").is_dir(), "remote": redact_url(s.dvc_remote)},
             "git": (s.root / ".git").exists(),
         }
 
@@ -186,7 +186,7 @@ class MlopsService:
                 "experiment_id": e.experiment_id,
                 "name": e.name,
                 "lifecycle_stage": e.lifecycle_stage,
-                "artifact_location": e.artifact_location,
+                "artifact_location": redact_url(e.artifact_location),
                 "creation_time": iso(e.creation_time),
                 "last_update_time": iso(e.last_update_time),
                 "tags": _user_tags(e.tags),
@@ -233,7 +233,7 @@ class MlopsService:
         run = with_retry(lambda: client.get_run(run_id))
         row = run_row(run, all_tags=True)
         row["lifecycle_stage"] = run.info.lifecycle_stage
-        row["artifact_uri"] = run.info.artifact_uri
+        row["artifact_uri"] = redact_url(run.info.artifact_uri)
         row["inputs"] = _inputs(run)
         try:
             listed = with_retry(lambda: client.list_artifacts(run_id))
@@ -277,7 +277,7 @@ class MlopsService:
 
         table = models.models(name, settings=self.settings())
         result = table.to_dict()
-        result["registry_uri"] = redact(result["registry_uri"])
+        result["registry_uri"] = redact_url(result["registry_uri"])
         return result
 
     @_answers
@@ -303,6 +303,7 @@ class MlopsService:
         from mlflow.exceptions import MlflowException
 
         from ..core import models
+        from ..core.model_card import card_html
         from ..core.store import with_retry
 
         models.check_name(name)
@@ -338,7 +339,7 @@ class MlopsService:
         markdown = raw[:MAX_CARD_BYTES].decode("utf-8", errors="replace")
         if len(raw) > MAX_CARD_BYTES:
             markdown += f"\n\n*(cut at {MAX_CARD_BYTES // 1000} kB)*\n"
-        return {"name": name, "version": number, "markdown": markdown}
+        return {"name": name, "version": number, "markdown": markdown, "html": card_html(markdown)}
 
     # -- data -----------------------------------------------------------------------------------
     @_answers
@@ -457,9 +458,15 @@ def run_row(run: Any, all_tags: bool = False) -> dict[str, Any]:
         "end_time": iso(info.end_time),
         "experiment_id": info.experiment_id,
         "metrics": dict(sorted(data.metrics.items())),
-        "params": dict(sorted(data.params.items())),
-        "tags": dict(sorted(tags.items())),
+        "params": _shown(data.params),
+        "tags": _shown(tags),
     }
+
+
+def _shown(values: dict[str, str]) -> dict[str, str]:
+    """Values from the store as we show them: sorted, any URL in them without credentials (a
+    shared store may hold runs recorded by older versions or other tools)."""
+    return {k: redact_text(v) for k, v in sorted(values.items())}
 
 
 def _list_tags(tags: dict[str, str]) -> dict[str, str]:
@@ -482,7 +489,7 @@ def _inputs(run: Any) -> list[dict[str, Any]]:
                 "name": ds.name,
                 "digest": ds.digest,
                 "source_type": ds.source_type,
-                "source": ds.source,
+                "source": redact_text(ds.source),
                 "context": next(
                     (t.value for t in item.tags or [] if t.key == "mlflow.data.context"), None
                 ),
@@ -496,15 +503,3 @@ def iso(ms: int | None) -> str | None:
     if not ms:
         return None
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
-
-
-def redact(uri: str | None) -> str | None:
-    """``uri`` without a password (``postgresql://user:***@host/db``)."""
-    if not uri:
-        return uri
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    netloc = parts.netloc.rsplit("@", 1)
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[-1]}"))

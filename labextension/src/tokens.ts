@@ -123,6 +123,8 @@ export interface IModelCard {
   name: string;
   version: number;
   markdown: string;
+  /** The card as HTML that loads nothing from elsewhere (raw HTML and images as text). */
+  html: string;
 }
 
 /** States `GET data` reports for a tracked path. */

@@ -55,7 +55,7 @@ export class FakeApi implements IMlopsApi {
     return [];
   }
   async modelCard(name: string, version: number) {
-    return { name, version, markdown: '' };
+    return { name, version, markdown: '', html: '' };
   }
   async setAlias(name: string, alias: string, version: number) {
     return { name, version, aliases: [alias] };

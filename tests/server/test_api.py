@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from jupyter_mlops.core.model_card import card_html
 from jupyter_mlops.server.handlers import ROUTES, methods
 
 API = ("mlops", "api")
@@ -143,7 +144,8 @@ async def test_model_card_of_a_promoted_version(
     monkeypatch.chdir(tmp_path)  # where a stray default store (mlflow.db) would appear
     status, reply = await call(jp_fetch, "models", "churn", "versions", str(version), "card")
     assert status == 200, reply
-    assert reply == {"name": "churn", "version": int(version), "markdown": CARD}
+    html = card_html(CARD)  # the card rendered inert for the panel (tests/core/test_redact.py)
+    assert reply == {"name": "churn", "version": int(version), "markdown": CARD, "html": html}
     assert not (tmp_path / "mlflow.db").exists()
 
 

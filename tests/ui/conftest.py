@@ -9,6 +9,7 @@ extension are requirements, not options: without them the fixture fails and says
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -130,6 +131,16 @@ def _lab_env(home: Path) -> dict[str, str]:
     news = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
     news.mkdir(parents=True, exist_ok=True)
     (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    # the extension built in this checkout (`jlpm build`), before the one installed in the venv
+    built = REPO / "jupyter_mlops" / "labextension"
+    if (built / "package.json").is_file():
+        (home / "jupyter-path" / "labextensions").mkdir(parents=True, exist_ok=True)
+        link = home / "jupyter-path" / "labextensions" / EXTENSION
+        if not link.exists():
+            link.symlink_to(built, target_is_directory=True)
+        env["JUPYTER_PATH"] = os.pathsep.join(
+            p for p in (str(home / "jupyter-path"), env.get("JUPYTER_PATH", "")) if p
+        )
     return env
 
 

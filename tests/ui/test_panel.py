@@ -235,3 +235,99 @@ def test_version_with_dvc_from_the_file_browser_context_menu(ui: UI) -> None:
     panel = show_section(ui, "data")
     panel.locator('tr.jp-mlops-data-row[data-path="extra.csv"]').wait_for()
     assert ui.page_errors == [], f"uncaught errors in the page: {ui.page_errors}"
+
+
+HOSTILE_CARD = """# Model card: hostile <img src="{url}/a">
+
+![chart]({url}/b)
+
+<form action="{url}/f" method="post"><input name="q" value="x"></form>
+
+<div style="position:fixed;inset:0;z-index:9999;background:red">overlay</div>
+
+<iframe src="{url}/i"></iframe>
+
+<link rel="stylesheet" href="{url}/s.css">
+
+| | |
+|---|---|
+| Run | `abc` (<img src={url}/c>) |
+| Repository | [repo](https://example.com/org/repo) |
+"""
+
+
+def test_a_hostile_model_card_loads_nothing_and_overlays_nothing(ui: UI) -> None:
+    # a card anyone with store access could write, and a real listener it tries to reach
+    import http.server
+    import threading
+
+    from tests.conftest import client_for
+
+    hits: list[str] = []
+
+    class Listener(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        do_POST = do_GET
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Listener)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        name = ui.lab.facts["model"]
+        client = client_for(ui.lab.root)
+        run = client.create_run(ui.lab.facts["experiment_id"], run_name="hostile card")
+        client.log_text(run.info.run_id, HOSTILE_CARD.format(url=url), "model/MODEL_CARD.md")
+        version = client.create_model_version(
+            name, source=f"{run.info.artifact_uri}/model", run_id=run.info.run_id
+        ).version
+        panel = show_section(ui, "models")
+        model = panel.locator(f'.jp-mlops-models [data-model-name="{name}"]').first
+        toggle = model.locator("button.jp-mlops-model-toggle")
+        button = model.locator(f'[data-model-version="{version}"] button')
+        for _ in range(3):  # collapse and expand until the new version is listed
+            toggle.click()
+            try:
+                button.wait_for(timeout=3_000)
+                break
+            except Exception:
+                continue
+        button.click()
+        card = model.locator(".jp-mlops-model-card")
+        card.get_by_text("overlay").wait_for()
+        ui.page.wait_for_timeout(1_500)  # time for any request the card would make
+        text = card.inner_text()
+        assert f'<img src="{url}/a">' in text and f"[image: chart] ({url}/b)" in text
+        assert "<form action=" in text  # shown as text, not as a form
+        live = card.locator("form, input, iframe, img, link, object, embed, video, audio, style")
+        assert live.count() == 0
+        positioned = card.evaluate(
+            "(node) => [...node.querySelectorAll('*')]"
+            ".filter((e) => ['fixed', 'absolute', 'sticky'].includes(getComputedStyle(e).position))"
+            ".map((e) => e.outerHTML.slice(0, 80))"
+        )
+        assert positioned == []
+        links = card.locator("a").evaluate_all("(as) => as.map((a) => [a.href, a.rel])")
+        assert [href for href, _ in links] == ["https://example.com/org/repo"]
+        assert all("noopener" in rel for _, rel in links), links
+        card.scroll_into_view_if_needed()
+        box = card.bounding_box()
+        assert box and box["height"] > 0
+        path = SCREENSHOTS / "hostile-model-card.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ui.page.screenshot(path=path, clip=box)
+        assert hits == [], f"opening the card made requests: {hits}"
+        assert_no_injected_html(ui)
+        # the card promote wrote, as the panel shows it now (for a look at how it reads)
+        model.locator('[data-model-version="1"] button').click()
+        card.get_by_text("Run parameters").wait_for()
+        card.screenshot(path=SCREENSHOTS / "model-card.png")
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -80,7 +80,13 @@ function ModelBody(props: ModelsView.IProps): JSX.Element {
         <section className="jp-mlops-card-section">
           <h3 className="jp-mlops-heading">Model card · version {model.version}</h3>
           <ErrorLine error={model.cardError} />
-          {model.card && <ModelCard markdown={model.card.markdown} rendermime={rendermime} />}
+          {model.card && (
+            <ModelCard
+              html={model.card.html}
+              markdown={model.card.markdown}
+              rendermime={rendermime}
+            />
+          )}
         </section>
       )}
     </div>
