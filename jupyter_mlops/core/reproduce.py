@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,7 @@ from . import dvc_repo, store
 from .batch import INJECTED_TAG, PARAMETERS_TAG_KEY, inject_parameters, run_notebook
 from .dvc_repo import DataError
 from .provenance import TAG_NOTEBOOK
+from .redact import redact_url
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,8 +88,8 @@ class UntrustedSnapshotError(MlopsError):
     def __init__(self, message: str, difference: str = "") -> None:
         super().__init__(message)
         self.difference = difference
-        if difference:
-            self.add_note(difference)  # a traceback in a notebook shows it too
+        if difference and hasattr(self, "add_note"):  # 3.11+: a notebook's traceback shows it
+            self.add_note(difference)
 
 
 @dataclass
@@ -144,7 +145,7 @@ class Reproduction:
         lines = [
             f"Reproduced run {self.original_run_id} as run {self.run_id} "
             f"in experiment '{self.experiment}'",
-            f"  store: {self.tracking_uri}",
+            f"  store: {redact_url(self.tracking_uri)}",
         ]
         lines += [f"  note: {note}" for note in self.notes]
         if self.rows:
@@ -370,7 +371,7 @@ def _original_run(client: Any, run_id: str, settings: Settings) -> Any:
         return store.with_retry(lambda: client.get_run(run_id))
     except MlflowException as exc:
         if exc.error_code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
-            raise MlopsError(f"no run {run_id!r} in {settings.tracking_uri}") from None
+            raise MlopsError(f"no run {run_id!r} in {redact_url(settings.tracking_uri)}") from None
         raise
 
 
@@ -860,7 +861,7 @@ def _vet_snapshot(
         return path
     tags = original.data.tags
     user = _shown(tags.get("mlflow.user") or "an unknown user")
-    when = datetime.fromtimestamp(original.info.start_time / 1000, UTC)
+    when = datetime.fromtimestamp(original.info.start_time / 1000, timezone.utc)
     who = f"run {run_id} was logged by {user} on {when:%Y-%m-%d %H:%M} UTC"
     shown = _trimmed(difference, f"artifact {snapshot} of run {run_id}")
     if not trust:
