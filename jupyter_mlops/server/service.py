@@ -55,6 +55,7 @@ _RUN_ID = re.compile(r"^[0-9a-fA-F]{8,64}$")
 _EXPERIMENT_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 _METRIC_KEY = re.compile(r"^[\w\-. /:]{1,250}$")  # MLflow's key rule (names may hold '/')
 _INTEGER = re.compile(r"^\d{1,9}$", re.ASCII)
+_LOGGED_MODEL = re.compile(r"^m-[0-9a-fA-F]{8,64}(/|$)")  # MLflow 3 logged model ids
 _MLFLOW_STATUS = {
     "RESOURCE_DOES_NOT_EXIST": (404, "not_found"),
     "INVALID_PARAMETER_VALUE": (400, "bad_parameter"),
@@ -298,8 +299,8 @@ class MlopsService:
     @_answers
     def model_card(self, name: str, version: str | int) -> dict[str, Any]:
         """The ``MODEL_CARD.md`` that ``promote`` logged with version ``version`` of model
-        ``name``, read from the version's artifacts; a 404 when the version has none."""
-        import mlflow.artifacts
+        ``name``, read from the version's artifacts only where the configured store itself
+        serves them (``card_source``); a 404 when the version has none or it is elsewhere."""
         from mlflow.exceptions import MlflowException
 
         from ..core import models
@@ -320,21 +321,8 @@ class MlopsService:
             location = with_retry(lambda: client.get_logged_model(model_id)).artifact_location
         else:  # a version registered from a run's artifacts
             location = with_retry(lambda: client.get_model_version_download_uri(name, str(number)))
-        listed = mlflow.artifacts.list_artifacts(
-            artifact_uri=location, tracking_uri=settings.tracking_uri
-        )
-        if not any(f.path.rsplit("/", 1)[-1] == MODEL_CARD and not f.is_dir for f in listed or []):
-            raise ApiError(
-                404, "not_found", f"version {number} of model {name!r} has no {MODEL_CARD}"
-            )
-        with tempfile.TemporaryDirectory(prefix="mlops-card-") as tmp:
-            local = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"{location.rstrip('/')}/{MODEL_CARD}",
-                dst_path=tmp,
-                tracking_uri=settings.tracking_uri,
-            )
-            with open(local, "rb") as fh:
-                raw = fh.read(MAX_CARD_BYTES + 1)
+        where = f"version {number} of model {name!r}"
+        raw = _read_card(card_source(location, settings, client, where), settings, where)
         markdown = raw[:MAX_CARD_BYTES].decode("utf-8", errors="replace")
         if len(raw) > MAX_CARD_BYTES:
             markdown += f"\n\n*(cut at {MAX_CARD_BYTES // 1000} kB)*\n"
@@ -385,6 +373,97 @@ class MlopsService:
         if not candidate.exists():
             raise ApiError(404, "not_found", f"no such file or folder: {value}")
         return candidate
+
+
+# -- model cards ------------------------------------------------------------------------------
+def card_source(location: str, settings: Settings, client: MlflowClient, where: str) -> str | Path:
+    """Where the card of a version may be read from, given the artifact location the store
+    names for it: a folder under the store's own artifact root (a real ``Path``), or an
+    ``mlflow-artifacts:`` URI the configured tracking server proxies itself.
+
+    A shared store is untrusted input: MLflow would follow any other location (another host,
+    with ``MLFLOW_TRACKING_TOKEN`` as a bearer token; a file anywhere on this machine), so any
+    other location is a 404 and nothing is sent to it. ``runs:/`` and ``models:/m-...`` name
+    this store's own artifacts and are resolved here, explicitly against ``client``.
+    """
+    from mlflow.utils.file_utils import local_file_uri_to_path
+
+    from ..core.store import with_retry
+
+    for _ in range(3):
+        parts = urlsplit(location)
+        scheme, path = parts.scheme.lower(), parts.path.lstrip("/")
+        if scheme == "runs" and not parts.netloc and _RUN_ID.match(path.split("/")[0]):
+            run_id, _, sub = path.partition("/")
+            base = with_retry(lambda run_id=run_id: client.get_run(run_id)).info.artifact_uri
+            location = f"{base.rstrip('/')}/{sub}" if sub else base
+        elif scheme == "models" and not parts.netloc and _LOGGED_MODEL.match(path):
+            model_id = path.split("/")[0]
+            model = with_retry(lambda model_id=model_id: client.get_logged_model(model_id))
+            location = model.artifact_location
+        else:
+            break
+    parts = urlsplit(location)  # what runs:/ and models:/ led to (at most 3 steps)
+    scheme, path = parts.scheme.lower(), parts.path.lstrip("/")
+    tracking = urlsplit(settings.tracking_uri)
+    if scheme == "mlflow-artifacts" and tracking.scheme.lower() in ("http", "https"):
+        netloc = parts.netloc.rsplit("@", 1)[-1].lower()
+        if netloc in ("", tracking.netloc.rsplit("@", 1)[-1].lower()) and ".." not in path.split(
+            "/"
+        ):
+            return location
+    root = settings.artifact_root
+    if root is not None and scheme in ("", "file") and parts.netloc in ("", "localhost"):
+        folder = Path(local_file_uri_to_path(location))
+        if folder.is_absolute() and _inside(folder.resolve(), root.resolve()):
+            return folder.resolve()
+    if scheme in ("", "file"):
+        kind = f"a file outside the store's artifact root {root}" if root else "a local file"
+    else:
+        kind = f"{scheme}://{parts.hostname or ''}" if parts.hostname else f"scheme {scheme!r}"
+    raise ApiError(
+        404, "not_found", f"the card of {where} is not in this store's artifacts ({kind}); not read"
+    )
+
+
+def _read_card(source: str | Path, settings: Settings, where: str) -> bytes:
+    """The first ``MAX_CARD_BYTES + 1`` bytes of the card at ``source`` (see ``card_source``);
+    a 404 when there is none or it cannot be read."""
+    import mlflow.artifacts
+
+    missing = ApiError(404, "not_found", f"{where} has no {MODEL_CARD}")
+    if isinstance(source, Path):  # a symlinked card must not lead out of the artifact root
+        card = (source / MODEL_CARD).resolve()
+        root = settings.artifact_root
+        if root is None or not _inside(card, root.resolve()) or not card.is_file():
+            raise missing
+        with open(card, "rb") as fh:
+            return fh.read(MAX_CARD_BYTES + 1)
+    try:
+        listed = mlflow.artifacts.list_artifacts(
+            artifact_uri=source, tracking_uri=settings.tracking_uri
+        )
+        if not any(f.path.rsplit("/", 1)[-1] == MODEL_CARD and not f.is_dir for f in listed or []):
+            raise missing
+        with tempfile.TemporaryDirectory(prefix="mlops-card-") as tmp:
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"{source.rstrip('/')}/{MODEL_CARD}",
+                dst_path=tmp,
+                tracking_uri=settings.tracking_uri,
+            )
+            with open(local, "rb") as fh:
+                return fh.read(MAX_CARD_BYTES + 1)
+    except ApiError:
+        raise
+    except Exception as exc:  # the store's artifact server failed: the card cannot be read
+        log.warning("jupyter-mlops: cannot read the card of %s: %s", where, exc)
+        raise ApiError(
+            404, "not_found", f"the card of {where} cannot be read ({type(exc).__name__})"
+        ) from None
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
 
 
 # -- validation -------------------------------------------------------------------------------
