@@ -9,6 +9,7 @@ mistake a caller can make becomes an ``ApiError`` with a status, a short code an
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
@@ -35,6 +36,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_MAX_RESULTS = 100
 MAX_RESULTS_LIMIT = 1000
 MAX_TOKEN = 4096
+MAX_PATH = 1024  # characters in a "path" given to POST data
 EXPERIMENT_PAGE = 1000
 MODEL_CARD = "MODEL_CARD.md"  # what ``promote`` writes into every registered version
 MAX_CARD_BYTES = 1_000_000
@@ -78,10 +80,13 @@ class ApiError(Exception):
 
 def as_api_error(exc: BaseException) -> ApiError | None:
     """The answer for an exception a caller caused; ``None`` for one we did not expect."""
+    from ..core.data import OutsideRootError
     from ..core.dvc_repo import DataLockedError
 
     if isinstance(exc, ApiError):
         return exc
+    if isinstance(exc, OutsideRootError):
+        return ApiError(400, "outside_root", str(exc))
     if isinstance(exc, ConfigError):
         return ApiError(500, "config_error", str(exc))
     if isinstance(exc, NotFoundError):
@@ -90,6 +95,8 @@ def as_api_error(exc: BaseException) -> ApiError | None:
         return ApiError(409, "busy", str(exc))
     if isinstance(exc, MlopsError):
         return ApiError(400, "bad_request", str(exc))
+    if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+        return ApiError(400, "bad_parameter", "a name in the request is too long")
     error_code = getattr(exc, "error_code", None)  # an MlflowException
     if error_code in _MLFLOW_STATUS:
         status, code = _MLFLOW_STATUS[error_code]
@@ -213,14 +220,28 @@ class MlopsService:
             raise ApiError(400, "bad_parameter", "page_token is not a token this API gave out")
         client = self.client()
         with_retry(lambda: client.get_experiment(experiment_id))  # 404 for an unknown id
-        page = with_retry(
-            lambda: client.search_runs(
-                [experiment_id],
-                max_results=size,
-                order_by=["attributes.start_time DESC"],  # the store breaks ties by run id
-                page_token=page_token or None,
+
+        def search(token: str | None) -> Any:
+            return with_retry(
+                lambda: client.search_runs(
+                    [experiment_id],
+                    max_results=size,
+                    order_by=["attributes.start_time DESC"],  # the store breaks ties by run id
+                    page_token=token,
+                )
             )
-        )
+
+        try:
+            page = search(page_token or None)
+        except Exception:
+            if page_token is None:
+                raise
+            # a token's format is the store's own; if the first page can be read, the token
+            # (forged: wrong JSON types, an offset past SQLite's integers) is what failed
+            search(None)
+            raise ApiError(
+                400, "bad_parameter", "page_token is not a token this API gave out"
+            ) from None
         token = page.token.decode() if isinstance(page.token, bytes) else page.token
         return {"runs": [run_row(r) for r in page], "next_page_token": token or None}
 
@@ -357,20 +378,29 @@ class MlopsService:
         with no ``..`` whose real location (symlinks followed) is inside the root dir."""
         if not isinstance(value, str) or not value.strip():
             raise ApiError(400, "bad_path", '"path" must be a non-empty string')
-        if any(unicodedata.category(c) == "Cc" for c in value):
-            raise ApiError(400, "bad_path", '"path" contains a control character')
+        if len(value) > MAX_PATH:
+            raise ApiError(400, "bad_path", f'"path" is longer than {MAX_PATH} characters')
+        if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+            raise ApiError(
+                400, "bad_path", '"path" contains a control character or a lone surrogate'
+            )
         if PurePosixPath(value).is_absolute() or PureWindowsPath(value).anchor:
             raise ApiError(400, "bad_path", f"{value!r} is absolute; give a path relative to root")
         parts = PurePosixPath(value.replace("\\", "/")).parts
         if ".." in parts:
             raise ApiError(400, "bad_path", f"{value!r} contains '..'; paths stay inside the root")
         candidate = self.root_dir / value
-        real = candidate.resolve()
+        try:
+            real = candidate.resolve()
+            exists = candidate.exists()
+        except (OSError, RuntimeError) as exc:  # a name too long, a symlink loop
+            reason = getattr(exc, "strerror", None) or "a symbolic link loop"
+            raise ApiError(400, "bad_path", f"cannot use that path: {reason}") from None
         if real != self.root_dir and self.root_dir not in real.parents:
             raise ApiError(400, "outside_root", f"{value!r} leads outside the server's root dir")
         if real == self.root_dir:
             raise ApiError(400, "bad_path", "version files or folders, not the root dir itself")
-        if not candidate.exists():
+        if not exists:
             raise ApiError(404, "not_found", f"no such file or folder: {value}")
         return candidate
 

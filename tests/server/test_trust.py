@@ -3,7 +3,9 @@ store serves itself and sends nothing elsewhere; malformed requests are 4xx JSON
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import os
 import socket
 import sqlite3
@@ -180,3 +182,79 @@ async def test_card_through_a_real_mlflow_server(
         status, reply = await call(jp_fetch, "models", name, "versions", str(version), "card")
         assert_error(status, reply, 404)
     assert listener.connections == 0 and TOKEN.encode() not in listener.received
+
+
+def forged(value: object) -> str:
+    return base64.b64encode(json.dumps(value).encode()).decode()
+
+
+async def test_malformed_requests_are_4xx_json(jp_fetch, seeded) -> None:
+    root = seeded["root"]
+    deep = "[" * 100_000 + "]" * 100_000
+    long = "x" * 5_000
+    (root / "loop").symlink_to(root / "loop")
+    churn = seeded["experiments"]["churn"]
+    cases = [
+        (("data",), "POST", deep, None, 400, "invalid_json"),
+        (("models", "churn", "aliases"), "POST", deep, None, 400, "invalid_json"),
+        (("data",), "POST", {"path": long}, None, 400, "bad_path"),
+        (("data",), "POST", {"path": "y" * 300}, None, 400, "bad_path"),  # ENAMETOOLONG
+        (("data",), "POST", '{"path": "\\ud800.csv"}', None, 400, "bad_path"),
+        (("data",), "POST", {"path": "loop"}, None, 400, "bad_path"),
+        (("models", long), "GET", None, None, 400, "bad_request"),
+        (("models", long, "versions", "1", "card"), "GET", None, None, 400, "bad_request"),
+        (("models", "churn", "versions", "9" * 5_000, "card"), "GET", None, None, 400, None),
+        (("runs", "a" * 5_000), "GET", None, None, 400, "bad_run_id"),
+        (("runs", seeded["run_id"], "metrics", long), "GET", None, None, 400, None),
+    ]
+    for token in [
+        forged({"offset": 10**30}),  # past SQLite's integers
+        forged({"offset": [1]}),
+        forged({"offset": {"a": 1}}),
+        forged([1]),
+        forged("offset"),
+        forged({"offset": "1e400"}),
+        "%%%",
+        "A" * 4_097,
+    ]:
+        params = {"experiment_id": churn, "page_token": token}
+        cases.append((("runs",), "GET", None, params, 400, "bad_parameter"))
+    for parts, method, body, params, expected, code in cases:
+        status, reply = await call(jp_fetch, *parts, method=method, body=body, params=params)
+        assert_error(status, reply, expected)
+        assert code is None or reply["error"] == code, (parts, reply)
+    # an offset a store can take is a page, even if an empty one
+    params = {"experiment_id": churn, "page_token": forged({"offset": 10**12})}
+    status, reply = await call(jp_fetch, "runs", params=params)
+    assert status == 200 and reply["runs"] == []
+    assert not (root / ".dvc").exists()
+
+
+async def test_post_data_refuses_a_folder_linking_out(jp_fetch, seeded, tmp_path) -> None:
+    root = seeded["root"]
+    status, reply = await call(jp_fetch, "data", method="POST", body={"path": "data.csv"})
+    assert status == 200, reply  # DVC initialised, one object cached
+    cache = sorted((root / ".dvc" / "cache").rglob("*"))
+    (tmp_path / "secret.txt").write_text("SECRET\n")
+    (root / "folder" / "sub").mkdir(parents=True)
+    (root / "folder" / "ok.txt").write_text("ok\n")
+    (root / "folder" / "sub" / "s.txt").symlink_to(tmp_path / "secret.txt")
+    status, reply = await call(jp_fetch, "data", method="POST", body={"path": "folder"})
+    assert_error(status, reply, 400)
+    assert reply["error"] == "outside_root" and "folder/sub/s.txt" in reply["message"]
+    assert sorted((root / ".dvc" / "cache").rglob("*")) == cache
+    assert not (root / "folder.dvc").exists()
+
+
+async def test_git_index_held_elsewhere_is_a_409(jp_fetch, seeded, monkeypatch) -> None:
+    from jupyter_mlops.core import dvc_repo
+
+    monkeypatch.setattr(dvc_repo, "GIT_LOCK_WAIT_SECONDS", 0.5)
+    lock = seeded["root"] / ".git" / "index.lock"
+    lock.write_text("")  # another git process at work
+    status, reply = await call(jp_fetch, "data", method="POST", body={"path": "data.csv"})
+    assert_error(status, reply, 409)
+    assert reply["error"] == "busy" and "index.lock" in reply["message"]
+    lock.unlink()
+    status, reply = await call(jp_fetch, "data", method="POST", body={"path": "data.csv"})
+    assert status == 200, reply  # trying again once git is done works
