@@ -9,6 +9,7 @@ mistake a caller can make becomes an ``ApiError`` with a status, a short code an
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import logging
@@ -445,8 +446,9 @@ def card_source(location: str, settings: Settings, client: MlflowClient, where: 
     root = settings.artifact_root
     if root is not None and scheme in ("", "file") and parts.netloc in ("", "localhost"):
         folder = Path(local_file_uri_to_path(location))
-        if folder.is_absolute() and _inside(folder.resolve(), root.resolve()):
-            return folder.resolve()
+        with contextlib.suppress(OSError, RuntimeError):  # RuntimeError: a symlink loop
+            if folder.is_absolute() and _inside(folder.resolve(), root.resolve()):
+                return folder.resolve()
     if scheme in ("", "file"):
         kind = f"a file outside the store's artifact root {root}" if root else "a local file"
     else:
@@ -463,12 +465,17 @@ def _read_card(source: str | Path, settings: Settings, where: str) -> bytes:
 
     missing = ApiError(404, "not_found", f"{where} has no {MODEL_CARD}")
     if isinstance(source, Path):  # a symlinked card must not lead out of the artifact root
-        card = (source / MODEL_CARD).resolve()
         root = settings.artifact_root
-        if root is None or not _inside(card, root.resolve()) or not card.is_file():
-            raise missing
-        with open(card, "rb") as fh:
-            return fh.read(MAX_CARD_BYTES + 1)
+        try:
+            card = (source / MODEL_CARD).resolve()
+            if root is None or not _inside(card, root.resolve()) or not card.is_file():
+                raise missing
+            with open(card, "rb") as fh:
+                return fh.read(MAX_CARD_BYTES + 1)
+        except (OSError, RuntimeError) as exc:
+            raise ApiError(
+                404, "not_found", f"the card of {where} cannot be read ({type(exc).__name__})"
+            ) from None
     try:
         listed = mlflow.artifacts.list_artifacts(
             artifact_uri=source, tracking_uri=settings.tracking_uri
