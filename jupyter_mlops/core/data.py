@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["DataError", "DataStatus", "DataVersion", "add", "checkout", "pull", "push"]
-__all__ += ["status", "use"]
+__all__ += ["OutsideRootError", "status", "use"]
 
 TABLE_SUFFIXES = {".csv", ".parquet", ".pq"}
 _CHUNK = 1 << 20
@@ -64,6 +65,10 @@ class AddResult:
         return "\n".join(lines)
 
 
+class OutsideRootError(DataError):
+    """A path, or a symbolic link inside a folder, that leads outside the project root."""
+
+
 # -- paths ------------------------------------------------------------------------------------
 def _settings(explicit: Settings | None = None) -> Settings:
     """``explicit`` when given (the server names its project); else the active run's project,
@@ -86,7 +91,7 @@ def _relative(root: Path, path: str | Path, must_exist: bool = True) -> Path:
     try:
         rel = absolute.relative_to(root)
     except ValueError:
-        raise DataError(f"{path} is outside the project root {root}") from None
+        raise OutsideRootError(f"{path} is outside the project root {root}") from None
     if rel == Path("."):
         raise DataError("version files or folders inside the project, not its root")
     if rel.parts[0] in {".git", ".dvc", ".mlops"}:
@@ -94,6 +99,35 @@ def _relative(root: Path, path: str | Path, must_exist: bool = True) -> Path:
     if must_exist and not absolute.exists():
         raise DataError(f"no such file or folder: {path}")
     return rel
+
+
+def check_links(root: Path, rel: Path) -> None:
+    """Refuse a folder holding a symbolic link that leads outside the project root.
+
+    DVC hashes and caches what a link points at, so such a link would copy a file from
+    anywhere on the machine into the cache (and on to the remote). Links are not followed
+    while walking; each one is resolved and must stay under ``root``.
+    """
+    top = root / rel
+    if not top.is_dir():
+        return
+    for folder, dirs, files in os.walk(top, followlinks=False):
+        for name in sorted(dirs + files):
+            link = Path(folder, name)
+            if not link.is_symlink():
+                continue
+            try:
+                target = link.resolve()
+            except (OSError, RuntimeError):  # a loop: DVC could not hash it either
+                raise DataError(
+                    f"{link.relative_to(root).as_posix()} is a symbolic link that cannot be "
+                    "followed (a loop?); remove it"
+                ) from None
+            if target != root and root not in target.parents:
+                raise OutsideRootError(
+                    f"{link.relative_to(root).as_posix()} is a symbolic link leading outside the "
+                    f"project root {root}; remove it or copy the data into the project"
+                )
 
 
 def _dvc_file(root: Path, rel: Path) -> Path:
@@ -237,6 +271,8 @@ def add(
         raise DataError("name at least one file or folder to add")
     root = _settings(settings).root
     rels = [_relative(root, p) for p in paths]  # every path checked before anything changes
+    for rel in rels:
+        check_links(root, rel)
     notes = []
     if not dvc_repo.is_initialized(root):
         notes.append(dvc_repo.init(root))

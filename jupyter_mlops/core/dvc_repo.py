@@ -23,6 +23,7 @@ from .store import quiet_logs
 
 T = TypeVar("T")
 LOCK_WAIT_SECONDS = 30.0
+GIT_LOCK_WAIT_SECONDS = 5.0  # git holds its index lock for moments; a longer hold is a stuck git
 
 
 class DataError(MlopsError):
@@ -67,11 +68,18 @@ def _one_line(exc: BaseException) -> str:
 
 def init(root: Path) -> str:
     """Initialise DVC at ``root`` (with git when the root is a git repository); say what."""
+    from dulwich.file import FileLocked
     from dvc.repo import Repo
 
     scm = has_git(root)
     with _dvc_errors("dvc init"):
-        Repo.init(root_dir=str(root), no_scm=not scm)
+        try:
+            Repo.init(root_dir=str(root), no_scm=not scm)
+        except FileLocked as exc:
+            # DVC stages its new files last, through dulwich, which fails on a git index held
+            # by another git process; DVC is initialised by then: ``stage`` below waits for it
+            if not str(exc.lockfilename).endswith("index.lock"):
+                raise
     if scm:
         stage(root, [".dvc/config", ".dvc/.gitignore", ".dvcignore"])
         return f"Initialised DVC in {root} (staged .dvc/ and .dvcignore in git)."
@@ -277,14 +285,32 @@ def _progress() -> Iterator[None]:
             os.environ["DVC_IGNORE_ISATTY"] = saved
 
 
-def stage(root: Path, files: list[str]) -> list[str]:
-    """``git add`` the files that exist (DVC metadata, never data); return what was staged."""
+def stage(root: Path, files: list[str], wait: float | None = None) -> list[str]:
+    """``git add`` the files that exist (DVC metadata, never data); return what was staged.
+
+    Another git process holding ``.git/index.lock`` (an editor, a commit in a terminal) is
+    waited for up to ``wait`` seconds, then a ``DataLockedError``; other failures are one line.
+    """
     present = [f for f in files if (root / f).exists()]
-    if present and has_git(root):
-        subprocess.run(
-            ["git", "add", "--", *present], cwd=root, check=True, capture_output=True, timeout=60
+    if not present or not has_git(root):
+        return present
+    wait = GIT_LOCK_WAIT_SECONDS if wait is None else wait
+    deadline = time.monotonic() + wait
+    while True:
+        done = subprocess.run(
+            ["git", "add", "--", *present], cwd=root, capture_output=True, text=True, timeout=60
         )
-    return present
+        if done.returncode == 0:
+            return present
+        error = " ".join(done.stderr.split()) or f"exit status {done.returncode}"
+        if "index.lock" not in error:
+            raise DataError(f"git add {' '.join(present)}: {error}")
+        if time.monotonic() >= deadline:
+            raise DataLockedError(
+                f"git add: another git process holds .git/index.lock and did not finish within "
+                f"{wait:.0f} s; try again later"
+            )
+        time.sleep(0.2)
 
 
 def git_show(root: Path, rev: str, path: str) -> str:

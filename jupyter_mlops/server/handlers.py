@@ -63,6 +63,8 @@ class MlopsHandler(APIHandler):
             return json.loads(self.request.body or b"")
         except (ValueError, UnicodeDecodeError):
             raise ApiError(400, "invalid_json", "the request body is not valid JSON") from None
+        except RecursionError:  # json's parser recurses once per level of nesting
+            raise ApiError(400, "invalid_json", "the request body is nested too deeply") from None
 
     async def answer_with_body(self, fn: Callable[..., dict[str, Any]], *args: Any) -> None:
         try:

@@ -9,6 +9,8 @@ mistake a caller can make becomes an ``ApiError`` with a status, a short code an
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import logging
 import os
@@ -35,6 +37,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_MAX_RESULTS = 100
 MAX_RESULTS_LIMIT = 1000
 MAX_TOKEN = 4096
+MAX_PATH = 1024  # characters in a "path" given to POST data
 EXPERIMENT_PAGE = 1000
 MODEL_CARD = "MODEL_CARD.md"  # what ``promote`` writes into every registered version
 MAX_CARD_BYTES = 1_000_000
@@ -55,6 +58,7 @@ _RUN_ID = re.compile(r"^[0-9a-fA-F]{8,64}$")
 _EXPERIMENT_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 _METRIC_KEY = re.compile(r"^[\w\-. /:]{1,250}$")  # MLflow's key rule (names may hold '/')
 _INTEGER = re.compile(r"^\d{1,9}$", re.ASCII)
+_LOGGED_MODEL = re.compile(r"^m-[0-9a-fA-F]{8,64}(/|$)")  # MLflow 3 logged model ids
 _MLFLOW_STATUS = {
     "RESOURCE_DOES_NOT_EXIST": (404, "not_found"),
     "INVALID_PARAMETER_VALUE": (400, "bad_parameter"),
@@ -77,10 +81,13 @@ class ApiError(Exception):
 
 def as_api_error(exc: BaseException) -> ApiError | None:
     """The answer for an exception a caller caused; ``None`` for one we did not expect."""
+    from ..core.data import OutsideRootError
     from ..core.dvc_repo import DataLockedError
 
     if isinstance(exc, ApiError):
         return exc
+    if isinstance(exc, OutsideRootError):
+        return ApiError(400, "outside_root", str(exc))
     if isinstance(exc, ConfigError):
         return ApiError(500, "config_error", str(exc))
     if isinstance(exc, NotFoundError):
@@ -89,6 +96,8 @@ def as_api_error(exc: BaseException) -> ApiError | None:
         return ApiError(409, "busy", str(exc))
     if isinstance(exc, MlopsError):
         return ApiError(400, "bad_request", str(exc))
+    if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+        return ApiError(400, "bad_parameter", "a name in the request is too long")
     error_code = getattr(exc, "error_code", None)  # an MlflowException
     if error_code in _MLFLOW_STATUS:
         status, code = _MLFLOW_STATUS[error_code]
@@ -212,14 +221,28 @@ class MlopsService:
             raise ApiError(400, "bad_parameter", "page_token is not a token this API gave out")
         client = self.client()
         with_retry(lambda: client.get_experiment(experiment_id))  # 404 for an unknown id
-        page = with_retry(
-            lambda: client.search_runs(
-                [experiment_id],
-                max_results=size,
-                order_by=["attributes.start_time DESC"],  # the store breaks ties by run id
-                page_token=page_token or None,
+
+        def search(token: str | None) -> Any:
+            return with_retry(
+                lambda: client.search_runs(
+                    [experiment_id],
+                    max_results=size,
+                    order_by=["attributes.start_time DESC"],  # the store breaks ties by run id
+                    page_token=token,
+                )
             )
-        )
+
+        try:
+            page = search(page_token or None)
+        except Exception:
+            if page_token is None:
+                raise
+            # a token's format is the store's own; if the first page can be read, the token
+            # (forged: wrong JSON types, an offset past SQLite's integers) is what failed
+            search(None)
+            raise ApiError(
+                400, "bad_parameter", "page_token is not a token this API gave out"
+            ) from None
         token = page.token.decode() if isinstance(page.token, bytes) else page.token
         return {"runs": [run_row(r) for r in page], "next_page_token": token or None}
 
@@ -298,8 +321,8 @@ class MlopsService:
     @_answers
     def model_card(self, name: str, version: str | int) -> dict[str, Any]:
         """The ``MODEL_CARD.md`` that ``promote`` logged with version ``version`` of model
-        ``name``, read from the version's artifacts; a 404 when the version has none."""
-        import mlflow.artifacts
+        ``name``, read from the version's artifacts only where the configured store itself
+        serves them (``card_source``); a 404 when the version has none or it is elsewhere."""
         from mlflow.exceptions import MlflowException
 
         from ..core import models
@@ -321,21 +344,8 @@ class MlopsService:
             location = with_retry(lambda: client.get_logged_model(model_id)).artifact_location
         else:  # a version registered from a run's artifacts
             location = with_retry(lambda: client.get_model_version_download_uri(name, str(number)))
-        listed = mlflow.artifacts.list_artifacts(
-            artifact_uri=location, tracking_uri=settings.tracking_uri
-        )
-        if not any(f.path.rsplit("/", 1)[-1] == MODEL_CARD and not f.is_dir for f in listed or []):
-            raise ApiError(
-                404, "not_found", f"version {number} of model {name!r} has no {MODEL_CARD}"
-            )
-        with tempfile.TemporaryDirectory(prefix="mlops-card-") as tmp:
-            local = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"{location.rstrip('/')}/{MODEL_CARD}",
-                dst_path=tmp,
-                tracking_uri=settings.tracking_uri,
-            )
-            with open(local, "rb") as fh:
-                raw = fh.read(MAX_CARD_BYTES + 1)
+        where = f"version {number} of model {name!r}"
+        raw = _read_card(card_source(location, settings, client, where), settings, where)
         markdown = raw[:MAX_CARD_BYTES].decode("utf-8", errors="replace")
         if len(raw) > MAX_CARD_BYTES:
             markdown += f"\n\n*(cut at {MAX_CARD_BYTES // 1000} kB)*\n"
@@ -370,22 +380,128 @@ class MlopsService:
         with no ``..`` whose real location (symlinks followed) is inside the root dir."""
         if not isinstance(value, str) or not value.strip():
             raise ApiError(400, "bad_path", '"path" must be a non-empty string')
-        if any(unicodedata.category(c) == "Cc" for c in value):
-            raise ApiError(400, "bad_path", '"path" contains a control character')
+        if len(value) > MAX_PATH:
+            raise ApiError(400, "bad_path", f'"path" is longer than {MAX_PATH} characters')
+        if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+            raise ApiError(
+                400, "bad_path", '"path" contains a control character or a lone surrogate'
+            )
         if PurePosixPath(value).is_absolute() or PureWindowsPath(value).anchor:
             raise ApiError(400, "bad_path", f"{value!r} is absolute; give a path relative to root")
         parts = PurePosixPath(value.replace("\\", "/")).parts
         if ".." in parts:
             raise ApiError(400, "bad_path", f"{value!r} contains '..'; paths stay inside the root")
         candidate = self.root_dir / value
-        real = candidate.resolve()
+        try:
+            real = candidate.resolve()
+            exists = candidate.exists()
+        except (OSError, RuntimeError) as exc:  # a name too long, a symlink loop
+            reason = getattr(exc, "strerror", None) or "a symbolic link loop"
+            raise ApiError(400, "bad_path", f"cannot use that path: {reason}") from None
         if real != self.root_dir and self.root_dir not in real.parents:
             raise ApiError(400, "outside_root", f"{value!r} leads outside the server's root dir")
         if real == self.root_dir:
             raise ApiError(400, "bad_path", "version files or folders, not the root dir itself")
-        if not candidate.exists():
+        if not exists:
             raise ApiError(404, "not_found", f"no such file or folder: {value}")
         return candidate
+
+
+# -- model cards ------------------------------------------------------------------------------
+def card_source(location: str, settings: Settings, client: MlflowClient, where: str) -> str | Path:
+    """Where the card of a version may be read from, given the artifact location the store
+    names for it: a folder under the store's own artifact root (a real ``Path``), or an
+    ``mlflow-artifacts:`` URI the configured tracking server proxies itself.
+
+    A shared store is untrusted input: MLflow would follow any other location (another host,
+    with ``MLFLOW_TRACKING_TOKEN`` as a bearer token; a file anywhere on this machine), so any
+    other location is a 404 and nothing is sent to it. ``runs:/`` and ``models:/m-...`` name
+    this store's own artifacts and are resolved here, explicitly against ``client``.
+    """
+    from mlflow.utils.file_utils import local_file_uri_to_path
+
+    from ..core.store import with_retry
+
+    for _ in range(3):
+        parts = urlsplit(location)
+        scheme, path = parts.scheme.lower(), parts.path.lstrip("/")
+        if scheme == "runs" and not parts.netloc and _RUN_ID.match(path.split("/")[0]):
+            run_id, _, sub = path.partition("/")
+            base = with_retry(lambda run_id=run_id: client.get_run(run_id)).info.artifact_uri
+            location = f"{base.rstrip('/')}/{sub}" if sub else base
+        elif scheme == "models" and not parts.netloc and _LOGGED_MODEL.match(path):
+            model_id = path.split("/")[0]
+            model = with_retry(lambda model_id=model_id: client.get_logged_model(model_id))
+            location = model.artifact_location
+        else:
+            break
+    parts = urlsplit(location)  # what runs:/ and models:/ led to (at most 3 steps)
+    scheme, path = parts.scheme.lower(), parts.path.lstrip("/")
+    tracking = urlsplit(settings.tracking_uri)
+    if scheme == "mlflow-artifacts" and tracking.scheme.lower() in ("http", "https"):
+        netloc = parts.netloc.rsplit("@", 1)[-1].lower()
+        if netloc in ("", tracking.netloc.rsplit("@", 1)[-1].lower()) and ".." not in path.split(
+            "/"
+        ):
+            return location
+    root = settings.artifact_root
+    if root is not None and scheme in ("", "file") and parts.netloc in ("", "localhost"):
+        folder = Path(local_file_uri_to_path(location))
+        with contextlib.suppress(OSError, RuntimeError):  # RuntimeError: a symlink loop
+            if folder.is_absolute() and _inside(folder.resolve(), root.resolve()):
+                return folder.resolve()
+    if scheme in ("", "file"):
+        kind = f"a file outside the store's artifact root {root}" if root else "a local file"
+    else:
+        kind = f"{scheme}://{parts.hostname or ''}" if parts.hostname else f"scheme {scheme!r}"
+    raise ApiError(
+        404, "not_found", f"the card of {where} is not in this store's artifacts ({kind}); not read"
+    )
+
+
+def _read_card(source: str | Path, settings: Settings, where: str) -> bytes:
+    """The first ``MAX_CARD_BYTES + 1`` bytes of the card at ``source`` (see ``card_source``);
+    a 404 when there is none or it cannot be read."""
+    import mlflow.artifacts
+
+    missing = ApiError(404, "not_found", f"{where} has no {MODEL_CARD}")
+    if isinstance(source, Path):  # a symlinked card must not lead out of the artifact root
+        root = settings.artifact_root
+        try:
+            card = (source / MODEL_CARD).resolve()
+            if root is None or not _inside(card, root.resolve()) or not card.is_file():
+                raise missing
+            with open(card, "rb") as fh:
+                return fh.read(MAX_CARD_BYTES + 1)
+        except (OSError, RuntimeError) as exc:
+            raise ApiError(
+                404, "not_found", f"the card of {where} cannot be read ({type(exc).__name__})"
+            ) from None
+    try:
+        listed = mlflow.artifacts.list_artifacts(
+            artifact_uri=source, tracking_uri=settings.tracking_uri
+        )
+        if not any(f.path.rsplit("/", 1)[-1] == MODEL_CARD and not f.is_dir for f in listed or []):
+            raise missing
+        with tempfile.TemporaryDirectory(prefix="mlops-card-") as tmp:
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"{source.rstrip('/')}/{MODEL_CARD}",
+                dst_path=tmp,
+                tracking_uri=settings.tracking_uri,
+            )
+            with open(local, "rb") as fh:
+                return fh.read(MAX_CARD_BYTES + 1)
+    except ApiError:
+        raise
+    except Exception as exc:  # the store's artifact server failed: the card cannot be read
+        log.warning("jupyter-mlops: cannot read the card of %s: %s", where, exc)
+        raise ApiError(
+            404, "not_found", f"the card of {where} cannot be read ({type(exc).__name__})"
+        ) from None
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
 
 
 # -- validation -------------------------------------------------------------------------------

@@ -146,6 +146,61 @@ def test_bad_input_is_one_line_and_changes_nothing(project: Path, call, message:
     assert after == before  # DVC was not even initialised
 
 
+def test_a_link_out_of_the_project_inside_a_folder_is_refused(project: Path, tmp_path) -> None:
+    outside = tmp_path / "outside"
+    (outside / "deep").mkdir(parents=True)
+    (outside / "secret.txt").write_text("SECRET\n")
+    (outside / "deep" / "more.txt").write_text("MORE\n")
+    folder = project / "data"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.csv").write_text("a\n1\n")
+    (folder / "b.csv").symlink_to(folder / "a.csv")  # a link inside the project is data
+    (project / "first.csv").write_text("f\n1\n")
+    mlops.data.add("first.csv")  # DVC initialised, a first object cached
+    cache = project / ".dvc" / "cache"
+    cached = sorted(cache.rglob("*"))
+    for link, target in [
+        ("sub/secret.txt", outside / "secret.txt"),  # a file, one folder down
+        ("sub/deep", outside / "deep"),  # a folder (never walked into)
+        ("sub/dangling", outside / "gone.txt"),  # a link to nothing, still outside
+    ]:
+        (folder / link).symlink_to(target)
+        with pytest.raises(DataError, match="symbolic link leading outside") as info:
+            mlops.data.add("data")
+        assert f"data/{link} is a symbolic link" in str(info.value)
+        assert "\n" not in str(info.value) and "SECRET" not in str(info.value)
+        (folder / link).unlink()
+    assert sorted(cache.rglob("*")) == cached and not (project / "data.dvc").exists()
+    (folder / "sub" / "loop").symlink_to(folder / "sub" / "loop")
+    with pytest.raises(DataError, match="data/sub/loop is a symbolic link that cannot be"):
+        mlops.data.add("data")
+    (folder / "sub" / "loop").unlink()
+    (version,) = mlops.data.add("data").versions  # links that stay inside are fine
+    assert version.nfiles == 2 and (project / "data.dvc").is_file()
+
+
+def test_git_index_held_elsewhere_is_waited_for_then_reported(project: Path) -> None:
+    import threading
+
+    (project / "a.txt").write_text("a\n")
+    lock = project / ".git" / "index.lock"
+    lock.write_text("")  # another git process at work
+    threading.Timer(0.6, lock.unlink).start()
+    started = time.monotonic()
+    assert dvc_repo.stage(project, ["a.txt"], wait=10) == ["a.txt"]
+    assert time.monotonic() - started >= 0.6
+    assert git(project, "diff", "--cached", "--name-only") == "a.txt"
+    lock.write_text("")
+    (project / "b.txt").write_text("b\n")
+    with pytest.raises(dvc_repo.DataLockedError, match=r"holds \.git/index\.lock"):
+        dvc_repo.stage(project, ["b.txt"], wait=0.3)
+    lock.unlink()
+    with pytest.raises(DataError, match="git add") as info:  # not a lock: one line, at once
+        (project.parent / "out.txt").write_text("o\n")
+        dvc_repo.stage(project, ["a.txt", "../out.txt"], wait=10)
+    assert "\n" not in str(info.value)
+
+
 def test_use_records_versioned_data(project: Path, client) -> None:
     wine_csv(project)
     mlops.data.add("data/x.csv")

@@ -18,6 +18,13 @@ from pytest_jupyter.jupyter_server import *  # noqa: F403 - the fixtures, for th
 from tests.conftest import ENV_VARS, client_for, git
 
 MANY_RUNS = 250
+_LOCATIONS = (
+    ("experiments", "artifact_location"),
+    ("runs", "artifact_uri"),
+    ("model_versions", "source"),
+    ("model_versions", "storage_location"),
+    ("logged_models", "artifact_location"),
+)
 
 
 def _seed(root: Path) -> dict[str, Any]:
@@ -87,6 +94,18 @@ def seeded(_seeded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str
     template, facts = _seeded
     root = tmp_path / "proj"
     shutil.copytree(template, root, symlinks=True)
+    # the copy's artifacts are its own: the card route reads only under the served store's
+    # artifact root, as a moved project's store would be repointed
+    conn = sqlite3.connect(root / ".mlops" / "mlflow.db")
+    try:
+        with conn:
+            for table, column in _LOCATIONS:
+                conn.execute(
+                    f"UPDATE {table} SET {column} = replace({column}, ?, ?)",
+                    (str(template), str(root)),
+                )
+    finally:
+        conn.close()
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     return {**facts, "root": root}
