@@ -10,7 +10,9 @@ kernel and two more log at once.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -53,3 +55,38 @@ def test_faults_lose_nothing_and_concurrent_kernels_lose_no_value(
             assert result.errors == [], uri
     finally:
         bench.close()
+
+
+def test_ctrl_c_as_the_verification_process_starts_stops_it(monkeypatch) -> None:
+    """The matrix's promote x SIGINT found it: an interrupt landing inside ``Popen()`` (the child
+    already started) left the verification process running. Injected here at that very moment,
+    which a real signal only hits by chance."""
+    import os
+    import signal
+    import subprocess
+
+    import psutil
+
+    from jupyter_mlops.core import promote
+
+    started: list[int] = []
+    real_init = subprocess.Popen.__init__
+
+    def interrupted_init(self, *args, **kwargs) -> None:
+        real_init(self, *args, **kwargs)
+        started.append(self.pid)
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C as the constructor returns
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", interrupted_init)
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    begun = time.perf_counter()
+    try:
+        promote._run_child(sleeper, timeout=120)
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError("the interrupt was lost")
+    assert time.perf_counter() - begun < 30
+    (pid,) = started
+    with contextlib.suppress(psutil.NoSuchProcess):  # gone, or dead and not yet reaped
+        assert psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
