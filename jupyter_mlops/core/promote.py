@@ -642,7 +642,7 @@ def _verify(folder: Path, model: Any, X: Any, input_kind: str, work: Path) -> di
     else:
         script = "import sys, mlflow.pyfunc; mlflow.pyfunc.load_model(sys.argv[1])"
     try:  # -I: no PYTHONPATH, no user site, no script folder; -B: the folder stays as uploaded
-        done = subprocess.run(
+        done = _run_child(
             [
                 sys.executable,
                 "-I",
@@ -655,8 +655,6 @@ def _verify(folder: Path, model: Any, X: Any, input_kind: str, work: Path) -> di
             ],
             cwd=cwd,
             env=_clean_env(),
-            capture_output=True,
-            text=True,
             timeout=VERIFY_TIMEOUT,
         )
     except subprocess.TimeoutExpired:
@@ -682,6 +680,41 @@ def _verify(folder: Path, model: Any, X: Any, input_kind: str, work: Path) -> di
         info.update(rows=len(sample), warnings=reloaded["warnings"])
     info["seconds"] = round(time.perf_counter() - started, 3)
     return info
+
+
+def _run_child(
+    args: list[str], *, timeout: float, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run(capture_output=True, text=True)``, except that a Ctrl-C while the child
+    is being started still stops it: CPython's ``Popen()`` leaves a started child running when
+    the KeyboardInterrupt lands inside the constructor (found by the crash matrix of
+    ``benchmarks/bench_reliability.py``), so the interrupt is held back until we hold the child.
+    """
+    import signal
+    import threading
+
+    held: list[int] = []
+    previous = signal.getsignal(signal.SIGINT)
+    hold = threading.current_thread() is threading.main_thread() and callable(previous)
+    if hold:
+        signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        process = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs
+        )
+    finally:
+        if hold:
+            signal.signal(signal.SIGINT, previous)
+    with process:
+        try:
+            if held:
+                raise KeyboardInterrupt
+            stdout, stderr = process.communicate(timeout=timeout)
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
 
 
 def _last_error(stderr: str) -> str:

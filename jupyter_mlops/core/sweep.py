@@ -265,12 +265,23 @@ _in_pool_worker = False
 
 
 def _init_pool_worker() -> None:
-    """Pool workers leave Ctrl-C to the parent (it stops them), so idle ones print nothing."""
+    """Pool workers leave Ctrl-C to the parent (it stops them), so idle ones print nothing.
+
+    A worker also ends as soon as the sweep's process is gone (SIGKILL, out of memory): left
+    alone it would finish its point, then wait for work forever, and its kernel with it. Its
+    child run is then ended by the next tracking call, like any run of a dead process.
+    """
     import signal
 
     global _in_pool_worker
     _in_pool_worker = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if os.name == "posix":
+        # ipykernel's own watcher (the one that ends an orphaned kernel): exits this process
+        # at once when its parent changes
+        from ipykernel.parentpoller import ParentPollerUnix
+
+        ParentPollerUnix(parent_pid=os.getppid()).start()
 
 
 def run_point(task: dict[str, Any]) -> dict[str, Any]:
