@@ -32,6 +32,7 @@ _LAZY = {
     "promote": "jupyter_mlops.core.promote",
     "models": "jupyter_mlops.core.models",
     "set_alias": "jupyter_mlops.core.models",
+    "load_model": "jupyter_mlops.core.load",
     "resolve_settings": "jupyter_mlops.config",
     "MlopsError": "jupyter_mlops.errors",
     "NoActiveRunError": "jupyter_mlops.errors",
