@@ -45,7 +45,7 @@ def test_load_ext_imports_nothing_heavy() -> None:
         ("%mlops log x", "must look like KEY=VALUE"),
         ("%mlops log acc=1", "no active run"),
         ("%mlops track start --status FAILED", "--status goes with 'stop'"),
-        ("%mlops runs --max lots", "invalid int value"),
+        ("%mlops runs --max lots", "expected a whole number from 1 to 50,000, not 'lots'"),
         ("%mlops track start --tag novalue", "KEY=VALUE"),
         ("%mlops runs -e 'unclosed", "No closing quotation"),
     ],
