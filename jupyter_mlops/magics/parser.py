@@ -28,7 +28,7 @@ def whole_number(low: int = 1, high: int | None = None) -> Callable[[str], int]:
         except ValueError:
             value = None
         if value is None or value < low or (high is not None and value > high):
-            bounds = f"from {low}" + (f" to {high:,}" if high is not None else "")
+            bounds = f"from {low:,}" + (f" to {high:,}" if high is not None else "")
             raise argparse.ArgumentTypeError(f"expected a whole number {bounds}, not {text!r}")
         return value
 
@@ -48,9 +48,9 @@ class MagicArgumentParser(argparse.ArgumentParser):
             value = getattr(namespace, action.dest, None)
             if action.nargs not in (None, "?") or not isinstance(value, list):
                 continue
-            appended = isinstance(action, argparse._AppendAction)
-            if (appended and any(isinstance(v, list) for v in value)) or (
-                isinstance(action, argparse._StoreAction) and not appended
+            if isinstance(action, argparse._StoreAction) or (
+                isinstance(action, argparse._AppendAction)
+                and any(isinstance(v, list) for v in value)
             ):
                 name = "/".join(action.option_strings) or action.metavar or action.dest
                 self.error(f"argument {name}: expected one argument, not '--'")

@@ -46,6 +46,8 @@ def test_load_ext_imports_nothing_heavy() -> None:
         ("%mlops log acc=1", "no active run"),
         ("%mlops track start --status FAILED", "--status goes with 'stop'"),
         ("%mlops runs --max lots", "expected a whole number from 1 to 50,000, not 'lots'"),
+        ("%mlops log k=1 --step 1e3", "expected a whole number from -9,223,372,036,854,775,808"),
+        ("%mlops log k=1 --step 9223372036854775808", "to 9,223,372,036,854,775,807, not"),
         ("%mlops track start --tag novalue", "KEY=VALUE"),
         ("%mlops runs -e 'unclosed", "No closing quotation"),
     ],
