@@ -60,7 +60,11 @@ def test_load_model_checks_every_file_before_importing_any(
     X, model = ip.user_ns["X"], ip.user_ns["clf"]
     promoted = mlops.promote(model, "diab", X=X, alias="staging")
     stored = artifact_folder(client, promoted.model_id)
-    recorded = json.loads(client.get_model_version("diab", "1").tags[digests.TAG])
+    tag = client.get_model_version("diab", "1").tags[digests.TAG]
+    recorded = json.loads(tag)
+    # `%mlops models diab` shows the long tag cut short (whole on hover), not a wide cell
+    page = mlops.models("diab")._repr_html_()
+    assert f"… ({len(tag):,} characters)</code>" in page and len(tag) > 1000
     assert recorded == {"files": digests.folder_sha256(stored)}
     (module,) = (stored / "code").glob("notebook_diab_*.py")
     assert {"MLmodel", "contract.json", "MODEL_CARD.md", "data/model/model.pkl"} < set(
