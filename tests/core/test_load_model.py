@@ -145,12 +145,18 @@ def test_load_model_checks_every_file_before_importing_any(
 
 def test_digests_too_long_for_a_tag_go_in_a_manifest_file(ip, project, client, monkeypatch):
     """A manifest over the tag's limit is a file in the artifact; the tag holds its digest, so
-    rewriting the manifest to match a tampered file is itself caught."""
+    rewriting the manifest to match a tampered file is itself caught. Here another promotion
+    also takes the version number the card was written for (injected: a race), so the card is
+    rewritten after registration, and the manifest and tag recorded again."""
+    from jupyter_mlops.core import promote
+
     ip.run_cell(textwrap.dedent(NOTEBOOK)).raise_error()
     X, model = ip.user_ns["X"], ip.user_ns["clf"]
     monkeypatch.setattr(digests, "TAG_LIMIT", 200)
+    monkeypatch.setattr(promote, "_next_version", lambda client, name: 7)
     promoted = mlops.promote(model, "long", X=X)
     stored = artifact_folder(client, promoted.model_id)
+    assert promoted.version == "1" and "| Version | 1 |" in (stored / "MODEL_CARD.md").read_text()
     tag = json.loads(client.get_model_version("long", "1").tags[digests.TAG])
     manifest = stored / digests.MANIFEST_FILE
     assert tag == {"manifest": digests.MANIFEST_FILE, "sha256": digests.file_sha256(manifest)}
