@@ -33,6 +33,8 @@ _LAZY = {
     "models": "jupyter_mlops.core.models",
     "set_alias": "jupyter_mlops.core.models",
     "load_model": "jupyter_mlops.core.load",
+    "ArtifactDigestError": "jupyter_mlops.core.digests",
+    "UnverifiedModelWarning": "jupyter_mlops.core.load",
     "resolve_settings": "jupyter_mlops.config",
     "MlopsError": "jupyter_mlops.errors",
     "NoActiveRunError": "jupyter_mlops.errors",

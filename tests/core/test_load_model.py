@@ -18,9 +18,8 @@ import numpy as np
 import pytest
 
 import jupyter_mlops as mlops
+from jupyter_mlops import ArtifactDigestError, UnverifiedModelWarning
 from jupyter_mlops.core import digests
-from jupyter_mlops.core.digests import ArtifactDigestError
-from jupyter_mlops.core.load import UnverifiedModelWarning
 from jupyter_mlops.errors import NotFoundError
 
 NOTEBOOK = """
