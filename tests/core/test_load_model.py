@@ -9,6 +9,7 @@ import json
 import py_compile
 import shutil
 import sys
+import tempfile
 import textwrap
 import warnings
 from pathlib import Path
@@ -55,6 +56,7 @@ def refused(uri: str) -> str:
 def test_load_model_checks_every_file_before_importing_any(
     ip, project, client, tmp_path, monkeypatch
 ):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the kept downloads land here
     ip.run_cell(textwrap.dedent(NOTEBOOK)).raise_error()
     X, model = ip.user_ns["X"], ip.user_ns["clf"]
     promoted = mlops.promote(model, "diab", X=X, alias="staging")
@@ -149,6 +151,7 @@ def test_digests_too_long_for_a_tag_go_in_a_manifest_file(ip, project, client, m
     rewritten after registration, and the manifest and tag recorded again."""
     from jupyter_mlops.core import promote
 
+    monkeypatch.setattr(tempfile, "tempdir", str(project.parent))
     ip.run_cell(textwrap.dedent(NOTEBOOK)).raise_error()
     X, model = ip.user_ns["X"], ip.user_ns["clf"]
     monkeypatch.setattr(digests, "TAG_LIMIT", 200)
