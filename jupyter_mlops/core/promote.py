@@ -14,6 +14,10 @@ Layout of the artifact (an MLflow model; pyfunc always, the sklearn flavour too 
     code/<notebook module>.py  code/mlops_loader_<hash>.py  code/mlops_contract_<hash>.py
     code/mlops_segments_<hash>.py (a segment family's class)
     model/model.pkl  model/settings.json
+    mlops_sha256.json (only when the files' digests are too many for a tag: see ``digests``)
+
+The registered version's ``mlops.artifact.sha256`` tag records every file's sha256, which
+``mlops.load_model`` checks before anything of the artifact is imported.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MlopsError
-from . import store
+from . import digests, store
 from .autolog import without_autolog
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -956,6 +960,7 @@ def _promote_on(
             mlmodel.run_id, mlmodel.model_id = run.run_id, logged.model_id
             mlmodel.model_uuid, mlmodel.artifact_path = logged.model_id, logged.artifact_location
             mlmodel.save(str(folder / "MLmodel"))
+            recorded = digests.record(folder)  # the files are final: what load_model checks
             client.log_model_artifacts(logged.model_id, str(folder))
             store.with_retry(
                 lambda: client.log_outputs(run.run_id, [LoggedModelOutput(logged.model_id, 0)])
@@ -975,6 +980,7 @@ def _promote_on(
                 tags={
                     **lineage,
                     "mlops.verified": "true",
+                    digests.TAG: recorded,
                     **({HELD_ALIAS_TAG: held} if held else {}),
                 },
                 description=description,
@@ -986,6 +992,12 @@ def _promote_on(
                 folder, facts, version=mv.version, model_uri=_uri(name, alias, mv.version), **card
             )
             client.log_model_artifact(logged.model_id, str(folder / "MODEL_CARD.md"))
+            recorded = digests.record(folder)
+            if (folder / digests.MANIFEST_FILE).exists():
+                client.log_model_artifact(logged.model_id, str(folder / digests.MANIFEST_FILE))
+            store.with_retry(
+                lambda: client.set_model_version_tag(name, mv.version, digests.TAG, recorded)
+            )
         if alias:
             store.with_retry(lambda: client.set_registered_model_alias(name, alias, mv.version))
         if description and not _has_description(client, name):

@@ -12,6 +12,9 @@ from typing import Any
 
 from .html import DASH, esc, single
 
+LONG_TAG = 200  # characters of a tag value shown in full in the table
+SHOWN_OF_LONG_TAG = 60
+
 MAX_TEXT_CELL = 40  # characters of a cell in the text table
 _CSS = (
     "<style>.mlops-models td{text-align:left;vertical-align:top}"
@@ -96,7 +99,15 @@ def _alias_badges(name: str, pairs: list[tuple[str, int | None]]) -> str:
 def _tags(tags: dict[str, str]) -> str:
     if not tags:
         return DASH
-    return " ".join(f"<code>{esc(k)}={esc(v)}</code>" for k, v in tags.items())
+    return " ".join(_tag(k, v) for k, v in tags.items())
+
+
+def _tag(key: str, value: str) -> str:
+    """A tag; a long value (a version's file digests, say) cut short, whole on hover."""
+    if len(value) <= LONG_TAG:
+        return f"<code>{esc(key)}={esc(value)}</code>"
+    shown = f"{value[:SHOWN_OF_LONG_TAG]}… ({len(value):,} characters)"
+    return f"<code title='{esc(value)}'>{esc(key)}={esc(shown)}</code>"
 
 
 def _description(text: str | None) -> str:

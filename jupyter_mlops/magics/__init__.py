@@ -18,7 +18,7 @@ from traitlets import Bool, Unicode
 
 from ..errors import MlopsError
 from . import check, data, drift, eda, explain, log, models, promote, runs, segments, status, track
-from .parser import HelpShown, MagicArgumentParser
+from .parser import HelpShown, MagicArgumentParser, one_line
 
 COMMANDS = {
     "track": track,
@@ -69,9 +69,20 @@ class MLOpsMagics(Magics):
     def mlops(self, line: str = "", cell: str | None = None, local_ns: Any = None) -> Any:
         """Track experiments in MLflow. ``%mlops --help`` lists the commands."""
         try:
+            return self._run(line, cell)
+        except UsageError as exc:  # one line, even when it quotes a user's line break
+            message = one_line(str(exc))
+            if message == str(exc):
+                raise
+            raise UsageError(message) from None
+
+    def _run(self, line: str, cell: str | None) -> Any:
+        try:
             argv = shlex.split(line)
         except ValueError as exc:
             raise UsageError(f"%mlops: {exc}") from None
+        if any("\x00" in arg for arg in argv):  # no name, path or expression holds one
+            raise UsageError("%mlops: arguments cannot contain a NUL character (\\x00)")
         if not argv:
             self.parser.print_help()
             return None

@@ -7,13 +7,16 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
+from .parser import whole_number
+
+STEP_RANGE = (-(2**63), 2**63 - 1)  # the store's 64-bit column: beyond, MLflow drops the metric
 HELP = "log values on the active run: numbers become metrics, anything else params"
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser("log", help=HELP, description=HELP)
     p.add_argument("values", nargs="+", metavar="K=V")
-    p.add_argument("--step", type=int, help="metric step")
+    p.add_argument("--step", type=whole_number(*STEP_RANGE), help="metric step")
     return p
 
 

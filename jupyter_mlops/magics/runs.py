@@ -5,13 +5,23 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .parser import whole_number
+
+MAX_RUNS = 50_000  # the most one MLflow search returns
+
 HELP = "recent runs of an experiment as a DataFrame"
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser("runs", help=HELP, description=HELP)
     p.add_argument("-e", "--experiment", help="experiment name (default: the current one)")
-    p.add_argument("--max", type=int, default=20, dest="max_results", help="at most N runs")
+    p.add_argument(
+        "--max",
+        type=whole_number(1, MAX_RUNS),
+        default=20,
+        dest="max_results",
+        help="at most N runs",
+    )
     return p
 
 

@@ -306,6 +306,9 @@ def test_promotion_against_a_server(ip, project, tmp_path, mlflow_server):
     assert np.array_equal(got["predictions"], ns["model"].predict(ns["X"]))
     server = MlflowClient(mlflow_server)
     assert str(server.get_model_version_by_alias("remote-cancer", "staging").version) == "1"
+    # its files' digests checked after a download through the server's artifact proxy
+    loaded = mlops.load_model("models:/remote-cancer@staging", tracking_uri=mlflow_server)
+    assert np.array_equal(loaded.predict(ns["X"]), ns["model"].predict(ns["X"]))
     assert not (project / ".mlops").exists()
 
 

@@ -1,0 +1,138 @@
+"""``mlops.load_model(uri)``: a registered model, its files checked before any of it runs.
+
+``mlflow.pyfunc.load_model("models:/...")`` imports the artifact's code and unpickles its model
+straight from the artifact store. A shared store may be writable by people who cannot write the
+registry, so here the artifact is downloaded to a private folder first, every file is compared
+with the sha256 recorded on the registered version at promotion (``digests``), and only then
+does MLflow load it, from that folder.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MlopsError, NotFoundError
+from . import digests
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<version>[^/@]+))/?$")
+_MISSING = "RESOURCE_DOES_NOT_EXIST"
+
+
+class UnverifiedModelWarning(UserWarning):
+    """The version has no recorded digests (promoted before they were recorded, or not by
+    jupyter-mlops): it was loaded without checking its files."""
+
+
+def load_model(
+    uri: str, *, tracking_uri: str | None = None, settings: Settings | None = None
+) -> Any:
+    """The pyfunc model behind ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION`` in the project's
+    store, loaded only once every file of its artifact matches the digests its version recorded
+    at promotion; a file modified, missing or added is an ``ArtifactDigestError`` naming it.
+
+    A version without recorded digests loads with an ``UnverifiedModelWarning``.
+    """
+    from . import models
+
+    name, alias, version = _parse(uri)
+    settings = settings or models._settings(tracking_uri)
+    client = models._client(settings)
+    mv = _version(client, name, alias, version)
+    uri = f"models:/{mv.name}/{mv.version}" if alias is None else uri
+    folder = _download(client, mv, settings)
+    recorded = (mv.tags or {}).get(digests.TAG)
+    if recorded is None:
+        warnings.warn(
+            f"{uri} has no recorded file digests (promoted before they were recorded, or not "
+            "by jupyter-mlops): loaded unverified",
+            UnverifiedModelWarning,
+            stacklevel=2,
+        )
+    else:
+        digests.drop_load_byproducts(folder)
+        digests.verify(folder, recorded, uri=uri)
+    import mlflow.pyfunc
+
+    from . import store
+
+    with store.quiet_logs("mlflow"):
+        return mlflow.pyfunc.load_model(str(folder))
+
+
+def _parse(uri: Any) -> tuple[str, str | None, str | None]:
+    """(name, alias, version) of ``models:/NAME@ALIAS`` / ``models:/NAME/VERSION``."""
+    from .models import check_alias, check_name, version_number
+
+    match = _URI.match(uri) if isinstance(uri, str) else None
+    if match is None:
+        raise MlopsError(
+            f"a registered model is named models:/NAME@ALIAS or models:/NAME/VERSION, not {uri!r}"
+        )
+    name, alias, version = match["name"], match["alias"], match["version"]
+    check_name(name)
+    if alias is not None:
+        check_alias(alias)
+    elif version != "latest":
+        version = str(version_number(version))
+    return name, alias, version
+
+
+def _version(client: Any, name: str, alias: str | None, version: str | None) -> Any:
+    """The registered version; an unknown model, alias or version is a one-line NotFoundError."""
+    from mlflow.exceptions import MlflowException
+
+    from . import models, store
+
+    model = models._registered_model(client, name, models.PAGE_SIZE)
+    if alias is not None:
+        if alias not in model.aliases:
+            have = ", ".join(sorted(model.aliases)) or "none"
+            raise NotFoundError(f"model {model.name!r} has no alias {alias!r}; aliases: {have}")
+        version = str(model.aliases[alias])
+    elif version == "latest":
+        found = models._versions_of(client, model.name, models.PAGE_SIZE)
+        if not found:
+            raise NotFoundError(f"model {model.name!r} has no versions yet")
+        return found[0]
+    try:
+        return store.with_retry(lambda: client.get_model_version(model.name, version))
+    except MlflowException as exc:
+        if exc.error_code != _MISSING:
+            raise
+    raise NotFoundError(f"model {model.name!r} has no version {version}")
+
+
+def _download(client: Any, mv: Any, settings: Settings) -> Path:
+    """The version's artifact, copied from the store into a new private folder (0700).
+
+    The folder is kept, as MLflow keeps its own downloads: the loaded model's code is imported
+    from it, and a module may import more of it later.
+    """
+    import mlflow.artifacts
+
+    from . import models, store
+
+    model_id = models.logged_model_id(mv)
+    if model_id:  # MLflow 3: the logged model's own location, not a models:/ indirection
+        location = store.with_retry(lambda: client.get_logged_model(model_id)).artifact_location
+    else:
+        location = client.get_model_version_download_uri(mv.name, mv.version)
+    folder = Path(tempfile.mkdtemp(prefix="mlops-model-"))
+    with store.quiet_logs("mlflow"):
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=location,
+            dst_path=str(folder),
+            tracking_uri=settings.tracking_uri,
+            registry_uri=settings.registry_uri,
+        )
+    return Path(local)
+
+
+__all__ = ["UnverifiedModelWarning", "load_model"]
