@@ -304,7 +304,7 @@ def test_promotion_against_a_server(ip, project, tmp_path, mlflow_server):
     assert promoted.version == "1"
     got = load_elsewhere(tmp_path, "models:/remote-cancer@staging", mlflow_server, ns["X"])
     assert np.array_equal(got["predictions"], ns["model"].predict(ns["X"]))
-    server = MlflowClient(mlflow_server)
+    server = MlflowClient(mlflow_server, registry_uri=mlflow_server)
     assert str(server.get_model_version_by_alias("remote-cancer", "staging").version) == "1"
     # its files' digests checked after a download through the server's artifact proxy
     loaded = mlops.load_model("models:/remote-cancer@staging", tracking_uri=mlflow_server)

@@ -72,7 +72,8 @@ async def test_no_credentials_in_store_card_rest_or_status(
         magic_out = capfd.readouterr().out
     finally:
         tracking.session.user_ns = None
-        mlflow.set_tracking_uri(None)
+        mlflow.set_tracking_uri(None)  # which also drops MLFLOW_TRACKING_URI when it was set
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)  # the server resolves it below
     assert "127.0.0.1" in magic_out  # the store is shown, without its user and token
     assert_clean("%mlops status", magic_out)
     out = cli("status", cwd=root, env={"MLFLOW_TRACKING_URI": tracking_uri})
@@ -81,7 +82,7 @@ async def test_no_credentials_in_store_card_rest_or_status(
     assert_clean("the run card", run._repr_html_() + repr(run))
 
     # the store: every run's tags, params and inputs (the promotion's own runs too)
-    client = MlflowClient(mlflow_server)
+    client = MlflowClient(mlflow_server, registry_uri=mlflow_server)
     experiment = client.get_experiment_by_name("leaks").experiment_id
     stored = client.search_runs([experiment])
     assert stored

@@ -137,7 +137,7 @@ async def test_card_through_a_real_mlflow_server(
     monkeypatch.setattr(tracking_uri_state, "_tracking_uri", mlflow_server)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", TOKEN)
-    client = MlflowClient(mlflow_server)
+    client = MlflowClient(mlflow_server, registry_uri=mlflow_server)
     name = f"card-{uuid.uuid4().hex[:8]}"
     experiment = client.create_experiment(name)
     client.create_registered_model(name)
