@@ -112,6 +112,7 @@ def _version(client: Any, name: str, alias: str | None, version: str | None) -> 
 def _download(client: Any, mv: Any, settings: Settings) -> Path:
     """The version's artifact, copied from the store into a new private folder (0700).
 
+    Only from where the configured store serves artifacts itself (``store.own_artifacts``).
     The folder is kept, as MLflow keeps its own downloads: the loaded model's code is imported
     from it, and a module may import more of it later.
     """
@@ -124,10 +125,13 @@ def _download(client: Any, mv: Any, settings: Settings) -> Path:
         location = store.with_retry(lambda: client.get_logged_model(model_id)).artifact_location
     else:
         location = client.get_model_version_download_uri(mv.name, mv.version)
+    # a location the store does not serve itself (another host, a file elsewhere) is refused
+    # before any request: MLflow would send it the store's credentials
+    location = store.own_artifacts(location, settings, client)
     folder = Path(tempfile.mkdtemp(prefix="mlops-model-"))
     with store.quiet_logs("mlflow"):
         local = mlflow.artifacts.download_artifacts(
-            artifact_uri=location,
+            artifact_uri=str(location),
             dst_path=str(folder),
             tracking_uri=settings.tracking_uri,
             registry_uri=settings.registry_uri,

@@ -16,9 +16,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from ..config import Settings
+from ..errors import MlopsError
+from .redact import redact_url
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -137,3 +140,67 @@ def experiment_id(settings: Settings, name: str) -> str:
 def _slug(name: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
     return slug or "experiment"
+
+
+# -- where a store's artifacts may be read ----------------------------------------------------
+_RUN_ID = re.compile(r"^[0-9a-fA-F]{8,64}$")
+_LOGGED_MODEL = re.compile(r"^m-[0-9a-fA-F]{8,64}(/|$)")  # MLflow 3 logged model ids
+
+
+class ForeignArtifactsError(MlopsError):
+    """An artifact location the configured store does not serve itself (``kind`` says what)."""
+
+    def __init__(self, location: str, kind: str) -> None:
+        super().__init__(f"{redact_url(location)} is not in this store's artifacts ({kind})")
+        self.kind = kind
+
+
+def own_artifacts(location: str, settings: Settings, client: MlflowClient) -> str | Path:
+    """``location`` (a run's, a logged model's or a version's artifact location, as the store
+    names it) when the configured store serves it itself: a folder under a sqlite store's
+    artifact root (a real ``Path``, symlinks followed), or an ``mlflow-artifacts:`` URI proxied
+    by the configured tracking server. ``runs:/`` and ``models:/m-...`` are resolved against
+    ``client`` first.
+
+    A shared store is untrusted input: MLflow would follow any other location (another host,
+    with ``MLFLOW_TRACKING_TOKEN`` as a bearer token; a file anywhere on this machine), so any
+    other is a ``ForeignArtifactsError`` and nothing is sent there.
+    """
+    from urllib.parse import urlsplit
+
+    from mlflow.utils.file_utils import local_file_uri_to_path
+
+    original = location
+    for _ in range(3):
+        parts = urlsplit(location)
+        scheme, path = parts.scheme.lower(), parts.path.lstrip("/")
+        if scheme == "runs" and not parts.netloc and _RUN_ID.match(path.split("/")[0]):
+            run_id, _, sub = path.partition("/")
+            base = with_retry(lambda run_id=run_id: client.get_run(run_id)).info.artifact_uri
+            location = f"{base.rstrip('/')}/{sub}" if sub else base
+        elif scheme == "models" and not parts.netloc and _LOGGED_MODEL.match(path):
+            model_id = path.split("/")[0]
+            model = with_retry(lambda model_id=model_id: client.get_logged_model(model_id))
+            location = model.artifact_location
+        else:
+            break
+    parts = urlsplit(location)  # what runs:/ and models:/ led to (at most 3 steps)
+    scheme, path = parts.scheme.lower(), parts.path.lstrip("/")
+    tracking = urlsplit(settings.tracking_uri)
+    if scheme == "mlflow-artifacts" and tracking.scheme.lower() in ("http", "https"):
+        netloc = parts.netloc.rsplit("@", 1)[-1].lower()
+        own = tracking.netloc.rsplit("@", 1)[-1].lower()
+        if netloc in ("", own) and ".." not in path.split("/"):
+            return location
+    root = settings.artifact_root
+    if root is not None and scheme in ("", "file") and parts.netloc in ("", "localhost"):
+        folder = Path(local_file_uri_to_path(location))
+        with contextlib.suppress(OSError, RuntimeError):  # RuntimeError: a symlink loop
+            real, top = folder.resolve(), root.resolve()
+            if folder.is_absolute() and (real == top or top in real.parents):
+                return real
+    if scheme in ("", "file"):
+        kind = f"a file outside the store's artifact root {root}" if root else "a local file"
+    else:
+        kind = f"{scheme}://{parts.hostname or ''}" if parts.hostname else f"scheme {scheme!r}"
+    raise ForeignArtifactsError(original, kind)

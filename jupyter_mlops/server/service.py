@@ -9,7 +9,6 @@ mistake a caller can make becomes an ``ApiError`` with a status, a short code an
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import functools
 import logging
@@ -22,7 +21,6 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
 
 from .. import __version__
 from ..config import ConfigError, Settings, resolve_settings
@@ -59,7 +57,6 @@ _RUN_ID = re.compile(r"^[0-9a-fA-F]{8,64}$")
 _EXPERIMENT_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 _METRIC_KEY = re.compile(r"^[\w\-. /:]{1,250}$")  # MLflow's key rule (names may hold '/')
 _INTEGER = re.compile(r"^\d{1,9}$", re.ASCII)
-_LOGGED_MODEL = re.compile(r"^m-[0-9a-fA-F]{8,64}(/|$)")  # MLflow 3 logged model ids
 _MLFLOW_STATUS = {
     "RESOURCE_DOES_NOT_EXIST": (404, "not_found"),
     "INVALID_PARAMETER_VALUE": (400, "bad_parameter"),
@@ -410,54 +407,18 @@ class MlopsService:
 
 # -- model cards ------------------------------------------------------------------------------
 def card_source(location: str, settings: Settings, client: MlflowClient, where: str) -> str | Path:
-    """Where the card of a version may be read from, given the artifact location the store
-    names for it: a folder under the store's own artifact root (a real ``Path``), or an
-    ``mlflow-artifacts:`` URI the configured tracking server proxies itself.
+    """Where the card of a version may be read from (``store.own_artifacts``): any location
+    the configured store does not serve itself is a 404, and nothing is sent to it."""
+    from ..core.store import ForeignArtifactsError, own_artifacts
 
-    A shared store is untrusted input: MLflow would follow any other location (another host,
-    with ``MLFLOW_TRACKING_TOKEN`` as a bearer token; a file anywhere on this machine), so any
-    other location is a 404 and nothing is sent to it. ``runs:/`` and ``models:/m-...`` name
-    this store's own artifacts and are resolved here, explicitly against ``client``.
-    """
-    from mlflow.utils.file_utils import local_file_uri_to_path
-
-    from ..core.store import with_retry
-
-    for _ in range(3):
-        parts = urlsplit(location)
-        scheme, path = parts.scheme.lower(), parts.path.lstrip("/")
-        if scheme == "runs" and not parts.netloc and _RUN_ID.match(path.split("/")[0]):
-            run_id, _, sub = path.partition("/")
-            base = with_retry(lambda run_id=run_id: client.get_run(run_id)).info.artifact_uri
-            location = f"{base.rstrip('/')}/{sub}" if sub else base
-        elif scheme == "models" and not parts.netloc and _LOGGED_MODEL.match(path):
-            model_id = path.split("/")[0]
-            model = with_retry(lambda model_id=model_id: client.get_logged_model(model_id))
-            location = model.artifact_location
-        else:
-            break
-    parts = urlsplit(location)  # what runs:/ and models:/ led to (at most 3 steps)
-    scheme, path = parts.scheme.lower(), parts.path.lstrip("/")
-    tracking = urlsplit(settings.tracking_uri)
-    if scheme == "mlflow-artifacts" and tracking.scheme.lower() in ("http", "https"):
-        netloc = parts.netloc.rsplit("@", 1)[-1].lower()
-        if netloc in ("", tracking.netloc.rsplit("@", 1)[-1].lower()) and ".." not in path.split(
-            "/"
-        ):
-            return location
-    root = settings.artifact_root
-    if root is not None and scheme in ("", "file") and parts.netloc in ("", "localhost"):
-        folder = Path(local_file_uri_to_path(location))
-        with contextlib.suppress(OSError, RuntimeError):  # RuntimeError: a symlink loop
-            if folder.is_absolute() and _inside(folder.resolve(), root.resolve()):
-                return folder.resolve()
-    if scheme in ("", "file"):
-        kind = f"a file outside the store's artifact root {root}" if root else "a local file"
-    else:
-        kind = f"{scheme}://{parts.hostname or ''}" if parts.hostname else f"scheme {scheme!r}"
-    raise ApiError(
-        404, "not_found", f"the card of {where} is not in this store's artifacts ({kind}); not read"
-    )
+    try:
+        return own_artifacts(location, settings, client)
+    except ForeignArtifactsError as exc:
+        raise ApiError(
+            404,
+            "not_found",
+            f"the card of {where} is not in this store's artifacts ({exc.kind}); not read",
+        ) from None
 
 
 def _read_card(source: str | Path, settings: Settings, where: str) -> bytes:

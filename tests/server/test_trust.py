@@ -125,6 +125,15 @@ async def test_card_of_a_sqlite_store_is_read_from_its_own_artifacts_only(
     assert listener.connections == 0 and TOKEN.encode() not in listener.received
     status, reply = await call(jp_fetch, "models", "churn", "versions", str(versions[0]), "card")
     assert "not in this store's artifacts (http://127.0.0.1)" in reply["message"]
+    # mlops.load_model follows the same rule: nothing downloaded from elsewhere, one line
+    from jupyter_mlops import load_model
+    from jupyter_mlops.core.store import ForeignArtifactsError
+
+    for version in versions[:-1]:  # the last one's folder is the store's own (its card links out)
+        with pytest.raises(ForeignArtifactsError, match="not in this store's artifacts") as exc:
+            load_model(f"models:/churn/{version}", tracking_uri=mlflow_client.tracking_uri)
+        assert "\n" not in str(exc.value)
+    assert listener.connections == 0 and TOKEN.encode() not in listener.received
 
 
 async def test_card_through_a_real_mlflow_server(
