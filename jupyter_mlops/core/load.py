@@ -129,7 +129,7 @@ def _download(client: Any, mv: Any, settings: Settings) -> Path:
     # before any request: MLflow would send it the store's credentials
     location = store.own_artifacts(location, settings, client)
     folder = Path(tempfile.mkdtemp(prefix="mlops-model-"))
-    with store.quiet_logs("mlflow"):
+    with store.quiet_logs("mlflow"), store.no_progress_bars():
         local = mlflow.artifacts.download_artifacts(
             artifact_uri=str(location),
             dst_path=str(folder),

@@ -18,14 +18,11 @@ elsewhere, for the panel.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import numbers
-import os
 import re
 import tempfile
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -70,7 +67,7 @@ def card_facts(client: Any, run_id: str) -> dict[str, Any]:
         experiment = store.with_retry(lambda: client.get_experiment(info.experiment_id)).name
     except Exception:  # a deleted or unreadable experiment still has an id worth showing
         experiment = None
-    with tempfile.TemporaryDirectory(prefix="mlops-card-") as tmp, _no_progress_bars():
+    with tempfile.TemporaryDirectory(prefix="mlops-card-") as tmp, store.no_progress_bars():
         reader = _ArtifactReader(client, info.run_id, Path(tmp))
         checks = [_check_facts(name, found, reader) for name, found in _reports(tags, "checks")]
         drift = [_drift_facts(name, found, reader) for name, found in _reports(tags, "drift")]
@@ -142,20 +139,6 @@ class _ArtifactReader:
         if not isinstance(value, dict):
             return None, f"{path} is not a JSON object"
         return value, None
-
-
-@contextlib.contextmanager
-def _no_progress_bars() -> Iterator[None]:
-    """MLflow draws a progress bar per download: three in a notebook for a few small JSONs."""
-    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
-    if key in os.environ:  # the user chose; respect it
-        yield
-        return
-    os.environ[key] = "false"
-    try:
-        yield
-    finally:
-        os.environ.pop(key, None)
 
 
 def _reports(tags: dict[str, str], kind: str) -> list[tuple[str, dict[str, str]]]:

@@ -71,7 +71,6 @@ _CARRIED_TAGS = (
     "mlops.git.dirty",
 )
 VERDICTS = ("same", "differs", "missing", "new")
-_PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 _COMMIT_ID = re.compile(r"[0-9a-f]{7,64}")
 _BRANCH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -542,15 +541,8 @@ def _inside(root: Path, relative: str) -> Path:
 
 def _download(client: Any, run_id: str, path: str, downloads: Path) -> Path:
     """One artifact, without MLflow's progress bar (a bar per small file is noise here)."""
-    saved = os.environ.get(_PROGRESS_BAR)
-    os.environ[_PROGRESS_BAR] = "false"
-    try:
+    with store.no_progress_bars():
         local = store.with_retry(lambda: client.download_artifacts(run_id, path, str(downloads)))
-    finally:
-        if saved is None:
-            os.environ.pop(_PROGRESS_BAR, None)
-        else:
-            os.environ[_PROGRESS_BAR] = saved
     return Path(local)
 
 

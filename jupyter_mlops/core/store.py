@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
 import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -103,6 +104,21 @@ def quiet_logs(*loggers: str):
     finally:
         for logger, level in saved:
             logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def no_progress_bars() -> Iterator[None]:
+    """MLflow draws a progress bar per download (fourteen lines in a notebook for one model's
+    small files); off unless the user chose otherwise (``MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR``)."""
+    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    if key in os.environ:  # the user chose; respect it
+        yield
+        return
+    os.environ[key] = "false"
+    try:
+        yield
+    finally:
+        os.environ.pop(key, None)
 
 
 def client(settings: Settings) -> MlflowClient:

@@ -54,7 +54,7 @@ def refused(uri: str) -> str:
 
 
 def test_load_model_checks_every_file_before_importing_any(
-    ip, project, client, tmp_path, monkeypatch
+    ip, project, client, tmp_path, monkeypatch, capfd
 ):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the kept downloads land here
     ip.run_cell(textwrap.dedent(NOTEBOOK)).raise_error()
@@ -111,13 +111,16 @@ def test_load_model_checks_every_file_before_importing_any(
     assert "data/model/settings.json is missing from the artifact" in refused("models:/diab/1")
     settings.write_bytes(saved)
 
-    # 3. as promoted: loads by alias and by number and predicts what the notebook predicts
+    # 3. as promoted: loads by alias and by number and predicts what the notebook predicts,
+    # without a progress bar per downloaded file
+    capfd.readouterr()
     for uri in ("models:/diab@staging", "models:/diab/1", "models:/diab/latest"):
         with warnings.catch_warnings():
             warnings.simplefilter("error", UnverifiedModelWarning)
             loaded = mlops.load_model(uri)
         assert np.array_equal(loaded.predict(X), model.predict(X))
     assert not marker.exists()
+    assert "Downloading artifacts" not in capfd.readouterr().err
 
     # 4. a version without digests (promoted before they were recorded): loads, with one line
     client.delete_model_version_tag("diab", "1", digests.TAG)
