@@ -86,6 +86,8 @@ def _settings(explicit: Settings | None = None) -> Settings:
 
 def _relative(root: Path, path: str | Path, must_exist: bool = True) -> Path:
     """``path`` relative to the project root; a clear error if it is outside or missing."""
+    if "\x00" in str(path):  # the OS refuses it with a ValueError from deep inside
+        raise DataError(f"{str(path)!r} contains a NUL character; it cannot name a file")
     given = Path(path)
     absolute = (given if given.is_absolute() else Path.cwd() / given).resolve()
     try:

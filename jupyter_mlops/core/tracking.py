@@ -174,6 +174,10 @@ class Session:
 session = Session()
 
 
+STEP_RANGE = (-(2**63), 2**63 - 1)  # a metric's step, as the store keeps it (64-bit)
+MAX_RUNS = 50_000  # the most one MLflow search returns
+
+
 def _in_kernel() -> bool:
     ipython = sys.modules.get("IPython")
     return bool(ipython is not None and ipython.get_ipython() is not None)
@@ -500,6 +504,9 @@ def log(step: int | None = None, **values: Any) -> None:
         raise NoActiveRunError()
     if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Integral)):
         raise MlopsError(f"step must be an integer, not {step!r}")
+    if step is not None and not STEP_RANGE[0] <= step <= STEP_RANGE[1]:
+        # the store's column is 64-bit: beyond it MLflow drops the metric with only a warning
+        raise MlopsError(f"step must fit in 64 bits ({STEP_RANGE[0]:,} to {STEP_RANGE[1]:,})")
     metrics, params = _split_values(values, run, int(step or 0))
     session.buffer.add(run.client, run.run_id, metrics=metrics, params=params)
 
@@ -547,6 +554,15 @@ def runs(
     """Recent runs of an experiment: id, name, status, times, parent run, the model a candidate
     run recorded (``model``: one child run per autologged fit), metrics.*, params.*."""
     import pandas as pd
+
+    if (
+        isinstance(max_results, bool)
+        or not isinstance(max_results, numbers.Integral)
+        or not 1 <= max_results <= MAX_RUNS
+    ):
+        raise MlopsError(
+            f"max_results is a whole number from 1 to {MAX_RUNS:,}, not {max_results!r}"
+        )
 
     notebook = provenance.notebook_path(session.user_ns)
     settings = session.active.settings if session.active else _settings_for(notebook, tracking_uri)

@@ -7,9 +7,9 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
+from ..core.tracking import STEP_RANGE
 from .parser import whole_number
 
-STEP_RANGE = (-(2**63), 2**63 - 1)  # the store's 64-bit column: beyond, MLflow drops the metric
 HELP = "log values on the active run: numbers become metrics, anything else params"
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..core.tracking import MAX_RUNS
 from .parser import whole_number
-
-MAX_RUNS = 50_000  # the most one MLflow search returns
 
 HELP = "recent runs of an experiment as a DataFrame"
 

@@ -384,3 +384,11 @@ def test_large_files_are_streamed_not_loaded(project: Path) -> None:
     assert big - small < 100, f"adding 300 MiB raised the peak from {small} to {big} MiB"
     dvc_file = yaml.safe_load((project / "big.csv.dvc").read_text())["outs"][0]
     assert dvc_file["md5"] == md5(project / "big.csv")
+
+
+def test_a_path_with_a_nul_character_is_one_clear_error(project: Path) -> None:
+    from jupyter_mlops.core.dvc_repo import DataError
+
+    with pytest.raises(DataError, match="NUL character"):
+        mlops.data.add("data\x00.csv")
+    assert not (project / ".dvc").exists()  # refused before DVC was set up

@@ -143,6 +143,8 @@ def test_log_errors_are_clear(project: Path) -> None:
             mlops.log(x=float("inf"))
         with pytest.raises(MlopsError, match="step"):
             mlops.log(x=1, step=1.5)
+        with pytest.raises(MlopsError, match="64 bits"):  # MLflow would drop it with a warning
+            mlops.log(x=1, step=2**63)
     with pytest.raises(MlopsError, match="status"):
         mlops.end_run("DONE")
 
@@ -158,6 +160,9 @@ def test_runs_frame(project: Path) -> None:
     assert (frame["status"] == "FINISHED").all()
     with pytest.raises(MlopsError, match="no experiment named"):
         mlops.runs("missing")
+    for bad in (0, 50_001, True, 2.0):  # MLflow's search would fail deep inside
+        with pytest.raises(MlopsError, match="whole number from 1 to 50,000"):
+            mlops.runs("cmp", max_results=bad)
 
 
 def test_status_needs_no_run(project: Path) -> None:
