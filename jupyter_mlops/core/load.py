@@ -120,14 +120,9 @@ def _download(client: Any, mv: Any, settings: Settings) -> Path:
 
     from . import models, store
 
-    model_id = models.logged_model_id(mv)
-    if model_id:  # MLflow 3: the logged model's own location, not a models:/ indirection
-        location = store.with_retry(lambda: client.get_logged_model(model_id)).artifact_location
-    else:
-        location = client.get_model_version_download_uri(mv.name, mv.version)
     # a location the store does not serve itself (another host, a file elsewhere) is refused
     # before any request: MLflow would send it the store's credentials
-    location = store.own_artifacts(location, settings, client)
+    location = models.version_artifacts(client, mv, settings)
     folder = Path(tempfile.mkdtemp(prefix="mlops-model-"))
     with store.quiet_logs("mlflow"), store.no_progress_bars():
         local = mlflow.artifacts.download_artifacts(

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, resolve_settings
@@ -364,6 +365,20 @@ def _version_row(mv: Any, model_aliases: dict[str, Any]) -> dict[str, Any]:
         "description": mv.description or None,
         "tags": dict(sorted(mv.tags.items())),
     }
+
+
+def version_artifacts(client: Any, mv: Any, settings: Settings) -> str | Path:
+    """Where a version's files are, when the configured store serves them itself
+    (``store.own_artifacts``; else a ``ForeignArtifactsError`` and nothing is asked of that
+    location): an MLflow 3 logged model's own location, else the version's download URI."""
+    model_id = logged_model_id(mv)
+    if model_id:  # not a models:/ indirection: the logged model, asked of this store explicitly
+        location = store.with_retry(lambda: client.get_logged_model(model_id)).artifact_location
+    else:  # a version registered from a run's artifacts
+        location = store.with_retry(
+            lambda: client.get_model_version_download_uri(mv.name, mv.version)
+        )
+    return store.own_artifacts(location, settings, client)
 
 
 def logged_model_id(mv: Any) -> str | None:

@@ -578,11 +578,11 @@ def _placed_by_history(
     """
     kept, skipped = {}, []
     for rel, text in recorded.items():
-        blob = _git(repo.toplevel, "cat-file", "-p", f"{repo.commit}:{repo.prefix}{rel}")
-        if blob.returncode != 0:
+        committed = _committed_text(repo, f"{repo.prefix}{rel}")
+        if committed is None:
             skipped.append(rel[: -len(".dvc")])
             continue
-        if _out_paths(text) != _out_paths(blob.stdout):
+        if _out_paths(text) != _out_paths(committed):
             raise MlopsError(
                 f"run {run_id}'s recorded dvc/{_shown(rel)} puts data somewhere else than "
                 f"{rel} does at commit {repo.commit[:12]}: the artifact was altered, so the "
@@ -794,15 +794,23 @@ def _committed_path(repo: _Repository, tags: dict[str, str]) -> str | None:
     return candidates[0] if candidates else None
 
 
+def _committed_text(repo: _Repository, path: str) -> str | None:
+    """A file's text at the run's commit in the user's repository; ``None`` when not there."""
+    try:
+        return dvc_repo.git_show(repo.toplevel, repo.commit, path)
+    except DataError:
+        return None
+
+
 def _read_committed(repo: _Repository, path: str) -> Any | None:
     """The notebook at ``path`` in the run's commit (``None`` when it is not there)."""
     import nbformat
 
-    blob = _git(repo.toplevel, "cat-file", "-p", f"{repo.commit}:{path}")
-    if blob.returncode != 0:
+    text = _committed_text(repo, path)
+    if text is None:
         return None
     try:
-        return nbformat.reads(blob.stdout, as_version=4)
+        return nbformat.reads(text, as_version=4)
     except Exception as exc:  # nbformat raises several kinds for a file that is not a notebook
         raise MlopsError(
             f"{path} at commit {repo.commit[:12]} is not a readable notebook ({_brief(exc)})"

@@ -15,7 +15,8 @@ _BREAKS = {
 
 
 def one_line(message: str) -> str:
-    """``message`` with the line breaks it quotes from the user escaped (``\\n``)."""
+    """``message`` with the line breaks it quotes from the user escaped (``\\n``): applied once,
+    to every usage error the ``%mlops`` magic raises (``MLOpsMagics.mlops``)."""
     return message.strip().translate(str.maketrans(_BREAKS))
 
 
@@ -57,9 +58,9 @@ class MagicArgumentParser(argparse.ArgumentParser):
         return namespace, extras
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(one_line(f"{self.prog}: {message} (see {self.prog} --help)"))
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         if message:
-            raise UsageError(one_line(message))
+            raise UsageError(message.strip())
         raise HelpShown()

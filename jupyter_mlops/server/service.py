@@ -337,13 +337,8 @@ class MlopsService:
             if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
                 raise
             raise ApiError(404, "not_found", f"model {name!r} has no version {number}") from None
-        model_id = models.logged_model_id(mv)
-        if model_id:  # MLflow 3: the logged model's own folder, asked of this store explicitly
-            location = with_retry(lambda: client.get_logged_model(model_id)).artifact_location
-        else:  # a version registered from a run's artifacts
-            location = with_retry(lambda: client.get_model_version_download_uri(name, str(number)))
         where = f"version {number} of model {name!r}"
-        raw = _read_card(card_source(location, settings, client, where), settings, where)
+        raw = _read_card(card_source(client, mv, settings, where), settings, where)
         markdown = raw[:MAX_CARD_BYTES].decode("utf-8", errors="replace")
         if len(raw) > MAX_CARD_BYTES:
             markdown += f"\n\n*(cut at {MAX_CARD_BYTES // 1000} kB)*\n"
@@ -406,13 +401,14 @@ class MlopsService:
 
 
 # -- model cards ------------------------------------------------------------------------------
-def card_source(location: str, settings: Settings, client: MlflowClient, where: str) -> str | Path:
-    """Where the card of a version may be read from (``store.own_artifacts``): any location
-    the configured store does not serve itself is a 404, and nothing is sent to it."""
-    from ..core.store import ForeignArtifactsError, own_artifacts
+def card_source(client: MlflowClient, mv: Any, settings: Settings, where: str) -> str | Path:
+    """Where the card of version ``mv`` may be read from (``models.version_artifacts``): any
+    location the configured store does not serve itself is a 404, and nothing is sent to it."""
+    from ..core.models import version_artifacts
+    from ..core.store import ForeignArtifactsError
 
     try:
-        return own_artifacts(location, settings, client)
+        return version_artifacts(client, mv, settings)
     except ForeignArtifactsError as exc:
         raise ApiError(
             404,
