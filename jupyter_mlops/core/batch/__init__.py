@@ -1,0 +1,1 @@
+"""Notebooks run unattended: the runner, sweeps, reproduction, and many models, one per segment."""

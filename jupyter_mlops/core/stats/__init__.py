@@ -1,0 +1,1 @@
+"""Statistics before models: EDA, assumption checks, drift, explanations, and the reports that log them."""
