@@ -1,0 +1,125 @@
+"""Every tag and artifact name jupyter-mlops writes or reads, spelled once.
+
+A record is only as true as the names it is read back by: the runner, the panel, the model card
+and ``reproduce`` all read what tracking and promotion wrote, so each name lives here and
+nowhere else. MLflow's own tags keep MLflow's names (the constants of
+``mlflow.utils.mlflow_tags``, restated here so that importing this module stays free of MLflow;
+a test holds them equal). Pure constants and string helpers: importable from anywhere.
+"""
+
+from __future__ import annotations
+
+# -- MLflow's own tags (mlflow.utils.mlflow_tags) -----------------------------------------------
+MLFLOW_PREFIX = "mlflow."
+MLFLOW_USER = "mlflow.user"
+MLFLOW_PARENT_RUN_ID = "mlflow.parentRunId"
+MLFLOW_RUN_NOTE = "mlflow.note.content"
+MLFLOW_SOURCE_PREFIX = "mlflow.source."
+MLFLOW_SOURCE_NAME = "mlflow.source.name"
+MLFLOW_SOURCE_TYPE = "mlflow.source.type"
+MLFLOW_GIT_COMMIT = "mlflow.source.git.commit"
+MLFLOW_GIT_BRANCH = "mlflow.source.git.branch"
+MLFLOW_GIT_REPO_URL = "mlflow.source.git.repoURL"
+MLFLOW_DATASET_CONTEXT = "mlflow.data.context"  # an input's tag: "train", "eval", ...
+
+# -- ours, on runs --------------------------------------------------------------------------
+PREFIX = "mlops."
+ERROR = "mlops.error"  # the failure's summary (the traceback is an artifact: ERROR_ARTIFACT)
+KILLED_REASON = "mlops.killed_reason"
+RUNNER = "mlops.runner"  # "jupyter-mlops run", "jupyter-mlops sweep", "jupyter-mlops reproduce"
+PARAMETERS = "mlops.parameters"  # the injected values as Python literals (JSON object)
+FAILED_CELL = "mlops.failed_cell"
+HTML_ERROR = "mlops.html_error"  # why the executed notebook has no HTML copy
+
+GIT_PREFIX = "mlops.git."
+GIT_COMMIT = "mlops.git.commit"
+GIT_DIRTY = "mlops.git.dirty"
+NOTEBOOK_PREFIX = "mlops.notebook."
+NOTEBOOK_PATH = "mlops.notebook.path"
+PYTHON_VERSION = "mlops.python.version"
+PYTHON_EXECUTABLE = "mlops.python.executable"
+PLATFORM = "mlops.platform"
+PACKAGES = "mlops.packages"  # JSON {distribution: version}
+PROCESS_PID = "mlops.process.pid"
+PROCESS_HOST = "mlops.process.host"
+PROCESS_STARTED = "mlops.process.started"
+CODE_TAG_PREFIXES = (MLFLOW_SOURCE_PREFIX, NOTEBOOK_PREFIX, GIT_PREFIX, MLFLOW_USER)
+
+DATA_PREFIX = "mlops.data."  # + a DVC-tracked path: its md5
+
+CANDIDATE = "mlops.candidate"  # "true" on a run that records one autologged fit
+ESTIMATOR = "mlops.estimator"  # the fitted class, module.qualname
+
+SWEEP_INDEX = "mlops.sweep.index"
+SWEEP_SIZE = "mlops.sweep.size"
+SWEEP_WORKERS = "mlops.sweep.workers"
+SWEEP_FAILED = "mlops.sweep.failed"
+SWEEP_BEST_RUN_ID = "mlops.sweep.best_run_id"
+SWEEP_BEST_METRIC = "mlops.sweep.best_metric"
+SWEEP_BEST_VALUE = "mlops.sweep.best_value"
+SWEEP_BEST_DIRECTION = "mlops.sweep.best_direction"
+
+SEGMENT = "mlops.segment"  # on a segment's child run: its value
+SEGMENT_BY = "mlops.segment.by"
+SEGMENT_MODEL = "mlops.segment.model"  # "own" or "fallback"
+SEGMENT_NOTE = "mlops.segment.note"
+SEGMENTS_BY = "mlops.segments.by"  # on the parent run
+SEGMENTS_ESTIMATOR = "mlops.segments.estimator"
+SEGMENTS_SCORING = "mlops.segments.scoring"
+
+REPRODUCES = "mlops.reproduces"  # on the new run: the id of the run it reproduces
+REPRODUCE_VERDICT = "mlops.reproduce.verdict"  # same, differs or failed
+REPRODUCE_CODE = "mlops.reproduce.code"  # "commit" (the committed notebook) or "snapshot"
+
+PROMOTED_PREFIX = "mlops.promoted."  # + the model's name: VERSION or VERSION@ALIAS
+
+# summary tags of the reports: mlops.<kind>.<report name>.<suffix>
+REPORT_KINDS = ("eda", "checks", "drift", "explain")
+
+# -- ours, on registered versions ----------------------------------------------------------------
+RUN_ID = "mlops.run_id"
+VERIFIED = "mlops.verified"
+VERIFIED_ROWS = "mlops.verified_rows"
+MODEL_CLASS = "mlops.model.class"
+MODEL_PARAMS = "mlops.model.params"
+CANDIDATE_RUN_ID = "mlops.candidate_run_id"
+ALIAS_HELD = "mlops.alias.held"  # on a version registered where aliases are held
+ARTIFACT_SHA256 = "mlops.artifact.sha256"  # {file: sha256} JSON, or the manifest's own digest
+
+# -- artifact names -----------------------------------------------------------------------------
+MODEL_CARD = "MODEL_CARD.md"
+CONTRACT = "contract.json"
+DIGEST_MANIFEST = "mlops_sha256.json"
+ERROR_ARTIFACT = "error/traceback.txt"
+CELLS_ARTIFACT = "notebook/cells.py"
+NOTEBOOK_FOLDER = "notebook"  # notebook/<stem>.ipynb and .html: the executed notebook
+DVC_FOLDER = "dvc"  # dvc/<file>.dvc: the .dvc files of the data a run used
+SWEEP_SUMMARY = "sweep/summary"  # .json and .csv
+SEGMENTS_SUMMARY = "segments/summary"  # .json and .html
+
+
+def data_tag(path: str) -> str:
+    """The run tag that records the md5 of DVC-tracked ``path`` (MLflow keys stop at 250)."""
+    return f"{DATA_PREFIX}{path}"[:250]
+
+
+def promoted_tag(model_name: str) -> str:
+    """The run tag that says which version of ``model_name`` the run promoted."""
+    return f"{PROMOTED_PREFIX}{model_name}"
+
+
+def report_tag(kind: str, name: str, suffix: str) -> str:
+    """A report's summary tag: ``mlops.checks.<name>.failed``, ``mlops.drift.<name>.drifted``."""
+    return f"{report_prefix(kind)}{name}.{suffix}"
+
+
+def report_prefix(kind: str) -> str:
+    """``mlops.<kind>.``: the start of every summary tag a ``kind`` of report writes."""
+    if kind not in REPORT_KINDS:
+        raise ValueError(f"no report kind {kind!r}")
+    return f"{PREFIX}{kind}."
+
+
+def is_ours_or_mlflows(key: str) -> bool:
+    """Whether a tag is a system tag (MLflow's or ours) rather than one a user set."""
+    return key.startswith((MLFLOW_PREFIX, PREFIX))
