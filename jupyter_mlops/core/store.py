@@ -9,6 +9,7 @@ writers. Here the first use is serialised with a file lock, the database is swit
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import random
@@ -18,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..config import Settings
 from ..errors import MlopsError
@@ -121,11 +122,47 @@ def no_progress_bars() -> Iterator[None]:
         os.environ.pop(key, None)
 
 
-def client(settings: Settings) -> MlflowClient:
-    """An ``MlflowClient`` bound to the project's URIs (thread-safe, unlike the fluent API)."""
+class RetryingClient:
+    """An ``MlflowClient`` whose every public method retries transient errors (``with_retry``).
+
+    Retries live here, once, the way MLflow's own HTTP layer retries in one place: callers
+    write ``client.get_run(run_id)``, never a retry loop of their own. Attributes that are not
+    methods pass through; ``raw`` is the client itself, for a call that must not repeat.
+    """
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: MlflowClient) -> None:
+        self.raw = raw
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.raw, name)
+        if name.startswith("_") or not callable(value):
+            return value
+
+        @functools.wraps(value)
+        def retried(*args: Any, **kwargs: Any) -> Any:
+            return with_retry(lambda: value(*args, **kwargs))
+
+        return retried
+
+    def __repr__(self) -> str:
+        return f"RetryingClient({self.raw.tracking_uri!r})"
+
+
+def retrying(raw: MlflowClient | RetryingClient) -> RetryingClient:
+    """``raw`` behind the project's retry rule (a ``RetryingClient`` is returned as it is)."""
+    return raw if isinstance(raw, RetryingClient) else RetryingClient(raw)
+
+
+def client(settings: Settings) -> RetryingClient:
+    """An ``MlflowClient`` bound to the project's URIs (thread-safe, unlike the fluent API),
+    whose calls retry transient errors (``RetryingClient``)."""
     from mlflow import MlflowClient
 
-    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.registry_uri)
+    return RetryingClient(
+        MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.registry_uri)
+    )
 
 
 def experiment_id(settings: Settings, name: str) -> str:
