@@ -76,7 +76,7 @@ def main() -> int:
 
     import statsmodels.api  # noqa: F401  (imports are not part of the timings)
 
-    from jupyter_mlops.core.checks import check
+    from jupyter_mlops.core.stats.checks import check
     from tests.planted import score
 
     df = frame(args.rows, args.columns)

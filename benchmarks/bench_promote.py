@@ -85,7 +85,7 @@ import mlflow, mlflow.sklearn  # both tools: the imports are not part of the tim
 from mlflow import MlflowClient
 if tool == "ours":
     import jupyter_mlops as mlops
-    import jupyter_mlops.core.promote
+    import jupyter_mlops.core.registry.promote
 imported = time.perf_counter()
 
 X, y = load_breast_cancer(return_X_y=True, as_frame=True)

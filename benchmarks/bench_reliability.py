@@ -266,7 +266,7 @@ CHECK = textwrap.dedent(
         dvc = None
         if (s.root / ".dvc").is_dir():
             import jupyter_mlops as mlops
-            from jupyter_mlops.core.dvc_repo import cache_dir
+            from jupyter_mlops.core.data.dvc_repo import cache_dir
             st = mlops.data.status(check_remote=False)
             dvc = {p: state for p, state in st.paths.items() if state not in ("in sync",
                    "not committed")}

@@ -12,7 +12,7 @@ from .errors import MlopsError
 
 
 def _parameter(pair: Sequence[str]) -> tuple[str, object]:
-    from .core.batch import parse_parameter
+    from .core.batch.runner import parse_parameter
 
     name, value = pair
     if not name.isidentifier():
@@ -21,7 +21,7 @@ def _parameter(pair: Sequence[str]) -> tuple[str, object]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .core.batch import run_notebook
+    from .core.batch.runner import run_notebook
 
     result = run_notebook(
         args.notebook,
@@ -37,7 +37,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from .core.reproduce import UntrustedSnapshotError, reproduce
+    from .core.batch.reproduce import UntrustedSnapshotError, reproduce
 
     try:
         result = reproduce(
@@ -60,7 +60,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .core.sweep import parse_values, sweep
+    from .core.batch.sweep import parse_values, sweep
 
     if not args.parameter:
         raise MlopsError("give the grid: -p NAME V1,V2,... (repeatable)")

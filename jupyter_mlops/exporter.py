@@ -40,7 +40,7 @@ class MlopsExporter(NotebookExporter):
     def from_notebook_node(
         self, nb: Any, resources: dict[str, Any] | None = None, **kw: Any
     ) -> tuple[str, dict[str, Any]]:
-        from .core.batch import parse_parameter, run_notebook
+        from .core.batch.runner import parse_parameter, run_notebook
 
         resources = self._init_resources(resources)
         meta = resources.get("metadata") or {}

@@ -82,7 +82,7 @@ def battery(seeds: range, n: int = 1000) -> Iterator[tuple[str, int, pd.DataFram
 
 def score(seeds: range, n: int = 1000) -> dict[str, object]:
     """Run ``mlops.check`` over the battery: detection and false-alarm rates, and misses."""
-    from jupyter_mlops.core.checks import check
+    from jupyter_mlops.core.stats.checks import check
 
     detected = planted_total = alarms = clean_total = 0
     misses: list[str] = []

@@ -218,7 +218,7 @@ def _hook_subclasses(base: type) -> None:
 
 def wrap_class(cls: type) -> None:
     """Wrap the fit methods ``cls`` defines itself (inherited ones are wrapped where defined)."""
-    from .capture import is_notebook_module
+    from .registry.capture import is_notebook_module
 
     module = getattr(cls, "__module__", None)
     if not isinstance(module, str) or is_notebook_module(module):

@@ -17,7 +17,20 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_loca
 from traitlets import Bool, Unicode
 
 from ..errors import MlopsError
-from . import check, data, drift, eda, explain, log, models, promote, runs, segments, status, track
+from . import (
+    check,
+    data,
+    drift,
+    eda,
+    explain,
+    log,
+    models,
+    promote,
+    runs,
+    segments,
+    status,
+    track,
+)
 from .parser import HelpShown, MagicArgumentParser, one_line
 
 COMMANDS = {

@@ -30,7 +30,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
-    from ..core.checks import check
+    from ..core.stats.checks import check
 
     frame = magics.evaluate(args.frame)
     model = magics.evaluate(args.model) if args.model else None

@@ -32,7 +32,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
-    from ..core import data
+    from ..core.data import operations as data
 
     if args.action == "add":
         result = data.add(*args.paths, message=args.message)

@@ -27,7 +27,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
-    from ..core.drift import drift
+    from ..core.stats.drift import drift
 
     reference = magics.evaluate(args.reference)
     current = magics.evaluate(args.current)

@@ -23,7 +23,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
-    from ..core.eda import eda
+    from ..core.stats.eda import eda
 
     frame = magics.evaluate(args.frame)
     name = args.name or (args.frame if args.frame.isidentifier() else None)

@@ -37,7 +37,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
-    from ..core.explain import explain
+    from ..core.stats.explain import explain
 
     model = magics.evaluate(args.model)
     X = magics.evaluate(args.X)

@@ -20,6 +20,6 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
-    from ..core.models import models
+    from ..core.registry.models import models
 
     return models(args.name, tracking_uri=magics.tracking_uri)

@@ -35,7 +35,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
-    from ..core.promote import promote
+    from ..core.registry.promote import promote
 
     model = magics.evaluate(args.model)
     X = magics.evaluate(args.X) if args.X is not None else None

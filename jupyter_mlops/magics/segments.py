@@ -53,7 +53,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
-    from ..core.segments import fit_segments
+    from ..core.batch.segments import fit_segments
 
     if not args.name.isidentifier() or keyword.iskeyword(args.name):
         raise UsageError(f"%mlops segments: --name {args.name!r} is not a Python variable name")

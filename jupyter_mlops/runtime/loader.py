@@ -13,7 +13,7 @@ import json
 import os
 import pickle
 
-CONTRACT_MODULE = "jupyter_mlops.core.contract"  # rewritten to the shipped copy's name
+CONTRACT_MODULE = "jupyter_mlops.runtime.contract"  # rewritten to the shipped copy's name
 MODEL_FILE = "model.pkl"
 SETTINGS_FILE = "settings.json"
 CONTRACT_FILE = "contract.json"  # next to MLmodel, one level above the data folder

@@ -5,7 +5,7 @@ It is a scikit-learn estimator (``predict``, ``get_params``, ``clone``), so the 
 path applies: a promoted family is pickled against a copy of this file shipped in the model's
 ``code/`` folder, which is why this file needs only numpy, pandas and scikit-learn, and works as
 a plain top-level module where jupyter-mlops is not installed (the fitting itself lives in
-``jupyter_mlops.core.segments``).
+``jupyter_mlops.core.batch.segments``).
 
 Routing: rows whose segment had a model of its own get that model's prediction; rows of a
 segment that was too small (or whose fit failed) get the fallback model, trained on all rows;
@@ -78,7 +78,7 @@ class SegmentFamily(BaseEstimator):
     # -- fitting ----------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y: Any) -> "SegmentFamily":
         """Fit one model per segment of ``X[by]`` and the fallback (needs jupyter-mlops)."""
-        from jupyter_mlops.core.segments import train
+        from jupyter_mlops.core.batch.segments import train
 
         return train(self, X, y)
 

@@ -13,14 +13,14 @@ import nbformat
 import pytest
 
 import jupyter_mlops as mlops
-from jupyter_mlops.core import dvc_repo
-from jupyter_mlops.core.reproduce import (
+from jupyter_mlops.core.batch.reproduce import (
     Reproduction,
     UntrustedSnapshotError,
     _placed_by_history,
     _Repository,
     compare_metrics,
 )
+from jupyter_mlops.core.data import dvc_repo
 from jupyter_mlops.errors import MlopsError
 from tests.conftest import ENV_VARS, all_runs, cli, client_for, git, write_notebook
 
@@ -336,7 +336,7 @@ def test_comparison_rows() -> None:
 
 
 def test_the_difference_ignores_outputs_and_a_long_one_is_trimmed() -> None:
-    from jupyter_mlops.core.reproduce import SHOWN_DIFF_LINES, _trimmed, snapshot_difference
+    from jupyter_mlops.core.batch.reproduce import SHOWN_DIFF_LINES, _trimmed, snapshot_difference
 
     committed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
     executed = nbformat.v4.new_notebook(

@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 import jupyter_mlops as mlops
 from jupyter_mlops.core import autolog, tracking
-from jupyter_mlops.core.promote import PromoteError
+from jupyter_mlops.core.registry.promote import PromoteError
 from tests.conftest import all_runs
 
 

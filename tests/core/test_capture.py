@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from jupyter_mlops.core.capture import (
+from jupyter_mlops.core.registry.capture import (
     CaptureError,
     _same_code,
     find_notebook_objects,
@@ -192,7 +192,7 @@ def test_in_a_real_kernel(tmp_path):
             "k_model = make_pipeline(k_Clip(), FunctionTransformer(k_log),"
             " FunctionTransformer(lambda X: X * 2.5), StandardScaler(),"
             " LogisticRegression(max_iter=5000)).fit(X, y)",
-            "from jupyter_mlops.core.capture import package\n"
+            "from jupyter_mlops.core.registry.capture import package\n"
             "source, data = package(k_model, 'mlops_notebook_code_k')\n"
             f"out = {str(out)!r}\n"
             "open(out + '/mlops_notebook_code_k.py', 'w').write(source)\n"

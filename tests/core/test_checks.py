@@ -17,8 +17,8 @@ from statsmodels.stats.outliers_influence import outlier_test, variance_inflatio
 from statsmodels.stats.stattools import durbin_watson, jarque_bera
 
 import jupyter_mlops as mlops
-from jupyter_mlops.core import checks
-from jupyter_mlops.core.checks import CheckError
+from jupyter_mlops.core.stats import checks
+from jupyter_mlops.core.stats.checks import CheckError
 from tests.conftest import all_runs
 from tests.planted import VIOLATIONS, planted, regression, score
 

@@ -18,14 +18,14 @@ import pytest
 from pandas.api import types as ptypes
 from sklearn.datasets import load_wine
 
-from jupyter_mlops.core import contract as contract_module
-from jupyter_mlops.core.contract import (
+from jupyter_mlops.errors import MlopsError
+from jupyter_mlops.runtime import contract as contract_module
+from jupyter_mlops.runtime.contract import (
     MAX_CATEGORIES,
     Contract,
     ContractError,
     ContractWarning,
 )
-from jupyter_mlops.errors import MlopsError
 
 CITIES = ["Bergen", "Oslo", "Tromsø"]
 # pandas' own string dtype: the default "str" in pandas 3; in pandas 2 strings default to object

@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 import jupyter_mlops as mlops
-from jupyter_mlops.core import dvc_repo
-from jupyter_mlops.core.dvc_repo import DataError
+from jupyter_mlops.core.data import dvc_repo
+from jupyter_mlops.core.data.dvc_repo import DataError
 from tests.conftest import git, kernel_env
 
 
@@ -218,7 +218,7 @@ ADD_BIG = textwrap.dedent(
     """
     import sys
     import jupyter_mlops as mlops
-    from jupyter_mlops.core import dvc_repo
+    from jupyter_mlops.core.data import dvc_repo
     print("adding", flush=True)
     mlops.data.add(sys.argv[1])
     print("done", flush=True)
@@ -387,7 +387,7 @@ def test_large_files_are_streamed_not_loaded(project: Path) -> None:
 
 
 def test_a_path_with_a_nul_character_is_one_clear_error(project: Path) -> None:
-    from jupyter_mlops.core.dvc_repo import DataError
+    from jupyter_mlops.core.data.dvc_repo import DataError
 
     with pytest.raises(DataError, match="NUL character"):
         mlops.data.add("data\x00.csv")

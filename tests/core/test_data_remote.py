@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import jupyter_mlops as mlops
-from jupyter_mlops.core.dvc_repo import DataError
+from jupyter_mlops.core.data.dvc_repo import DataError
 from tests.conftest import free_port, git, kernel_env, stop
 from tests.core.test_data import md5, wine_csv
 

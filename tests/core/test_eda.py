@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import jupyter_mlops as mlops
-from jupyter_mlops.core.eda import EdaError, profile
+from jupyter_mlops.core.stats.eda import EdaError, profile
 
 N = 5_000
 

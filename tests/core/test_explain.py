@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import jupyter_mlops as mlops
-from jupyter_mlops.core.explain import ExplainError
+from jupyter_mlops.core.stats.explain import ExplainError
 
 N = 1_000
 

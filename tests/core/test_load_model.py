@@ -20,7 +20,7 @@ import pytest
 
 import jupyter_mlops as mlops
 from jupyter_mlops import ArtifactDigestError, UnverifiedModelWarning
-from jupyter_mlops.core import digests
+from jupyter_mlops.core.registry import digests
 from jupyter_mlops.errors import NotFoundError
 
 NOTEBOOK = """
@@ -152,7 +152,7 @@ def test_digests_too_long_for_a_tag_go_in_a_manifest_file(ip, project, client, m
     rewriting the manifest to match a tampered file is itself caught. Here another promotion
     also takes the version number the card was written for (injected: a race), so the card is
     rewritten after registration, and the manifest and tag recorded again."""
-    from jupyter_mlops.core import promote
+    from jupyter_mlops.core.registry import promote
 
     monkeypatch.setattr(tempfile, "tempdir", str(project.parent))
     ip.run_cell(textwrap.dedent(NOTEBOOK)).raise_error()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import jupyter_mlops as mlops
-from jupyter_mlops.core.model_card import NOT_RECORDED, card_facts, render_model_card
+from jupyter_mlops.core.registry.model_card import NOT_RECORDED, card_facts, render_model_card
 from tests.conftest import git
 
 UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
@@ -231,7 +231,7 @@ def test_unreadable_report_is_named_not_fatal(project: Path, client) -> None:
 
 def test_import_does_not_load_mlflow() -> None:
     code = (
-        "import sys, jupyter_mlops.core.model_card\n"
+        "import sys, jupyter_mlops.core.registry.model_card\n"
         "assert 'mlflow' not in sys.modules and 'pandas' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

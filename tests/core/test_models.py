@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mlops.core.models import MODEL_COLUMNS, VERSION_COLUMNS, models, set_alias
+from jupyter_mlops.core.registry.models import MODEL_COLUMNS, VERSION_COLUMNS, models, set_alias
 from jupyter_mlops.errors import MlopsError
 from tests.conftest import ENV_VARS, client_for, kernel_env
 
@@ -259,7 +259,7 @@ def test_set_alias_mistakes_are_one_line(project: Path, alias, version, message:
 
 def test_importing_stays_light() -> None:
     code = (
-        "import sys, jupyter_mlops.core.models, jupyter_mlops.display.models, "
+        "import sys, jupyter_mlops.core.registry.models, jupyter_mlops.display.models, "
         "jupyter_mlops.magics.models\n"
         "print(sorted({'mlflow', 'pandas', 'sklearn'} & {m.split('.')[0] for m in sys.modules}))"
     )

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jupyter_mlops.core.model_card import card_html, render_model_card
 from jupyter_mlops.core.redact import redact_text, redact_url
+from jupyter_mlops.core.registry.model_card import card_html, render_model_card
 
 
 @pytest.mark.parametrize(

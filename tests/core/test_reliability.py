@@ -67,7 +67,7 @@ def test_ctrl_c_as_the_verification_process_starts_stops_it(monkeypatch) -> None
 
     import psutil
 
-    from jupyter_mlops.core import promote
+    from jupyter_mlops.core.registry import promote
 
     started: list[int] = []
     real_init = subprocess.Popen.__init__

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mlops.core import promote
-from jupyter_mlops.core.promote import PromoteError
+from jupyter_mlops.core.registry import promote
+from jupyter_mlops.core.registry.promote import PromoteError
 
 
 def python310_packages_distributions() -> dict[str, list[str]]:

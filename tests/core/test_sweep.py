@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mlops.core.sweep import (
+from jupyter_mlops.core.batch.sweep import (
     check_grid,
     default_maximize,
     grid_points,

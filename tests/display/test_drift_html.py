@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from jupyter_mlops.core.drift import DriftReport, compare
+from jupyter_mlops.core.stats.drift import DriftReport, compare
 from jupyter_mlops.display import drift as view
 from tests.display.test_eda_html import parse
 

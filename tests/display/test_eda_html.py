@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pandas as pd
 
-from jupyter_mlops.core.eda import EdaReport, profile
+from jupyter_mlops.core.stats.eda import EdaReport, profile
 from jupyter_mlops.display import eda as view
 
 VOID = {"input", "meta", "br", "hr", "img", "line", "rect", "path"}

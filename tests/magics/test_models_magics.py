@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from IPython.core.error import UsageError
 
-from jupyter_mlops.core.models import ModelsTable
+from jupyter_mlops.core.registry.models import ModelsTable
 from tests.core.test_models import log_model, register
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_mlops.core.model_card import card_html
+from jupyter_mlops.core.registry.model_card import card_html
 from jupyter_mlops.server.handlers import ROUTES, methods
 
 API = ("mlops", "api")

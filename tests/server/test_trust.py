@@ -256,7 +256,7 @@ async def test_post_data_refuses_a_folder_linking_out(jp_fetch, seeded, tmp_path
 
 
 async def test_git_index_held_elsewhere_is_a_409(jp_fetch, seeded, monkeypatch) -> None:
-    from jupyter_mlops.core import dvc_repo
+    from jupyter_mlops.core.data import dvc_repo
 
     monkeypatch.setattr(dvc_repo, "GIT_LOCK_WAIT_SECONDS", 0.5)
     lock = seeded["root"] / ".git" / "index.lock"

@@ -33,13 +33,14 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from ..config import STORE_DIR, Settings, resolve_settings
-from ..errors import MlopsError
-from . import dvc_repo, store
-from .batch import INJECTED_TAG, PARAMETERS_TAG_KEY, inject_parameters, run_notebook
-from .dvc_repo import DataError
-from .provenance import TAG_NOTEBOOK
-from .redact import redact_url
+from ...config import STORE_DIR, Settings, resolve_settings
+from ...errors import MlopsError
+from .. import store
+from ..data import dvc_repo
+from ..data.dvc_repo import DataError
+from ..provenance import TAG_NOTEBOOK
+from ..redact import redact_url
+from .runner import INJECTED_TAG, PARAMETERS_TAG_KEY, inject_parameters, run_notebook
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -124,7 +125,7 @@ class Reproduction:
         return self.status == "same"
 
     def to_dict(self) -> dict[str, Any]:
-        from .reports import json_safe
+        from ..stats.reports import json_safe
 
         data = asdict(self)
         data["ok"] = self.ok
@@ -341,7 +342,7 @@ def _promotion_notes(client: Any, rerun: Any) -> list[str]:
     asked for and did not move (a reproduction registers; it never repoints an alias)."""
     from mlflow.exceptions import MlflowException
 
-    from .promote import HELD_ALIAS_TAG, PROMOTED_TAG
+    from ..registry.promote import HELD_ALIAS_TAG, PROMOTED_TAG
 
     notes = []
     for key, value in sorted(rerun.data.tags.items()):

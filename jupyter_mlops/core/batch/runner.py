@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import resolve_settings
-from ..errors import MlopsError
-from . import provenance, store
-from .redact import redact_url
-from .tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV, _reap
+from ...config import resolve_settings
+from ...errors import MlopsError
+from .. import provenance, store
+from ..redact import redact_url
+from ..tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV, _reap
 
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"

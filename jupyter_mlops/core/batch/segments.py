@@ -30,10 +30,10 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MlopsError
-from .autolog import without_autolog
-from .capture import is_notebook_object
-from .segment_family import SegmentError, SegmentFamily
+from ...errors import MlopsError
+from ...runtime.segment_family import SegmentError, SegmentFamily
+from ..autolog import without_autolog
+from ..registry.capture import is_notebook_object
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -90,7 +90,7 @@ def fit_segments(
     )
     train(family, df.drop(columns=[target]), df[target], dask=dask)
 
-    from .tracking import active_run
+    from ..tracking import active_run
 
     run = active_run()  # inside `jupyter mlops run`, the runner's run
     if run is not None:
@@ -396,7 +396,7 @@ def _remote(fn: Callable[..., Any], data: Any, *args: Any) -> bytes:
 
 
 def _notebook_objects(estimator: Any) -> dict[tuple[str, str], Any]:
-    from .capture import find_notebook_objects
+    from ..registry.capture import find_notebook_objects
 
     return {(o.__module__, o.__qualname__): o for o in find_notebook_objects(estimator)}
 
@@ -496,9 +496,9 @@ def log_family(family: SegmentFamily, run: Any) -> None:
     """One child run per segment under ``run``, and the summary on ``run`` itself."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from . import provenance, store
-    from .buffer import NewRun, write_run
-    from .tracking import session
+    from .. import provenance, store
+    from ..buffer import NewRun, write_run
+    from ..tracking import session
 
     client = run.client
     parent = store.with_retry(lambda: client.get_run(run.run_id))
@@ -552,9 +552,9 @@ def log_family(family: SegmentFamily, run: Any) -> None:
 def _log_summary(family: SegmentFamily, run: Any, client: Any, session: Any) -> None:
     import json
 
-    from ..display.segments import family_document
-    from . import store
-    from .buffer import now_ms
+    from ...display.segments import family_document
+    from .. import store
+    from ..buffer import now_ms
 
     summary = family.to_dict()
     text = json.dumps(summary, indent=1, allow_nan=False)

@@ -29,8 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import MlopsError
-from .redact import redact_url
+from ...errors import MlopsError
+from ..redact import redact_url
 
 RUNNER = "jupyter-mlops sweep"
 DASK_CONNECT_TIMEOUT = 5  # seconds: an unreachable scheduler should fail fast, not hang
@@ -204,7 +204,7 @@ class SweepResult:
 def parse_values(text: str) -> list[Any]:
     """The values of ``-p NAME V1,V2,...``: Python literals where they are (``0.1,1,10``,
     ``'a,b','c'``), else strings split at commas (``ridge,lasso``), as ``run -p`` parses one."""
-    from .batch import parse_parameter
+    from .runner import parse_parameter
 
     stripped = text.strip()
     if not stripped:
@@ -291,7 +291,7 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
     """
     index, parameters = task["index"], task["parameters"]
     try:
-        from .batch import run_notebook
+        from .runner import run_notebook
 
         result = run_notebook(
             task["notebook"],
@@ -525,10 +525,10 @@ def sweep(
     """
     import nbformat
 
-    from ..config import resolve_settings
-    from . import provenance, store
-    from .batch import _check_kernel
-    from .tracking import _reap
+    from ...config import resolve_settings
+    from .. import provenance, store
+    from ..tracking import _reap
+    from .runner import _check_kernel
 
     notebook = Path(path).resolve()
     if notebook.suffix != ".ipynb" or not notebook.is_file():
@@ -682,7 +682,7 @@ def _check_best(best: Any, alias: Any, maximize: Any) -> None:
     if maximize is not None and not isinstance(maximize, bool):
         raise MlopsError(f"maximize must be True, False or None, not {maximize!r}")
     if alias is not None:
-        from .models import check_alias
+        from ..registry.models import check_alias
 
         check_alias(alias)  # the rules (and words) promote and the Models panel use
 
@@ -692,8 +692,8 @@ def _promotions(client: Any, exp_id: str, parent_id: str, children: list[ChildRu
     aliases the points held, ``{(model, alias): number of points}``."""
     from mlflow.exceptions import MlflowException
 
-    from . import store
-    from .promote import HELD_ALIAS_TAG, PROMOTED_TAG
+    from .. import store
+    from ..registry.promote import HELD_ALIAS_TAG, PROMOTED_TAG
 
     runs = {r.info.run_id: r for r in _children(client, exp_id, parent_id)}
     held: dict[tuple[str, str], int] = {}
@@ -735,7 +735,7 @@ def _apply_best(
 ) -> Best:
     """Choose the best finished child by ``metric``, record it on the parent and move
     ``alias`` to each version it registered. Ties go to the first point in grid order."""
-    from . import store
+    from .. import store
 
     if maximize is None:
         maximize = default_maximize(metric)
@@ -771,7 +771,7 @@ def _apply_best(
     if not child.promoted:
         result.problem = f"it promoted no model, so alias {alias!r} was not moved"
         return result
-    from .models import set_alias
+    from ..registry.models import set_alias
 
     for name, version in sorted(child.promoted.items()):
         try:
@@ -792,7 +792,7 @@ def _progress(total: int, desc: str, enabled: bool) -> Any:
 def _log_grid(client: Any, run_id: str, grid: dict[str, list[Any]]) -> None:
     from mlflow.entities import Param
 
-    from . import store
+    from .. import store
 
     params = []
     for name, values in grid.items():
@@ -813,7 +813,7 @@ def _log_summary(
 ) -> None:
     """``sweep/summary.json`` and ``sweep/summary.csv``: one row per child (the JSON also
     says which child was best and where the alias went)."""
-    from . import store
+    from .. import store
 
     document = {
         "notebook": str(notebook),
@@ -846,7 +846,7 @@ def _log_summary(
 
 
 def _children(client: Any, exp_id: str, parent_id: str, status: str | None = None) -> list[Any]:
-    from . import store
+    from .. import store
 
     query = f"tags.`mlflow.parentRunId` = '{parent_id}'"
     if status:
@@ -870,7 +870,7 @@ def _reconcile(client: Any, exp_id: str, parent_id: str, children: list[ChildRun
     """Make the summary say what the store says. A child still RUNNING now lost its worker
     (killed, out of memory): it ends FAILED. A point whose worker died before reporting takes
     its run's id, status and metrics from the store."""
-    from . import store
+    from .. import store
 
     reason = "its worker went away before the run ended"
     runs = _children(client, exp_id, parent_id)
@@ -895,7 +895,7 @@ def _reconcile(client: Any, exp_id: str, parent_id: str, children: list[ChildRun
 def _kill_unfinished(client: Any, exp_id: str, parent_id: str) -> None:
     """After Ctrl-C the local workers are stopped: their children still RUNNING end KILLED
     (one that ended first keeps its own status; its error says what stopped it)."""
-    from . import store
+    from .. import store
 
     for run in _children(client, exp_id, parent_id, "RUNNING"):
         rid = run.info.run_id
@@ -906,7 +906,7 @@ def _kill_unfinished(client: Any, exp_id: str, parent_id: str) -> None:
 
 
 def _end(client: Any, run_id: str, status: str, error: str | None) -> None:
-    from . import store
+    from .. import store
 
     if error:
         store.with_retry(lambda: client.set_tag(run_id, "mlops.error", error))

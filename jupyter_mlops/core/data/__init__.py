@@ -1,1 +1,3 @@
-"""Data versions with DVC: the user-facing operations (``operations``) and the one module that writes through DVC (``dvc_repo``)."""
+"""Data versions with DVC: the user-facing operations (``operations``) and the one module that
+writes through DVC (``dvc_repo``).
+"""

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from ..errors import MlopsError
-from .redact import redact_text
-from .store import quiet_logs
+from ...errors import MlopsError
+from ..redact import redact_text
+from ..store import quiet_logs
 
 T = TypeVar("T")
 LOCK_WAIT_SECONDS = 30.0

@@ -18,10 +18,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..config import Settings, resolve_settings
-from . import dvc_repo, provenance, store
+from ...config import Settings, resolve_settings
+from .. import provenance, store
+from ..redact import redact_url
+from . import dvc_repo
 from .dvc_repo import DataError
-from .redact import redact_url
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,7 +76,7 @@ def _settings(explicit: Settings | None = None) -> Settings:
     else the notebook's, else the working directory's."""
     if explicit is not None:
         return explicit
-    from .tracking import session
+    from ..tracking import session
 
     run = session.active
     if run is not None:
@@ -219,7 +220,7 @@ def _version(root: Path, rel: Path, table: tuple | None = None) -> DataVersion:
 
 def _log_inputs(versions: list[DataVersion], context: str) -> str | None:
     """Record the versions on the active run as dataset inputs plus their ``.dvc`` files."""
-    from .tracking import active_run, session
+    from ..tracking import active_run, session
 
     run = active_run() if versions else None  # inside `jupyter mlops run`, the runner's run
     if run is None:
@@ -298,8 +299,8 @@ def add(
 
 def use(*paths: str | Path, context: str = "training") -> list[DataVersion]:
     """Record already-versioned data as inputs of the active run (no DVC write)."""
-    from ..errors import NoActiveRunError
-    from .tracking import active_run
+    from ...errors import NoActiveRunError
+    from ..tracking import active_run
 
     if not paths:
         raise DataError("name at least one versioned file or folder")

@@ -31,7 +31,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from ..errors import MlopsError
+from ...errors import MlopsError
 
 PROTOCOL = 5
 HEADER = '"""Code from the notebook that the model needs, captured by jupyter-mlops."""\n'

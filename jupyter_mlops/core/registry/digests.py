@@ -20,7 +20,7 @@ import os
 import shutil
 from pathlib import Path, PurePosixPath
 
-from ..errors import MlopsError
+from ...errors import MlopsError
 
 TAG = "mlops.artifact.sha256"
 MANIFEST_FILE = "mlops_sha256.json"

@@ -15,11 +15,11 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MlopsError, NotFoundError
+from ...errors import MlopsError, NotFoundError
 from . import digests
 
 if TYPE_CHECKING:
-    from ..config import Settings
+    from ...config import Settings
 
 _URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<version>[^/@]+))/?$")
 _MISSING = "RESOURCE_DOES_NOT_EXIST"
@@ -60,7 +60,7 @@ def load_model(
         digests.verify(folder, recorded, uri=uri)
     import mlflow.pyfunc
 
-    from . import store
+    from .. import store
 
     with store.quiet_logs("mlflow"):
         return mlflow.pyfunc.load_model(str(folder))
@@ -88,7 +88,8 @@ def _version(client: Any, name: str, alias: str | None, version: str | None) -> 
     """The registered version; an unknown model, alias or version is a one-line NotFoundError."""
     from mlflow.exceptions import MlflowException
 
-    from . import models, store
+    from .. import store
+    from . import models
 
     model = models._registered_model(client, name, models.PAGE_SIZE)
     if alias is not None:
@@ -118,7 +119,8 @@ def _download(client: Any, mv: Any, settings: Settings) -> Path:
     """
     import mlflow.artifacts
 
-    from . import models, store
+    from .. import store
+    from . import models
 
     # a location the store does not serve itself (another host, a file elsewhere) is refused
     # before any request: MLflow would send it the store's credentials

@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .redact import redact_text, redact_url
+from ..redact import redact_text, redact_url
 
 __all__ = ["card_facts", "card_html", "render_model_card"]
 
@@ -58,7 +58,7 @@ def card_facts(client: Any, run_id: str) -> dict[str, Any]:
     by the run's summary tags. A missing piece is left out (or None); an unreadable report is
     kept with an ``error`` saying why, so the card can say so instead of failing.
     """
-    from . import store
+    from .. import store
 
     run = store.with_retry(lambda: client.get_run(run_id))
     info, data = run.info, run.data
@@ -127,7 +127,7 @@ class _ArtifactReader:
         self.client, self.run_id, self.folder = client, run_id, folder
 
     def json(self, path: str) -> tuple[dict[str, Any] | None, str | None]:
-        from . import store
+        from .. import store
 
         try:
             local = store.with_retry(

@@ -16,10 +16,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import Settings, resolve_settings
-from ..errors import MlopsError, NotFoundError
-from . import store
-from .redact import redact_url
+from ...config import Settings, resolve_settings
+from ...errors import MlopsError, NotFoundError
+from .. import store
+from ..redact import redact_url
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -111,12 +111,12 @@ class ModelsTable:
         return frame
 
     def _repr_html_(self) -> str:
-        from ..display.models import models_html
+        from ...display.models import models_html
 
         return models_html(self.to_dict())
 
     def __repr__(self) -> str:
-        from ..display.models import models_text
+        from ...display.models import models_text
 
         return models_text(self.to_dict())
 
@@ -240,7 +240,7 @@ def version_number(version: Any) -> int:
 # -- talking to the registry ------------------------------------------------------------------
 def _settings(tracking_uri: str | None) -> Settings:
     """The active run's store, else the store of the notebook's (or working dir's) project."""
-    from . import provenance, tracking
+    from .. import provenance, tracking
 
     run = tracking.session.active
     if run is not None and tracking_uri is None:

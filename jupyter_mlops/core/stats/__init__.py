@@ -1,1 +1,3 @@
-"""Statistics before models: EDA, assumption checks, drift, explanations, and the reports that log them."""
+"""Statistics before models: EDA, assumption checks, drift, explanations, and the reports that log
+them.
+"""

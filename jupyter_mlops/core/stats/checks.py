@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import MlopsError
-from .autolog import without_autolog
+from ...errors import MlopsError
+from ..autolog import without_autolog
 from .reports import Report, json_safe, name_error
 
 RESIDUAL_SAMPLE = 10_000  # rows for the residual checks on large frames

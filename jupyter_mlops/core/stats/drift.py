@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import MlopsError
-from .autolog import without_autolog
+from ...errors import MlopsError
+from ..autolog import without_autolog
 from .reports import Report, json_safe, name_error
 
 PSI_DRIFT = 0.1  # PSI from which a significant shift is drift

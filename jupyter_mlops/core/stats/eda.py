@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..errors import MlopsError
-from .autolog import without_autolog
+from ...errors import MlopsError
+from ..autolog import without_autolog
 from .reports import Report, json_safe, name_error
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ class EdaReport(Report):
 
     def widget(self) -> Any:
         """The same report as an ipywidgets ``Tab`` (for a live kernel)."""
-        from ..display import eda as view
+        from ...display import eda as view
 
         return view.widget(self.data)
 

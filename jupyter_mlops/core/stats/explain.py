@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import MlopsError
-from .autolog import without_autolog
+from ...errors import MlopsError
+from ..autolog import without_autolog
 from .reports import Report, json_safe, name_error
 
 DEFAULT_SAMPLE = 5_000  # rows used for permutation importance on larger inputs

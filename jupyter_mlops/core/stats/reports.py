@@ -62,12 +62,12 @@ def log_report(
     tags: dict[str, str] | None = None,
 ) -> bool:
     """Save a report on the active run; return whether there was one to save it on."""
-    from .tracking import active_run, session
+    from ..tracking import active_run, session
 
     run = active_run()  # inside `jupyter mlops run`, the runner's run
     if run is None:
         return False
-    from . import store
+    from .. import store
 
     client = run.client
     store.with_retry(lambda: client.log_text(run.run_id, json_text, f"{folder}/{name}.json"))
