@@ -9,9 +9,10 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
-_MODULES = {"data": "jupyter_mlops.core.data"}  # mlops.data.add(...), mlops.data.status()
+# mlops.data.add(...), mlops.data.status()
+_MODULES = {"data": "jupyter_mlops.core.data.operations"}
 _LAZY = {
     "track": "jupyter_mlops.core.tracking",
     "start_run": "jupyter_mlops.core.tracking",
@@ -21,20 +22,20 @@ _LAZY = {
     "flush": "jupyter_mlops.core.tracking",
     "runs": "jupyter_mlops.core.tracking",
     "status": "jupyter_mlops.core.tracking",
-    "run_notebook": "jupyter_mlops.core.batch",
-    "sweep": "jupyter_mlops.core.sweep",
-    "fit_segments": "jupyter_mlops.core.segments",
-    "reproduce": "jupyter_mlops.core.reproduce",
-    "eda": "jupyter_mlops.core.eda",
-    "check": "jupyter_mlops.core.checks",
-    "drift": "jupyter_mlops.core.drift",
-    "explain": "jupyter_mlops.core.explain",
-    "promote": "jupyter_mlops.core.promote",
-    "models": "jupyter_mlops.core.models",
-    "set_alias": "jupyter_mlops.core.models",
-    "load_model": "jupyter_mlops.core.load",
-    "ArtifactDigestError": "jupyter_mlops.core.digests",
-    "UnverifiedModelWarning": "jupyter_mlops.core.load",
+    "run_notebook": "jupyter_mlops.core.batch.runner",
+    "sweep": "jupyter_mlops.core.batch.sweep",
+    "fit_segments": "jupyter_mlops.core.batch.segments",
+    "reproduce": "jupyter_mlops.core.batch.reproduce",
+    "eda": "jupyter_mlops.core.stats.eda",
+    "check": "jupyter_mlops.core.stats.checks",
+    "drift": "jupyter_mlops.core.stats.drift",
+    "explain": "jupyter_mlops.core.stats.explain",
+    "promote": "jupyter_mlops.core.registry.promote",
+    "models": "jupyter_mlops.core.registry.models",
+    "set_alias": "jupyter_mlops.core.registry.models",
+    "load_model": "jupyter_mlops.core.registry.load",
+    "ArtifactDigestError": "jupyter_mlops.core.registry.digests",
+    "UnverifiedModelWarning": "jupyter_mlops.core.registry.load",
     "resolve_settings": "jupyter_mlops.config",
     "MlopsError": "jupyter_mlops.errors",
     "NoActiveRunError": "jupyter_mlops.errors",

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .. import __version__
+from .._version import __version__
 from ..config import ConfigError, Settings, resolve_settings
 from ..core.redact import redact_text, redact_url
 from ..errors import MlopsError, NotFoundError
@@ -79,8 +79,8 @@ class ApiError(Exception):
 
 def as_api_error(exc: BaseException) -> ApiError | None:
     """The answer for an exception a caller caused; ``None`` for one we did not expect."""
-    from ..core.data import OutsideRootError
-    from ..core.dvc_repo import DataLockedError
+    from ..core.data.dvc_repo import DataLockedError
+    from ..core.data.operations import OutsideRootError
 
     if isinstance(exc, ApiError):
         return exc
@@ -294,7 +294,7 @@ class MlopsService:
     @_answers
     def models(self, name: str | None = None) -> dict[str, Any]:
         """Registered models, or the versions of model ``name`` (``core.models.models``)."""
-        from ..core import models
+        from ..core.registry import models
 
         table = models.models(name, settings=self.settings())
         result = table.to_dict()
@@ -304,7 +304,7 @@ class MlopsService:
     @_answers
     def set_alias(self, name: str, body: Any) -> dict[str, Any]:
         """Point ``body["alias"]`` of model ``name`` at ``body["version"]``; the version's row."""
-        from ..core import models
+        from ..core.registry import models
 
         models.check_name(name)
         body = _object(body)
@@ -323,8 +323,8 @@ class MlopsService:
         serves them (``card_source``); a 404 when the version has none or it is elsewhere."""
         from mlflow.exceptions import MlflowException
 
-        from ..core import models
-        from ..core.model_card import card_html
+        from ..core.registry import models
+        from ..core.registry.model_card import card_html
         from ..core.store import with_retry
 
         models.check_name(name)
@@ -348,7 +348,7 @@ class MlopsService:
     @_answers
     def data(self) -> dict[str, Any]:
         """DVC-tracked paths of the project and where each stands (no remote is asked)."""
-        from ..core import data
+        from ..core.data import operations as data
 
         settings = self.settings()
         result = data.status(check_remote=False, settings=settings).to_dict()
@@ -358,7 +358,7 @@ class MlopsService:
     @_answers
     def add_data(self, body: Any) -> dict[str, Any]:
         """Version ``body["path"]`` (inside the root dir) with DVC; staged in git, not committed."""
-        from ..core import data
+        from ..core.data import operations as data
 
         body = _object(body)
         given = body.get("path")
@@ -404,7 +404,7 @@ class MlopsService:
 def card_source(client: MlflowClient, mv: Any, settings: Settings, where: str) -> str | Path:
     """Where the card of version ``mv`` may be read from (``models.version_artifacts``): any
     location the configured store does not serve itself is a 404, and nothing is sent to it."""
-    from ..core.models import version_artifacts
+    from ..core.registry.models import version_artifacts
     from ..core.store import ForeignArtifactsError
 
     try:
@@ -480,7 +480,7 @@ def check_experiment_id(value: Any) -> str:
 
 def check_version(value: Any) -> int:
     """A model version is a whole number from 1 (the rule ``set_alias`` applies)."""
-    from ..core.models import version_number
+    from ..core.registry.models import version_number
 
     try:
         return version_number(value)

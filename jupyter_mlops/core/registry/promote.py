@@ -40,9 +40,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import MlopsError
-from . import digests, store
-from .autolog import without_autolog
+from ...errors import MlopsError
+from .. import store
+from ..autolog import without_autolog
+from . import digests
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 SAMPLE_ROWS = 500  # rows compared between the notebook and the fresh process
@@ -148,7 +149,7 @@ class Promotion:
         return f"Registered {self.summary()}"
 
     def _repr_html_(self) -> str:
-        from ..display.promote import promotion_html
+        from ...display.promote import promotion_html
 
         return promotion_html(self)
 
@@ -349,7 +350,7 @@ def _requirements_and_local_code(
     the notebook: it travels in ``code/`` like the captured cells. Anything else that is not an
     installed distribution cannot be reproduced elsewhere, so promotion refuses it.
     """
-    from ..core.capture import is_notebook_module
+    from .capture import is_notebook_module
 
     dists = _module_distributions()
     pins: dict[str, str] = {}
@@ -424,8 +425,8 @@ def _build(
     from mlflow.models import Model, ModelSignature, infer_signature
     from mlflow.types.schema import ParamSchema, ParamSpec
 
+    from ...runtime.contract import Contract
     from . import capture
-    from .contract import Contract
 
     staging = folder.parent / "staging"
     code, data = staging / "code", staging / "model"
@@ -452,11 +453,12 @@ def _build(
     contract_text = Path(sys.modules[Contract.__module__].__file__).read_text(encoding="utf-8")
     contract_module = f"mlops_contract_{_digest(contract_text)}"
     (code / f"{contract_module}.py").write_text(contract_text, encoding="utf-8")
-    from . import packaged_loader
+    from ...runtime import loader as packaged_loader
 
     loader_text = Path(packaged_loader.__file__).read_text(encoding="utf-8")
     loader_text = loader_text.replace(
-        'CONTRACT_MODULE = "jupyter_mlops.core.contract"', f'CONTRACT_MODULE = "{contract_module}"'
+        'CONTRACT_MODULE = "jupyter_mlops.runtime.contract"',
+        f'CONTRACT_MODULE = "{contract_module}"',
     )
     loader_module = f"mlops_loader_{_digest(loader_text)}"
     (code / f"{loader_module}.py").write_text(loader_text, encoding="utf-8")
@@ -585,7 +587,7 @@ def _shipped_family(family: Any, code: Path) -> Any:
     copy is importable, so pickle refers to it and the model loads without jupyter-mlops."""
     import importlib
 
-    from . import segment_family
+    from ...runtime import segment_family
 
     text = Path(segment_family.__file__).read_text(encoding="utf-8")
     name = f"mlops_segments_{_digest(text)}"
@@ -614,7 +616,7 @@ def _is_sklearn(model: Any) -> bool:
 
 
 def _own_version() -> str:
-    from .. import __version__
+    from ..._version import __version__
 
     return __version__
 
@@ -838,7 +840,7 @@ def promote(
     name the data versions, metrics and checks that run recorded. Nothing is registered when
     capturing the code or the fresh-process check fails.
     """
-    from . import tracking
+    from .. import tracking
 
     started = time.perf_counter()
     _check_arguments(model, name, alias, X, y)
@@ -885,7 +887,7 @@ def _promote_on(
     from mlflow.exceptions import MlflowException
     from mlflow.models import Model
 
-    from . import tracking
+    from .. import tracking
     from .capture import CaptureError
     from .model_card import card_facts
 
@@ -1025,7 +1027,7 @@ def _model_facts(model: Any) -> dict[str, Any]:
     """What the promoted object itself is: its class, its own params (deep for a pipeline),
     and the child run that recorded its fit, if autologging saw it. Never the run's params,
     which may belong to other candidates the notebook tried."""
-    from . import autolog
+    from .. import autolog
 
     cls = type(model)
     facts: dict[str, Any] = {"class": f"{cls.__module__}.{cls.__qualname__}", "params": {}}
