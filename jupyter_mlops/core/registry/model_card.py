@@ -21,18 +21,19 @@ from typing import Any
 
 from ...display.markdown import card_html
 from ...display.model_card import render_model_card
+from .. import tags
 
 __all__ = ["card_facts", "card_html", "render_model_card"]
 
 TOP_FEATURES = 10  # features of an explanation listed with their importance
 
-# summary tags the report loggers write (core/checks.py, drift.py, explain.py, eda.py)
-_CHECK_SUFFIXES = ("failed", "warned", "passed", "ok")
-_REPORT_TAGS = {
-    "checks": ("mlops.checks.", _CHECK_SUFFIXES),
-    "drift": ("mlops.drift.", ("drifted",)),
-    "explain": ("mlops.explain.", ("top",)),
-    "eda": ("mlops.eda.", ("warnings",)),
+# summary tags the report loggers write (core/stats/: checks, drift, explain, eda):
+# tags.report_tag(kind, name, suffix); the card reads them back by these suffixes
+_SUMMARY_SUFFIXES = {
+    "checks": ("failed", "warned", "passed", "ok"),
+    "drift": ("drifted",),
+    "explain": ("top",),
+    "eda": ("warnings",),
 }
 _VERDICT_ORDER = {"fail": 0, "warn": 1}
 
@@ -47,62 +48,80 @@ def card_facts(client: Any, run_id: str) -> dict[str, Any]:
     """
     from .. import store
 
-    run = store.with_retry(lambda: client.get_run(run_id))
+    client = store.retrying(client)
+    run = client.get_run(run_id)
     info, data = run.info, run.data
-    tags = dict(data.tags)
-    try:
-        experiment = store.with_retry(lambda: client.get_experiment(info.experiment_id)).name
-    except Exception:  # a deleted or unreadable experiment still has an id worth showing
-        experiment = None
+    run_tags = dict(data.tags)
+    experiment = _experiment_name(client, info.experiment_id)
     with tempfile.TemporaryDirectory(prefix="mlops-card-") as tmp, store.no_progress_bars():
-        reader = _ArtifactReader(client, info.run_id, Path(tmp))
-        checks = [_check_facts(name, found, reader) for name, found in _reports(tags, "checks")]
-        drift = [_drift_facts(name, found, reader) for name, found in _reports(tags, "drift")]
-        explain = [_explain_facts(name, found, reader) for name, found in _reports(tags, "explain")]
+        reports = _report_facts(run_tags, _ArtifactReader(client, info.run_id, Path(tmp)))
     return {
-        "run": {
-            "id": info.run_id,
-            "name": info.run_name,
-            "status": info.status,
-            "user": tags.get("mlflow.user"),
-            "start_time": _iso(info.start_time),
-            "end_time": _iso(info.end_time),
-            "duration_seconds": _duration(info.start_time, info.end_time),
-            "experiment_id": info.experiment_id,
-            "experiment": experiment,
-            "parent_run_id": tags.get("mlflow.parentRunId"),
-            "description": tags.get("mlflow.note.content"),
-            "error": tags.get("mlops.error"),
-            "runner": tags.get("mlops.runner"),
-        },
+        "run": _run_facts(info, run_tags, experiment),
         "source": {
-            "type": tags.get("mlflow.source.type"),
-            "name": tags.get("mlflow.source.name"),
-            "notebook": tags.get("mlops.notebook.path"),
+            "type": run_tags.get(tags.MLFLOW_SOURCE_TYPE),
+            "name": run_tags.get(tags.MLFLOW_SOURCE_NAME),
+            "notebook": run_tags.get(tags.NOTEBOOK_PATH),
         },
-        "git": _drop_none(
-            {
-                "commit": tags.get("mlflow.source.git.commit") or tags.get("mlops.git.commit"),
-                "branch": tags.get("mlflow.source.git.branch"),
-                "repo_url": tags.get("mlflow.source.git.repoURL"),
-                "dirty": _bool(tags.get("mlops.git.dirty")),
-            }
-        ),
+        "git": _git_facts(run_tags),
         "environment": {
-            "python": tags.get("mlops.python.version"),
-            "platform": tags.get("mlops.platform"),
-            "packages": _packages(tags.get("mlops.packages")),
+            "python": run_tags.get(tags.PYTHON_VERSION),
+            "platform": run_tags.get(tags.PLATFORM),
+            "packages": _packages(run_tags.get(tags.PACKAGES)),
         },
-        "data": _data_versions(run, tags),
+        "data": _data_versions(run, run_tags),
         "metrics": {k: _number(v) for k, v in sorted(data.metrics.items())},
         "params": dict(sorted(data.params.items())),
-        "tags": {k: v for k, v in sorted(tags.items()) if not k.startswith(("mlflow.", "mlops."))},
-        "checks": checks,
-        "drift": drift,
-        "explain": explain,
+        "tags": {k: v for k, v in sorted(run_tags.items()) if not tags.is_ours_or_mlflows(k)},
+        **reports,
+    }
+
+
+def _experiment_name(client: Any, experiment_id: str) -> str | None:
+    try:
+        return client.get_experiment(experiment_id).name
+    except Exception:  # a deleted or unreadable experiment still has an id worth showing
+        return None
+
+
+def _run_facts(info: Any, run_tags: dict[str, str], experiment: str | None) -> dict[str, Any]:
+    return {
+        "id": info.run_id,
+        "name": info.run_name,
+        "status": info.status,
+        "user": run_tags.get(tags.MLFLOW_USER),
+        "start_time": _iso(info.start_time),
+        "end_time": _iso(info.end_time),
+        "duration_seconds": _duration(info.start_time, info.end_time),
+        "experiment_id": info.experiment_id,
+        "experiment": experiment,
+        "parent_run_id": run_tags.get(tags.MLFLOW_PARENT_RUN_ID),
+        "description": run_tags.get(tags.MLFLOW_RUN_NOTE),
+        "error": run_tags.get(tags.ERROR),
+        "runner": run_tags.get(tags.RUNNER),
+    }
+
+
+def _git_facts(run_tags: dict[str, str]) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "commit": run_tags.get(tags.MLFLOW_GIT_COMMIT) or run_tags.get(tags.GIT_COMMIT),
+            "branch": run_tags.get(tags.MLFLOW_GIT_BRANCH),
+            "repo_url": run_tags.get(tags.MLFLOW_GIT_REPO_URL),
+            "dirty": _bool(run_tags.get(tags.GIT_DIRTY)),
+        }
+    )
+
+
+def _report_facts(run_tags: dict[str, str], reader: _ArtifactReader) -> dict[str, Any]:
+    """The reports the run's summary tags name, by kind; only checks, drift and explanations
+    are read (an EDA report is HTML: its tag says enough)."""
+    return {
+        "checks": [_check_facts(n, found, reader) for n, found in _reports(run_tags, "checks")],
+        "drift": [_drift_facts(n, found, reader) for n, found in _reports(run_tags, "drift")],
+        "explain": [_explain_facts(n, found, reader) for n, found in _reports(run_tags, "explain")],
         "eda": [
             {"name": name, "warnings": _int(found.get("warnings"))}
-            for name, found in _reports(tags, "eda")
+            for name, found in _reports(run_tags, "eda")
         ],
     }
 
@@ -114,12 +133,8 @@ class _ArtifactReader:
         self.client, self.run_id, self.folder = client, run_id, folder
 
     def json(self, path: str) -> tuple[dict[str, Any] | None, str | None]:
-        from .. import store
-
         try:
-            local = store.with_retry(
-                lambda: self.client.download_artifacts(self.run_id, path, str(self.folder))
-            )
+            local = self.client.download_artifacts(self.run_id, path, str(self.folder))
             value = json.loads(Path(local).read_text(encoding="utf-8"))
         except Exception as exc:  # a card with a note beats no card (and no promotion)
             return None, f"{path} could not be read ({_one_line(exc)})"
@@ -128,11 +143,11 @@ class _ArtifactReader:
         return value, None
 
 
-def _reports(tags: dict[str, str], kind: str) -> list[tuple[str, dict[str, str]]]:
+def _reports(run_tags: dict[str, str], kind: str) -> list[tuple[str, dict[str, str]]]:
     """``[(name, {suffix: value})]`` of one kind of report, from its summary tags, by name."""
-    prefix, suffixes = _REPORT_TAGS[kind]
+    prefix, suffixes = tags.report_prefix(kind), _SUMMARY_SUFFIXES[kind]
     found: dict[str, dict[str, str]] = {}
-    for key, value in tags.items():
+    for key, value in run_tags.items():
         if not key.startswith(prefix):
             continue
         rest = key[len(prefix) :]
@@ -143,17 +158,17 @@ def _reports(tags: dict[str, str], kind: str) -> list[tuple[str, dict[str, str]]
     return sorted(found.items())
 
 
-def _check_facts(name: str, tags: dict[str, str], reader: _ArtifactReader) -> dict[str, Any]:
+def _check_facts(name: str, summary: dict[str, str], reader: _ArtifactReader) -> dict[str, Any]:
     artifact = f"checks/{name}.json"
     report, error = reader.json(artifact)
     counts = (report or {}).get("counts") or {}
     facts: dict[str, Any] = {
         "name": name,
         "artifact": artifact,
-        "failed": _int(tags.get("failed"), counts.get("fail")),
-        "warned": _int(tags.get("warned"), counts.get("warn")),
-        "passed": _int(tags.get("passed"), counts.get("pass")),
-        "ok": _bool(tags.get("ok")) if "ok" in tags else (report or {}).get("ok"),
+        "failed": _int(summary.get("failed"), counts.get("fail")),
+        "warned": _int(summary.get("warned"), counts.get("warn")),
+        "passed": _int(summary.get("passed"), counts.get("pass")),
+        "ok": _bool(summary.get("ok")) if "ok" in summary else (report or {}).get("ok"),
         "task": None,
         "target": None,
         "issues": [],
@@ -175,7 +190,7 @@ def _check_facts(name: str, tags: dict[str, str], reader: _ArtifactReader) -> di
     return facts
 
 
-def _drift_facts(name: str, tags: dict[str, str], reader: _ArtifactReader) -> dict[str, Any]:
+def _drift_facts(name: str, summary: dict[str, str], reader: _ArtifactReader) -> dict[str, Any]:
     artifact = f"drift/{name}.json"
     report, error = reader.json(artifact)
     report = report or {}
@@ -184,7 +199,7 @@ def _drift_facts(name: str, tags: dict[str, str], reader: _ArtifactReader) -> di
     return {
         "name": name,
         "artifact": artifact,
-        "drifted_count": _int(tags.get("drifted"), len(drifted) if report else None),
+        "drifted_count": _int(summary.get("drifted"), len(drifted) if report else None),
         "drifted": drifted,
         "compared": len(report["columns"]) if isinstance(report.get("columns"), dict) else None,
         "n_reference": report.get("n_reference"),
@@ -196,7 +211,7 @@ def _drift_facts(name: str, tags: dict[str, str], reader: _ArtifactReader) -> di
     }
 
 
-def _explain_facts(name: str, tags: dict[str, str], reader: _ArtifactReader) -> dict[str, Any]:
+def _explain_facts(name: str, summary: dict[str, str], reader: _ArtifactReader) -> dict[str, Any]:
     artifact = f"explain/{name}.json"
     report, error = reader.json(artifact)
     report = report or {}
@@ -205,7 +220,7 @@ def _explain_facts(name: str, tags: dict[str, str], reader: _ArtifactReader) -> 
         [str(f), _number(v.get("mean")) if isinstance(v, dict) else None]
         for f, v in list(permutation.items())[:TOP_FEATURES]
     ]
-    top = [f for f, _ in importance] or [t.strip() for t in tags.get("top", "").split(",") if t]
+    top = [f for f, _ in importance] or [t.strip() for t in summary.get("top", "").split(",") if t]
     return {
         "name": name,
         "artifact": artifact,
@@ -219,7 +234,7 @@ def _explain_facts(name: str, tags: dict[str, str], reader: _ArtifactReader) -> 
     }
 
 
-def _data_versions(run: Any, tags: dict[str, str]) -> list[dict[str, Any]]:
+def _data_versions(run: Any, run_tags: dict[str, str]) -> list[dict[str, Any]]:
     """Dataset inputs (digest, source, profile) merged with the ``mlops.data.<path>`` tags."""
     versions: dict[tuple[str, str], dict[str, Any]] = {}
     inputs = getattr(run, "inputs", None)
@@ -234,7 +249,7 @@ def _data_versions(run: Any, tags: dict[str, str]) -> list[dict[str, Any]]:
             "md5": str(ds.digest),
             "source_type": ds.source_type,
             "context": next(
-                (t.value for t in item.tags or [] if t.key == "mlflow.data.context"), None
+                (t.value for t in item.tags or [] if t.key == tags.MLFLOW_DATASET_CONTEXT), None
             ),
             "git_rev": source.get("git_rev") if isinstance(source, dict) else None,
             "remote": source.get("remote") if isinstance(source, dict) else None,
@@ -247,10 +262,10 @@ def _data_versions(run: Any, tags: dict[str, str]) -> list[dict[str, Any]]:
         if entry["columns"] is None and isinstance(colspec, list):
             entry["columns"] = len(colspec)
         versions[(entry["path"], entry["md5"])] = entry
-    for key, md5 in tags.items():
-        if not key.startswith("mlops.data."):
+    for key, md5 in run_tags.items():
+        if not key.startswith(tags.DATA_PREFIX):
             continue
-        path = key[len("mlops.data.") :]
+        path = key[len(tags.DATA_PREFIX) :]
         # the tag key is cut at 250 characters: a long path matches its input by prefix
         known = any(p == path or (p.startswith(path) and m == md5) for p, m in versions)
         if not known:
