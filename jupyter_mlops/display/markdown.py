@@ -17,7 +17,7 @@ from ..core.redact import redact_text, redact_url
 MAX_CELL = 200  # characters of one table cell (a param may hold 6,000)
 
 
-# -- helpers ----------------------------------------------------------------------------------
+# -- values as literal Markdown ---------------------------------------------------------
 def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
     """A GitHub-flavoured table; cells are already inline text (pipes escaped by inline)."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -72,10 +72,12 @@ def code_span(value: Any, limit: int = MAX_CELL) -> str:
 
 
 def more(total: int, shown: int) -> str:
+    """``" and N more"`` after a list cut at ``shown`` items (empty when nothing was cut)."""
     return f" and {total - shown} more" if total > shown else ""
 
 
 def more_line(total: int, shown: int, what: str) -> list[str]:
+    """A paragraph saying how many ``what`` a cut table left out (none when nothing was cut)."""
     return ["", f"... and {total - shown} more {what}."] if total > shown else []
 
 

@@ -6,6 +6,7 @@ twin there while pickling, checked to be built the same way.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import io
@@ -13,7 +14,7 @@ import pickle
 import sys
 import tempfile
 import types
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,17 @@ def package(
     source = capture.render()
     if not source:
         return "", _dumps(model, {})
+    with _imported(module_name, source) as module:
+        twins = {
+            key: (obj, _twin(obj, module, path)) for key, (obj, path, _) in capture.paths.items()
+        }
+        return source, _dumps(model, twins)
+
+
+@contextlib.contextmanager
+def _imported(module_name: str, source: str) -> Iterator[types.ModuleType]:
+    """``source`` imported as module ``module_name`` from a temporary folder while the block
+    runs; ``sys.path`` and ``sys.modules`` are as they were afterwards."""
     saved = sys.modules.pop(module_name, None)
     with tempfile.TemporaryDirectory(prefix="mlops-capture-") as folder:
         Path(folder, f"{module_name}.py").write_text(source, encoding="utf-8")
@@ -123,17 +135,12 @@ def package(
                     f"the code captured from the notebook fails on import "
                     f"({type(exc).__name__}: {exc})"
                 ) from exc
-            twins = {
-                key: (obj, _twin(obj, module, path))
-                for key, (obj, path, _) in capture.paths.items()
-            }
-            data = _dumps(model, twins)
+            yield module
         finally:
             sys.path.remove(folder)
             sys.modules.pop(module_name, None)
             if saved is not None:
                 sys.modules[module_name] = saved
-    return source, data
 
 
 def _twin(obj: object, module: types.ModuleType, path: str) -> object:
