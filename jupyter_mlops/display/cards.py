@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-_STYLE = (
+CARD_STYLE = (
     "font-family:var(--jp-ui-font-family,sans-serif);font-size:13px;"
     "border:1px solid var(--jp-border-color1,#ccc);border-radius:4px;padding:6px 10px;"
     "display:inline-block;max-width:100%"
@@ -18,7 +18,7 @@ _STATUS_COLOURS = {
 }
 
 
-def _table(rows: list[tuple[str, Any]]) -> str:
+def card_table(rows: list[tuple[str, Any]]) -> str:
     cells = "".join(
         f"<tr><th style='text-align:left;padding-right:12px;font-weight:600'>{html.escape(k)}"
         f"</th><td><code>{html.escape(str(v))}</code></td></tr>"
@@ -89,7 +89,7 @@ def run_card_html(info: dict[str, Any]) -> str:
     )
     candidates = _candidates_html(info.get("candidates") or [])
     return (
-        f"<div style='{_STYLE}'><b>MLflow run</b> {badge}{_table(_run_rows(info))}"
+        f"<div style='{CARD_STYLE}'><b>MLflow run</b> {badge}{card_table(_run_rows(info))}"
         f"{candidates}</div>"
     )
 
@@ -125,7 +125,7 @@ def _status_rows(status: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 def status_html(status: dict[str, Any]) -> str:
-    return f"<div style='{_STYLE}'><b>jupyter-mlops</b>{_table(_status_rows(status))}</div>"
+    return f"<div style='{CARD_STYLE}'><b>jupyter-mlops</b>{card_table(_status_rows(status))}</div>"
 
 
 def status_text(status: dict[str, Any]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .cards import _STYLE, _table
+from .cards import CARD_STYLE, card_table
 
 
 def promotion_rows(p: Any) -> list[tuple[str, Any]]:
@@ -30,6 +30,6 @@ def promotion_rows(p: Any) -> list[tuple[str, Any]]:
 
 def promotion_html(p: Any) -> str:
     return (
-        f"<div style='{_STYLE}'><div style='font-weight:600;margin-bottom:4px'>"
-        f"Registered {p.name} version {p.version}</div>{_table(promotion_rows(p))}</div>"
+        f"<div style='{CARD_STYLE}'><div style='font-weight:600;margin-bottom:4px'>"
+        f"Registered {p.name} version {p.version}</div>{card_table(promotion_rows(p))}</div>"
     )

@@ -19,11 +19,11 @@ from sklearn.preprocessing import StandardScaler
 
 from jupyter_mlops.core.registry.capture import (
     CaptureError,
-    _same_code,
     find_notebook_objects,
     package,
     recover_source,
 )
+from jupyter_mlops.core.registry.capture.source import same_code as _same_code
 from tests.conftest import execute_notebook, kernel_env, write_notebook
 
 IMPORTS = """

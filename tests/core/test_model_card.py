@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import jupyter_mlops as mlops
-from jupyter_mlops.core.registry.model_card import NOT_RECORDED, card_facts, render_model_card
+from jupyter_mlops.core.registry.model_card import card_facts
+from jupyter_mlops.display.model_card import NOT_RECORDED, render_model_card
 from tests.conftest import git
 
 UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")

@@ -21,9 +21,10 @@ import shutil
 from pathlib import Path, PurePosixPath
 
 from ...errors import MlopsError
+from .. import tags
 
-TAG = "mlops.artifact.sha256"
-MANIFEST_FILE = "mlops_sha256.json"
+TAG = tags.ARTIFACT_SHA256
+MANIFEST_FILE = tags.DIGEST_MANIFEST
 # MLflow 3 takes model-version tag values up to 100,000 characters, but a registry migrated
 # before MLflow's `bda7b8c39065` (June 2025) still has a VARCHAR(5000) column: stay within it
 TAG_LIMIT = 5000

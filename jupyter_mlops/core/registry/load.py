@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import MlopsError, NotFoundError
-from . import digests
+from .. import store
+from . import digests, models
 
 if TYPE_CHECKING:
     from ...config import Settings
 
 _URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<version>[^/@]+))/?$")
-_MISSING = "RESOURCE_DOES_NOT_EXIST"
 
 
 class UnverifiedModelWarning(UserWarning):
@@ -39,11 +39,9 @@ def load_model(
 
     A version without recorded digests loads with an ``UnverifiedModelWarning``.
     """
-    from . import models
-
     name, alias, version = _parse(uri)
-    settings = settings or models._settings(tracking_uri)
-    client = models._client(settings)
+    settings = settings or models.project_settings(tracking_uri)
+    client = models.registry_client(settings)
     mv = _version(client, name, alias, version)
     uri = f"models:/{mv.name}/{mv.version}" if alias is None else uri
     folder = _download(client, mv, settings)
@@ -60,27 +58,23 @@ def load_model(
         digests.verify(folder, recorded, uri=uri)
     import mlflow.pyfunc
 
-    from .. import store
-
     with store.quiet_logs("mlflow"):
         return mlflow.pyfunc.load_model(str(folder))
 
 
 def _parse(uri: Any) -> tuple[str, str | None, str | None]:
     """(name, alias, version) of ``models:/NAME@ALIAS`` / ``models:/NAME/VERSION``."""
-    from .models import check_alias, check_name, version_number
-
     match = _URI.match(uri) if isinstance(uri, str) else None
     if match is None:
         raise MlopsError(
             f"a registered model is named models:/NAME@ALIAS or models:/NAME/VERSION, not {uri!r}"
         )
     name, alias, version = match["name"], match["alias"], match["version"]
-    check_name(name)
+    models.check_name(name)
     if alias is not None:
-        check_alias(alias)
+        models.check_alias(alias)
     elif version != "latest":
-        version = str(version_number(version))
+        version = str(models.version_number(version))
     return name, alias, version
 
 
@@ -88,24 +82,21 @@ def _version(client: Any, name: str, alias: str | None, version: str | None) -> 
     """The registered version; an unknown model, alias or version is a one-line NotFoundError."""
     from mlflow.exceptions import MlflowException
 
-    from .. import store
-    from . import models
-
-    model = models._registered_model(client, name, models.PAGE_SIZE)
+    model = models.registered_model(client, name, models.PAGE_SIZE)
     if alias is not None:
         if alias not in model.aliases:
             have = ", ".join(sorted(model.aliases)) or "none"
             raise NotFoundError(f"model {model.name!r} has no alias {alias!r}; aliases: {have}")
         version = str(model.aliases[alias])
     elif version == "latest":
-        found = models._versions_of(client, model.name, models.PAGE_SIZE)
+        found = models.versions_of(client, model.name, models.PAGE_SIZE)
         if not found:
             raise NotFoundError(f"model {model.name!r} has no versions yet")
         return found[0]
     try:
-        return store.with_retry(lambda: client.get_model_version(model.name, version))
+        return client.get_model_version(model.name, version)
     except MlflowException as exc:
-        if exc.error_code != _MISSING:
+        if exc.error_code != models.MISSING:
             raise
     raise NotFoundError(f"model {model.name!r} has no version {version}")
 
@@ -118,9 +109,6 @@ def _download(client: Any, mv: Any, settings: Settings) -> Path:
     from it, and a module may import more of it later.
     """
     import mlflow.artifacts
-
-    from .. import store
-    from . import models
 
     # a location the store does not serve itself (another host, a file elsewhere) is refused
     # before any request: MLflow would send it the store's credentials

@@ -23,7 +23,8 @@ from ..redact import redact_url
 
 if TYPE_CHECKING:
     import pandas as pd
-    from mlflow import MlflowClient
+
+    from ..store import RetryingClient
 
 PAGE_SIZE = 500  # rows per registry request; MLflow allows up to 1000 registered models a page
 MAX_NAME = 256  # the registry's column width for a model name
@@ -58,7 +59,7 @@ _ALIAS = re.compile(r"^[\w-]+$")  # MLflow's rule: letters, digits, '_' and '-'
 _VERSION_ALIAS = re.compile(r"^[vV]\d+$")  # reserved: `v3` always means version 3
 _PLAIN = re.compile(r"^[\w .-]+$")  # names safe inside a quoted filter value
 _DIGITS = re.compile(r"^\d{1,9}$", re.ASCII)  # no version has more digits
-_MISSING = "RESOURCE_DOES_NOT_EXIST"
+MISSING = "RESOURCE_DOES_NOT_EXIST"  # MLflow's error code for an unknown model or version
 _LOGGED_MODEL_URI = re.compile(r"^models:/(m-[0-9a-f]+)$")
 
 
@@ -134,14 +135,14 @@ def models(
     lists the registered names. ``settings`` names the project explicitly (the server does)."""
     if name is not None:
         check_name(name)
-    settings = settings or _settings(tracking_uri)
-    client = _client(settings)
+    settings = settings or project_settings(tracking_uri)
+    client = registry_client(settings)
     if name is None:
         return ModelsTable(
             _model_rows(client, page_size), registry_uri=redact_url(settings.registry_uri)
         )
-    model = _registered_model(client, name, page_size)
-    versions = _versions_of(client, model.name, page_size)
+    model = registered_model(client, name, page_size)
+    versions = versions_of(client, model.name, page_size)
     rows = [_version_row(mv, model.aliases) for mv in versions]
     return ModelsTable(rows, name=model.name, registry_uri=redact_url(settings.registry_uri))
 
@@ -162,24 +163,24 @@ def set_alias(
     check_name(name)
     check_alias(alias)
     number = version_number(version)
-    settings = settings or _settings(tracking_uri)
-    client = _client(settings)
-    model = _registered_model(client, name, PAGE_SIZE)
+    settings = settings or project_settings(tracking_uri)
+    client = registry_client(settings)
+    model = registered_model(client, name, PAGE_SIZE)
     try:
-        store.with_retry(lambda: client.get_model_version(model.name, str(number)))
+        client.get_model_version(model.name, str(number))
     except MlflowException as exc:
-        if exc.error_code != _MISSING:
+        if exc.error_code != MISSING:
             raise
-        numbers = [int(mv.version) for mv in _versions_of(client, model.name, PAGE_SIZE)]
+        numbers = [int(mv.version) for mv in versions_of(client, model.name, PAGE_SIZE)]
         have = (
             f"versions: {', '.join(map(str, sorted(numbers)))}"
             if numbers
             else "it has no versions yet"
         )
         raise NotFoundError(f"model {model.name!r} has no version {number}; {have}") from None
-    store.with_retry(lambda: client.set_registered_model_alias(model.name, alias, str(number)))
-    model = store.with_retry(lambda: client.get_registered_model(model.name))
-    mv = store.with_retry(lambda: client.get_model_version(model.name, str(number)))
+    client.set_registered_model_alias(model.name, alias, str(number))
+    model = client.get_registered_model(model.name)
+    mv = client.get_model_version(model.name, str(number))
     return _version_row(mv, model.aliases)
 
 
@@ -238,8 +239,9 @@ def version_number(version: Any) -> int:
 
 
 # -- talking to the registry ------------------------------------------------------------------
-def _settings(tracking_uri: str | None) -> Settings:
-    """The active run's store, else the store of the notebook's (or working dir's) project."""
+def project_settings(tracking_uri: str | None) -> Settings:
+    """The active run's store, else the store of the notebook's (or working dir's) project:
+    the registry a user means is the one their runs go to (``load_model`` asks it too)."""
     from .. import provenance, tracking
 
     run = tracking.session.active
@@ -249,7 +251,8 @@ def _settings(tracking_uri: str | None) -> Settings:
     return resolve_settings(notebook.parent if notebook else None, tracking_uri=tracking_uri)
 
 
-def _client(settings: Settings) -> MlflowClient:
+def registry_client(settings: Settings) -> RetryingClient:
+    """A client of the project's store (created if new), retrying transient errors."""
     store.prepare(settings)
     return store.client(settings)
 
@@ -260,7 +263,7 @@ def _every_page(fetch: Callable[[str | None], Any]) -> list[Any]:
     token: str | None = None
     seen: set[str] = set()
     while True:
-        page = store.with_retry(lambda token=token: fetch(token))
+        page = fetch(token)  # a RetryingClient's call: it retries itself
         items.extend(page)
         token = page.token
         if not token:
@@ -270,7 +273,7 @@ def _every_page(fetch: Callable[[str | None], Any]) -> list[Any]:
         seen.add(token)
 
 
-def _registered_models(client: MlflowClient, page_size: int) -> list[Any]:
+def _registered_models(client: RetryingClient, page_size: int) -> list[Any]:
     size = max(1, min(page_size, 1000))
     return _every_page(
         lambda token: client.search_registered_models(
@@ -279,8 +282,9 @@ def _registered_models(client: MlflowClient, page_size: int) -> list[Any]:
     )
 
 
-def _versions_of(client: MlflowClient, name: str | None, page_size: int) -> list[Any]:
-    """Versions of model ``name`` (of every model when None), newest first."""
+def versions_of(client: Any, name: str | None, page_size: int) -> list[Any]:
+    """Versions of model ``name`` (of every model when None), newest first, every page read."""
+    client = store.retrying(client)
     if name is None:
         query = None
     elif _PLAIN.match(name):
@@ -300,14 +304,15 @@ def _versions_of(client: MlflowClient, name: str | None, page_size: int) -> list
     return sorted(found, key=lambda mv: int(mv.version), reverse=True)
 
 
-def _registered_model(client: MlflowClient, name: str, page_size: int) -> Any:
+def registered_model(client: Any, name: str, page_size: int) -> Any:
     """The registered model ``name``; unknown names raise a one-line error naming the known."""
     from mlflow.exceptions import MlflowException
 
+    client = store.retrying(client)
     try:
-        return store.with_retry(lambda: client.get_registered_model(name))
+        return client.get_registered_model(name)
     except MlflowException as exc:
-        if exc.error_code != _MISSING:
+        if exc.error_code != MISSING:
             raise
     names = [rm.name for rm in _registered_models(client, page_size)]
     raise NotFoundError(_unknown_name(name, names))
@@ -326,11 +331,11 @@ def _unknown_name(name: str, names: list[str]) -> str:
 
 
 # -- rows -------------------------------------------------------------------------------------
-def _model_rows(client: MlflowClient, page_size: int) -> list[dict[str, Any]]:
+def _model_rows(client: RetryingClient, page_size: int) -> list[dict[str, Any]]:
     registered = _registered_models(client, page_size)
     numbers: dict[str, list[int]] = {}
     if registered:
-        for mv in _versions_of(client, None, page_size):
+        for mv in versions_of(client, None, page_size):
             numbers.setdefault(mv.name, []).append(int(mv.version))
     rows = []
     for rm in registered:
@@ -372,12 +377,11 @@ def version_artifacts(client: Any, mv: Any, settings: Settings) -> str | Path:
     (``store.own_artifacts``; else a ``ForeignArtifactsError`` and nothing is asked of that
     location): an MLflow 3 logged model's own location, else the version's download URI."""
     model_id = logged_model_id(mv)
+    client = store.retrying(client)
     if model_id:  # not a models:/ indirection: the logged model, asked of this store explicitly
-        location = store.with_retry(lambda: client.get_logged_model(model_id)).artifact_location
+        location = client.get_logged_model(model_id).artifact_location
     else:  # a version registered from a run's artifacts
-        location = store.with_retry(
-            lambda: client.get_model_version_download_uri(mv.name, mv.version)
-        )
+        location = client.get_model_version_download_uri(mv.name, mv.version)
     return store.own_artifacts(location, settings, client)
 
 
