@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..autolog import without_autolog
 from . import data_checks, residuals
-from .reports import Report, json_safe, name_error
+from .reports import Report, json_safe, log_report, name_error
 from .verdicts import Check, CheckError, is_numeric
 
 CLASSIFICATION_MAX_CLASSES = 20  # an integer target with at most this many values is classes
@@ -191,19 +191,16 @@ def _labelled_rows(df: pd.DataFrame, target: str) -> pd.DataFrame:
 
 # -- logging ---------------------------------------------------------------------------------
 def _log_on_active_run(report: CheckReport) -> None:
-    from .reports import log_report
-
     counts = report.counts()
-    prefix = f"mlops.checks.{report.name}"
     log_report(
         "checks",
         report.name,
         report.to_json(),
         report.to_html(full_page=True),
         {
-            f"{prefix}.failed": str(counts["fail"]),
-            f"{prefix}.warned": str(counts["warn"]),
-            f"{prefix}.passed": str(counts["pass"]),
-            f"{prefix}.ok": str(report.ok).lower(),
+            "failed": str(counts["fail"]),
+            "warned": str(counts["warn"]),
+            "passed": str(counts["pass"]),
+            "ok": str(report.ok).lower(),
         },
     )

@@ -32,7 +32,7 @@ from ...errors import MlopsError
 from ..autolog import without_autolog
 from .drift_tests import EPS, column_drift
 from .drift_verdict import CORRECTION, PSI_DRIFT, PSI_MAJOR, adjust, judge, ordered
-from .reports import Report, json_safe, name_error
+from .reports import Report, json_safe, log_report, name_error
 
 
 class DriftError(MlopsError):
@@ -267,12 +267,10 @@ def _common_kind(column: str, ref: pd.Series, cur: pd.Series) -> str:
 
 # -- logging ---------------------------------------------------------------------------------
 def _log_on_active_run(report: DriftReport) -> None:
-    from .reports import log_report
-
     log_report(
         "drift",
         report.name,
         report.to_json(),
         report.to_html(full_page=True),
-        {f"mlops.drift.{report.name}.drifted": str(len(report.drifted))},
+        {"drifted": str(len(report.drifted))},
     )

@@ -25,7 +25,7 @@ from . import correlations
 from .column_profile import column_stats, floats, ratio
 from .duplicates import duplicate_rows
 from .eda_warnings import find_warnings
-from .reports import Report, json_safe, name_error
+from .reports import Report, json_safe, log_report, name_error
 
 DEFAULT_SAMPLE = 200_000  # rows above which Spearman uses a random sample
 SEED = 0
@@ -200,12 +200,10 @@ def _sample_rows(n_rows: int, sample: int | None) -> np.ndarray | None:
 
 # -- logging ---------------------------------------------------------------------------------
 def _log_on_active_run(report: EdaReport) -> None:
-    from .reports import log_report
-
     log_report(
         "eda",
         report.name,
         report.to_json(),
         report.to_html(full_page=True),
-        {f"mlops.eda.{report.name}.warnings": str(len(report.warnings))},
+        {"warnings": str(len(report.warnings))},
     )

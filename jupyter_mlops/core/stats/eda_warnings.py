@@ -99,8 +99,12 @@ def _column_warnings(
             f"{name} mixes value types (e.g. numbers and strings); fix its parsing before "
             "modelling.",
         )
-    if kind != "numeric" or s["n_unique"] <= 2:
-        return
+    if kind == "numeric" and s["n_unique"] > 2:
+        _numeric_warnings(name, s, non_missing, warn)
+
+
+def _numeric_warnings(name: str, s: dict[str, Any], non_missing: int, warn: Callable) -> None:
+    """What the values of a varying numeric column need before modelling."""
     if s["infinite"]:
         warn(
             "infinite_values",

@@ -22,7 +22,7 @@ import pandas as pd
 from ...errors import MlopsError
 from ..autolog import without_autolog
 from .explain_shap import shap_importance, take_rows
-from .reports import Report, json_safe, name_error
+from .reports import Report, json_safe, log_report, name_error
 
 DEFAULT_SAMPLE = 5_000  # rows used for permutation importance on larger inputs
 CLASSIFICATION_MAX_CLASSES = 20
@@ -198,6 +198,26 @@ def _check_inputs(
     random_state: Any,
     name: Any,
 ) -> str:
+    """The report's name, once every argument is one ``explain`` can use."""
+    _check_data(model, X, y)
+    if isinstance(n_repeats, bool) or not isinstance(n_repeats, numbers.Integral) or n_repeats < 1:
+        raise ExplainError(f"n_repeats must be a whole number of at least 1, not {n_repeats!r}")
+    if sample is not None and (
+        isinstance(sample, bool) or not isinstance(sample, numbers.Integral) or sample < 2
+    ):
+        raise ExplainError(f"sample must be a number of rows (2 or more), not {sample!r}")
+    if random_state is not None and not isinstance(random_state, numbers.Integral):
+        raise ExplainError(f"random_state must be a whole number or None, not {random_state!r}")
+    _check_scoring(scoring)
+    name = "explain" if name is None else str(name)
+    problem = name_error(name, "explain")
+    if problem:
+        raise ExplainError(problem)
+    return name
+
+
+def _check_data(model: Any, X: Any, y: Any) -> None:
+    """A model with ``predict``, a 2-D non-empty ``X`` with unique names, and a ``y`` to match."""
     if not callable(getattr(model, "predict", None)):
         raise ExplainError(f"the model needs a predict method; {type(model).__name__} has none")
     if hasattr(X, "toarray"):
@@ -224,14 +244,10 @@ def _check_inputs(
         if length != shape[0]:
             got = "a single value" if length is None else f"{length} values"
             raise ExplainError(f"y has {got} but X has {shape[0]} rows")
-    if isinstance(n_repeats, bool) or not isinstance(n_repeats, numbers.Integral) or n_repeats < 1:
-        raise ExplainError(f"n_repeats must be a whole number of at least 1, not {n_repeats!r}")
-    if sample is not None and (
-        isinstance(sample, bool) or not isinstance(sample, numbers.Integral) or sample < 2
-    ):
-        raise ExplainError(f"sample must be a number of rows (2 or more), not {sample!r}")
-    if random_state is not None and not isinstance(random_state, numbers.Integral):
-        raise ExplainError(f"random_state must be a whole number or None, not {random_state!r}")
+
+
+def _check_scoring(scoring: Any) -> None:
+    """One of scikit-learn's metric names, a scorer callable, or None."""
     if isinstance(scoring, str):
         from sklearn.metrics import get_scorer_names
 
@@ -244,11 +260,6 @@ def _check_inputs(
         raise ExplainError(
             f"scoring must be one metric name or a scorer callable, not {type(scoring).__name__}"
         )
-    name = "explain" if name is None else str(name)
-    problem = name_error(name, "explain")
-    if problem:
-        raise ExplainError(problem)
-    return name
 
 
 def _model_name(model: Any) -> str:
@@ -334,13 +345,11 @@ def _notes(
 
 # -- logging ---------------------------------------------------------------------------------
 def _log_on_active_run(report: Explanation) -> None:
-    from .reports import log_report
-
     top = ", ".join(report.features[:TOP_TAG])
     log_report(
         "explain",
         report.name,
         report.to_json(),
         report.to_html(full_page=True),
-        {f"mlops.explain.{report.name}.top": top[:500]},
+        {"top": top[:500]},
     )
