@@ -1,6 +1,6 @@
 """Reports (EDA, checks, drift, explanations) saved on the active run, for the model card.
 
-Each report lands as ``<folder>/<name>.json`` (and ``.html`` when it renders) with summary tags,
+Each report lands as ``<kind>/<name>.json`` (and ``.html`` when it renders) with summary tags,
 so promotion and the side panel can read them without re-running anything.
 """
 
