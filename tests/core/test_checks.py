@@ -17,8 +17,9 @@ from statsmodels.stats.outliers_influence import outlier_test, variance_inflatio
 from statsmodels.stats.stattools import durbin_watson, jarque_bera
 
 import jupyter_mlops as mlops
-from jupyter_mlops.core.stats import checks
 from jupyter_mlops.core.stats.checks import CheckError
+from jupyter_mlops.core.stats.data_checks import _spearman
+from jupyter_mlops.core.stats.residuals import _normality, studentized_residuals
 from tests.conftest import all_runs
 from tests.planted import VIOLATIONS, planted, regression, score
 
@@ -69,7 +70,7 @@ def test_residual_statistics_equal_statsmodels_and_scipy() -> None:
 
 def test_studentized_residuals_equal_statsmodels_row_by_row() -> None:
     fit, _ = ols(regression("skewed", seed=1, n=300))
-    student, bonf = checks.studentized_residuals(fit)
+    student, bonf = studentized_residuals(fit)
     table = np.asarray(outlier_test(fit, method="bonf"))
     np.testing.assert_allclose(student, table[:, 0], rtol=1e-8)
     np.testing.assert_allclose(bonf, table[:, 2], rtol=1e-8)
@@ -110,7 +111,7 @@ def test_data_checks_count_what_pandas_counts() -> None:
     assert close(report["class_imbalance"].statistic, shares.min())
     x = frame["x0"].to_numpy()
     y = frame["y"].to_numpy(dtype=float)
-    rho = checks._spearman(frame["x0"], y, stats.rankdata(y))
+    rho = _spearman(frame["x0"], y, stats.rankdata(y))
     assert close(rho, stats.spearmanr(x, y).statistic)
 
 
@@ -143,7 +144,7 @@ def test_huge_sample_trivial_departure_passes_with_effect_guard() -> None:
     # t-distributed noise with 30 df: K² rejects at 300k rows, but the tails barely differ
     rng = np.random.default_rng(2)
     residuals = rng.standard_t(30, size=300_000)
-    check = checks._normality(residuals, 0.01)
+    check = _normality(residuals, 0.01)
     assert check.p_value < 0.01 and check.verdict == "pass"
     assert "too small to matter" in check.message
 

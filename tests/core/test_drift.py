@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 import jupyter_mlops as mlops
-from jupyter_mlops.core.stats.drift import DriftError, compare, psi
+from jupyter_mlops.core.stats.drift import DriftError, compare
+from jupyter_mlops.core.stats.drift_tests import psi
 
 N = 3_000
 PLANS = ["basic", "plus", "pro", "enterprise"]

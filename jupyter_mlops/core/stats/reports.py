@@ -1,6 +1,6 @@
 """Reports (EDA, checks, drift, explanations) saved on the active run, for the model card.
 
-Each report lands as ``<folder>/<name>.json`` (and ``.html`` when it renders) with summary tags,
+Each report lands as ``<kind>/<name>.json`` (and ``.html`` when it renders) with summary tags,
 so promotion and the side panel can read them without re-running anything.
 """
 
@@ -11,6 +11,8 @@ import math
 import re
 from importlib import import_module
 from typing import Any
+
+from .. import tags
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
@@ -55,26 +57,27 @@ def name_error(name: str, folder: str) -> str | None:
 
 
 def log_report(
-    folder: str,
+    kind: str,
     name: str,
     json_text: str,
     html_page: str | None = None,
-    tags: dict[str, str] | None = None,
+    summary: dict[str, str] | None = None,
 ) -> bool:
-    """Save a report on the active run; return whether there was one to save it on."""
+    """Save a report on the active run as ``<kind>/<name>.json`` (and ``.html``) with its
+    ``summary`` as tags ``mlops.<kind>.<name>.<key>``; return whether there was a run to save
+    it on."""
     from ..tracking import active_run, session
 
     run = active_run()  # inside `jupyter mlops run`, the runner's run
     if run is None:
         return False
-    from .. import store
-
-    client = run.client
-    store.with_retry(lambda: client.log_text(run.run_id, json_text, f"{folder}/{name}.json"))
+    client = run.client  # store.client(): its calls retry transient errors themselves
+    client.log_text(run.run_id, json_text, f"{kind}/{name}.json")
     if html_page is not None:
-        store.with_retry(lambda: client.log_text(run.run_id, html_page, f"{folder}/{name}.html"))
-    if tags:
-        session.buffer.add(client, run.run_id, tags=list(tags.items()))
+        client.log_text(run.run_id, html_page, f"{kind}/{name}.html")
+    if summary:
+        items = [(tags.report_tag(kind, name, key), value) for key, value in summary.items()]
+        session.buffer.add(client, run.run_id, tags=items)
     return True
 
 
