@@ -456,10 +456,6 @@ def _build(
     from ...runtime import loader as packaged_loader
 
     loader_text = Path(packaged_loader.__file__).read_text(encoding="utf-8")
-    loader_text = loader_text.replace(
-        'CONTRACT_MODULE = "jupyter_mlops.runtime.contract"',
-        f'CONTRACT_MODULE = "{contract_module}"',
-    )
     loader_module = f"mlops_loader_{_digest(loader_text)}"
     (code / f"{loader_module}.py").write_text(loader_text, encoding="utf-8")
     code_files += [f"{contract_module}.py", f"{loader_module}.py"]
@@ -471,7 +467,8 @@ def _build(
         "module": module_name,
         "contract": X is not None,
     }
-    (data / packaged_loader.SETTINGS_FILE).write_text(json.dumps(settings), encoding="utf-8")
+    written = {**settings, packaged_loader.CONTRACT_MODULE_SETTING: contract_module}
+    (data / packaged_loader.SETTINGS_FILE).write_text(json.dumps(written), encoding="utf-8")
 
     params = ParamSchema(
         [
