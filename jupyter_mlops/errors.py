@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from .runtime.errors import MlopsError  # defined with the runtime, which ships in a model
 
-class MlopsError(Exception):
-    """A mistake the user can fix: the message names the thing to change."""
+__all__ = ["MlopsError", "NoActiveRunError", "NotFoundError"]
 
 
 class NotFoundError(MlopsError, LookupError):

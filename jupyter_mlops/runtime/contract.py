@@ -26,6 +26,7 @@ module registered to read string annotations).
 """
 
 import contextlib
+import importlib
 import json
 import math
 import warnings
@@ -38,11 +39,14 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 try:
-    from jupyter_mlops.errors import MlopsError
-except ImportError:  # a copy of this file shipped with a packaged model
+    from .errors import MlopsError
+except ImportError:  # a plain copy of this file, shipped with a packaged model
+    try:  # the installed jupyter-mlops's base: `except mlops.MlopsError` still catches ours
+        MlopsError = importlib.import_module("jupyter_mlops.runtime.errors").MlopsError
+    except ImportError:  # jupyter-mlops is not installed here
 
-    class MlopsError(Exception):  # type: ignore[no-redef]
-        """A mistake the user can fix: the message names the thing to change."""
+        class MlopsError(Exception):  # type: ignore[no-redef]
+            """A mistake the user can fix: the message names the thing to change."""
 
 
 __all__ = ["ColumnSpec", "Contract", "ContractError", "ContractWarning"]

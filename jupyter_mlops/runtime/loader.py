@@ -1,8 +1,9 @@
 """The loader a promoted model ships with: MLflow's pyfunc calls ``_load_pyfunc`` on load.
 
 A copy of this file travels in the artifact's ``code/`` folder (under a name unique to its
-content, as does the copy of ``contract.py`` it imports), so loading needs mlflow, pandas and the
-model's own packages, but neither jupyter-mlops nor the notebook. Before every ``predict`` the
+content, as does the copy of ``contract.py`` it imports: ``settings.json`` names that copy), so
+loading needs mlflow, pandas and the model's own packages, but neither jupyter-mlops nor the
+notebook. Before every ``predict`` the
 input is checked against ``contract.json``: input the model cannot use raises, values it never
 saw warn, or raise when configured (``on_violation``: the ``MLOPS_ON_VIOLATION`` environment
 variable, or ``params={"on_violation": "raise"}`` per call; the default was set at promotion).
@@ -13,9 +14,9 @@ import json
 import os
 import pickle
 
-CONTRACT_MODULE = "jupyter_mlops.runtime.contract"  # rewritten to the shipped copy's name
 MODEL_FILE = "model.pkl"
 SETTINGS_FILE = "settings.json"
+CONTRACT_MODULE_SETTING = "contract_module"  # the shipped copy of contract.py, by module name
 CONTRACT_FILE = "contract.json"  # next to MLmodel, one level above the data folder
 ON_VIOLATION_ENV = "MLOPS_ON_VIOLATION"
 METHODS = ("predict", "predict_proba", "decision_function", "transform")
@@ -83,8 +84,19 @@ def _load_pyfunc(data_path):
     contract = None
     if settings.get("contract"):
         path = _find_contract(data_path)
-        contract = importlib.import_module(CONTRACT_MODULE).Contract.load(path)
+        contract = _contract_class(settings).load(path)
     return PromotedModel(model, contract, settings)
+
+
+def _contract_class(settings):
+    """The ``Contract`` of the copy shipped next to this loader (``settings.json`` names it);
+    this package's own when the loader runs inside jupyter-mlops."""
+    shipped = settings.get(CONTRACT_MODULE_SETTING)
+    if shipped:
+        return importlib.import_module(shipped).Contract
+    from .contract import Contract
+
+    return Contract
 
 
 def _find_contract(data_path):

@@ -4,8 +4,9 @@
 It is a scikit-learn estimator (``predict``, ``get_params``, ``clone``), so the usual packaging
 path applies: a promoted family is pickled against a copy of this file shipped in the model's
 ``code/`` folder, which is why this file needs only numpy, pandas and scikit-learn, and works as
-a plain top-level module where jupyter-mlops is not installed (the fitting itself lives in
-``jupyter_mlops.core.batch.segments``).
+a plain top-level module where jupyter-mlops is not installed. This class only predicts: the
+fitting, and the rich HTML view, are added by the subclass users build
+(``jupyter_mlops.core.batch.segments.SegmentFamily``), which promotion re-bases onto the copy.
 
 Routing: rows whose segment had a model of its own get that model's prediction; rows of a
 segment that was too small (or whose fit failed) get the fallback model, trained on all rows;
@@ -14,6 +15,7 @@ a ``SegmentWarning`` naming those segments. Predictions come back in the input's
 """
 
 import html
+import importlib
 import math
 import warnings
 from typing import Any
@@ -23,11 +25,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 try:
-    from jupyter_mlops.errors import MlopsError
-except ImportError:  # a copy of this file shipped with a promoted model
+    from .errors import MlopsError
+except ImportError:  # a plain copy of this file, shipped with a packaged model
+    try:  # the installed jupyter-mlops's base: `except mlops.MlopsError` still catches ours
+        MlopsError = importlib.import_module("jupyter_mlops.runtime.errors").MlopsError
+    except ImportError:  # jupyter-mlops is not installed here
 
-    class MlopsError(Exception):  # type: ignore[no-redef]
-        """A mistake the user can fix: the message names the thing to change."""
+        class MlopsError(Exception):  # type: ignore[no-redef]
+            """A mistake the user can fix: the message names the thing to change."""
 
 
 __all__ = ["SegmentError", "SegmentFamily", "SegmentWarning"]
@@ -77,10 +82,13 @@ class SegmentFamily(BaseEstimator):
 
     # -- fitting ----------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y: Any) -> "SegmentFamily":
-        """Fit one model per segment of ``X[by]`` and the fallback (needs jupyter-mlops)."""
-        from jupyter_mlops.core.batch.segments import train
-
-        return train(self, X, y)
+        """This class, which ships inside a model, only predicts: fitting lives in jupyter-mlops
+        (``mlops.fit_segments``, or the ``SegmentFamily`` of ``jupyter_mlops.core.batch.segments``,
+        a subclass of this one)."""
+        raise SegmentError(
+            "this copy of SegmentFamily only predicts: fit with mlops.fit_segments(...) or "
+            "jupyter_mlops.core.batch.segments.SegmentFamily(...).fit(X, y)"
+        )
 
     # -- what was fitted --------------------------------------------------------------------
     @property
@@ -300,13 +308,10 @@ class SegmentFamily(BaseEstimator):
         return f"SegmentFamily: {self.describe()}\n{frame.to_string()}{tail}"
 
     def _repr_html_(self) -> str:
+        """A plain table (jupyter-mlops's subclass renders the rich view)."""
         if not self.__sklearn_is_fitted__():
             return f"<pre>{html.escape(repr(self))}</pre>"
-        try:
-            from jupyter_mlops.display.segments import family_html
-        except ImportError:  # a shipped copy, without jupyter-mlops: a plain table
-            return f"<p>{html.escape(self.describe())}</p>{self.to_frame().to_html()}"
-        return family_html(self.to_dict())
+        return f"<p>{html.escape(self.describe())}</p>{self.to_frame().to_html()}"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
         # scikit-learn's own bundle (its estimator diagram) would win over _repr_html_

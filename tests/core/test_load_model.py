@@ -152,13 +152,13 @@ def test_digests_too_long_for_a_tag_go_in_a_manifest_file(ip, project, client, m
     rewriting the manifest to match a tampered file is itself caught. Here another promotion
     also takes the version number the card was written for (injected: a race), so the card is
     rewritten after registration, and the manifest and tag recorded again."""
-    from jupyter_mlops.core.registry import promote
+    from jupyter_mlops.core.registry import register
 
     monkeypatch.setattr(tempfile, "tempdir", str(project.parent))
     ip.run_cell(textwrap.dedent(NOTEBOOK)).raise_error()
     X, model = ip.user_ns["X"], ip.user_ns["clf"]
     monkeypatch.setattr(digests, "TAG_LIMIT", 200)
-    monkeypatch.setattr(promote, "_next_version", lambda client, name: 7)
+    monkeypatch.setattr(register, "next_version", lambda client, name: 7)
     promoted = mlops.promote(model, "long", X=X)
     stored = artifact_folder(client, promoted.model_id)
     assert promoted.version == "1" and "| Version | 1 |" in (stored / "MODEL_CARD.md").read_text()

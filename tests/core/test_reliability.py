@@ -67,7 +67,7 @@ def test_ctrl_c_as_the_verification_process_starts_stops_it(monkeypatch) -> None
 
     import psutil
 
-    from jupyter_mlops.core.registry import promote
+    from jupyter_mlops.core.registry import verify
 
     started: list[int] = []
     real_init = subprocess.Popen.__init__
@@ -81,7 +81,7 @@ def test_ctrl_c_as_the_verification_process_starts_stops_it(monkeypatch) -> None
     sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
     begun = time.perf_counter()
     try:
-        promote._run_child(sleeper, timeout=120)
+        verify.run_child(sleeper, timeout=120)
     except KeyboardInterrupt:
         pass
     else:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mlops.core.registry import promote
+from jupyter_mlops.core.registry import requirements
 from jupyter_mlops.core.registry.promote import PromoteError
 
 
@@ -42,7 +42,7 @@ def test_numpy_wheel_has_no_top_level_txt_so_python310_cannot_map_it() -> None:
     numpy = importlib.metadata.distribution("numpy")
     assert numpy.read_text("top_level.txt") is None, "numpy's wheel now ships top_level.txt"
     assert "numpy" not in python310_packages_distributions()
-    assert promote._module_distributions()["numpy"] == ["numpy"]
+    assert requirements.module_distributions()["numpy"] == ["numpy"]
 
 
 def test_installed_and_project_modules(
@@ -57,13 +57,13 @@ def test_installed_and_project_modules(
     monkeypatch.delitem(sys.modules, "helpers_for_promotion", raising=False)
     __import__("helpers_for_promotion")
 
-    found = promote._module_distributions()
+    found = requirements.module_distributions()
     assert found["numpy"] == ["numpy"]
     assert found["sklearn"] == ["scikit-learn"]
     assert found["pandas"] == ["pandas"]
     assert "helpers_for_promotion" not in found
 
-    pins, local = promote._requirements_and_local_code(
+    pins, local = requirements.requirements_and_local_code(
         {"numpy", "sklearn", "pandas", "helpers_for_promotion", "json"}, root, skip=set()
     )
     version = importlib.metadata.version
@@ -86,7 +86,7 @@ def test_a_module_from_outside_the_project_is_refused_in_one_line(
     (tmp_path / "proj").mkdir()
 
     with pytest.raises(PromoteError, match=r"'stray_for_promotion'.*neither an installed") as err:
-        promote._requirements_and_local_code({"stray_for_promotion"}, tmp_path / "proj", set())
+        requirements.requirements_and_local_code({"stray_for_promotion"}, tmp_path / "proj", set())
     assert "\n" not in str(err.value)
 
 
@@ -97,7 +97,7 @@ def test_a_package_installed_after_the_first_lookup_is_found(
     site = tmp_path / "site"
     site.mkdir()
     monkeypatch.syspath_prepend(str(site))
-    assert "late_pkg_for_promotion" not in promote._module_distributions()
+    assert "late_pkg_for_promotion" not in requirements.module_distributions()
 
     (site / "late_pkg_for_promotion").mkdir()
     (site / "late_pkg_for_promotion" / "__init__.py").write_text("")
@@ -109,4 +109,6 @@ def test_a_package_installed_after_the_first_lookup_is_found(
     (info / "RECORD").write_text(
         "late_pkg_for_promotion/__init__.py,,\nlate_dist_for_promotion-1.2.dist-info/RECORD,,\n"
     )
-    assert promote._module_distributions()["late_pkg_for_promotion"] == ["late-dist-for-promotion"]
+    assert requirements.module_distributions()["late_pkg_for_promotion"] == [
+        "late-dist-for-promotion"
+    ]

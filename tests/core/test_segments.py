@@ -16,8 +16,9 @@ from sklearn.base import clone, is_regressor
 from sklearn.linear_model import LogisticRegression, Ridge
 
 import jupyter_mlops as mlops
+from jupyter_mlops.core.batch.segments import SegmentError, SegmentFamily
 from jupyter_mlops.errors import MlopsError
-from jupyter_mlops.runtime.segment_family import SegmentError, SegmentFamily, SegmentWarning
+from jupyter_mlops.runtime.segment_family import SegmentWarning
 from tests.cli.test_sweep import dask_cluster  # noqa: F401  (a real scheduler and two workers)
 from tests.conftest import all_runs
 from tests.core.test_promote import load_elsewhere, store_uri

@@ -31,7 +31,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ...errors import MlopsError
-from ...runtime.segment_family import SegmentError, SegmentFamily
+from ...runtime import segment_family
+from ...runtime.segment_family import SegmentError
 from ..autolog import without_autolog
 from ..registry.capture import is_notebook_object
 
@@ -39,6 +40,24 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["SegmentError", "SegmentFamily", "fit_segments"]
+
+
+class SegmentFamily(segment_family.SegmentFamily):
+    """The family users build: the runtime's ``SegmentFamily`` (what ships in a model and only
+    predicts) plus fitting and the rich HTML view, which need jupyter-mlops. Promotion re-bases
+    it onto the copy of the runtime class it ships, so a model never refers to this module."""
+
+    def fit(self, X: pd.DataFrame, y: Any) -> SegmentFamily:
+        """Fit one model per segment of ``X[by]`` and the fallback."""
+        return train(self, X, y)
+
+    def _repr_html_(self) -> str:
+        if not self.__sklearn_is_fitted__():
+            return super()._repr_html_()
+        from ...display.segments import family_html
+
+        return family_html(self.to_dict())
+
 
 CHUNKS_PER_WORKER = 4  # enough to even out uneven segments, few enough to keep shipping cheap
 NAMES_SHOWN = 8  # columns or segments named in a message
