@@ -524,6 +524,8 @@ def test_the_segment_column_keeps_every_segment(X: pd.DataFrame) -> None:
 def test_the_module_runs_as_a_plain_file_with_only_pandas_and_numpy(tmp_path: Path) -> None:
     copy = tmp_path / "contract.py"
     shutil.copy(contract_module.__file__, copy)
+    # what a packaged model ships: the contract and, beside it, <its name>_columns.py
+    shutil.copy(Path(contract_module.__file__).with_name("contract_columns.py"), tmp_path)
     script = f"""
 import importlib.util, runpy, sys, warnings
 sys.modules["jupyter_mlops"] = None  # as if jupyter-mlops were not installed

@@ -5,6 +5,7 @@ Layout of the folder (pyfunc always, the sklearn flavour too when it is one)::
     MLmodel  contract.json  requirements.txt  python_env.yaml  conda.yaml
     input_example.json  serving_input_example.json
     code/<notebook module>.py  code/mlops_loader_<hash>.py  code/mlops_contract_<hash>.py
+    code/mlops_contract_<hash>_columns.py
     code/mlops_segments_<hash>.py (a segment family's class)
     model/model.pkl  model/settings.json
 
@@ -73,8 +74,8 @@ def build(
         captured.tops, root, skip={captured.module, *captured.shipped}
     )
     code_files += [_copy_code(path, code) for path in local]
-    loader_module, contract_module = _ship_runtime(code)
-    code_files += [f"{contract_module}.py", f"{loader_module}.py"]
+    loader_module, contract_module, runtime_files = _ship_runtime(code)
+    code_files += runtime_files
     settings = {
         "input": input_kind,
         "on_violation": on_violation,
@@ -128,19 +129,26 @@ def _write_notebook_code(code: Path, captured: _Captured) -> list[str]:
     return [f"{captured.module}.py"]
 
 
-def _ship_runtime(code: Path) -> tuple[str, str]:
-    """Copies of the loader and the contract in ``code/``, each named by its content's digest;
-    returns (loader module, contract module). Both are copied as they are: the loader finds
-    the contract's copy through ``settings.json``."""
-    from ...runtime import contract
+def _ship_runtime(code: Path) -> tuple[str, str, list[str]]:
+    """Copies of the loader and the contract in ``code/``, named by their content's digest;
+    returns (loader module, contract module, files written). They are copied as they are: the
+    loader finds the contract's copy through ``settings.json``, and the contract finds its
+    columns module beside it as ``<contract module>_columns.py``."""
+    from ...runtime import contract, contract_columns
 
-    names = []
-    for module, prefix in ((packaged_loader, "mlops_loader"), (contract, "mlops_contract")):
-        text = Path(module.__file__).read_text(encoding="utf-8")
-        name = f"{prefix}_{digest(text)}"
-        (code / f"{name}.py").write_text(text, encoding="utf-8")
-        names.append(name)
-    return names[0], names[1]
+    loader_text = Path(packaged_loader.__file__).read_text(encoding="utf-8")
+    contract_text = Path(contract.__file__).read_text(encoding="utf-8")
+    columns_text = Path(contract_columns.__file__).read_text(encoding="utf-8")
+    loader = f"mlops_loader_{digest(loader_text)}"
+    shipped = f"mlops_contract_{digest(contract_text + columns_text)}"
+    files = {
+        f"{loader}.py": loader_text,
+        f"{shipped}.py": contract_text,
+        f"{shipped}_columns.py": columns_text,
+    }
+    for name, text in files.items():
+        (code / name).write_text(text, encoding="utf-8")
+    return loader, shipped, list(files)
 
 
 def _write_model_data(
