@@ -18,29 +18,30 @@ it with, runs only with ``trust_snapshot=True``, after saying who logged it and 
 from __future__ import annotations
 
 import ast
-import io
 import json
 import keyword
 import math
 import os
-import re
 import shutil
-import subprocess
-import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from ...config import STORE_DIR, Settings, resolve_settings
+from ...config import Settings, resolve_settings
 from ...errors import MlopsError
 from .. import store
-from ..data import dvc_repo
-from ..data.dvc_repo import DataError
 from ..provenance import TAG_NOTEBOOK
 from ..redact import redact_url
-from .runner import INJECTED_TAG, PARAMETERS_TAG_KEY, inject_parameters, run_notebook
+from .reproduce_checks import (
+    UntrustedSnapshotError,
+    local_repository,
+    placed_by_history,
+    snapshot_difference,
+    vet_snapshot,
+)
+from .reproduce_scratch import inside, place_snapshot, restore_data, scratch_tree
+from .runner import PARAMETERS_TAG_KEY, run_notebook
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,24 +73,6 @@ _CARRIED_TAGS = (
     "mlops.git.dirty",
 )
 VERDICTS = ("same", "differs", "missing", "new")
-_COMMIT_ID = re.compile(r"[0-9a-f]{7,64}")
-_BRANCH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-SHOWN_DIFF_LINES = 60  # how much of a snapshot's difference a refusal shows
-
-
-class UntrustedSnapshotError(MlopsError):
-    """The run's snapshot is not what the user's git history holds, so it is not run.
-
-    The message is one line (whose run, when, why, what to do); ``difference`` is nbdime's
-    rendering of the snapshot against the committed notebook, for showing below it.
-    """
-
-    def __init__(self, message: str, difference: str = "") -> None:
-        super().__init__(message)
-        self.difference = difference
-        if difference and hasattr(self, "add_note"):  # 3.11+: a notebook's traceback shows it
-            self.add_note(difference)
 
 
 @dataclass
@@ -268,20 +251,20 @@ def reproduce(
         downloads = parent / ".artifacts"
         downloads.mkdir()
         parameters = _recorded_parameters(tags, notes)
-        repo = _local_repository(settings, run_id, tags)
+        repo = local_repository(settings, run_id, tags)
         local_snapshot = _download(client, run_id, snapshot, downloads)
-        committed = _vet_snapshot(
+        committed = vet_snapshot(
             original, snapshot, local_snapshot, repo, parameters, trust_snapshot, notes
         )
         recorded = _recorded_dvc_files(client, run_id, downloads)
         if committed is not None and repo is not None:
-            recorded = _placed_by_history(repo, recorded, run_id, notes)
-        root, top = _scratch_tree(settings, repo, tags, parent, notes, committed is not None)
-        _restore_data(settings, root, recorded, run_id, top is not None, notes)
+            recorded = placed_by_history(repo, recorded, run_id, notes)
+        root, top = scratch_tree(settings, repo, tags, parent, notes, committed is not None)
+        restore_data(settings, root, recorded, run_id, top is not None, notes)
         if committed is not None and top is not None:
-            notebook = _inside(top, committed)  # as checked out: the user's own history
+            notebook = inside(top, committed)  # as checked out: the user's own history
         else:
-            notebook = _place_snapshot(local_snapshot, snapshot, tags, root)
+            notebook = place_snapshot(local_snapshot, snapshot, tags, root)
         shutil.rmtree(downloads)  # a kept scratch folder holds the project tree only
         new_tags = {k: tags[k] for k in _CARRIED_TAGS if k in tags}
         new_tags.update({REPRODUCES_TAG: run_id, "mlops.runner": "jupyter-mlops reproduce"})
@@ -430,114 +413,6 @@ def _copy_params(client: Any, run_id: str, original: Any, tags: dict[str, str]) 
 
 
 # -- the scratch tree --------------------------------------------------------------------------
-def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=600, check=False
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        return subprocess.CompletedProcess(["git", *args], 1, "", str(exc))
-
-
-def _git_or_fail(cwd: Path, *args: str) -> str:
-    out = _git(cwd, *args)
-    if out.returncode != 0:
-        reason = (out.stderr.strip().splitlines() or ["failed"])[-1]
-        raise MlopsError(f"git {args[0]} in the scratch folder: {reason}")
-    return out.stdout.strip()
-
-
-@dataclass(frozen=True)
-class _Repository:
-    """The local git repository holding the project, and the commit the run recorded."""
-
-    toplevel: Path
-    prefix: str  # the project root inside it: "" or "sub/dir/"
-    commit: str
-
-
-def _local_repository(settings: Settings, run_id: str, tags: dict[str, str]) -> _Repository | None:
-    """Where the run's commit is, or ``None`` when the run recorded none.
-
-    The commit comes from the store: it must be a commit id (not an option for git) and in the
-    user's own repository, or this says in one line what to do.
-    """
-    commit = (tags.get("mlops.git.commit") or tags.get("mlflow.source.git.commit") or "").strip()
-    if not commit:
-        return None
-    if not _COMMIT_ID.fullmatch(commit):
-        raise MlopsError(
-            f"run {run_id} records {_shown(commit)[:80]!r} as its git commit, which is not a "
-            "commit id: its tags were altered, so it cannot be reproduced"
-        )
-    top = _git(settings.root, "rev-parse", "--show-toplevel")
-    if top.returncode != 0:
-        raise MlopsError(
-            f"run {run_id} was recorded at git commit {commit[:12]}, but {settings.root} "
-            "is not in a git repository: run reproduce in a clone of the project's repository"
-        )
-    toplevel = Path(top.stdout.strip())
-    prefix = _git(settings.root, "rev-parse", "--show-prefix").stdout.strip()
-    if _git(toplevel, "cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
-        branch = tags.get("mlflow.source.git.branch", "")
-        where = branch if _BRANCH.fullmatch(branch) and ".." not in branch else "BRANCH"
-        raise MlopsError(
-            f"git commit {commit[:12]} recorded by run {run_id} is not in the repository at "
-            f"{toplevel}: fetch the branch that has it (git fetch origin {where}) and run "
-            "reproduce again; if that history was rewritten, the commit is gone"
-        )
-    return _Repository(toplevel, prefix, commit)
-
-
-def _scratch_tree(
-    settings: Settings,
-    repo: _Repository | None,
-    tags: dict[str, str],
-    parent: Path,
-    notes: list[str],
-    committed: bool,
-) -> tuple[Path, Path | None]:
-    """The scratch project root, and the clone's top (a clone at the run's commit), or an
-    empty folder and ``None`` when the run recorded no commit."""
-    if repo is None:
-        root, top = parent / (settings.root.name or "project"), None
-        notes.append(
-            "the run recorded no git commit: the scratch folder holds only the notebook "
-            "snapshot and the data the run recorded; other files were not restored"
-        )
-    else:
-        top = parent / (repo.toplevel.name or "project")
-        # --shared: the clone reads the project's objects in place; it writes only its own
-        _git_or_fail(
-            parent, "clone", "--quiet", "--shared", "--no-checkout", str(repo.toplevel), str(top)
-        )
-        _git_or_fail(top, "checkout", "--quiet", repo.commit)
-        _git(top, "remote", "remove", "origin")  # the new run carries the original's URL
-        root = top / repo.prefix
-        if tags.get("mlops.git.dirty") == "true" and committed:
-            notes.append(
-                "the run had uncommitted changes outside its notebook: files other than the "
-                f"recorded data are as of commit {repo.commit[:12]}"
-            )
-        elif tags.get("mlops.git.dirty") == "true":
-            notes.append(
-                "the run had uncommitted changes: files other than the notebook snapshot and "
-                f"the recorded data are as of commit {repo.commit[:12]}"
-            )
-    root.mkdir(parents=True, exist_ok=True)
-    # A project-root marker, so the notebook's own tracking calls resolve this folder as the
-    # root; runs still go to the project's store, which the runner passes to the kernel.
-    marker = root / STORE_DIR
-    marker.mkdir(exist_ok=True)
-    (marker / ".gitignore").write_text("*\n")
-    return root, top
-
-
-def _inside(root: Path, relative: str) -> Path:
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root.resolve()):
-        raise MlopsError(f"artifact path {relative!r} points outside the scratch folder")
-    return path
 
 
 def _download(client: Any, run_id: str, path: str, downloads: Path) -> Path:
@@ -556,326 +431,4 @@ def _recorded_dvc_files(client: Any, run_id: str, downloads: Path) -> dict[str, 
     return recorded
 
 
-def _out_paths(dvc_text: str) -> list[str] | None:
-    """The paths a ``.dvc`` file checks data out to (``None``: not a readable ``.dvc`` file)."""
-    import yaml
-
-    try:
-        outs = (yaml.safe_load(dvc_text) or {}).get("outs") or []
-        return [str(out.get("path")) for out in outs]
-    except (yaml.YAMLError, AttributeError):
-        return None
-
-
-def _placed_by_history(
-    repo: _Repository, recorded: dict[str, str], run_id: str, notes: list[str]
-) -> dict[str, str]:
-    """The recorded ``.dvc`` files whose data goes where the commit's own ``.dvc`` file puts
-    it: the store picks a version, never a place (data checked out over the committed
-    notebook, or as a module beside it, would be code from the store).
-
-    A ``.dvc`` file the commit lacks (data the run versioned itself, or never committed) is
-    not restored; one that moves its data elsewhere is refused.
-    """
-    kept, skipped = {}, []
-    for rel, text in recorded.items():
-        committed = _committed_text(repo, f"{repo.prefix}{rel}")
-        if committed is None:
-            skipped.append(rel[: -len(".dvc")])
-            continue
-        if _out_paths(text) != _out_paths(committed):
-            raise MlopsError(
-                f"run {run_id}'s recorded dvc/{_shown(rel)} puts data somewhere else than "
-                f"{rel} does at commit {repo.commit[:12]}: the artifact was altered, so the "
-                "run is not reproduced (--trust-snapshot restores it as recorded)"
-            )
-        kept[rel] = text
-    if skipped:
-        notes.append(
-            "data the run recorded that commit "
-            f"{repo.commit[:12]} does not track was not restored: {_shown(', '.join(skipped))} "
-            "(commit its .dvc file to have it restored)"
-        )
-    return kept
-
-
-def _md5(dvc_text: str) -> str:
-    import yaml
-
-    try:
-        outs = (yaml.safe_load(dvc_text) or {}).get("outs") or [{}]
-        return str(outs[0].get("md5", "unknown"))
-    except (yaml.YAMLError, AttributeError):
-        return "unknown"
-
-
-def _restore_data(
-    settings: Settings,
-    root: Path,
-    recorded: dict[str, str],
-    run_id: str,
-    in_git: bool,
-    notes: list[str],
-) -> None:
-    """Write the recorded ``.dvc`` files and check their data out of the project's cache."""
-    if not recorded:
-        return
-    if not dvc_repo.is_initialized(settings.root):
-        raise MlopsError(
-            f"run {run_id} recorded DVC data ({', '.join(p[:-4] for p in recorded)}) but "
-            f"{settings.root} has no DVC repository (.dvc/) whose cache could hold it"
-        )
-    cache = dvc_repo.borrow_project_config(settings.root, root, no_scm=not in_git)
-    for rel, text in recorded.items():
-        target = _inside(root, rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    for rel, text in recorded.items():
-        _checkout(settings, root, rel, text, cache)
-    others = sorted(
-        p.relative_to(root).as_posix()[:-4]
-        for p in root.rglob("*.dvc")
-        if p.is_file()
-        and p.relative_to(root).as_posix() not in recorded
-        and not {".dvc", ".git", STORE_DIR} & set(p.relative_to(root).parts)
-    )
-    if others:
-        notes.append(
-            "DVC-tracked data the run did not record was not restored: "
-            f"{', '.join(others)} (record what a notebook reads with mlops.data.use)"
-        )
-
-
-def _checkout(settings: Settings, root: Path, rel: str, text: str, cache: Path) -> None:
-    """Check one recorded version out; fetch it from the default remote when not cached."""
-    path, md5 = rel[: -len(".dvc")], _md5(text)
-    target = str(root / rel)
-    try:
-        dvc_repo.checkout(root, target)
-        return
-    except DataError as exc:
-        failure = exc
-    remote = settings.dvc_remote
-    if remote is None and not dvc_repo.remotes(root).get(""):
-        stem = md5.removesuffix(".dir")
-        cached = any(
-            (base / stem[:2] / f"{stem[2:]}").exists() for base in (cache / "files" / "md5", cache)
-        )
-        if cached:
-            raise MlopsError(f"cannot restore {path} (md5 {md5}): {failure}") from None
-        raise MlopsError(
-            f"cannot restore {path} (md5 {md5}): it is not in the project's DVC cache and no "
-            "DVC remote is configured to fetch it from"
-        ) from None
-    try:
-        dvc_repo.transfer(root, "pull", [target], remote)
-    except DataError as exc:
-        raise MlopsError(
-            f"cannot restore {path} (md5 {md5}): not in the project's DVC cache, and fetching "
-            f"it from the DVC remote failed: {exc}"
-        ) from None
-
-
-def _place_snapshot(local: Path, snapshot: str, tags: dict[str, str], root: Path) -> Path:
-    """Put the (trusted) snapshot where the notebook was (relative reads work), else at the top."""
-    relative = _relative_source(tags) or PurePosixPath(PurePosixPath(snapshot).name)
-    target = _inside(root, relative.as_posix())
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(local, target)
-    return target
-
-
-def _relative_source(tags: dict[str, str]) -> PurePosixPath | None:
-    """The notebook's path relative to the project root, when the run recorded one."""
-    source = tags.get("mlflow.source.name", "")
-    relative = PurePosixPath(source)
-    if source.endswith(".ipynb") and not relative.is_absolute() and ".." not in relative.parts:
-        return relative
-    return None
-
-
 # -- the snapshot against the user's own history ----------------------------------------------
-def _shown(text: str) -> str:
-    """``text`` from the store, safe to print: control characters (a terminal's escape
-    sequences) written as escapes; newlines and tabs kept."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
-def _brief(exc: Exception) -> str:
-    return _shown((str(exc).strip().splitlines() or [type(exc).__name__])[0])[:200]
-
-
-def _sources(nb: Any, injected: str | None) -> Any:
-    """The notebook reduced to what it runs: code and markdown cells' types and sources.
-
-    Outputs, execution counts, ids and metadata are left out, as is an injected-parameters
-    cell holding exactly the recorded parameters (the runner re-injects those); any other
-    injected cell stays, so a difference in it shows.
-    """
-    import nbformat
-
-    reduced = nbformat.v4.new_notebook()
-    for cell in nb.get("cells", []):
-        kind, source = cell.get("cell_type"), cell.get("source", "")
-        if isinstance(source, list):
-            source = "".join(source)
-        if kind not in ("code", "markdown"):
-            continue
-        tags = cell.get("metadata", {}).get("tags", [])
-        if kind == "code" and INJECTED_TAG in tags and source == injected:
-            continue
-        extra = {"outputs": [], "execution_count": None} if kind == "code" else {}
-        reduced.cells.append({"cell_type": kind, "source": source, "metadata": {}, **extra})
-    return reduced
-
-
-def _injected_source(parameters: dict[str, Any] | None) -> str | None:
-    """The cell the batch runner injects for ``parameters`` (``None``: it injects none)."""
-    import nbformat
-
-    if not parameters:
-        return None
-    nb = nbformat.v4.new_notebook()
-    inject_parameters(nb, parameters)
-    return nb.cells[0].source
-
-
-def snapshot_difference(
-    committed: Any | None, snapshot: Any, parameters: dict[str, Any] | None = None
-) -> str:
-    """How ``snapshot`` differs from ``committed`` in what it runs, as nbdime prints it ("" when
-    it does not): cell sources and types only, the injected ``parameters`` cell ignored.
-
-    ``committed`` ``None`` (nothing committed) shows every cell of the snapshot as added.
-    """
-    import nbdime
-    import nbformat
-    from nbdime.prettyprint import PrettyPrintConfig, pretty_print_diff
-
-    injected = _injected_source(parameters)
-    base = _sources(committed if committed is not None else nbformat.v4.new_notebook(), injected)
-    other = _sources(snapshot, injected)
-    diff = nbdime.diff_notebooks(base, other)
-    if not diff:
-        return ""
-    out = io.StringIO()
-    config = PrettyPrintConfig(out=out, use_color=False, use_git=False, use_diff=False)
-    pretty_print_diff(base, diff, "", config)
-    return _shown(out.getvalue().rstrip("\n"))
-
-
-def _trimmed(difference: str, artifact: str) -> str:
-    lines = difference.splitlines()
-    if len(lines) <= SHOWN_DIFF_LINES:
-        return difference
-    rest = len(lines) - SHOWN_DIFF_LINES
-    return "\n".join(
-        [*lines[:SHOWN_DIFF_LINES], f"... {rest} more line(s): the whole snapshot is {artifact}"]
-    )
-
-
-def _committed_path(repo: _Repository, tags: dict[str, str]) -> str | None:
-    """The notebook's path in the repository: from the run's notebook tag when it lies inside
-    the repository, else its source name under the project root; the first found at the
-    commit, else the first named."""
-    candidates = []
-    recorded = tags.get(TAG_NOTEBOOK, "")
-    if recorded.endswith(".ipynb") and Path(recorded).is_absolute():
-        for top in dict.fromkeys((repo.toplevel, repo.toplevel.resolve())):
-            if Path(recorded).is_relative_to(top):
-                candidates.append(Path(recorded).relative_to(top).as_posix())
-                break
-    relative = _relative_source(tags)
-    if relative is not None:
-        candidates.append((PurePosixPath(repo.prefix) / relative).as_posix())
-    candidates = [c for c in candidates if ".." not in PurePosixPath(c).parts]
-    for path in candidates:
-        if _git(repo.toplevel, "cat-file", "-e", f"{repo.commit}:{path}").returncode == 0:
-            return path
-    return candidates[0] if candidates else None
-
-
-def _committed_text(repo: _Repository, path: str) -> str | None:
-    """A file's text at the run's commit in the user's repository; ``None`` when not there."""
-    try:
-        return dvc_repo.git_show(repo.toplevel, repo.commit, path)
-    except DataError:
-        return None
-
-
-def _read_committed(repo: _Repository, path: str) -> Any | None:
-    """The notebook at ``path`` in the run's commit (``None`` when it is not there)."""
-    import nbformat
-
-    text = _committed_text(repo, path)
-    if text is None:
-        return None
-    try:
-        return nbformat.reads(text, as_version=4)
-    except Exception as exc:  # nbformat raises several kinds for a file that is not a notebook
-        raise MlopsError(
-            f"{path} at commit {repo.commit[:12]} is not a readable notebook ({_brief(exc)})"
-        ) from None
-
-
-def _vet_snapshot(
-    original: Any,
-    snapshot: str,
-    local: Path,
-    repo: _Repository | None,
-    parameters: dict[str, Any] | None,
-    trust: bool,
-    notes: list[str],
-) -> str | None:
-    """The committed notebook to run (its path in the repository), after checking that the
-    run's snapshot matches it; ``None`` when the snapshot is to run instead (``trust``).
-
-    Refuses (``UntrustedSnapshotError``) before anything runs when nothing committed vouches
-    for the snapshot, unless ``trust``: then says on stderr who logged it and the difference.
-    """
-    import nbformat
-
-    run_id = original.info.run_id
-    try:
-        snap = nbformat.read(local, as_version=4)
-    except Exception as exc:  # nbformat raises several kinds for a file that is not a notebook
-        raise MlopsError(
-            f"run {run_id}'s snapshot {snapshot} is not a readable notebook ({_brief(exc)})"
-        ) from None
-    path = _committed_path(repo, dict(original.data.tags)) if repo else None
-    committed = _read_committed(repo, path) if repo and path else None
-    difference = snapshot_difference(committed, snap, parameters)
-    if repo is None:
-        reason = "it recorded no git commit, so nothing committed vouches for its snapshot"
-    elif path is None:
-        reason = f"it recorded no notebook path inside the repository at {repo.toplevel}"
-    elif committed is None:
-        reason = f"{path} is not in its commit {repo.commit[:12]} (never committed)"
-    elif parameters is None:
-        reason = "its recorded parameters are not all Python literals under identifier names"
-    elif difference:
-        reason = (
-            f"its notebook snapshot differs from {path} at its commit {repo.commit[:12]} "
-            "(a run with uncommitted changes, or an altered artifact)"
-        )
-    else:
-        return path
-    tags = original.data.tags
-    user = _shown(tags.get("mlflow.user") or "an unknown user")
-    when = datetime.fromtimestamp(original.info.start_time / 1000, timezone.utc)
-    who = f"run {run_id} was logged by {user} on {when:%Y-%m-%d %H:%M} UTC"
-    shown = _trimmed(difference, f"artifact {snapshot} of run {run_id}")
-    if not trust:
-        below = " (difference below)" if shown else ""
-        raise UntrustedSnapshotError(
-            f"{who}; {_shown(reason)}: not running code from the store; "
-            f"--trust-snapshot (trust_snapshot=True) runs its snapshot anyway{below}",
-            shown,
-        )
-    sys.stderr.write(
-        f"running the notebook snapshot, not a committed notebook, as trusted: {who}; "
-        f"{_shown(reason)}\n" + (f"{shown}\n" if shown else "")
-    )
-    sys.stderr.flush()
-    notes.append(f"ran the run's notebook snapshot, trusted: {who}; {_shown(reason)}")
-    return None

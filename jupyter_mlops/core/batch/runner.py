@@ -7,7 +7,6 @@ cell. The source notebook is never written; the executed copy goes to the run (a
 
 from __future__ import annotations
 
-import ast
 import copy
 import json
 import os
@@ -21,10 +20,9 @@ from ...config import resolve_settings
 from ...errors import MlopsError
 from .. import provenance, store
 from ..redact import redact_url
-from ..tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV, _reap
+from ..tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV, reap
+from .parameters import PARAMETERS_TAG, inject_parameters
 
-PARAMETERS_TAG = "parameters"
-INJECTED_TAG = "injected-parameters"
 PARAMETERS_TAG_KEY = "mlops.parameters"  # the injected values as Python literals (JSON object)
 
 
@@ -64,29 +62,6 @@ class NotebookRun:
         if self.output:
             lines.append(f"  executed notebook: {self.output}")
         return "\n".join(lines)
-
-
-def inject_parameters(nb: Any, parameters: dict[str, Any]) -> bool:
-    """Add a cell assigning ``parameters`` after the cell tagged ``parameters`` (papermill's
-    convention), or first when there is none; it replaces an earlier injected cell.
-
-    Returns whether a ``parameters`` cell was found (the caller tells the user when not).
-    """
-    import nbformat
-
-    if not parameters:
-        return True
-    source = "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in parameters.items())
-    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [INJECTED_TAG]})
-    cells = [c for c in nb.cells if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])]
-    position, found = 0, False
-    for index, existing in enumerate(cells):
-        if PARAMETERS_TAG in existing.get("metadata", {}).get("tags", []):
-            position, found = index + 1, True
-            break
-    cells.insert(position, cell)
-    nb.cells = cells
-    return found
 
 
 def run_notebook(
@@ -143,7 +118,7 @@ def run_notebook(
         )
 
     kernel = kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
-    kernel_arguments = _check_kernel(kernel)
+    kernel_arguments = check_kernel(kernel)
 
     settings = resolve_settings(notebook.parent, tracking_uri=tracking_uri)
     exp_name = experiment or settings.experiment or notebook.stem
@@ -249,7 +224,7 @@ def _create_run(
 ) -> tuple[Any, str]:
     """Open the store and create the run with its provenance and parameters."""
     store.prepare(settings)
-    _reap(settings)
+    reap(settings)
     exp_id = store.experiment_id(settings, exp_name)
     client = store.client(settings)
     tags = provenance.run_tags(notebook, settings.root)
@@ -289,7 +264,7 @@ def _html_exporter() -> Any:
     return exporter
 
 
-def _check_kernel(name: str) -> list[str]:
+def check_kernel(name: str) -> list[str]:
     """Refuse an unknown kernel; return the arguments that load our extension at its start
     (an IPython kernel only: the whole notebook is the run, so fits count from its first cell).
     """
@@ -353,12 +328,3 @@ def _finish(
     if error:
         store.with_retry(lambda: client.set_tag(run_id, "mlops.error", error[:5000]))
     store.with_retry(lambda: client.set_terminated(run_id, status))
-
-
-def parse_parameter(value: str) -> Any:
-    """A CLI parameter value: a Python literal when it is one (``0.5``, ``True``, ``None``,
-    ``[1, 2]``, ``'text'``), else the string as typed (papermill's ``-p`` does the same)."""
-    try:
-        return ast.literal_eval(value.strip())
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return value
