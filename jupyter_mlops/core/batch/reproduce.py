@@ -31,8 +31,25 @@ from typing import TYPE_CHECKING, Any
 from ...config import Settings, resolve_settings
 from ...errors import MlopsError
 from .. import store
-from ..provenance import TAG_NOTEBOOK
 from ..redact import redact_url
+from ..tags import (
+    ALIAS_HELD,
+    DVC_FOLDER,
+    GIT_COMMIT,
+    GIT_DIRTY,
+    MLFLOW_GIT_BRANCH,
+    MLFLOW_GIT_COMMIT,
+    MLFLOW_GIT_REPO_URL,
+    MLFLOW_SOURCE_NAME,
+    NOTEBOOK_FOLDER,
+    NOTEBOOK_PATH,
+    PARAMETERS,
+    PROMOTED_PREFIX,
+    REPRODUCE_CODE,
+    REPRODUCE_VERDICT,
+    REPRODUCES,
+    RUNNER,
+)
 from .reproduce_checks import (
     UntrustedSnapshotError,
     local_repository,
@@ -41,7 +58,7 @@ from .reproduce_checks import (
     vet_snapshot,
 )
 from .reproduce_scratch import inside, place_snapshot, restore_data, scratch_tree
-from .runner import PARAMETERS_TAG_KEY, run_notebook
+from .runner import run_notebook
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,20 +74,17 @@ __all__ = [
 
 DEFAULT_RTOL = 1e-6
 DEFAULT_ATOL = 0.0
-REPRODUCES_TAG = "mlops.reproduces"  # on the new run: the id of the run it reproduces
-VERDICT_TAG = "mlops.reproduce.verdict"  # same, differs or failed
-CODE_TAG = "mlops.reproduce.code"  # what ran: "commit" (the committed notebook) or "snapshot"
 COMPARISON_ARTIFACT = "reproduce/comparison.json"
 # what the new run copies from the original: it ran that commit and that notebook, and the
 # scratch clone's own view (a temp path, a detached HEAD, no remote) means nothing later
 _CARRIED_TAGS = (
-    "mlflow.source.name",
-    TAG_NOTEBOOK,
-    "mlflow.source.git.commit",
-    "mlflow.source.git.branch",
-    "mlflow.source.git.repoURL",
-    "mlops.git.commit",
-    "mlops.git.dirty",
+    MLFLOW_SOURCE_NAME,
+    NOTEBOOK_PATH,
+    MLFLOW_GIT_COMMIT,
+    MLFLOW_GIT_BRANCH,
+    MLFLOW_GIT_REPO_URL,
+    GIT_COMMIT,
+    GIT_DIRTY,
 )
 VERDICTS = ("same", "differs", "missing", "new")
 
@@ -239,9 +253,7 @@ def reproduce(
     run_id = original.info.run_id
     tags = dict(original.data.tags)
     snapshot = _snapshot_artifact(client, run_id, tags)
-    exp_name = experiment or (
-        store.with_retry(lambda: client.get_experiment(original.info.experiment_id)).name
-    )
+    exp_name = experiment or (client.get_experiment(original.info.experiment_id).name)
     notes = []
     if original.info.status != "FINISHED":
         notes.append(f"the original run is {original.info.status}: its metrics may be partial")
@@ -267,10 +279,10 @@ def reproduce(
             notebook = place_snapshot(local_snapshot, snapshot, tags, root)
         shutil.rmtree(downloads)  # a kept scratch folder holds the project tree only
         new_tags = {k: tags[k] for k in _CARRIED_TAGS if k in tags}
-        new_tags.update({REPRODUCES_TAG: run_id, "mlops.runner": "jupyter-mlops reproduce"})
-        new_tags[CODE_TAG] = "snapshot" if committed is None else "commit"
-        if parameters is None and PARAMETERS_TAG_KEY in tags:
-            new_tags[PARAMETERS_TAG_KEY] = tags[PARAMETERS_TAG_KEY]
+        new_tags.update({REPRODUCES: run_id, RUNNER: "jupyter-mlops reproduce"})
+        new_tags[REPRODUCE_CODE] = "snapshot" if committed is None else "commit"
+        if parameters is None and PARAMETERS in tags:
+            new_tags[PARAMETERS] = tags[PARAMETERS]
         name = original.info.run_name or notebook.stem
         result = run_notebook(
             notebook,
@@ -286,9 +298,9 @@ def reproduce(
         new_id = result.run_id
         if parameters is None:  # kept as the snapshot injected them: log what the original did
             _copy_params(client, new_id, original, tags)
-        if TAG_NOTEBOOK not in tags:
-            store.with_retry(lambda: client.delete_tag(new_id, TAG_NOTEBOOK))
-        rerun = store.with_retry(lambda: client.get_run(new_id))
+        if NOTEBOOK_PATH not in tags:
+            client.delete_tag(new_id, NOTEBOOK_PATH)
+        rerun = client.get_run(new_id)
         rows = compare_metrics(original.data.metrics, rerun.data.metrics, rtol=rtol, atol=atol)
         if not result.ok:
             status = "failed"
@@ -312,8 +324,8 @@ def reproduce(
             scratch=root if keep else None,
         )
         text = reproduction.to_json()
-        store.with_retry(lambda: client.log_text(new_id, text, COMPARISON_ARTIFACT))
-        store.with_retry(lambda: client.set_tag(new_id, VERDICT_TAG, status))
+        client.log_text(new_id, text, COMPARISON_ARTIFACT)
+        client.set_tag(new_id, REPRODUCE_VERDICT, status)
         return reproduction
     finally:
         if not keep:
@@ -325,16 +337,14 @@ def _promotion_notes(client: Any, rerun: Any) -> list[str]:
     asked for and did not move (a reproduction registers; it never repoints an alias)."""
     from mlflow.exceptions import MlflowException
 
-    from ..registry.promote import HELD_ALIAS_TAG, PROMOTED_TAG
-
     notes = []
     for key, value in sorted(rerun.data.tags.items()):
-        if not key.startswith(PROMOTED_TAG):
+        if not key.startswith(PROMOTED_PREFIX):
             continue
-        name, version = key[len(PROMOTED_TAG) :], value.split("@")[0]
+        name, version = key[len(PROMOTED_PREFIX) :], value.split("@")[0]
         try:
-            mv = store.with_retry(lambda n=name, v=version: client.get_model_version(n, v))
-            held = mv.tags.get(HELD_ALIAS_TAG)
+            mv = client.get_model_version(name, version)
+            held = mv.tags.get(ALIAS_HELD)
         except MlflowException:
             held = None
         moved = f" without moving alias {held!r}" if held else ""
@@ -351,7 +361,7 @@ def _original_run(client: Any, run_id: str, settings: Settings) -> Any:
 
     run_id = run_id.strip()
     try:
-        return store.with_retry(lambda: client.get_run(run_id))
+        return client.get_run(run_id)
     except MlflowException as exc:
         if exc.error_code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
             raise MlopsError(f"no run {run_id!r} in {redact_url(settings.tracking_uri)}") from None
@@ -360,20 +370,22 @@ def _original_run(client: Any, run_id: str, settings: Settings) -> Any:
 
 def _artifact_files(client: Any, run_id: str, folder: str) -> list[str]:
     found = []
-    for info in store.with_retry(lambda: client.list_artifacts(run_id, folder)):
+    for info in client.list_artifacts(run_id, folder):
         found += _artifact_files(client, run_id, info.path) if info.is_dir else [info.path]
     return found
 
 
 def _snapshot_artifact(client: Any, run_id: str, tags: dict[str, str]) -> str:
     """The notebook the run logged; with several, the one named like its source notebook."""
-    found = sorted(p for p in _artifact_files(client, run_id, "notebook") if p.endswith(".ipynb"))
+    found = sorted(
+        p for p in _artifact_files(client, run_id, NOTEBOOK_FOLDER) if p.endswith(".ipynb")
+    )
     if not found:
         raise MlopsError(
             f"run {run_id} has no notebook snapshot (notebook/*.ipynb) to re-run: it was not "
             "run from a notebook, or it ended before logging one"
         )
-    wanted = PurePosixPath(tags.get("mlflow.source.name", "")).name
+    wanted = PurePosixPath(tags.get(MLFLOW_SOURCE_NAME, "")).name
     return next((p for p in found if PurePosixPath(p).name == wanted), found[0])
 
 
@@ -383,7 +395,7 @@ def _recorded_parameters(tags: dict[str, str], notes: list[str]) -> dict[str, An
     Only names that are identifiers and values that are Python literals: the tag comes from the
     store, and anything else would be code from it (``None`` then needs a trusted snapshot).
     """
-    raw = tags.get(PARAMETERS_TAG_KEY)
+    raw = tags.get(PARAMETERS)
     if not raw:
         return {}
     try:
@@ -404,12 +416,12 @@ def _copy_params(client: Any, run_id: str, original: Any, tags: dict[str, str]) 
     from mlflow.entities import Param
 
     try:
-        names = list(json.loads(tags.get(PARAMETERS_TAG_KEY, "{}")))
+        names = list(json.loads(tags.get(PARAMETERS, "{}")))
     except ValueError:
         names = []
     params = [Param(k, original.data.params[k]) for k in names if k in original.data.params]
     if params:
-        store.with_retry(lambda: client.log_batch(run_id, params=params))
+        client.log_batch(run_id, params=params)
 
 
 # -- the scratch tree --------------------------------------------------------------------------
@@ -418,16 +430,18 @@ def _copy_params(client: Any, run_id: str, original: Any, tags: dict[str, str]) 
 def _download(client: Any, run_id: str, path: str, downloads: Path) -> Path:
     """One artifact, without MLflow's progress bar (a bar per small file is noise here)."""
     with store.no_progress_bars():
-        local = store.with_retry(lambda: client.download_artifacts(run_id, path, str(downloads)))
+        local = client.download_artifacts(run_id, path, str(downloads))
     return Path(local)
 
 
 def _recorded_dvc_files(client: Any, run_id: str, downloads: Path) -> dict[str, str]:
     """``{path of the .dvc file: its exact text}`` for every data version the run recorded."""
-    files = [p for p in _artifact_files(client, run_id, "dvc") if p.endswith(".dvc")]
+    files = [p for p in _artifact_files(client, run_id, DVC_FOLDER) if p.endswith(".dvc")]
     recorded = {}
     for path in files:
-        recorded[path[len("dvc/") :]] = _download(client, run_id, path, downloads).read_text()
+        recorded[path[len(DVC_FOLDER) + 1 :]] = _download(
+            client, run_id, path, downloads
+        ).read_text()
     return recorded
 
 

@@ -22,7 +22,14 @@ from ...config import Settings
 from ...errors import MlopsError
 from ..data import dvc_repo
 from ..data.dvc_repo import DataError
-from ..provenance import TAG_NOTEBOOK
+from ..tags import (
+    GIT_COMMIT,
+    MLFLOW_GIT_BRANCH,
+    MLFLOW_GIT_COMMIT,
+    MLFLOW_SOURCE_NAME,
+    MLFLOW_USER,
+    NOTEBOOK_PATH,
+)
 from .parameters import INJECTED_TAG, inject_parameters
 
 _COMMIT_ID = re.compile(r"[0-9a-f]{7,64}")
@@ -69,7 +76,7 @@ def local_repository(settings: Settings, run_id: str, tags: dict[str, str]) -> R
     The commit comes from the store: it must be a commit id (not an option for git) and in the
     user's own repository, or this says in one line what to do.
     """
-    commit = (tags.get("mlops.git.commit") or tags.get("mlflow.source.git.commit") or "").strip()
+    commit = (tags.get(GIT_COMMIT) or tags.get(MLFLOW_GIT_COMMIT) or "").strip()
     if not commit:
         return None
     if not _COMMIT_ID.fullmatch(commit):
@@ -86,7 +93,7 @@ def local_repository(settings: Settings, run_id: str, tags: dict[str, str]) -> R
     toplevel = Path(top.stdout.strip())
     prefix = git(settings.root, "rev-parse", "--show-prefix").stdout.strip()
     if git(toplevel, "cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
-        branch = tags.get("mlflow.source.git.branch", "")
+        branch = tags.get(MLFLOW_GIT_BRANCH, "")
         where = branch if _BRANCH.fullmatch(branch) and ".." not in branch else "BRANCH"
         raise MlopsError(
             f"git commit {commit[:12]} recorded by run {run_id} is not in the repository at "
@@ -149,7 +156,7 @@ def placed_by_history(
 
 def relative_source(tags: dict[str, str]) -> PurePosixPath | None:
     """The notebook's path relative to the project root, when the run recorded one."""
-    source = tags.get("mlflow.source.name", "")
+    source = tags.get(MLFLOW_SOURCE_NAME, "")
     relative = PurePosixPath(source)
     if source.endswith(".ipynb") and not relative.is_absolute() and ".." not in relative.parts:
         return relative
@@ -240,7 +247,7 @@ def _committed_path(repo: Repository, tags: dict[str, str]) -> str | None:
     the repository, else its source name under the project root; the first found at the
     commit, else the first named."""
     candidates = []
-    recorded = tags.get(TAG_NOTEBOOK, "")
+    recorded = tags.get(NOTEBOOK_PATH, "")
     if recorded.endswith(".ipynb") and Path(recorded).is_absolute():
         for top in dict.fromkeys((repo.toplevel, repo.toplevel.resolve())):
             if Path(recorded).is_relative_to(top):
@@ -314,7 +321,7 @@ def vet_snapshot(
     else:
         return path
     tags = original.data.tags
-    user = shown(tags.get("mlflow.user") or "an unknown user")
+    user = shown(tags.get(MLFLOW_USER) or "an unknown user")
     when = datetime.fromtimestamp(original.info.start_time / 1000, timezone.utc)
     who = f"run {run_id} was logged by {user} on {when:%Y-%m-%d %H:%M} UTC"
     excerpt = _trimmed(difference, f"artifact {snapshot} of run {run_id}")

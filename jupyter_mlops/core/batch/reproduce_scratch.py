@@ -13,6 +13,7 @@ from ...config import STORE_DIR, Settings
 from ...errors import MlopsError
 from ..data import dvc_repo
 from ..data.dvc_repo import DataError
+from ..tags import GIT_DIRTY
 from .reproduce_checks import Repository, git, relative_source
 
 
@@ -49,12 +50,12 @@ def scratch_tree(
         _git_or_fail(top, "checkout", "--quiet", repo.commit)
         git(top, "remote", "remove", "origin")  # the new run carries the original's URL
         root = top / repo.prefix
-        if tags.get("mlops.git.dirty") == "true" and committed:
+        if tags.get(GIT_DIRTY) == "true" and committed:
             notes.append(
                 "the run had uncommitted changes outside its notebook: files other than the "
                 f"recorded data are as of commit {repo.commit[:12]}"
             )
-        elif tags.get("mlops.git.dirty") == "true":
+        elif tags.get(GIT_DIRTY) == "true":
             notes.append(
                 "the run had uncommitted changes: files other than the notebook snapshot and "
                 f"the recorded data are as of commit {repo.commit[:12]}"

@@ -20,10 +20,17 @@ from ...config import resolve_settings
 from ...errors import MlopsError
 from .. import provenance, store
 from ..redact import redact_url
+from ..tags import (
+    ERROR,
+    FAILED_CELL,
+    HTML_ERROR,
+    MLFLOW_PARENT_RUN_ID,
+    NOTEBOOK_FOLDER,
+    PARAMETERS,
+    RUNNER,
+)
 from ..tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV, reap
 from .parameters import PARAMETERS_TAG, inject_parameters
-
-PARAMETERS_TAG_KEY = "mlops.parameters"  # the injected values as Python literals (JSON object)
 
 
 @dataclass
@@ -122,11 +129,11 @@ def run_notebook(
 
     settings = resolve_settings(notebook.parent, tracking_uri=tracking_uri)
     exp_name = experiment or settings.experiment or notebook.stem
-    run_tags = {"mlops.runner": "jupyter-mlops run"}
+    run_tags = {RUNNER: "jupyter-mlops run"}
     if parameters:
-        run_tags[PARAMETERS_TAG_KEY] = json.dumps({k: repr(v) for k, v in parameters.items()})
+        run_tags[PARAMETERS] = json.dumps({k: repr(v) for k, v in parameters.items()})
     if parent_run_id:
-        run_tags["mlflow.parentRunId"] = parent_run_id
+        run_tags[MLFLOW_PARENT_RUN_ID] = parent_run_id
     # Importing MLflow and opening the store costs more than starting a kernel: do it on a
     # second thread while the kernel starts and runs its first cells. The kernel learns the
     # run id from a file written once the run exists; only a tracking call waits for it.
@@ -196,7 +203,7 @@ def run_notebook(
     if written is not None:  # the partial notebook too, when a cell failed
         written.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, written)
-    final = store.with_retry(lambda: client.get_run(run_id))
+    final = client.get_run(run_id)
     return NotebookRun(
         run_id=run_id,
         experiment=exp_name,
@@ -230,15 +237,13 @@ def _create_run(
     tags = provenance.run_tags(notebook, settings.root)
     tags.update(run_tags)
     tags.update(extra_tags or {})
-    created = store.with_retry(
-        lambda: client.create_run(exp_id, tags=tags, run_name=run_name or notebook.stem)
-    )
+    created = client.create_run(exp_id, tags=tags, run_name=run_name or notebook.stem)
     run_id = created.info.run_id
     if parameters:
         from mlflow.entities import Param
 
         params = [Param(k, str(v)) for k, v in parameters.items()]
-        store.with_retry(lambda: client.log_batch(run_id, params=params))
+        client.log_batch(run_id, params=params)
     return client, run_id
 
 
@@ -316,15 +321,15 @@ def _finish(
     import nbformat
 
     text = nbformat.writes(nb)
-    store.with_retry(lambda: client.log_text(run_id, text, f"notebook/{notebook.stem}.ipynb"))
+    client.log_text(run_id, text, f"{NOTEBOOK_FOLDER}/{notebook.stem}.ipynb")
     try:
         body, _ = html.result().from_notebook_node(nb)
-        store.with_retry(lambda: client.log_text(run_id, body, f"notebook/{notebook.stem}.html"))
+        client.log_text(run_id, body, f"{NOTEBOOK_FOLDER}/{notebook.stem}.html")
     except Exception as exc:  # a rendering problem must not hide the run's real outcome
         message = str(exc)[:500]
-        store.with_retry(lambda: client.set_tag(run_id, "mlops.html_error", message))
+        client.set_tag(run_id, HTML_ERROR, message)
     if failed_cell is not None:
-        store.with_retry(lambda: client.set_tag(run_id, "mlops.failed_cell", str(failed_cell)))
+        client.set_tag(run_id, FAILED_CELL, str(failed_cell))
     if error:
-        store.with_retry(lambda: client.set_tag(run_id, "mlops.error", error[:5000]))
-    store.with_retry(lambda: client.set_terminated(run_id, status))
+        client.set_tag(run_id, ERROR, error[:5000])
+    client.set_terminated(run_id, status)

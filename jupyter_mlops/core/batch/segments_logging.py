@@ -8,6 +8,19 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..tags import (
+    ERROR,
+    MLFLOW_PARENT_RUN_ID,
+    SEGMENT,
+    SEGMENT_BY,
+    SEGMENT_MODEL,
+    SEGMENT_NOTE,
+    SEGMENTS_BY,
+    SEGMENTS_ESTIMATOR,
+    SEGMENTS_SCORING,
+    SEGMENTS_SUMMARY,
+)
+
 if TYPE_CHECKING:
     from ...runtime.segment_family import SegmentFamily
 
@@ -18,12 +31,12 @@ def log_family(family: SegmentFamily, run: Any) -> None:
     """One child run per segment under ``run``, and the summary on ``run`` itself."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from .. import provenance, store
+    from .. import provenance
     from ..buffer import NewRun, write_run
     from ..tracking import session
 
     client = run.client
-    parent = store.with_retry(lambda: client.get_run(run.run_id))
+    parent = client.get_run(run.run_id)
     inherited = provenance.code_tags(parent.data.tags)
     estimator = type(family.estimator).__name__
 
@@ -32,15 +45,15 @@ def log_family(family: SegmentFamily, run: Any) -> None:
         own, error = segment in family.models_, family.failed_segments_.get(segment)
         tags = {
             **inherited,
-            "mlflow.parentRunId": run.run_id,
-            "mlops.segment.by": str(family.by),
-            "mlops.segment": str(segment),
-            "mlops.segment.model": "own" if own else "fallback",
+            MLFLOW_PARENT_RUN_ID: run.run_id,
+            SEGMENT_BY: str(family.by),
+            SEGMENT: str(segment),
+            SEGMENT_MODEL: "own" if own else "fallback",
         }
         if error:
-            tags["mlops.error"] = error[:5000]
+            tags[ERROR] = error[:5000]
         elif not own:
-            tags["mlops.segment.note"] = f"fewer than {family.min_rows} rows"
+            tags[SEGMENT_NOTE] = f"fewer than {family.min_rows} rows"
         started = family.fit_started_.get(segment)
         start_ms = int(started * 1000) if started else int(time.time() * 1000)
         seconds = family.fit_seconds_.get(segment, 0.0)
@@ -60,7 +73,7 @@ def log_family(family: SegmentFamily, run: Any) -> None:
             end_ms=start_ms + int(seconds * 1000),
             status="FAILED" if error else "FINISHED",
         )
-        store.with_retry(lambda: write_run(client, record))  # each step once, retried or not
+        write_run(client, record)  # each step once, retried or not
         return record.run_id
 
     writers = 1 if run.settings.sqlite_path is not None else _CHILD_WRITERS_REMOTE
@@ -75,14 +88,13 @@ def _log_summary(family: SegmentFamily, run: Any, client: Any, session: Any) -> 
     import json
 
     from ...display.segments import family_document
-    from .. import store
     from ..buffer import now_ms
 
     summary = family.to_dict()
     text = json.dumps(summary, indent=1, allow_nan=False)
-    store.with_retry(lambda: client.log_text(run.run_id, text, "segments/summary.json"))
+    client.log_text(run.run_id, text, f"{SEGMENTS_SUMMARY}.json")
     page = family_document(summary)
-    store.with_retry(lambda: client.log_text(run.run_id, page, "segments/summary.html"))
+    client.log_text(run.run_id, page, f"{SEGMENTS_SUMMARY}.html")
     values = {
         "segments.count": summary["n_segments"],
         "segments.models": summary["n_models"],
@@ -96,9 +108,9 @@ def _log_summary(family: SegmentFamily, run: Any, client: Any, session: Any) -> 
     ts = now_ms()
     metrics = [(k, float(v), ts, 0) for k, v in values.items() if _finite_number(v)]
     tags = [
-        ("mlops.segments.by", str(family.by)),
-        ("mlops.segments.estimator", summary["estimator"][:5000]),
-        ("mlops.segments.scoring", summary["scoring"]),
+        (SEGMENTS_BY, str(family.by)),
+        (SEGMENTS_ESTIMATOR, summary["estimator"][:5000]),
+        (SEGMENTS_SCORING, summary["scoring"]),
     ]
     session.buffer.add(client, run.run_id, metrics=metrics, tags=tags)
 

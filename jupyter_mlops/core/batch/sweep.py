@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import MlopsError
+from .. import tags
 from .executors import DaskCluster, LocalPool, error_text, ignore_interrupts_again
 from .parameters import check_grid, grid_points
 from .sweep_best import apply_best, check_best, held_note, promotions
@@ -111,18 +112,16 @@ def sweep(
         exp_name = experiment or settings.experiment or notebook.stem
         exp_id = store.experiment_id(settings, exp_name)
         client = store.client(settings)
-        tags = provenance.run_tags(notebook, settings.root)
-        tags.update(
+        run_tags = provenance.run_tags(notebook, settings.root)
+        run_tags.update(
             {
-                "mlops.runner": RUNNER,
-                "mlops.sweep.size": str(len(points)),
-                "mlops.sweep.workers": backend.describe(),
+                tags.RUNNER: RUNNER,
+                tags.SWEEP_SIZE: str(len(points)),
+                tags.SWEEP_WORKERS: backend.describe(),
             }
         )
-        created = store.with_retry(
-            lambda: client.create_run(
-                exp_id, tags=tags, run_name=run_name or f"{notebook.stem} sweep"
-            )
+        created = client.create_run(
+            exp_id, tags=run_tags, run_name=run_name or f"{notebook.stem} sweep"
         )
         parent_id = created.info.run_id
         log_grid(client, parent_id, checked)
@@ -143,7 +142,7 @@ def sweep(
             "timeout": timeout,
             "tracking_uri": settings.tracking_uri,
             "parent_run_id": parent_id,
-            "tags": {"mlops.sweep.index": str(index)},
+            "tags": {tags.SWEEP_INDEX: str(index)},
             "key": f"mlops-sweep-{parent_id}-{index}",  # the task's name on a Dask cluster
         }
         for index, point in enumerate(points)
@@ -195,7 +194,7 @@ def sweep(
         end_run(client, parent_id, status, f"the sweep stopped: {error_text(exc)}")
         raise
     failed = [c for c in children if not c.ok]
-    store.with_retry(lambda: client.set_tag(parent_id, "mlops.sweep.failed", str(len(failed))))
+    client.set_tag(parent_id, tags.SWEEP_FAILED, str(len(failed)))
     status = "FAILED" if failed else "FINISHED"
     end_run(
         client,

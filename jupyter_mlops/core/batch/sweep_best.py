@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from ...errors import MlopsError
+from .. import tags
 from .sweep_result import Best, ChildRun
 from .sweep_store import children_runs
 
@@ -51,23 +52,20 @@ def promotions(client: Any, exp_id: str, parent_id: str, children: list[ChildRun
     aliases the points held, ``{(model, alias): number of points}``."""
     from mlflow.exceptions import MlflowException
 
-    from .. import store
-    from ..registry.promote import HELD_ALIAS_TAG, PROMOTED_TAG
-
     runs = {r.info.run_id: r for r in children_runs(client, exp_id, parent_id)}
     held: dict[tuple[str, str], int] = {}
     for child in children:
         run = runs.get(child.run_id) if child.run_id else None
         for key, value in sorted(run.data.tags.items()) if run else ():
-            if not key.startswith(PROMOTED_TAG):
+            if not key.startswith(tags.PROMOTED_PREFIX):
                 continue
-            name, version = key[len(PROMOTED_TAG) :], value.split("@")[0]
+            name, version = key[len(tags.PROMOTED_PREFIX) :], value.split("@")[0]
             child.promoted[name] = version
             try:
-                mv = store.with_retry(lambda n=name, v=version: client.get_model_version(n, v))
+                mv = client.get_model_version(name, version)
             except MlflowException:  # deleted since: nothing to say about it
                 continue
-            alias = mv.tags.get(HELD_ALIAS_TAG)
+            alias = mv.tags.get(tags.ALIAS_HELD)
             if alias:
                 held[(name, alias)] = held.get((name, alias), 0) + 1
     return held
@@ -94,8 +92,6 @@ def apply_best(
 ) -> Best:
     """Choose the best finished child by ``metric``, record it on the parent and move
     ``alias`` to each version it registered. Ties go to the first point in grid order."""
-    from .. import store
-
     if maximize is None:
         maximize = default_maximize(metric)
         named = "is not" if maximize else "is"
@@ -115,16 +111,16 @@ def apply_best(
     pick = max if maximize else min
     child = pick(candidates, key=lambda c: c.metrics[metric])
     result = Best(metric, maximize, chosen_by, child, alias)
-    tags = {
-        "mlops.sweep.best_run_id": child.run_id,
-        "mlops.sweep.best_metric": metric,
-        "mlops.sweep.best_value": repr(float(child.metrics[metric])),
-        "mlops.sweep.best_direction": "maximize" if maximize else "minimize",
+    recorded = {
+        tags.SWEEP_BEST_RUN_ID: child.run_id,
+        tags.SWEEP_BEST_METRIC: metric,
+        tags.SWEEP_BEST_VALUE: repr(float(child.metrics[metric])),
+        tags.SWEEP_BEST_DIRECTION: "maximize" if maximize else "minimize",
     }
     from mlflow.entities import RunTag
 
-    batch = [RunTag(k, v) for k, v in tags.items()]
-    store.with_retry(lambda: client.log_batch(parent_id, tags=batch))
+    batch = [RunTag(k, v) for k, v in recorded.items()]
+    client.log_batch(parent_id, tags=batch)
     if alias is None:
         return result
     if not child.promoted:

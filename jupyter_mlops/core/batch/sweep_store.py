@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from .. import tags
 from .sweep_result import Best, ChildRun, plain, show
 
 MAX_PARAM = 6000  # MLflow's limit on a param value
@@ -18,15 +19,13 @@ MAX_PARAM = 6000  # MLflow's limit on a param value
 def log_grid(client: Any, run_id: str, grid: dict[str, list[Any]]) -> None:
     from mlflow.entities import Param
 
-    from .. import store
-
     params = []
     for name, values in grid.items():
         text = repr(values)
         if len(text) > MAX_PARAM:
             text = text[: MAX_PARAM - 3] + "..."
         params.append(Param(f"sweep.{name}", text))
-    store.with_retry(lambda: client.log_batch(run_id, params=params))
+    client.log_batch(run_id, params=params)
 
 
 def log_summary(
@@ -39,8 +38,6 @@ def log_summary(
 ) -> None:
     """``sweep/summary.json`` and ``sweep/summary.csv``: one row per child (the JSON also
     says which child was best and where the alias went)."""
-    from .. import store
-
     document = {
         "notebook": str(notebook),
         "grid": plain(grid),
@@ -50,7 +47,7 @@ def log_summary(
         "best": best.to_dict() if best else None,
     }
     text = json.dumps(document, indent=2)
-    store.with_retry(lambda: client.log_text(run_id, text, "sweep/summary.json"))
+    client.log_text(run_id, text, f"{tags.SWEEP_SUMMARY}.json")
 
     metric_names = sorted({k for c in children for k in c.metrics})
     buffer = io.StringIO()
@@ -68,25 +65,21 @@ def log_summary(
             ]
         )
     table = buffer.getvalue()
-    store.with_retry(lambda: client.log_text(run_id, table, "sweep/summary.csv"))
+    client.log_text(run_id, table, f"{tags.SWEEP_SUMMARY}.csv")
 
 
 def children_runs(client: Any, exp_id: str, parent_id: str, status: str | None = None) -> list[Any]:
-    from .. import store
-
-    query = f"tags.`mlflow.parentRunId` = '{parent_id}'"
+    query = f"tags.`{tags.MLFLOW_PARENT_RUN_ID}` = '{parent_id}'"
     if status:
         query += f" and attributes.status = '{status}'"
-    return store.with_retry(
-        lambda: client.search_runs([exp_id], filter_string=query, max_results=10000)
-    )
+    return client.search_runs([exp_id], filter_string=query, max_results=10000)
 
 
 def by_index(runs: list[Any]) -> dict[int, Any]:
     """Child runs by grid index; the latest started wins (a point Dask ran twice)."""
     found = {}
     for run in sorted(runs, key=lambda r: r.info.start_time or 0):
-        index = run.data.tags.get("mlops.sweep.index", "")
+        index = run.data.tags.get(tags.SWEEP_INDEX, "")
         if index.isdigit():
             found[int(index)] = run
     return found
@@ -96,15 +89,13 @@ def reconcile(client: Any, exp_id: str, parent_id: str, children: list[ChildRun]
     """Make the summary say what the store says. A child still RUNNING now lost its worker
     (killed, out of memory): it ends FAILED. A point whose worker died before reporting takes
     its run's id, status and metrics from the store."""
-    from .. import store
-
     reason = "its worker went away before the run ended"
     runs = children_runs(client, exp_id, parent_id)
     for run in runs:
         if run.info.status == "RUNNING":
             rid = run.info.run_id
-            store.with_retry(lambda r=rid: client.set_tag(r, "mlops.error", reason))
-            store.with_retry(lambda r=rid: client.set_terminated(r, "FAILED"))
+            client.set_tag(rid, tags.ERROR, reason)
+            client.set_terminated(rid, "FAILED")
     for index, run in by_index(runs).items():
         if index >= len(children) or children[index].run_id is not None:
             continue
@@ -113,7 +104,7 @@ def reconcile(client: Any, exp_id: str, parent_id: str, children: list[ChildRun]
         orphan = run.info.status == "RUNNING"
         child.status = "FAILED" if orphan else run.info.status
         child.metrics = dict(run.data.metrics)
-        child.error = reason if orphan else run.data.tags.get("mlops.error", child.error)
+        child.error = reason if orphan else run.data.tags.get(tags.ERROR, child.error)
         if child.ok:
             child.error = None
 
@@ -121,19 +112,13 @@ def reconcile(client: Any, exp_id: str, parent_id: str, children: list[ChildRun]
 def kill_unfinished(client: Any, exp_id: str, parent_id: str) -> None:
     """After Ctrl-C the local workers are stopped: their children still RUNNING end KILLED
     (one that ended first keeps its own status; its error says what stopped it)."""
-    from .. import store
-
     for run in children_runs(client, exp_id, parent_id, "RUNNING"):
         rid = run.info.run_id
-        store.with_retry(
-            lambda r=rid: client.set_tag(r, "mlops.killed_reason", "the sweep was interrupted")
-        )
-        store.with_retry(lambda r=rid: client.set_terminated(r, "KILLED"))
+        client.set_tag(rid, tags.KILLED_REASON, "the sweep was interrupted")
+        client.set_terminated(rid, "KILLED")
 
 
 def end_run(client: Any, run_id: str, status: str, error: str | None) -> None:
-    from .. import store
-
     if error:
-        store.with_retry(lambda: client.set_tag(run_id, "mlops.error", error))
-    store.with_retry(lambda: client.set_terminated(run_id, status))
+        client.set_tag(run_id, tags.ERROR, error)
+    client.set_terminated(run_id, status)
