@@ -20,13 +20,11 @@ from __future__ import annotations
 import ast
 import json
 import keyword
-import math
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...config import Settings, resolve_settings
 from ...errors import MlopsError
@@ -57,11 +55,15 @@ from .reproduce_checks import (
     snapshot_difference,
     vet_snapshot,
 )
+from .reproduce_result import (
+    DEFAULT_ATOL,
+    DEFAULT_RTOL,
+    MetricRow,
+    Reproduction,
+    compare_metrics,
+)
 from .reproduce_scratch import inside, place_snapshot, restore_data, scratch_tree
 from .runner import run_notebook
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = [
     "MetricRow",
@@ -72,8 +74,6 @@ __all__ = [
     "snapshot_difference",
 ]
 
-DEFAULT_RTOL = 1e-6
-DEFAULT_ATOL = 0.0
 COMPARISON_ARTIFACT = "reproduce/comparison.json"
 # what the new run copies from the original: it ran that commit and that notebook, and the
 # scratch clone's own view (a temp path, a detached HEAD, no remote) means nothing later
@@ -86,136 +86,6 @@ _CARRIED_TAGS = (
     GIT_COMMIT,
     GIT_DIRTY,
 )
-VERDICTS = ("same", "differs", "missing", "new")
-
-
-@dataclass
-class MetricRow:
-    """One metric of the original run against the reproduction (latest value of each)."""
-
-    metric: str
-    original: float | None
-    reproduced: float | None
-    abs_diff: float | None
-    rel_diff: float | None  # |diff| / |original|; inf when the original is 0 and they differ
-    verdict: str  # same (within tolerance), differs, missing (original only), new
-
-
-@dataclass(repr=False)
-class Reproduction:
-    """What ``reproduce`` found: the new run, one row per metric, and the overall verdict."""
-
-    original_run_id: str
-    run_id: str
-    status: str  # same, differs, failed (the rerun did not finish)
-    rows: list[MetricRow]
-    experiment: str
-    tracking_uri: str
-    rtol: float = DEFAULT_RTOL
-    atol: float = DEFAULT_ATOL
-    notes: list[str] = field(default_factory=list)
-    error: str | None = None  # the failing cell, when the rerun failed
-    scratch: Path | None = None  # the scratch project folder, when kept
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "same"
-
-    def to_dict(self) -> dict[str, Any]:
-        from ..stats.reports import json_safe
-
-        data = asdict(self)
-        data["ok"] = self.ok
-        data["scratch"] = str(self.scratch) if self.scratch else None
-        return json_safe(data)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=1, allow_nan=False)
-
-    def to_frame(self) -> pd.DataFrame:
-        import pandas as pd
-
-        columns = ["metric", "original", "reproduced", "abs_diff", "rel_diff", "verdict"]
-        return pd.DataFrame([asdict(r) for r in self.rows], columns=columns)
-
-    def summary(self) -> str:
-        lines = [
-            f"Reproduced run {self.original_run_id} as run {self.run_id} "
-            f"in experiment '{self.experiment}'",
-            f"  store: {redact_url(self.tracking_uri)}",
-        ]
-        lines += [f"  note: {note}" for note in self.notes]
-        if self.rows:
-            lines += ["", *_table(self.rows), ""]
-        else:
-            lines.append("  neither run logged a metric: nothing to compare")
-        tolerance = f"rtol={self.rtol:g}, atol={self.atol:g}"
-        if self.status == "failed":
-            lines.append(f"Result: the rerun FAILED: {self.error or 'see the run'}")
-        elif self.status == "same":
-            lines.append(f"Result: same ({len(self.rows)} metric(s) within {tolerance})")
-        else:
-            off = sum(r.verdict != "same" for r in self.rows)
-            lines.append(f"Result: differs ({off} of {len(self.rows)} metric(s); {tolerance})")
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return self.summary()
-
-
-def _number(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
-
-
-def _table(rows: list[MetricRow]) -> list[str]:
-    header = ("metric", "original", "reproduced", "abs diff", "rel diff", "verdict")
-    cells = [
-        (
-            r.metric,
-            _number(r.original, ".10g"),
-            _number(r.reproduced, ".10g"),
-            _number(r.abs_diff, ".3g"),
-            _number(r.rel_diff, ".3g"),
-            r.verdict,
-        )
-        for r in rows
-    ]
-    widths = [max(len(row[i]) for row in (header, *cells)) for i in range(len(header))]
-    return [
-        "  " + "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
-        for row in (header, *cells)
-    ]
-
-
-def compare_metrics(
-    original: dict[str, float],
-    reproduced: dict[str, float],
-    *,
-    rtol: float = DEFAULT_RTOL,
-    atol: float = DEFAULT_ATOL,
-) -> list[MetricRow]:
-    """One row per metric of either run, sorted by name.
-
-    Same means ``|a - b| <= atol + rtol * |a|`` with ``a`` the original (numpy's ``isclose``,
-    relative to the value being reproduced); two NaNs are the same, one NaN differs.
-    """
-    rows = []
-    for key in sorted(set(original) | set(reproduced)):
-        a, b = original.get(key), reproduced.get(key)
-        if a is None or b is None:
-            verdict = "missing" if b is None else "new"
-            rows.append(MetricRow(key, a, b, None, None, verdict))
-            continue
-        a, b = float(a), float(b)
-        if math.isnan(a) or math.isnan(b):
-            both = math.isnan(a) and math.isnan(b)
-            rows.append(MetricRow(key, a, b, None, None, "same" if both else "differs"))
-            continue
-        diff = abs(a - b) if a != b else 0.0  # equal infinities
-        rel = diff / abs(a) if a != 0 else (math.inf if diff else 0.0)
-        same = diff <= atol + rtol * abs(a)
-        rows.append(MetricRow(key, a, b, diff, rel, "same" if same else "differs"))
-    return rows
 
 
 def reproduce(
@@ -253,67 +123,38 @@ def reproduce(
     run_id = original.info.run_id
     tags = dict(original.data.tags)
     snapshot = _snapshot_artifact(client, run_id, tags)
-    exp_name = experiment or (client.get_experiment(original.info.experiment_id).name)
+    exp_name = experiment or client.get_experiment(original.info.experiment_id).name
     notes = []
     if original.info.status != "FINISHED":
         notes.append(f"the original run is {original.info.status}: its metrics may be partial")
 
     parent = Path(tempfile.mkdtemp(prefix="mlops-reproduce-"))
     try:
-        downloads = parent / ".artifacts"
-        downloads.mkdir()
         parameters = _recorded_parameters(tags, notes)
-        repo = local_repository(settings, run_id, tags)
-        local_snapshot = _download(client, run_id, snapshot, downloads)
-        committed = vet_snapshot(
-            original, snapshot, local_snapshot, repo, parameters, trust_snapshot, notes
+        root, notebook, committed = _restore(
+            client, settings, original, snapshot, parameters, trust_snapshot, parent, notes
         )
-        recorded = _recorded_dvc_files(client, run_id, downloads)
-        if committed is not None and repo is not None:
-            recorded = placed_by_history(repo, recorded, run_id, notes)
-        root, top = scratch_tree(settings, repo, tags, parent, notes, committed is not None)
-        restore_data(settings, root, recorded, run_id, top is not None, notes)
-        if committed is not None and top is not None:
-            notebook = inside(top, committed)  # as checked out: the user's own history
-        else:
-            notebook = place_snapshot(local_snapshot, snapshot, tags, root)
-        shutil.rmtree(downloads)  # a kept scratch folder holds the project tree only
-        new_tags = {k: tags[k] for k in _CARRIED_TAGS if k in tags}
-        new_tags.update({REPRODUCES: run_id, RUNNER: "jupyter-mlops reproduce"})
-        new_tags[REPRODUCE_CODE] = "snapshot" if committed is None else "commit"
-        if parameters is None and PARAMETERS in tags:
-            new_tags[PARAMETERS] = tags[PARAMETERS]
-        name = original.info.run_name or notebook.stem
         result = run_notebook(
             notebook,
             parameters,
             experiment=exp_name,
-            run_name=f"{name} (reproduced)",
+            run_name=f"{original.info.run_name or notebook.stem} (reproduced)",
             kernel_name=kernel_name,
             timeout=timeout,
             tracking_uri=settings.tracking_uri,
-            tags=new_tags,
+            tags=_rerun_tags(tags, run_id, committed, parameters),
             hold_aliases=True,  # a rerun must not repoint @staging at its own version
         )
-        new_id = result.run_id
-        if parameters is None:  # kept as the snapshot injected them: log what the original did
-            _copy_params(client, new_id, original, tags)
-        if NOTEBOOK_PATH not in tags:
-            client.delete_tag(new_id, NOTEBOOK_PATH)
-        rerun = client.get_run(new_id)
+        rerun = _settle_rerun(client, result.run_id, original, parameters)
         rows = compare_metrics(original.data.metrics, rerun.data.metrics, rtol=rtol, atol=atol)
-        if not result.ok:
-            status = "failed"
-        else:
-            status = "same" if all(r.verdict == "same" for r in rows) else "differs"
         notes += result.notes
         notes += _promotion_notes(client, rerun)
         if keep:
             notes.append(f"scratch folder kept at {root}")
         reproduction = Reproduction(
             original_run_id=run_id,
-            run_id=new_id,
-            status=status,
+            run_id=result.run_id,
+            status=_verdict(result.ok, rows),
             rows=rows,
             experiment=exp_name,
             tracking_uri=settings.tracking_uri,
@@ -323,13 +164,77 @@ def reproduce(
             error=result.error,
             scratch=root if keep else None,
         )
-        text = reproduction.to_json()
-        client.log_text(new_id, text, COMPARISON_ARTIFACT)
-        client.set_tag(new_id, REPRODUCE_VERDICT, status)
+        client.log_text(result.run_id, reproduction.to_json(), COMPARISON_ARTIFACT)
+        client.set_tag(result.run_id, REPRODUCE_VERDICT, reproduction.status)
         return reproduction
     finally:
         if not keep:
             shutil.rmtree(parent, ignore_errors=True)
+
+
+# -- the steps of a reproduction ----------------------------------------------------------------
+def _restore(
+    client: Any,
+    settings: Settings,
+    original: Any,
+    snapshot: str,
+    parameters: dict[str, Any] | None,
+    trust_snapshot: bool,
+    parent: Path,
+    notes: list[str],
+) -> tuple[Path, Path, str | None]:
+    """The scratch project under ``parent``: its root, the notebook to run and, when it is the
+    committed one, its path in the repository (``None``: the trusted snapshot runs)."""
+    run_id, tags = original.info.run_id, dict(original.data.tags)
+    downloads = parent / ".artifacts"
+    downloads.mkdir()
+    repo = local_repository(settings, run_id, tags)
+    local_snapshot = _download(client, run_id, snapshot, downloads)
+    committed = vet_snapshot(
+        original, snapshot, local_snapshot, repo, parameters, trust_snapshot, notes
+    )
+    recorded = _recorded_dvc_files(client, run_id, downloads)
+    if committed is not None and repo is not None:
+        recorded = placed_by_history(repo, recorded, run_id, notes)
+    root, top = scratch_tree(settings, repo, tags, parent, notes, committed is not None)
+    restore_data(settings, root, recorded, run_id, top is not None, notes)
+    if committed is not None and top is not None:
+        notebook = inside(top, committed)  # as checked out: the user's own history
+    else:
+        notebook = place_snapshot(local_snapshot, snapshot, tags, root)
+    shutil.rmtree(downloads)  # a kept scratch folder holds the project tree only
+    return root, notebook, committed
+
+
+def _rerun_tags(
+    tags: dict[str, str], run_id: str, committed: str | None, parameters: dict[str, Any] | None
+) -> dict[str, str]:
+    """The rerun's tags: the original's code provenance, what it reproduces and what ran."""
+    new_tags = {k: tags[k] for k in _CARRIED_TAGS if k in tags}
+    new_tags.update({REPRODUCES: run_id, RUNNER: "jupyter-mlops reproduce"})
+    new_tags[REPRODUCE_CODE] = "snapshot" if committed is None else "commit"
+    if parameters is None and PARAMETERS in tags:
+        new_tags[PARAMETERS] = tags[PARAMETERS]
+    return new_tags
+
+
+def _settle_rerun(
+    client: Any, new_id: str, original: Any, parameters: dict[str, Any] | None
+) -> Any:
+    """The rerun as the store has it, once its params and notebook tag say what the
+    original's did."""
+    tags = dict(original.data.tags)
+    if parameters is None:  # kept as the snapshot injected them: log what the original did
+        _copy_params(client, new_id, original, tags)
+    if NOTEBOOK_PATH not in tags:
+        client.delete_tag(new_id, NOTEBOOK_PATH)
+    return client.get_run(new_id)
+
+
+def _verdict(finished: bool, rows: list[MetricRow]) -> str:
+    if not finished:
+        return "failed"
+    return "same" if all(r.verdict == "same" for r in rows) else "differs"
 
 
 def _promotion_notes(client: Any, rerun: Any) -> list[str]:

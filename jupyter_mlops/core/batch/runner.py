@@ -96,44 +96,17 @@ def run_notebook(
     ``hold_aliases`` makes promotions inside the notebook register without moving an alias
     (sweep points and reproductions; a kernel started from a held one stays held).
     """
-    import nbformat
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
     notebook = Path(path).resolve()
-    if nb is not None:  # content given (nbconvert): ``path`` only places it
-        if not notebook.parent.is_dir():
-            raise MlopsError(f"no folder {notebook.parent} to run {notebook.name} in")
-        nb = copy.deepcopy(nb)
-    elif notebook.suffix != ".ipynb" or not notebook.is_file():
-        raise MlopsError(f"no notebook at {path}")
-    else:
-        try:
-            nb = nbformat.read(notebook, as_version=4)
-        except Exception as exc:
-            raise MlopsError(f"{path} is not a readable notebook: {exc}") from exc
-    written = Path(output).resolve() if output is not None else None
-    if written == notebook:
-        raise MlopsError("the output must not overwrite the source notebook")
+    nb = _read_notebook(path, notebook, nb)
+    written = _output_path(output, notebook)
     parameters = dict(parameters or {})
-    notes = []
-    if not inject_parameters(nb, parameters):
-        notes.append(
-            f"{notebook.name} has no cell tagged '{PARAMETERS_TAG}'; "
-            "the parameters were injected as its first cell"
-        )
-
+    notes = _inject(nb, notebook, parameters)
     kernel = kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
     kernel_arguments = check_kernel(kernel)
-
     settings = resolve_settings(notebook.parent, tracking_uri=tracking_uri)
     exp_name = experiment or settings.experiment or notebook.stem
-    run_tags = {RUNNER: "jupyter-mlops run"}
-    if parameters:
-        run_tags[PARAMETERS] = json.dumps({k: repr(v) for k, v in parameters.items()})
-    if parent_run_id:
-        run_tags[MLFLOW_PARENT_RUN_ID] = parent_run_id
+    run_tags = _runner_tags(parameters, parent_run_id)
+
     # Importing MLflow and opening the store costs more than starting a kernel: do it on a
     # second thread while the kernel starts and runs its first cells. The kernel learns the
     # run id from a file written once the run exists; only a tracking call waits for it.
@@ -145,64 +118,23 @@ def run_notebook(
     )
     pending.add_done_callback(lambda future: _tell_kernel(future, id_file))
     html = background.submit(_html_exporter)  # warmed up while the cells run
-
-    env = dict(os.environ)
-    env.pop(ATTACH_ENV, None)
-    env.update(
-        {
-            ATTACH_FILE_ENV: str(id_file),
-            "MLFLOW_TRACKING_URI": settings.tracking_uri,
-            "MLFLOW_REGISTRY_URI": settings.registry_uri,
-            "JPY_SESSION_NAME": str(notebook),
-        }
-    )
-    if hold_aliases:
-        env[HOLD_ALIASES_ENV] = "1"
-    current: dict[str, int] = {}
-    # A local kernel talks over IPC sockets in a private folder: no open TCP ports on the
-    # machine (and no warning about unencrypted TCP from ipykernel). The asynchronous manager,
-    # as nbclient makes by default: with a blocking one its cell timeout never fires.
-    km = AsyncKernelManager(kernel_name=kernel, transport="ipc", ip=os.path.join(sockets.name, "k"))
-    nb_client = NotebookClient(
-        nb,
-        km=km,
-        timeout=timeout,
-        kernel_name=kernel,
-        extra_arguments=kernel_arguments,
-        resources={"metadata": {"path": str(notebook.parent)}},
-        on_cell_start=lambda cell, cell_index: current.__setitem__("index", cell_index),
-    )
-    status, failed_cell, error = "FINISHED", None, None
+    env = _kernel_env(settings, notebook, id_file, hold_aliases)
     try:
-        with sockets:
-            # We made the kernel manager, so nbclient would leave the kernel running: ask it to
-            # shut the kernel down gracefully, which also lets the kernel write its last values.
-            nb_client.execute(env=env, cleanup_kc=True)
-    except CellExecutionError as exc:
-        status, failed_cell = "FAILED", current.get("index")
-        error = _failure(nb, failed_cell, _error_line(exc))
-    except CellTimeoutError:
-        status, failed_cell = "FAILED", current.get("index")
-        error = _failure(nb, failed_cell, f"timed out after {timeout} s (--timeout)")
-    except DeadKernelError as exc:
-        status, failed_cell = "FAILED", current.get("index")
-        error = _failure(nb, failed_cell, f"the kernel died ({_first_line(str(exc))})")
+        status, failed_cell, error = _execute(
+            nb, notebook, kernel, kernel_arguments, timeout, sockets, env
+        )
     except KeyboardInterrupt:
         background.shutdown(wait=True)
         if pending.exception() is None:
             client, run_id = pending.result()
             _finish(client, run_id, nb, notebook, "KILLED", None, "interrupted", html)
         raise
-    except Exception as exc:  # the kernel would not start, say: the run must not stay RUNNING
-        status, failed_cell = "FAILED", current.get("index")
-        error = _failure(nb, failed_cell, f"{type(exc).__name__}: {_first_line(str(exc))}")
     finally:
         background.shutdown(wait=False)
+
     client, run_id = pending.result()  # a store that failed says so here, as itself
     _finish(client, run_id, nb, notebook, status, failed_cell, error, html)
-    if written is not None:  # the partial notebook too, when a cell failed
-        written.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, written)
+    _write_output(nb, written)  # the partial notebook too, when a cell failed
     final = client.get_run(run_id)
     return NotebookRun(
         run_id=run_id,
@@ -218,6 +150,124 @@ def run_notebook(
         notes=notes,
         notebook=nb,
     )
+
+
+# -- the steps of a run -----------------------------------------------------------------------
+def _read_notebook(path: str | os.PathLike[str], notebook: Path, nb: Any) -> Any:
+    """The notebook's content: a copy of ``nb`` when given (nbconvert), else read from disk."""
+    import nbformat
+
+    if nb is not None:  # content given (nbconvert): ``path`` only places it
+        if not notebook.parent.is_dir():
+            raise MlopsError(f"no folder {notebook.parent} to run {notebook.name} in")
+        return copy.deepcopy(nb)
+    if notebook.suffix != ".ipynb" or not notebook.is_file():
+        raise MlopsError(f"no notebook at {path}")
+    try:
+        return nbformat.read(notebook, as_version=4)
+    except Exception as exc:
+        raise MlopsError(f"{path} is not a readable notebook: {exc}") from exc
+
+
+def _output_path(output: str | os.PathLike[str] | None, notebook: Path) -> Path | None:
+    """Where the executed copy goes (never over the source notebook)."""
+    written = Path(output).resolve() if output is not None else None
+    if written == notebook:
+        raise MlopsError("the output must not overwrite the source notebook")
+    return written
+
+
+def _inject(nb: Any, notebook: Path, parameters: dict[str, Any]) -> list[str]:
+    """Inject ``parameters``; the notes to show (a notebook with no ``parameters`` cell)."""
+    if inject_parameters(nb, parameters):
+        return []
+    return [
+        f"{notebook.name} has no cell tagged '{PARAMETERS_TAG}'; "
+        "the parameters were injected as its first cell"
+    ]
+
+
+def _runner_tags(parameters: dict[str, Any], parent_run_id: str | None) -> dict[str, str]:
+    """The tags the runner sets: who ran it, the injected values, the parent run."""
+    run_tags = {RUNNER: "jupyter-mlops run"}
+    if parameters:
+        run_tags[PARAMETERS] = json.dumps({k: repr(v) for k, v in parameters.items()})
+    if parent_run_id:
+        run_tags[MLFLOW_PARENT_RUN_ID] = parent_run_id
+    return run_tags
+
+
+def _kernel_env(settings: Any, notebook: Path, id_file: Path, hold: bool) -> dict[str, str]:
+    """The kernel's environment: where to learn the run id, the store, the notebook's path."""
+    env = dict(os.environ)
+    env.pop(ATTACH_ENV, None)
+    env.update(
+        {
+            ATTACH_FILE_ENV: str(id_file),
+            "MLFLOW_TRACKING_URI": settings.tracking_uri,
+            "MLFLOW_REGISTRY_URI": settings.registry_uri,
+            "JPY_SESSION_NAME": str(notebook),
+        }
+    )
+    if hold:
+        env[HOLD_ALIASES_ENV] = "1"
+    return env
+
+
+def _execute(
+    nb: Any,
+    notebook: Path,
+    kernel: str,
+    kernel_arguments: list[str],
+    timeout: int | None,
+    sockets: tempfile.TemporaryDirectory,
+    env: dict[str, str],
+) -> tuple[str, int | None, str | None]:
+    """Run every cell; return the status, the failing cell and the error line. A failure is a
+    result, not raised; only an interrupt propagates (the caller ends the run KILLED)."""
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    current: dict[str, int] = {}
+    # A local kernel talks over IPC sockets in a private folder: no open TCP ports on the
+    # machine (and no warning about unencrypted TCP from ipykernel). The asynchronous manager,
+    # as nbclient makes by default: with a blocking one its cell timeout never fires.
+    km = AsyncKernelManager(kernel_name=kernel, transport="ipc", ip=os.path.join(sockets.name, "k"))
+    nb_client = NotebookClient(
+        nb,
+        km=km,
+        timeout=timeout,
+        kernel_name=kernel,
+        extra_arguments=kernel_arguments,
+        resources={"metadata": {"path": str(notebook.parent)}},
+        on_cell_start=lambda cell, cell_index: current.__setitem__("index", cell_index),
+    )
+    try:
+        with sockets:
+            # We made the kernel manager, so nbclient would leave the kernel running: ask it to
+            # shut the kernel down gracefully, which also lets the kernel write its last values.
+            nb_client.execute(env=env, cleanup_kc=True)
+    except CellExecutionError as exc:
+        reason = _error_line(exc)
+    except CellTimeoutError:
+        reason = f"timed out after {timeout} s (--timeout)"
+    except DeadKernelError as exc:
+        reason = f"the kernel died ({_first_line(str(exc))})"
+    except Exception as exc:  # the kernel would not start, say: the run must not stay RUNNING
+        reason = f"{type(exc).__name__}: {_first_line(str(exc))}"
+    else:
+        return "FINISHED", None, None
+    failed_cell = current.get("index")
+    return "FAILED", failed_cell, _failure(nb, failed_cell, reason)
+
+
+def _write_output(nb: Any, written: Path | None) -> None:
+    import nbformat
+
+    if written is not None:
+        written.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, written)
 
 
 def _create_run(

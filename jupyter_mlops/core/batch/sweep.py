@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from .. import tags
 from .executors import DaskCluster, LocalPool, error_text, ignore_interrupts_again
 from .parameters import check_grid, grid_points
 from .sweep_best import apply_best, check_best, held_note, promotions
-from .sweep_result import ChildRun, SweepResult, point_label
+from .sweep_result import Best, ChildRun, SweepResult, point_label
 from .sweep_store import (
     by_index,
     children_runs,
@@ -73,38 +73,92 @@ def sweep(
     moved to the version of each model it promoted: the alias ends on the best point, not on
     whichever finished last.
     """
-    import nbformat
-
-    from ...config import resolve_settings
-    from .. import provenance, store
-    from ..tracking import reap
     from .runner import check_kernel
+
+    notebook, nb = _read_notebook(path)
+    checked = check_grid(grid)
+    points = grid_points(checked)
+    _check_workers(workers, dask)
+    check_best(best, alias, maximize)
+    if dask is None:  # Dask workers may have other kernels; they report it per point
+        check_kernel(kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3")
+    # the cluster first: an unreachable scheduler is refused before anything is written
+    backend = _open_backend(workers, dask, len(points))
+    parent = _start_parent(
+        backend, notebook, checked, len(points), experiment, tracking_uri, run_name
+    )
+    tasks = _tasks(parent, notebook, points, kernel_name, timeout)
+    children = _run_points(parent, backend, tasks, f"sweep {notebook.stem}", progress)
+    chosen, notes = _conclude(parent, notebook, checked, children, best, alias, maximize)
+    status = _end_parent(parent, children)
+    return SweepResult(
+        parent_run_id=parent.run_id,
+        experiment=parent.experiment,
+        status=status,
+        tracking_uri=parent.settings.tracking_uri,
+        grid=checked,
+        children=children,
+        backend=backend.describe(),
+        best=chosen,
+        notes=notes,
+    )
+
+
+# -- the steps of a sweep ---------------------------------------------------------------------
+@dataclass
+class _Parent:
+    """The parent run and where it lives: what every step after its creation needs."""
+
+    settings: Any
+    client: Any
+    experiment: str
+    experiment_id: str
+    run_id: str
+
+
+def _read_notebook(path: str | os.PathLike[str]) -> tuple[Path, Any]:
+    import nbformat
 
     notebook = Path(path).resolve()
     if notebook.suffix != ".ipynb" or not notebook.is_file():
         raise MlopsError(f"no notebook at {path}")
     try:
-        nb = nbformat.read(notebook, as_version=4)
+        return notebook, nbformat.read(notebook, as_version=4)
     except Exception as exc:
         raise MlopsError(f"{path} is not a readable notebook: {exc}") from exc
-    checked = check_grid(grid)
-    points = grid_points(checked)
+
+
+def _check_workers(workers: Any, dask: Any) -> None:
     if dask is not None and workers is not None:
         raise MlopsError("workers sizes the local process pool; a Dask cluster has its own")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)):
         raise MlopsError(f"workers must be a whole number, not {workers!r}")
     if workers is not None and workers < 1:
         raise MlopsError(f"workers must be at least 1, not {workers}")
-    check_best(best, alias, maximize)
-    if dask is None:  # Dask workers may have other kernels; they report it per point
-        check_kernel(kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3")
 
-    # the cluster first: an unreachable scheduler is refused before anything is written
+
+def _open_backend(workers: int | None, dask: Any, points: int) -> LocalPool | DaskCluster:
     if dask is not None:
-        backend: LocalPool | DaskCluster = DaskCluster(dask)
-    else:
-        backend = LocalPool(min(workers or os.cpu_count() or 1, len(points)))
-    parent_id = None
+        return DaskCluster(dask)
+    return LocalPool(min(workers or os.cpu_count() or 1, points))
+
+
+def _start_parent(
+    backend: LocalPool | DaskCluster,
+    notebook: Path,
+    grid: dict[str, list[Any]],
+    size: int,
+    experiment: str | None,
+    tracking_uri: str | None,
+    run_name: str | None,
+) -> _Parent:
+    """Create the parent run with its provenance and the grid; on any failure close the
+    backend (and end the parent FAILED when it exists) before the error propagates."""
+    from ...config import resolve_settings
+    from .. import provenance, store
+    from ..tracking import reap
+
+    client, parent_id = None, None
     try:
         settings = resolve_settings(notebook.parent, tracking_uri=tracking_uri)
         store.prepare(settings)
@@ -116,7 +170,7 @@ def sweep(
         run_tags.update(
             {
                 tags.RUNNER: RUNNER,
-                tags.SWEEP_SIZE: str(len(points)),
+                tags.SWEEP_SIZE: str(size),
                 tags.SWEEP_WORKERS: backend.describe(),
             }
         )
@@ -124,35 +178,57 @@ def sweep(
             exp_id, tags=run_tags, run_name=run_name or f"{notebook.stem} sweep"
         )
         parent_id = created.info.run_id
-        log_grid(client, parent_id, checked)
+        log_grid(client, parent_id, grid)
     except BaseException as exc:
         backend.close()
         if parent_id is not None:
             end_run(client, parent_id, "FAILED", f"the sweep stopped: {error_text(exc)}")
         raise
+    return _Parent(settings, client, exp_name, exp_id, parent_id)
 
-    tasks = [
+
+def _tasks(
+    parent: _Parent,
+    notebook: Path,
+    points: list[dict[str, Any]],
+    kernel_name: str | None,
+    timeout: int | None,
+) -> list[dict[str, Any]]:
+    """One plain dict per point: what ``run_point`` needs, shippable to any worker."""
+    return [
         {
             "index": index,
             "parameters": point,
             "notebook": str(notebook),
-            "experiment": exp_name,
+            "experiment": parent.experiment,
             "run_name": f"{notebook.stem} {point_label(point)}"[:250],
             "kernel_name": kernel_name,
             "timeout": timeout,
-            "tracking_uri": settings.tracking_uri,
-            "parent_run_id": parent_id,
+            "tracking_uri": parent.settings.tracking_uri,
+            "parent_run_id": parent.run_id,
             "tags": {tags.SWEEP_INDEX: str(index)},
-            "key": f"mlops-sweep-{parent_id}-{index}",  # the task's name on a Dask cluster
+            "key": f"mlops-sweep-{parent.run_id}-{index}",  # the task's name on a Dask cluster
         }
         for index, point in enumerate(points)
     ]
+
+
+def _run_points(
+    parent: _Parent,
+    backend: LocalPool | DaskCluster,
+    tasks: list[dict[str, Any]],
+    desc: str,
+    progress: bool,
+) -> list[ChildRun]:
+    """Every point's outcome, in grid order. Ctrl-C stops the workers and ends the parent
+    KILLED (and a local pool's unfinished children with it); any other error ends it FAILED."""
+    client, exp_id, parent_id = parent.client, parent.experiment_id, parent.run_id
 
     def started() -> set[int]:  # grid indices that have a child run
         return set(by_index(children_runs(client, exp_id, parent_id)))
 
     done: dict[int, ChildRun] = {}
-    bar = _progress(len(tasks), f"sweep {notebook.stem}", progress)
+    bar = _progress(len(tasks), desc, progress)
     try:
         for task, future in backend.run(run_point, tasks, started):
             child = _collect(task, future)
@@ -178,41 +254,45 @@ def sweep(
         raise
     bar.close()
     backend.close()
+    return [done[i] for i in range(len(tasks))]
 
-    children = [done[i] for i in range(len(tasks))]
+
+def _conclude(
+    parent: _Parent,
+    notebook: Path,
+    grid: dict[str, list[Any]],
+    children: list[ChildRun],
+    best: str | None,
+    alias: str | None,
+    maximize: bool | None,
+) -> tuple[Best | None, list[str]]:
+    """Square the children with the store, choose the best, log the summary; the parent
+    never stays RUNNING if this fails."""
+    client, exp_id, parent_id = parent.client, parent.experiment_id, parent.run_id
     chosen, notes = None, []
     try:
         reconcile(client, exp_id, parent_id, children)
         held = promotions(client, exp_id, parent_id, children)
         if best is not None:
-            chosen = apply_best(client, settings, parent_id, children, best, alias, maximize)
+            chosen = apply_best(client, parent.settings, parent_id, children, best, alias, maximize)
         if held and (chosen is None or not chosen.moved):
             notes.append(held_note(held))
-        log_summary(client, parent_id, notebook, checked, children, chosen)
+        log_summary(client, parent_id, notebook, grid, children, chosen)
     except BaseException as exc:  # never leave the parent RUNNING
         status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
         end_run(client, parent_id, status, f"the sweep stopped: {error_text(exc)}")
         raise
+    return chosen, notes
+
+
+def _end_parent(parent: _Parent, children: list[ChildRun]) -> str:
+    """End the parent FAILED when any child failed (saying how many), else FINISHED."""
     failed = [c for c in children if not c.ok]
-    client.set_tag(parent_id, tags.SWEEP_FAILED, str(len(failed)))
+    parent.client.set_tag(parent.run_id, tags.SWEEP_FAILED, str(len(failed)))
     status = "FAILED" if failed else "FINISHED"
-    end_run(
-        client,
-        parent_id,
-        status,
-        f"{len(failed)} of {len(children)} runs failed" if failed else None,
-    )
-    return SweepResult(
-        parent_run_id=parent_id,
-        experiment=exp_name,
-        status=status,
-        tracking_uri=settings.tracking_uri,
-        grid=checked,
-        children=children,
-        backend=backend.describe(),
-        best=chosen,
-        notes=notes,
-    )
+    error = f"{len(failed)} of {len(children)} runs failed" if failed else None
+    end_run(parent.client, parent.run_id, status, error)
+    return status
 
 
 def _progress(total: int, desc: str, enabled: bool) -> Any:
