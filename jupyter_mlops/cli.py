@@ -12,12 +12,12 @@ from .errors import MlopsError
 
 
 def _parameter(pair: Sequence[str]) -> tuple[str, object]:
-    from .core.batch.runner import parse_parameter
+    from .core.values import parse_value
 
     name, value = pair
     if not name.isidentifier():
         raise MlopsError(f"parameter name {name!r} is not a Python identifier")
-    return name, parse_parameter(value)
+    return name, parse_value(value)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -60,7 +60,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .core.batch.sweep import parse_values, sweep
+    from .core.batch.parameters import parse_values
+    from .core.batch.sweep import sweep
 
     if not args.parameter:
         raise MlopsError("give the grid: -p NAME V1,V2,... (repeatable)")

@@ -40,7 +40,8 @@ class MlopsExporter(NotebookExporter):
     def from_notebook_node(
         self, nb: Any, resources: dict[str, Any] | None = None, **kw: Any
     ) -> tuple[str, dict[str, Any]]:
-        from .core.batch.runner import parse_parameter, run_notebook
+        from .core.batch.runner import run_notebook
+        from .core.values import parse_value
 
         resources = self._init_resources(resources)
         meta = resources.get("metadata") or {}
@@ -50,7 +51,7 @@ class MlopsExporter(NotebookExporter):
         for key, value in self.parameters.items():
             if not str(key).isidentifier():
                 raise ConversionException(f"parameter name {key!r} is not a Python identifier")
-            parameters[key] = parse_parameter(value) if isinstance(value, str) else value
+            parameters[key] = parse_value(value) if isinstance(value, str) else value
         try:
             result = run_notebook(
                 os.path.join(folder, f"{name}.ipynb"),

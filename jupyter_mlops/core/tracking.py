@@ -241,7 +241,7 @@ def start_run(
         _activate(settings)
         target = attach_target()
         if not target:  # (the batch runner reaps before it starts a kernel)
-            _reap(settings)
+            reap(settings)
         if nested is None:  # inside a batch run the whole notebook is the active run
             nested = bool(session.stack or target)
 
@@ -458,7 +458,7 @@ def _log_notebook(client: Any, run: Run) -> None:
         store.with_retry(lambda: client.log_artifact(run.run_id, str(run.notebook), "notebook"))
 
 
-def _reap(settings: Settings) -> None:
+def reap(settings: Settings) -> None:
     from .liveness import reap_dead_runs
 
     try:
@@ -573,7 +573,7 @@ def runs(
             else _default_experiment(settings, notebook)
         )
     store.prepare(settings)
-    _reap(settings)
+    reap(settings)
     client = store.client(settings)
     exp = store.with_retry(lambda: client.get_experiment_by_name(experiment))
     base = ["run_id", "name", "status", "start_time", "end_time", "parent_run_id", "model"]

@@ -8,6 +8,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from ..core.tracking import STEP_RANGE
+from ..core.values import parse_value
 from .parser import whole_number
 
 HELP = "log values on the active run: numbers become metrics, anything else params"
@@ -18,15 +19,6 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("values", nargs="+", metavar="K=V")
     p.add_argument("--step", type=whole_number(*STEP_RANGE), help="metric step")
     return p
-
-
-def parse_value(text: str) -> int | float | str:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            continue
-    return text
 
 
 def run(magics: Any, args: argparse.Namespace, cell: str | None) -> None:

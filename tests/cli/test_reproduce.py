@@ -13,13 +13,10 @@ import nbformat
 import pytest
 
 import jupyter_mlops as mlops
-from jupyter_mlops.core.batch.reproduce import (
-    Reproduction,
-    UntrustedSnapshotError,
-    _placed_by_history,
-    _Repository,
-    compare_metrics,
-)
+from jupyter_mlops.core.batch.reproduce import Reproduction, compare_metrics
+from jupyter_mlops.core.batch.reproduce_checks import Repository as _Repository
+from jupyter_mlops.core.batch.reproduce_checks import UntrustedSnapshotError
+from jupyter_mlops.core.batch.reproduce_checks import placed_by_history as _placed_by_history
 from jupyter_mlops.core.data import dvc_repo
 from jupyter_mlops.errors import MlopsError
 from tests.conftest import ENV_VARS, all_runs, cli, client_for, git, write_notebook
@@ -336,7 +333,11 @@ def test_comparison_rows() -> None:
 
 
 def test_the_difference_ignores_outputs_and_a_long_one_is_trimmed() -> None:
-    from jupyter_mlops.core.batch.reproduce import SHOWN_DIFF_LINES, _trimmed, snapshot_difference
+    from jupyter_mlops.core.batch.reproduce_checks import (
+        SHOWN_DIFF_LINES,
+        _trimmed,
+        snapshot_difference,
+    )
 
     committed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
     executed = nbformat.v4.new_notebook(

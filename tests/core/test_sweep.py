@@ -8,13 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mlops.core.batch.sweep import (
-    check_grid,
-    default_maximize,
-    grid_points,
-    parse_values,
-    point_label,
-)
+from jupyter_mlops.core.batch.parameters import check_grid, grid_points, parse_values
+from jupyter_mlops.core.batch.sweep_best import default_maximize
+from jupyter_mlops.core.batch.sweep_result import point_label
 from jupyter_mlops.errors import MlopsError
 from tests.conftest import all_runs, kernel_env, write_notebook
 

@@ -7,7 +7,6 @@ cell. The source notebook is never written; the executed copy goes to the run (a
 
 from __future__ import annotations
 
-import ast
 import copy
 import json
 import os
@@ -21,11 +20,17 @@ from ...config import resolve_settings
 from ...errors import MlopsError
 from .. import provenance, store
 from ..redact import redact_url
-from ..tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV, _reap
-
-PARAMETERS_TAG = "parameters"
-INJECTED_TAG = "injected-parameters"
-PARAMETERS_TAG_KEY = "mlops.parameters"  # the injected values as Python literals (JSON object)
+from ..tags import (
+    ERROR,
+    FAILED_CELL,
+    HTML_ERROR,
+    MLFLOW_PARENT_RUN_ID,
+    NOTEBOOK_FOLDER,
+    PARAMETERS,
+    RUNNER,
+)
+from ..tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV, reap
+from .parameters import PARAMETERS_TAG, inject_parameters
 
 
 @dataclass
@@ -66,29 +71,6 @@ class NotebookRun:
         return "\n".join(lines)
 
 
-def inject_parameters(nb: Any, parameters: dict[str, Any]) -> bool:
-    """Add a cell assigning ``parameters`` after the cell tagged ``parameters`` (papermill's
-    convention), or first when there is none; it replaces an earlier injected cell.
-
-    Returns whether a ``parameters`` cell was found (the caller tells the user when not).
-    """
-    import nbformat
-
-    if not parameters:
-        return True
-    source = "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in parameters.items())
-    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [INJECTED_TAG]})
-    cells = [c for c in nb.cells if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])]
-    position, found = 0, False
-    for index, existing in enumerate(cells):
-        if PARAMETERS_TAG in existing.get("metadata", {}).get("tags", []):
-            position, found = index + 1, True
-            break
-    cells.insert(position, cell)
-    nb.cells = cells
-    return found
-
-
 def run_notebook(
     path: str | os.PathLike[str],
     parameters: dict[str, Any] | None = None,
@@ -114,44 +96,17 @@ def run_notebook(
     ``hold_aliases`` makes promotions inside the notebook register without moving an alias
     (sweep points and reproductions; a kernel started from a held one stays held).
     """
-    import nbformat
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
     notebook = Path(path).resolve()
-    if nb is not None:  # content given (nbconvert): ``path`` only places it
-        if not notebook.parent.is_dir():
-            raise MlopsError(f"no folder {notebook.parent} to run {notebook.name} in")
-        nb = copy.deepcopy(nb)
-    elif notebook.suffix != ".ipynb" or not notebook.is_file():
-        raise MlopsError(f"no notebook at {path}")
-    else:
-        try:
-            nb = nbformat.read(notebook, as_version=4)
-        except Exception as exc:
-            raise MlopsError(f"{path} is not a readable notebook: {exc}") from exc
-    written = Path(output).resolve() if output is not None else None
-    if written == notebook:
-        raise MlopsError("the output must not overwrite the source notebook")
+    nb = _read_notebook(path, notebook, nb)
+    written = _output_path(output, notebook)
     parameters = dict(parameters or {})
-    notes = []
-    if not inject_parameters(nb, parameters):
-        notes.append(
-            f"{notebook.name} has no cell tagged '{PARAMETERS_TAG}'; "
-            "the parameters were injected as its first cell"
-        )
-
+    notes = _inject(nb, notebook, parameters)
     kernel = kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
-    kernel_arguments = _check_kernel(kernel)
-
+    kernel_arguments = check_kernel(kernel)
     settings = resolve_settings(notebook.parent, tracking_uri=tracking_uri)
     exp_name = experiment or settings.experiment or notebook.stem
-    run_tags = {"mlops.runner": "jupyter-mlops run"}
-    if parameters:
-        run_tags[PARAMETERS_TAG_KEY] = json.dumps({k: repr(v) for k, v in parameters.items()})
-    if parent_run_id:
-        run_tags["mlflow.parentRunId"] = parent_run_id
+    run_tags = _runner_tags(parameters, parent_run_id)
+
     # Importing MLflow and opening the store costs more than starting a kernel: do it on a
     # second thread while the kernel starts and runs its first cells. The kernel learns the
     # run id from a file written once the run exists; only a tracking call waits for it.
@@ -163,65 +118,24 @@ def run_notebook(
     )
     pending.add_done_callback(lambda future: _tell_kernel(future, id_file))
     html = background.submit(_html_exporter)  # warmed up while the cells run
-
-    env = dict(os.environ)
-    env.pop(ATTACH_ENV, None)
-    env.update(
-        {
-            ATTACH_FILE_ENV: str(id_file),
-            "MLFLOW_TRACKING_URI": settings.tracking_uri,
-            "MLFLOW_REGISTRY_URI": settings.registry_uri,
-            "JPY_SESSION_NAME": str(notebook),
-        }
-    )
-    if hold_aliases:
-        env[HOLD_ALIASES_ENV] = "1"
-    current: dict[str, int] = {}
-    # A local kernel talks over IPC sockets in a private folder: no open TCP ports on the
-    # machine (and no warning about unencrypted TCP from ipykernel). The asynchronous manager,
-    # as nbclient makes by default: with a blocking one its cell timeout never fires.
-    km = AsyncKernelManager(kernel_name=kernel, transport="ipc", ip=os.path.join(sockets.name, "k"))
-    nb_client = NotebookClient(
-        nb,
-        km=km,
-        timeout=timeout,
-        kernel_name=kernel,
-        extra_arguments=kernel_arguments,
-        resources={"metadata": {"path": str(notebook.parent)}},
-        on_cell_start=lambda cell, cell_index: current.__setitem__("index", cell_index),
-    )
-    status, failed_cell, error = "FINISHED", None, None
+    env = _kernel_env(settings, notebook, id_file, hold_aliases)
     try:
-        with sockets:
-            # We made the kernel manager, so nbclient would leave the kernel running: ask it to
-            # shut the kernel down gracefully, which also lets the kernel write its last values.
-            nb_client.execute(env=env, cleanup_kc=True)
-    except CellExecutionError as exc:
-        status, failed_cell = "FAILED", current.get("index")
-        error = _failure(nb, failed_cell, _error_line(exc))
-    except CellTimeoutError:
-        status, failed_cell = "FAILED", current.get("index")
-        error = _failure(nb, failed_cell, f"timed out after {timeout} s (--timeout)")
-    except DeadKernelError as exc:
-        status, failed_cell = "FAILED", current.get("index")
-        error = _failure(nb, failed_cell, f"the kernel died ({_first_line(str(exc))})")
+        status, failed_cell, error = _execute(
+            nb, notebook, kernel, kernel_arguments, timeout, sockets, env
+        )
     except KeyboardInterrupt:
         background.shutdown(wait=True)
         if pending.exception() is None:
             client, run_id = pending.result()
             _finish(client, run_id, nb, notebook, "KILLED", None, "interrupted", html)
         raise
-    except Exception as exc:  # the kernel would not start, say: the run must not stay RUNNING
-        status, failed_cell = "FAILED", current.get("index")
-        error = _failure(nb, failed_cell, f"{type(exc).__name__}: {_first_line(str(exc))}")
     finally:
         background.shutdown(wait=False)
+
     client, run_id = pending.result()  # a store that failed says so here, as itself
     _finish(client, run_id, nb, notebook, status, failed_cell, error, html)
-    if written is not None:  # the partial notebook too, when a cell failed
-        written.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, written)
-    final = store.with_retry(lambda: client.get_run(run_id))
+    _write_output(nb, written)  # the partial notebook too, when a cell failed
+    final = client.get_run(run_id)
     return NotebookRun(
         run_id=run_id,
         experiment=exp_name,
@@ -238,6 +152,124 @@ def run_notebook(
     )
 
 
+# -- the steps of a run -----------------------------------------------------------------------
+def _read_notebook(path: str | os.PathLike[str], notebook: Path, nb: Any) -> Any:
+    """The notebook's content: a copy of ``nb`` when given (nbconvert), else read from disk."""
+    import nbformat
+
+    if nb is not None:  # content given (nbconvert): ``path`` only places it
+        if not notebook.parent.is_dir():
+            raise MlopsError(f"no folder {notebook.parent} to run {notebook.name} in")
+        return copy.deepcopy(nb)
+    if notebook.suffix != ".ipynb" or not notebook.is_file():
+        raise MlopsError(f"no notebook at {path}")
+    try:
+        return nbformat.read(notebook, as_version=4)
+    except Exception as exc:
+        raise MlopsError(f"{path} is not a readable notebook: {exc}") from exc
+
+
+def _output_path(output: str | os.PathLike[str] | None, notebook: Path) -> Path | None:
+    """Where the executed copy goes (never over the source notebook)."""
+    written = Path(output).resolve() if output is not None else None
+    if written == notebook:
+        raise MlopsError("the output must not overwrite the source notebook")
+    return written
+
+
+def _inject(nb: Any, notebook: Path, parameters: dict[str, Any]) -> list[str]:
+    """Inject ``parameters``; the notes to show (a notebook with no ``parameters`` cell)."""
+    if inject_parameters(nb, parameters):
+        return []
+    return [
+        f"{notebook.name} has no cell tagged '{PARAMETERS_TAG}'; "
+        "the parameters were injected as its first cell"
+    ]
+
+
+def _runner_tags(parameters: dict[str, Any], parent_run_id: str | None) -> dict[str, str]:
+    """The tags the runner sets: who ran it, the injected values, the parent run."""
+    run_tags = {RUNNER: "jupyter-mlops run"}
+    if parameters:
+        run_tags[PARAMETERS] = json.dumps({k: repr(v) for k, v in parameters.items()})
+    if parent_run_id:
+        run_tags[MLFLOW_PARENT_RUN_ID] = parent_run_id
+    return run_tags
+
+
+def _kernel_env(settings: Any, notebook: Path, id_file: Path, hold: bool) -> dict[str, str]:
+    """The kernel's environment: where to learn the run id, the store, the notebook's path."""
+    env = dict(os.environ)
+    env.pop(ATTACH_ENV, None)
+    env.update(
+        {
+            ATTACH_FILE_ENV: str(id_file),
+            "MLFLOW_TRACKING_URI": settings.tracking_uri,
+            "MLFLOW_REGISTRY_URI": settings.registry_uri,
+            "JPY_SESSION_NAME": str(notebook),
+        }
+    )
+    if hold:
+        env[HOLD_ALIASES_ENV] = "1"
+    return env
+
+
+def _execute(
+    nb: Any,
+    notebook: Path,
+    kernel: str,
+    kernel_arguments: list[str],
+    timeout: int | None,
+    sockets: tempfile.TemporaryDirectory,
+    env: dict[str, str],
+) -> tuple[str, int | None, str | None]:
+    """Run every cell; return the status, the failing cell and the error line. A failure is a
+    result, not raised; only an interrupt propagates (the caller ends the run KILLED)."""
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    current: dict[str, int] = {}
+    # A local kernel talks over IPC sockets in a private folder: no open TCP ports on the
+    # machine (and no warning about unencrypted TCP from ipykernel). The asynchronous manager,
+    # as nbclient makes by default: with a blocking one its cell timeout never fires.
+    km = AsyncKernelManager(kernel_name=kernel, transport="ipc", ip=os.path.join(sockets.name, "k"))
+    nb_client = NotebookClient(
+        nb,
+        km=km,
+        timeout=timeout,
+        kernel_name=kernel,
+        extra_arguments=kernel_arguments,
+        resources={"metadata": {"path": str(notebook.parent)}},
+        on_cell_start=lambda cell, cell_index: current.__setitem__("index", cell_index),
+    )
+    try:
+        with sockets:
+            # We made the kernel manager, so nbclient would leave the kernel running: ask it to
+            # shut the kernel down gracefully, which also lets the kernel write its last values.
+            nb_client.execute(env=env, cleanup_kc=True)
+    except CellExecutionError as exc:
+        reason = _error_line(exc)
+    except CellTimeoutError:
+        reason = f"timed out after {timeout} s (--timeout)"
+    except DeadKernelError as exc:
+        reason = f"the kernel died ({_first_line(str(exc))})"
+    except Exception as exc:  # the kernel would not start, say: the run must not stay RUNNING
+        reason = f"{type(exc).__name__}: {_first_line(str(exc))}"
+    else:
+        return "FINISHED", None, None
+    failed_cell = current.get("index")
+    return "FAILED", failed_cell, _failure(nb, failed_cell, reason)
+
+
+def _write_output(nb: Any, written: Path | None) -> None:
+    import nbformat
+
+    if written is not None:
+        written.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, written)
+
+
 def _create_run(
     settings: Any,
     notebook: Path,
@@ -249,21 +281,19 @@ def _create_run(
 ) -> tuple[Any, str]:
     """Open the store and create the run with its provenance and parameters."""
     store.prepare(settings)
-    _reap(settings)
+    reap(settings)
     exp_id = store.experiment_id(settings, exp_name)
     client = store.client(settings)
     tags = provenance.run_tags(notebook, settings.root)
     tags.update(run_tags)
     tags.update(extra_tags or {})
-    created = store.with_retry(
-        lambda: client.create_run(exp_id, tags=tags, run_name=run_name or notebook.stem)
-    )
+    created = client.create_run(exp_id, tags=tags, run_name=run_name or notebook.stem)
     run_id = created.info.run_id
     if parameters:
         from mlflow.entities import Param
 
         params = [Param(k, str(v)) for k, v in parameters.items()]
-        store.with_retry(lambda: client.log_batch(run_id, params=params))
+        client.log_batch(run_id, params=params)
     return client, run_id
 
 
@@ -289,7 +319,7 @@ def _html_exporter() -> Any:
     return exporter
 
 
-def _check_kernel(name: str) -> list[str]:
+def check_kernel(name: str) -> list[str]:
     """Refuse an unknown kernel; return the arguments that load our extension at its start
     (an IPython kernel only: the whole notebook is the run, so fits count from its first cell).
     """
@@ -341,24 +371,15 @@ def _finish(
     import nbformat
 
     text = nbformat.writes(nb)
-    store.with_retry(lambda: client.log_text(run_id, text, f"notebook/{notebook.stem}.ipynb"))
+    client.log_text(run_id, text, f"{NOTEBOOK_FOLDER}/{notebook.stem}.ipynb")
     try:
         body, _ = html.result().from_notebook_node(nb)
-        store.with_retry(lambda: client.log_text(run_id, body, f"notebook/{notebook.stem}.html"))
+        client.log_text(run_id, body, f"{NOTEBOOK_FOLDER}/{notebook.stem}.html")
     except Exception as exc:  # a rendering problem must not hide the run's real outcome
         message = str(exc)[:500]
-        store.with_retry(lambda: client.set_tag(run_id, "mlops.html_error", message))
+        client.set_tag(run_id, HTML_ERROR, message)
     if failed_cell is not None:
-        store.with_retry(lambda: client.set_tag(run_id, "mlops.failed_cell", str(failed_cell)))
+        client.set_tag(run_id, FAILED_CELL, str(failed_cell))
     if error:
-        store.with_retry(lambda: client.set_tag(run_id, "mlops.error", error[:5000]))
-    store.with_retry(lambda: client.set_terminated(run_id, status))
-
-
-def parse_parameter(value: str) -> Any:
-    """A CLI parameter value: a Python literal when it is one (``0.5``, ``True``, ``None``,
-    ``[1, 2]``, ``'text'``), else the string as typed (papermill's ``-p`` does the same)."""
-    try:
-        return ast.literal_eval(value.strip())
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return value
+        client.set_tag(run_id, ERROR, error[:5000])
+    client.set_terminated(run_id, status)

@@ -18,23 +18,16 @@ logged.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import math
-import pickle
-import sys
 import time
-import types
-import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ...errors import MlopsError
 from ...runtime import segment_family
 from ...runtime.segment_family import SegmentError
 from ..autolog import without_autolog
-from ..registry.capture import is_notebook_object
+from .segments_backends import fit_all, fit_chunk, one_line, open_backend
+from .segments_logging import log_family
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,9 +52,7 @@ class SegmentFamily(segment_family.SegmentFamily):
         return family_html(self.to_dict())
 
 
-CHUNKS_PER_WORKER = 4  # enough to even out uneven segments, few enough to keep shipping cheap
 NAMES_SHOWN = 8  # columns or segments named in a message
-_CHILD_WRITERS_REMOTE = 8  # threads creating child runs on a tracking server (sqlite: one)
 
 
 @without_autolog
@@ -152,15 +143,15 @@ def train(family: SegmentFamily, X: pd.DataFrame, y: Any, dask: Any = None) -> S
     ends = np.cumsum(counts * fittable)
     spans = [(int(i), int(ends[i] - counts[i]), int(ends[i])) for i in np.flatnonzero(fittable)]
 
-    with _backend(family.n_jobs, dask, len(spans) + 1, estimator) as backend:
+    with open_backend(family.n_jobs, dask, len(spans) + 1, estimator) as backend:
         calls: list[tuple[Callable[..., Any], Any, tuple[Any, ...]]] = [
-            (_fit_all, (data, y), (estimator, family.cv, scoring))  # the biggest task first
+            (fit_all, (data, y), (estimator, family.cv, scoring))  # the biggest task first
         ]
         for chunk in _chunks(spans, backend.chunks):
             first, last = chunk[0][1], chunk[-1][2]
             part = (ordered[0].iloc[first:last], ordered[1].iloc[first:last])
             items = [(i, a - first, b - first) for i, a, b in chunk]
-            calls.append((_fit_chunk, part, (estimator, items, family.cv, scoring)))
+            calls.append((fit_chunk, part, (estimator, items, family.cv, scoring)))
         results = backend.run(calls)
         description = backend.describe()
 
@@ -278,7 +269,7 @@ def _check_scoring(estimator: Any, scoring: Any) -> Any:
     try:
         check_scoring(estimator, scoring=scoring)
     except (ValueError, TypeError) as exc:
-        raise SegmentError(f"scoring {scoring!r} is not usable: {_one_line(exc)}") from None
+        raise SegmentError(f"scoring {scoring!r} is not usable: {one_line(exc)}") from None
     return scoring
 
 
@@ -320,295 +311,7 @@ def _chunks(spans: list[tuple[int, int, int]], n: int) -> list[list[tuple[int, i
     return chunks
 
 
-# -- the work, where it runs ---------------------------------------------------------------------
-def _fit_all(data: tuple[Any, Any], estimator: Any, cv: Any, scoring: Any) -> dict[str, Any]:
-    """The fallback: one fit on every row. Module-level so that workers import it by name."""
-    X, y = data
-    return _fit_one(-1, estimator, X, y, cv, scoring)
-
-
-def _fit_chunk(
-    data: tuple[Any, Any], estimator: Any, items: list[tuple[int, int, int]], cv: Any, scoring: Any
-) -> list[dict[str, Any]]:
-    """Fit and score each segment of a chunk: ``items`` are (segment index, first row, end)."""
-    X, y = data
-    return [
-        _fit_one(index, estimator, X.iloc[start:stop], y.iloc[start:stop], cv, scoring)
-        for index, start, stop in items
-    ]
-
-
-def _fit_one(index: int, estimator: Any, X: Any, y: Any, cv: Any, scoring: Any) -> dict[str, Any]:
-    """One segment: its fitted clone and cross-validated score; an error as text, not raised,
-    so that one segment cannot stop the others."""
-    from sklearn.base import clone
-
-    began, clock = time.time(), time.perf_counter()
-    result: dict[str, Any] = {"index": index, "model": None, "score": math.nan, "std": math.nan}
-    try:
-        result["model"] = clone(estimator).fit(X, y)
-        result["error"] = None
-    except Exception as exc:
-        result["error"] = _one_line(exc)
-    if result["model"] is not None:
-        result["score"], result["std"] = _cross_validate(estimator, X, y, cv, scoring)
-    result["started"], result["seconds"] = began, time.perf_counter() - clock
-    return result
-
-
-def _cross_validate(estimator: Any, X: Any, y: Any, cv: Any, scoring: Any) -> tuple[float, float]:
-    import numpy as np
-    from sklearn.base import clone
-    from sklearn.model_selection import cross_val_score
-
-    if not cv:
-        return math.nan, math.nan
-    folds = min(cv, len(y)) if isinstance(cv, int) else cv
-    if isinstance(folds, int) and folds < 2:
-        return math.nan, math.nan
-    try:
-        scores = cross_val_score(clone(estimator), X, y, cv=folds, scoring=scoring)
-    except ValueError:  # the folds cannot be made or fitted (a class missing from a segment)
-        return math.nan, math.nan
-    scores = scores[np.isfinite(scores)]
-    if not len(scores):
-        return math.nan, math.nan
-    return float(scores.mean()), float(scores.std())
-
-
-class _ByName(pickle.Pickler):
-    """Pickles a worker's results with classes and functions from the notebook as names.
-
-    They reach the worker by value (cloudpickle), and cloudpickle's copies coming back would
-    overwrite the notebook's own classes on arrival (their methods would lose the notebook's
-    globals, and promotion could no longer capture them): the originals are looked up instead.
-    """
-
-    def persistent_id(self, obj: Any) -> Any:
-        if isinstance(obj, type | types.FunctionType) and is_notebook_object(obj):
-            return (obj.__module__, obj.__qualname__)
-        return None
-
-
-class _FromNotebook(pickle.Unpickler):
-    def __init__(self, data: bytes, known: dict[tuple[str, str], Any]) -> None:
-        super().__init__(io.BytesIO(data))
-        self.known = known
-
-    def persistent_load(self, pid: Any) -> Any:
-        if pid in self.known:
-            return self.known[pid]
-        module, qualname = pid
-        found: Any = sys.modules.get(module)
-        for part in qualname.split("."):
-            found = getattr(found, part, None)
-        if found is None:
-            raise pickle.UnpicklingError(f"{qualname} is no longer defined in the notebook")
-        return found
-
-
-def _remote(fn: Callable[..., Any], data: Any, *args: Any) -> bytes:
-    """What a worker runs: ``fn``, its result pickled by ``_ByName``."""
-    buffer = io.BytesIO()
-    _ByName(buffer, protocol=5).dump(fn(data, *args))
-    return buffer.getvalue()
-
-
-def _notebook_objects(estimator: Any) -> dict[tuple[str, str], Any]:
-    from ..registry.capture import find_notebook_objects
-
-    return {(o.__module__, o.__qualname__): o for o in find_notebook_objects(estimator)}
-
-
-class _InProcess:
-    """The calls one after another in this process (no pickling at all)."""
-
-    chunks = 1
-
-    def describe(self) -> str:
-        return "this process"
-
-    def run(self, calls: list[tuple[Callable[..., Any], Any, tuple[Any, ...]]]) -> list[Any]:
-        return [fn(data, *args) for fn, data, args in calls]
-
-
-class _Processes:
-    """joblib's reusable pool of local worker processes (loky)."""
-
-    def __init__(self, workers: int, estimator: Any) -> None:
-        self.workers = workers
-        self.chunks = CHUNKS_PER_WORKER * workers
-        self.known = _notebook_objects(estimator)
-
-    def describe(self) -> str:
-        return f"{self.workers} local processes"
-
-    def run(self, calls: list[tuple[Callable[..., Any], Any, tuple[Any, ...]]]) -> list[Any]:
-        from joblib import Parallel, delayed
-
-        parallel = Parallel(n_jobs=self.workers, backend="loky", pre_dispatch="all")
-        packed = parallel(delayed(_remote)(fn, data, *args) for fn, data, args in calls)
-        return [_FromNotebook(data, self.known).load() for data in packed]
-
-
-class _Dask:
-    """A Dask distributed cluster: each call's rows are scattered, then the call submitted."""
-
-    def __init__(self, address: Any, estimator: Any) -> None:
-        from .sweep import _DaskCluster
-
-        self.known = _notebook_objects(estimator)
-        self.cluster = _DaskCluster(address)
-        client = self.cluster.client
-        threads = sum(client.nthreads().values())
-        if not threads:
-            self.cluster.close()
-            raise MlopsError(f"the Dask cluster at {self.cluster.address} has no workers")
-        self.chunks = CHUNKS_PER_WORKER * threads
-
-    def describe(self) -> str:
-        return self.cluster.describe()
-
-    def run(self, calls: list[tuple[Callable[..., Any], Any, tuple[Any, ...]]]) -> list[Any]:
-        client = self.cluster.client
-        token = uuid.uuid4().hex[:12]
-        parts = client.scatter([data for _, data, _ in calls], hash=False)
-        futures = [
-            client.submit(_remote, fn, part, *args, key=f"mlops-segments-{token}-{i}", pure=False)
-            for i, ((fn, _, args), part) in enumerate(zip(calls, parts, strict=True))
-        ]
-        try:
-            return [_FromNotebook(data, self.known).load() for data in client.gather(futures)]
-        except BaseException:
-            client.cancel(futures)
-            raise
-        finally:
-            client.cancel(parts)
-
-    def close(self) -> None:
-        self.cluster.close()
-
-
-@contextlib.contextmanager
-def _backend(n_jobs: int | None, dask: Any, calls: int, estimator: Any) -> Iterator[Any]:
-    if dask is not None:
-        try:
-            import distributed  # noqa: F401
-        except ImportError:
-            raise MlopsError(
-                "fitting on Dask needs the 'distributed' package: pip install 'jupyter-mlops[dask]'"
-            ) from None
-        backend = _Dask(dask, estimator)
-        try:
-            yield backend
-        finally:
-            backend.close()
-        return
-    from joblib import effective_n_jobs
-
-    workers = min(effective_n_jobs(n_jobs), calls)
-    yield _Processes(workers, estimator) if workers > 1 else _InProcess()
-
-
-# -- tracking -----------------------------------------------------------------------------------
-def log_family(family: SegmentFamily, run: Any) -> None:
-    """One child run per segment under ``run``, and the summary on ``run`` itself."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from .. import provenance, store
-    from ..buffer import NewRun, write_run
-    from ..tracking import session
-
-    client = run.client
-    parent = store.with_retry(lambda: client.get_run(run.run_id))
-    inherited = provenance.code_tags(parent.data.tags)
-    estimator = type(family.estimator).__name__
-
-    def child(segment: Any) -> str:
-        label = f"{family.by}={segment}"
-        own, error = segment in family.models_, family.failed_segments_.get(segment)
-        tags = {
-            **inherited,
-            "mlflow.parentRunId": run.run_id,
-            "mlops.segment.by": str(family.by),
-            "mlops.segment": str(segment),
-            "mlops.segment.model": "own" if own else "fallback",
-        }
-        if error:
-            tags["mlops.error"] = error[:5000]
-        elif not own:
-            tags["mlops.segment.note"] = f"fewer than {family.min_rows} rows"
-        started = family.fit_started_.get(segment)
-        start_ms = int(started * 1000) if started else int(time.time() * 1000)
-        seconds = family.fit_seconds_.get(segment, 0.0)
-        values = {
-            "rows": family.rows_[segment],
-            "cv_score": family.scores_.get(segment),
-            "cv_score_std": family.score_stds_.get(segment),
-            "fit_seconds": seconds if started else None,
-        }
-        record = NewRun(
-            experiment_id=run.experiment_id,
-            name=label[:250],
-            tags=tags,
-            params=[("segment", str(segment)[:6000]), ("estimator", estimator)],
-            metrics=[(k, float(v), start_ms, 0) for k, v in values.items() if _finite_number(v)],
-            start_ms=start_ms,
-            end_ms=start_ms + int(seconds * 1000),
-            status="FAILED" if error else "FINISHED",
-        )
-        store.with_retry(lambda: write_run(client, record))  # each step once, retried or not
-        return record.run_id
-
-    writers = 1 if run.settings.sqlite_path is not None else _CHILD_WRITERS_REMOTE
-    with ThreadPoolExecutor(writers) as pool:
-        ids = list(pool.map(child, family.segments_))
-    family.run_ids_ = dict(zip(family.segments_, ids, strict=True))
-    family.parent_run_id_ = run.run_id
-    _log_summary(family, run, client, session)
-
-
-def _log_summary(family: SegmentFamily, run: Any, client: Any, session: Any) -> None:
-    import json
-
-    from ...display.segments import family_document
-    from .. import store
-    from ..buffer import now_ms
-
-    summary = family.to_dict()
-    text = json.dumps(summary, indent=1, allow_nan=False)
-    store.with_retry(lambda: client.log_text(run.run_id, text, "segments/summary.json"))
-    page = family_document(summary)
-    store.with_retry(lambda: client.log_text(run.run_id, page, "segments/summary.html"))
-    values = {
-        "segments.count": summary["n_segments"],
-        "segments.models": summary["n_models"],
-        "segments.fallback": summary["n_fallback"],
-        "segments.failed": len(summary["failed_segments"]),
-        "segments.worst_cv_score": summary["worst_cv_score"],
-        "segments.median_cv_score": summary["median_cv_score"],
-        "segments.fallback_cv_score": summary["fallback"]["cv_score"],
-        "segments.seconds": summary["seconds"],
-    }
-    ts = now_ms()
-    metrics = [(k, float(v), ts, 0) for k, v in values.items() if _finite_number(v)]
-    tags = [
-        ("mlops.segments.by", str(family.by)),
-        ("mlops.segments.estimator", summary["estimator"][:5000]),
-        ("mlops.segments.scoring", summary["scoring"]),
-    ]
-    session.buffer.add(client, run.run_id, metrics=metrics, tags=tags)
-
-
 # -- small helpers -------------------------------------------------------------------------------
-def _finite_number(value: Any) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value)
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-    return text[:500]
 
 
 def _names(names: list[Any]) -> str:
