@@ -12,33 +12,33 @@ import math
 import numbers
 import os
 import re
-import sys
-import threading
-import time
 import traceback
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..config import Settings, resolve_settings
+from ..config import Settings
 from ..errors import MlopsError, NoActiveRunError
 from . import provenance, store
-from .buffer import LogBuffer, LoggingError, now_ms
+from .buffer import LoggingError, now_ms
 from .redact import redact_url
 
-if TYPE_CHECKING:
-    import pandas as pd
+# re-exported: the batch runner and promote read them here
+from .session import (  # noqa: F401
+    ATTACH_ENV,
+    ATTACH_FILE_ENV,
+    HOLD_ALIASES_ENV,
+    aliases_held,
+    attach_target,
+    default_experiment,
+    in_batch_run,
+    in_kernel,
+    project_settings,
+    session,
+)
 
-#: the batch runner sets this in the kernel's environment; tracking calls then attach to its run
-ATTACH_ENV = "JUPYTER_MLOPS_RUN_ID"
-#: ... or this, a file the runner writes the run id to once the run exists (the kernel starts
-#: and runs its first cells while the runner is still opening the store)
-ATTACH_FILE_ENV = "JUPYTER_MLOPS_RUN_ID_FILE"
-#: ... and this ("1") in sweep points and reproductions: promotions register, aliases stay put
-HOLD_ALIASES_ENV = "JUPYTER_MLOPS_HOLD_ALIASES"
-ATTACH_WAIT = 600.0  # seconds a tracking call waits for the runner's run before giving up
 _KEY = re.compile(r"^[\w.\- /:]+$")
 _MAX_KEY, _MAX_PARAM = 250, 6000
 _TERMINAL = {"FINISHED", "FAILED", "KILLED"}
@@ -112,75 +112,7 @@ class Run:
         return run_card_text(self.info)
 
 
-class Session:
-    """Process-wide tracking state: the run stack, the write buffer, the executed cells."""
-
-    def __init__(self) -> None:
-        self.stack: list[Run] = []
-        self.buffer = LogBuffer()
-        self.user_ns: dict | None = None  # the notebook's namespace, when a kernel gives one
-        self._lock = threading.RLock()
-        self._exit_hook = False
-        self._current: list | None = None
-
-    @property
-    def autologging(self) -> bool:
-        """Whether a fit now would be recorded (the active run autologs)."""
-        return bool(
-            self.active is not None and self.active.autolog and _autolog_module().is_enabled()
-        )
-
-    @property
-    def active(self) -> Run | None:
-        return self.stack[-1] if self.stack else None
-
-    def cell_started(self, source: str) -> None:
-        """A cell is about to run: runs active now record it (a cell ending a run included)."""
-        self._current = None
-        if self.stack:
-            self._current = [None, source]
-            for run in self.stack:
-                run.cells.append(self._current)
-
-    def cell_finished(self, source: str, execution_count: int | None) -> None:
-        """A cell ran: give it its number, or record it if it started the active run."""
-        current, self._current = self._current, None
-        if current is not None:
-            current[0] = execution_count
-        elif self.stack:
-            for run in self.stack:
-                run.cells.append([execution_count, source])
-
-    def register_exit_hook(self) -> None:
-        # Registered after mlflow is imported, so it runs before MLflow's own hook (LIFO) and the
-        # run is ended KILLED rather than FINISHED when a kernel goes away with a run open.
-        if not self._exit_hook:
-            atexit.register(self._at_exit)
-            self._exit_hook = True
-
-    def _at_exit(self) -> None:
-        try:
-            self.buffer.flush()
-        except Exception as exc:  # nothing to show it to any more
-            warnings.warn(f"jupyter-mlops: unsaved run data at exit: {exc}", stacklevel=1)
-        # A kernel going away with a run open did not finish it; a script reaching its end did.
-        status = "KILLED" if _in_kernel() else "FINISHED"
-        for run in reversed(list(self.stack)):
-            if run.owned:
-                with contextlib.suppress(Exception):
-                    end_run(status, run=run)
-
-
-session = Session()
-
-
 STEP_RANGE = (-(2**63), 2**63 - 1)  # a metric's step, as the store keeps it (64-bit)
-MAX_RUNS = 50_000  # the most one MLflow search returns
-
-
-def _in_kernel() -> bool:
-    ipython = sys.modules.get("IPython")
-    return bool(ipython is not None and ipython.get_ipython() is not None)
 
 
 # -- starting and ending ----------------------------------------------------------------------
@@ -201,20 +133,28 @@ def _activate(settings: Settings) -> None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    session.register_exit_hook()
+    _register_exit_hook()
 
 
-def _settings_for(notebook: Path | None, tracking_uri: str | None) -> Settings:
-    start = notebook.parent if notebook else None
-    return resolve_settings(start, tracking_uri=tracking_uri)
+def _register_exit_hook() -> None:
+    # Registered after mlflow is imported, so it runs before MLflow's own hook (LIFO) and the
+    # run is ended KILLED rather than FINISHED when a kernel goes away with a run open.
+    if not session.exit_hook:
+        atexit.register(_at_exit)
+        session.exit_hook = True
 
 
-def _default_experiment(settings: Settings, notebook: Path | None) -> str:
-    if settings.experiment:
-        return settings.experiment
-    if notebook is not None:
-        return notebook.stem
-    return settings.root.name or "default"
+def _at_exit() -> None:
+    try:
+        session.buffer.flush()
+    except Exception as exc:  # nothing to show it to any more
+        warnings.warn(f"jupyter-mlops: unsaved run data at exit: {exc}", stacklevel=1)
+    # A kernel going away with a run open did not finish it; a script reaching its end did.
+    status = "KILLED" if in_kernel() else "FINISHED"
+    for run in reversed(list(session.stack)):
+        if run.owned:
+            with contextlib.suppress(Exception):
+                end_run(status, run=run)
 
 
 def start_run(
@@ -235,13 +175,13 @@ def start_run(
     """
     import mlflow
 
-    with session._lock:
+    with session.lock:
         notebook = provenance.notebook_path(session.user_ns)
-        settings = _settings_for(notebook, tracking_uri)
+        settings = project_settings(tracking_uri, notebook_path=notebook, follow_run=False)
         _activate(settings)
         target = attach_target()
         if not target:  # (the batch runner reaps before it starts a kernel)
-            _reap(settings)
+            reap(settings)
         if nested is None:  # inside a batch run the whole notebook is the active run
             nested = bool(session.stack or target)
 
@@ -272,7 +212,7 @@ def start_run(
                     f"end run {parent.name!r} first to start one in {experiment!r}"
                 )
             experiment = parent.experiment_name
-        exp_name = experiment or _default_experiment(settings, notebook)
+        exp_name = experiment or default_experiment(settings, notebook)
         exp_id = store.experiment_id(settings, exp_name)
 
         all_tags = provenance.run_tags(notebook, settings.root)
@@ -300,52 +240,12 @@ def start_run(
         session.stack.append(run)
         run.autolog = settings.autolog if autolog is None else autolog
         if run.autolog:
-            _enable_autolog()
+            enable_autolog()
         return run
 
 
 #: ``with mlops.track(experiment="churn") as run: ...``
 track = start_run
-
-
-def aliases_held() -> bool:
-    """Whether promotions here must register without moving an alias (a sweep point or a
-    reproduction: ``sweep --best`` moves it once, deliberately)."""
-    return os.environ.get(HOLD_ALIASES_ENV, "") not in ("", "0")
-
-
-def in_batch_run() -> bool:
-    """Whether this process is a kernel of ``jupyter mlops run`` (its run is the notebook's)."""
-    return bool(os.environ.get(ATTACH_ENV) or os.environ.get(ATTACH_FILE_ENV))
-
-
-def attach_target() -> str | None:
-    """The batch runner's run id, when this kernel runs inside ``jupyter mlops run``.
-
-    The runner may still be creating the run when the first tracking call comes: then this
-    waits for the id in the file the runner names (only tracking calls get here, never a cell
-    hook), and remembers it.
-    """
-    run_id = os.environ.get(ATTACH_ENV)
-    if run_id:
-        return run_id
-    path = os.environ.get(ATTACH_FILE_ENV)
-    if not path:
-        return None
-    deadline = time.monotonic() + ATTACH_WAIT
-    while True:
-        try:
-            text = Path(path).read_text().strip()
-        except OSError:
-            text = ""
-        if text.startswith("!"):  # the runner could not create the run
-            raise MlopsError(f"the batch runner has no run to attach to: {text[1:]}")
-        if text:
-            os.environ[ATTACH_ENV] = text
-            return text
-        if time.monotonic() > deadline:
-            raise MlopsError(f"the batch runner did not say its run id within {ATTACH_WAIT:.0f} s")
-        time.sleep(0.02)
 
 
 def _name_attached(run: Run, run_name: str | None) -> None:
@@ -385,7 +285,7 @@ def _attach(run_id: str, settings: Settings, notebook: Path | None, tags: dict |
     session.stack.append(run)
     run.autolog = settings.autolog
     if run.autolog:
-        _enable_autolog()
+        enable_autolog()
     return run
 
 
@@ -406,7 +306,7 @@ def end_run(
     status = status.upper()
     if status not in _TERMINAL:
         raise MlopsError(f"status must be one of {', '.join(sorted(_TERMINAL))}, not {status!r}")
-    with session._lock:
+    with session.lock:
         run = run or session.active
         if run is None:
             return None
@@ -434,7 +334,7 @@ def end_run(
                 store.with_retry(lambda: client.set_terminated(run.run_id, status))
             run.status = status
         if not session.stack:
-            _disable_autolog()
+            disable_autolog()
         return run
 
 
@@ -458,7 +358,7 @@ def _log_notebook(client: Any, run: Run) -> None:
         store.with_retry(lambda: client.log_artifact(run.run_id, str(run.notebook), "notebook"))
 
 
-def _reap(settings: Settings) -> None:
+def reap(settings: Settings) -> None:
     from .liveness import reap_dead_runs
 
     try:
@@ -468,20 +368,19 @@ def _reap(settings: Settings) -> None:
 
 
 # -- autologging ------------------------------------------------------------------------------
-def _autolog_module() -> Any:
-    from . import autolog
-
-    return autolog
-
-
-def _enable_autolog() -> None:
+def enable_autolog() -> None:
     """Record each scikit-learn fit as a candidate child run (``autolog.py``), from
     scikit-learn's import on if it is not imported yet."""
-    _autolog_module().enable()
+    from . import autolog
+
+    autolog.enable()
 
 
-def _disable_autolog() -> None:
-    _autolog_module().disable()
+def disable_autolog() -> None:
+    """Stop recording fits once no run of ours is active (a batch kernel keeps recording)."""
+    from . import autolog
+
+    autolog.disable()
 
 
 # -- logging ----------------------------------------------------------------------------------
@@ -545,90 +444,6 @@ def _split_values(
 def flush() -> None:
     """Write everything queued now (normally done in the background and at ``end_run``)."""
     session.buffer.flush()
-
-
-# -- reading ----------------------------------------------------------------------------------
-def runs(
-    experiment: str | None = None, max_results: int = 100, *, tracking_uri: str | None = None
-) -> pd.DataFrame:
-    """Recent runs of an experiment: id, name, status, times, parent run, the model a candidate
-    run recorded (``model``: one child run per autologged fit), metrics.*, params.*."""
-    import pandas as pd
-
-    if (
-        isinstance(max_results, bool)
-        or not isinstance(max_results, numbers.Integral)
-        or not 1 <= max_results <= MAX_RUNS
-    ):
-        raise MlopsError(
-            f"max_results is a whole number from 1 to {MAX_RUNS:,}, not {max_results!r}"
-        )
-
-    notebook = provenance.notebook_path(session.user_ns)
-    settings = session.active.settings if session.active else _settings_for(notebook, tracking_uri)
-    if experiment is None:
-        experiment = (
-            session.active.experiment_name
-            if session.active
-            else _default_experiment(settings, notebook)
-        )
-    store.prepare(settings)
-    _reap(settings)
-    client = store.client(settings)
-    exp = store.with_retry(lambda: client.get_experiment_by_name(experiment))
-    base = ["run_id", "name", "status", "start_time", "end_time", "parent_run_id", "model"]
-    if exp is None:
-        store_uri = redact_url(settings.tracking_uri)
-        raise MlopsError(f"no experiment named {experiment!r} in {store_uri}")
-    found = store.with_retry(
-        lambda: client.search_runs(
-            [exp.experiment_id], max_results=max_results, order_by=["attributes.start_time DESC"]
-        )
-    )
-    from .autolog import TAG_CANDIDATE as autolog_tag
-
-    rows = []
-    for r in found:
-        row = {
-            "run_id": r.info.run_id,
-            "name": r.info.run_name,
-            "status": r.info.status,
-            "start_time": pd.to_datetime(r.info.start_time, unit="ms", utc=True),
-            "end_time": pd.to_datetime(r.info.end_time, unit="ms", utc=True)
-            if r.info.end_time
-            else pd.NaT,
-            "parent_run_id": r.data.tags.get("mlflow.parentRunId"),
-            "model": r.data.tags.get("estimator_name")
-            if r.data.tags.get(autolog_tag) == "true"
-            else None,
-        }
-        row.update({f"metrics.{k}": v for k, v in sorted(r.data.metrics.items())})
-        row.update({f"params.{k}": v for k, v in sorted(r.data.params.items())})
-        rows.append(row)
-    frame = pd.DataFrame(rows, columns=None if rows else base)
-    metric_cols = sorted(c for c in frame.columns if c.startswith("metrics."))
-    param_cols = sorted(c for c in frame.columns if c.startswith("params."))
-    return frame[base + metric_cols + param_cols]
-
-
-def status(*, tracking_uri: str | None = None) -> dict[str, Any]:
-    """Where runs go and what is active: store, experiment, run, DVC state. No network."""
-    notebook = provenance.notebook_path(session.user_ns)
-    run = session.active
-    settings = run.settings if run else _settings_for(notebook, tracking_uri)
-    return {
-        "root": str(settings.root),
-        "tracking_uri": redact_url(settings.tracking_uri),
-        "tracking_uri_source": settings.source.get("tracking_uri", "default"),
-        "registry_uri": redact_url(settings.registry_uri),
-        "artifact_root": str(settings.artifact_root) if settings.artifact_root else None,
-        "experiment": run.experiment_name if run else _default_experiment(settings, notebook),
-        "notebook": str(notebook) if notebook else None,
-        "active_run": run.info if run else None,
-        "autolog": settings.autolog,
-        "pending_values": session.buffer.pending(),
-        "dvc": {"initialized": (settings.root / ".dvc").is_dir()},
-    }
 
 
 def tags_of(values: Iterable[str]) -> dict[str, str]:
