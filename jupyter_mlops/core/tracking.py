@@ -14,7 +14,7 @@ import os
 import re
 import traceback
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 from ..config import Settings
 from ..errors import MlopsError, NoActiveRunError
 from . import provenance, store
+from . import tags as mlops_tags
 from .buffer import LoggingError, now_ms
 from .redact import redact_url
 
@@ -218,15 +219,13 @@ def start_run(
         all_tags = provenance.run_tags(notebook, settings.root)
         all_tags.update({str(k): str(v) for k, v in (tags or {}).items()})
         if parent_id:
-            all_tags["mlflow.parentRunId"] = parent_id
+            all_tags[mlops_tags.MLFLOW_PARENT_RUN_ID] = parent_id
         if description:
-            all_tags["mlflow.note.content"] = description
+            all_tags[mlops_tags.MLFLOW_RUN_NOTE] = description
         client = store.client(settings)
-        created = store.with_retry(
-            lambda: client.create_run(exp_id, tags=all_tags, run_name=run_name)
-        )
+        created = client.create_run(exp_id, tags=all_tags, run_name=run_name)
         run_id = created.info.run_id
-        store.with_retry(lambda: mlflow.start_run(run_id=run_id, nested=bool(parent_id)))
+        _fluent(lambda: mlflow.start_run(run_id=run_id, nested=bool(parent_id)))
         run = Run(
             run_id=run_id,
             experiment_id=exp_id,
@@ -252,7 +251,7 @@ def _name_attached(run: Run, run_name: str | None) -> None:
     """``%mlops track start -n NAME`` in a batch run names the runner's run."""
     if not run_name or run_name == run.name:
         return
-    store.with_retry(lambda: run.client.update_run(run.run_id, name=run_name))
+    run.client.update_run(run.run_id, name=run_name)
     run.name = run_name
 
 
@@ -265,11 +264,11 @@ def _attach(run_id: str, settings: Settings, notebook: Path | None, tags: dict |
     import mlflow
 
     client = store.client(settings)
-    found = store.with_retry(lambda: client.get_run(run_id))
+    found = client.get_run(run_id)
     active = mlflow.active_run()
     if active is None or active.info.run_id != run_id:
-        store.with_retry(lambda: mlflow.start_run(run_id=run_id))
-    experiment = store.with_retry(lambda: client.get_experiment(found.info.experiment_id))
+        _fluent(lambda: mlflow.start_run(run_id=run_id))
+    experiment = client.get_experiment(found.info.experiment_id)
     run = Run(
         run_id=run_id,
         experiment_id=found.info.experiment_id,
@@ -329,9 +328,9 @@ def end_run(
         if run.owned:
             active = mlflow.active_run()
             if active is not None and active.info.run_id == run.run_id:
-                store.with_retry(lambda: mlflow.end_run(status))
+                _fluent(lambda: mlflow.end_run(status))
             else:
-                store.with_retry(lambda: client.set_terminated(run.run_id, status))
+                client.set_terminated(run.run_id, status)
             run.status = status
         if not session.stack:
             disable_autolog()
@@ -341,8 +340,8 @@ def end_run(
 def _log_error(client: Any, run: Run, error: BaseException) -> None:
     text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     summary = f"{type(error).__name__}: {error}".strip()
-    session.buffer.add(client, run.run_id, tags=[("mlops.error", summary[:5000])])
-    store.with_retry(lambda: client.log_text(run.run_id, text, "error/traceback.txt"))
+    session.buffer.add(client, run.run_id, tags=[(mlops_tags.ERROR, summary[:5000])])
+    client.log_text(run.run_id, text, mlops_tags.ERROR_ARTIFACT)
 
 
 def _log_notebook(client: Any, run: Run) -> None:
@@ -353,12 +352,20 @@ def _log_notebook(client: Any, run: Run) -> None:
             label = count if count is not None else " "
             blocks.append(f"# In[{label}]:\n{source.rstrip()}\n")
         text = "\n\n".join(blocks)
-        store.with_retry(lambda: client.log_text(run.run_id, text, "notebook/cells.py"))
+        client.log_text(run.run_id, text, mlops_tags.CELLS_ARTIFACT)
     if run.notebook is not None and run.notebook.is_file():
-        store.with_retry(lambda: client.log_artifact(run.run_id, str(run.notebook), "notebook"))
+        client.log_artifact(run.run_id, str(run.notebook), mlops_tags.NOTEBOOK_FOLDER)
+
+
+def _fluent(call: Callable[[], Any]) -> Any:
+    """MLflow's fluent run calls (``mlflow.start_run``/``end_run``) under the store's retry
+    rule: they are not client calls, so ``store.client``'s retries do not cover them."""
+    return store.with_retry(call)
 
 
 def reap(settings: Settings) -> None:
+    """Mark the runs of dead kernels KILLED before starting or listing runs; housekeeping
+    that only warns when it fails (``liveness.reap_dead_runs``)."""
     from .liveness import reap_dead_runs
 
     try:
