@@ -59,12 +59,16 @@ def runs(
     reap(settings)
     client = store.client(settings)
     exp = client.get_experiment_by_name(experiment)
-    base = ["run_id", "name", "status", "start_time", "end_time", "parent_run_id", "model"]
     if exp is None:
         store_uri = redact_url(settings.tracking_uri)
         raise MlopsError(f"no experiment named {experiment!r} in {store_uri}")
     found = client.search_runs([exp.experiment_id], max_results=max_results, order_by=_NEWEST_FIRST)
-    rows = [_frame_row(r, pd) for r in found]
+    return _frame([_frame_row(r, pd) for r in found], pd)
+
+
+def _frame(rows: list[dict[str, Any]], pd: Any) -> pd.DataFrame:
+    """The fixed columns first, then metrics.* and params.* sorted."""
+    base = ["run_id", "name", "status", "start_time", "end_time", "parent_run_id", "model"]
     frame = pd.DataFrame(rows, columns=None if rows else base)
     metric_cols = sorted(c for c in frame.columns if c.startswith("metrics."))
     param_cols = sorted(c for c in frame.columns if c.startswith("params."))

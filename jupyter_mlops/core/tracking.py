@@ -1,17 +1,16 @@
 """Experiment tracking: runs that know their notebook, never dangle, and log without waiting.
 
 This is the Python API behind ``%mlops track``/``%mlops log``; it knows nothing of IPython. The
-IPython layer feeds it executed cells (``Session.record_cell``) and a way to find the notebook.
+IPython layer feeds the kernel's ``session`` (``session.py``) executed cells and the notebook's
+namespace; here runs start (or attach to the batch runner's), log and end. What may be logged is
+checked in ``logged_values``; reading runs back is ``runs``.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import math
-import numbers
 import os
-import re
 import traceback
 import warnings
 from collections.abc import Callable, Iterable
@@ -21,9 +20,10 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import MlopsError, NoActiveRunError
-from . import provenance, store
+from . import logged_values, provenance, store
 from . import tags as mlops_tags
-from .buffer import LoggingError, now_ms
+from .buffer import LoggingError
+from .logged_values import STEP_RANGE  # noqa: F401  (re-exported: %mlops log reads it here)
 from .redact import redact_url
 
 # re-exported: the batch runner and promote read them here
@@ -40,8 +40,6 @@ from .session import (  # noqa: F401
     session,
 )
 
-_KEY = re.compile(r"^[\w.\- /:]+$")
-_MAX_KEY, _MAX_PARAM = 250, 6000
 _TERMINAL = {"FINISHED", "FAILED", "KILLED"}
 
 
@@ -113,9 +111,6 @@ class Run:
         return run_card_text(self.info)
 
 
-STEP_RANGE = (-(2**63), 2**63 - 1)  # a metric's step, as the store keeps it (64-bit)
-
-
 # -- starting and ending ----------------------------------------------------------------------
 def _activate(settings: Settings) -> None:
     import mlflow
@@ -174,8 +169,6 @@ def start_run(
     active again once the child ends (as ``%%mlops track`` does). ``nested=False`` ends the
     active run first instead (``%mlops track start``: re-running that cell is safe).
     """
-    import mlflow
-
     with session.lock:
         notebook = provenance.notebook_path(session.user_ns)
         settings = project_settings(tracking_uri, notebook_path=notebook, follow_run=False)
@@ -185,62 +178,119 @@ def start_run(
             reap(settings)
         if nested is None:  # inside a batch run the whole notebook is the active run
             nested = bool(session.stack or target)
-
-        if target and not session.stack:
-            attached = _attach(target, settings, notebook, None if nested else tags)
-            if not nested:
-                _name_attached(attached, run_name)
-                return attached
-        elif target and not nested and [r.run_id for r in session.stack] == [target]:
-            if tags:  # `track start` again inside a batch run: stay attached
-                session.buffer.add(session.stack[0].client, target, tags=_tag_items(tags))
-            _name_attached(session.stack[0], run_name)
-            return session.stack[0]
-
-        replaced = None
-        owned = [r for r in session.stack if r.owned]
-        if owned and not nested:
-            replaced = owned[0].run_id
-            end_run("FINISHED", run=owned[0])  # ends its children too
+        joined = _join_batch_run(target, settings, notebook, nested, run_name, tags)
+        if joined is not None:
+            return joined
+        replaced = _end_owned(nested)
         parent = session.active
-        foreign = mlflow.active_run()
-        parent_id = parent.run_id if parent else (foreign.info.run_id if foreign else None)
-
-        if parent is not None:
-            if experiment not in (None, parent.experiment_name):
-                raise MlopsError(
-                    f"a child run goes in its parent's experiment {parent.experiment_name!r}; "
-                    f"end run {parent.name!r} first to start one in {experiment!r}"
-                )
-            experiment = parent.experiment_name
-        exp_name = experiment or default_experiment(settings, notebook)
+        parent_id = _parent_run_id(parent)
+        exp_name = _child_experiment(parent, experiment) or default_experiment(settings, notebook)
         exp_id = store.experiment_id(settings, exp_name)
-
-        all_tags = provenance.run_tags(notebook, settings.root)
-        all_tags.update({str(k): str(v) for k, v in (tags or {}).items()})
-        if parent_id:
-            all_tags[mlops_tags.MLFLOW_PARENT_RUN_ID] = parent_id
-        if description:
-            all_tags[mlops_tags.MLFLOW_RUN_NOTE] = description
-        client = store.client(settings)
-        created = client.create_run(exp_id, tags=all_tags, run_name=run_name)
-        run_id = created.info.run_id
-        _fluent(lambda: mlflow.start_run(run_id=run_id, nested=bool(parent_id)))
-        run = Run(
-            run_id=run_id,
-            experiment_id=exp_id,
-            experiment_name=exp_name,
-            name=created.info.run_name,
-            settings=settings,
-            notebook=notebook,
-            replaced=replaced,
-        )
-        run.code_tags = provenance.code_tags(all_tags)
-        session.stack.append(run)
+        all_tags = _start_tags(notebook, settings, tags, parent_id, description)
+        run = _create(settings, exp_id, exp_name, all_tags, run_name, parent_id, notebook, replaced)
         run.autolog = settings.autolog if autolog is None else autolog
         if run.autolog:
             enable_autolog()
         return run
+
+
+def _join_batch_run(
+    target: str | None,
+    settings: Settings,
+    notebook: Path | None,
+    nested: bool,
+    run_name: str | None,
+    tags: dict[str, Any] | None,
+) -> Run | None:
+    """Inside ``jupyter mlops run``: attach to the runner's run (the first tracking call), and
+    answer a top-level ``track start`` with it; ``None`` when a run of ours is to be made."""
+    if target and not session.stack:
+        attached = _attach(target, settings, notebook, None if nested else tags)
+        if not nested:
+            _name_attached(attached, run_name)
+            return attached
+    elif target and not nested and [r.run_id for r in session.stack] == [target]:
+        if tags:  # `track start` again inside a batch run: stay attached
+            session.buffer.add(session.stack[0].client, target, tags=_tag_items(tags))
+        _name_attached(session.stack[0], run_name)
+        return session.stack[0]
+    return None
+
+
+def _end_owned(nested: bool) -> str | None:
+    """``nested=False``: end the outermost run we own (and its children); its id."""
+    owned = [r for r in session.stack if r.owned]
+    if owned and not nested:
+        end_run("FINISHED", run=owned[0])  # ends its children too
+        return owned[0].run_id
+    return None
+
+
+def _parent_run_id(parent: Run | None) -> str | None:
+    """The new run's parent: our active run, else a run the user started with MLflow itself."""
+    import mlflow
+
+    foreign = mlflow.active_run()
+    return parent.run_id if parent else (foreign.info.run_id if foreign else None)
+
+
+def _child_experiment(parent: Run | None, experiment: str | None) -> str | None:
+    """A child run goes in its parent's experiment (asking for another is an error)."""
+    if parent is None:
+        return experiment
+    if experiment not in (None, parent.experiment_name):
+        raise MlopsError(
+            f"a child run goes in its parent's experiment {parent.experiment_name!r}; "
+            f"end run {parent.name!r} first to start one in {experiment!r}"
+        )
+    return parent.experiment_name
+
+
+def _start_tags(
+    notebook: Path | None,
+    settings: Settings,
+    tags: dict[str, Any] | None,
+    parent_id: str | None,
+    description: str | None,
+) -> dict[str, str]:
+    """Provenance, the user's tags, the parent and the description, as the run starts."""
+    all_tags = provenance.run_tags(notebook, settings.root)
+    all_tags.update({str(k): str(v) for k, v in (tags or {}).items()})
+    if parent_id:
+        all_tags[mlops_tags.MLFLOW_PARENT_RUN_ID] = parent_id
+    if description:
+        all_tags[mlops_tags.MLFLOW_RUN_NOTE] = description
+    return all_tags
+
+
+def _create(
+    settings: Settings,
+    exp_id: str,
+    exp_name: str,
+    all_tags: dict[str, str],
+    run_name: str | None,
+    parent_id: str | None,
+    notebook: Path | None,
+    replaced: str | None,
+) -> Run:
+    """Create the run in the store, make it MLflow's active run too, and stack it."""
+    import mlflow
+
+    created = store.client(settings).create_run(exp_id, tags=all_tags, run_name=run_name)
+    run_id = created.info.run_id
+    _fluent(lambda: mlflow.start_run(run_id=run_id, nested=bool(parent_id)))
+    run = Run(
+        run_id=run_id,
+        experiment_id=exp_id,
+        experiment_name=exp_name,
+        name=created.info.run_name,
+        settings=settings,
+        notebook=notebook,
+        replaced=replaced,
+    )
+    run.code_tags = provenance.code_tags(all_tags)
+    session.stack.append(run)
+    return run
 
 
 #: ``with mlops.track(experiment="churn") as run: ...``
@@ -408,44 +458,8 @@ def log(step: int | None = None, **values: Any) -> None:
     run = active_run()
     if run is None:
         raise NoActiveRunError()
-    if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Integral)):
-        raise MlopsError(f"step must be an integer, not {step!r}")
-    if step is not None and not STEP_RANGE[0] <= step <= STEP_RANGE[1]:
-        # the store's column is 64-bit: beyond it MLflow drops the metric with only a warning
-        raise MlopsError(f"step must fit in 64 bits ({STEP_RANGE[0]:,} to {STEP_RANGE[1]:,})")
-    metrics, params = _split_values(values, run, int(step or 0))
+    metrics, params = logged_values.split(values, run.params, logged_values.check_step(step))
     session.buffer.add(run.client, run.run_id, metrics=metrics, params=params)
-
-
-def _split_values(
-    values: dict[str, Any], run: Run, step: int
-) -> tuple[list[tuple[str, float, int, int]], list[tuple[str, str]]]:
-    ts = now_ms()
-    metrics, params = [], []
-    for key, value in values.items():
-        if len(key) > _MAX_KEY or not _KEY.match(key) or key.startswith("/") or ".." in key:
-            raise MlopsError(
-                f"invalid name {key!r}: use letters, digits, and _ - . / : or spaces "
-                f"(at most {_MAX_KEY} characters)"
-            )
-        if isinstance(value, numbers.Real) and not isinstance(value, bool):
-            number = float(value)
-            if math.isinf(number):
-                raise MlopsError(f"{key}={value!r}: metrics must be finite numbers")
-            metrics.append((key, number, ts, step))
-            continue
-        text = str(value)
-        if len(text) > _MAX_PARAM:
-            raise MlopsError(f"{key}: a param holds at most {_MAX_PARAM} characters")
-        previous = run.params.get(key)
-        if previous is not None and previous != text:
-            raise MlopsError(
-                f"param {key!r} is already {previous!r} on this run; params cannot change "
-                "(log a metric, or start a new run)"
-            )
-        run.params[key] = text
-        params.append((key, text))
-    return metrics, params
 
 
 def flush() -> None:

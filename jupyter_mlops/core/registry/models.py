@@ -431,7 +431,7 @@ def card_bytes(client: Any, mv: Any, settings: Settings, where: str, limit: int)
     unreadable = f"the card of {where} cannot be read"
     if isinstance(source, Path):  # a symlinked card must not lead out of the artifact root
         return _local_card(source / tags.MODEL_CARD, settings, limit, missing, unreadable)
-    return _served_card(source, tags.MODEL_CARD, settings, limit, missing, unreadable)
+    return _served_card(source, tags.MODEL_CARD, settings, limit, missing, where)
 
 
 def _local_card(
@@ -450,7 +450,7 @@ def _local_card(
 
 
 def _served_card(
-    source: str, name: str, settings: Settings, limit: int, missing: Exception, unreadable: str
+    source: str, name: str, settings: Settings, limit: int, missing: Exception, where: str
 ) -> bytes:
     import logging
     import tempfile
@@ -474,5 +474,7 @@ def _served_card(
     except NotFoundError:
         raise
     except Exception as exc:  # the store's artifact server failed: the card cannot be read
-        logging.getLogger(__name__).warning("jupyter-mlops: %s: %s", unreadable, exc)
-        raise NotFoundError(f"{unreadable} ({type(exc).__name__})") from None
+        logging.getLogger(__name__).warning(
+            "jupyter-mlops: cannot read the card of %s: %s", where, exc
+        )
+        raise NotFoundError(f"the card of {where} cannot be read ({type(exc).__name__})") from None
