@@ -21,7 +21,7 @@ from ...config import resolve_settings
 from ...errors import MlopsError
 from .. import provenance, store
 from ..redact import redact_url
-from ..tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV, _reap
+from ..tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV, reap
 
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
@@ -249,7 +249,7 @@ def _create_run(
 ) -> tuple[Any, str]:
     """Open the store and create the run with its provenance and parameters."""
     store.prepare(settings)
-    _reap(settings)
+    reap(settings)
     exp_id = store.experiment_id(settings, exp_name)
     client = store.client(settings)
     tags = provenance.run_tags(notebook, settings.root)

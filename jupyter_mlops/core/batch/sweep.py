@@ -527,7 +527,7 @@ def sweep(
 
     from ...config import resolve_settings
     from .. import provenance, store
-    from ..tracking import _reap
+    from ..tracking import reap
     from .runner import _check_kernel
 
     notebook = Path(path).resolve()
@@ -558,7 +558,7 @@ def sweep(
     try:
         settings = resolve_settings(notebook.parent, tracking_uri=tracking_uri)
         store.prepare(settings)
-        _reap(settings)
+        reap(settings)
         exp_name = experiment or settings.experiment or notebook.stem
         exp_id = store.experiment_id(settings, exp_name)
         client = store.client(settings)
