@@ -104,7 +104,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .core.tracking import status
+    from .core.runs import status
     from .display.cards import status_text
 
     print(status_text(status()))

@@ -19,9 +19,11 @@ import threading
 import time
 import warnings
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import tags as names
 from .store import is_transient, with_retry
 
 # log_batch limits of the MLflow REST API
@@ -68,7 +70,7 @@ class NewRun:
 
     @property
     def parent_run_id(self) -> str | None:
-        return self.tags.get("mlflow.parentRunId")
+        return self.tags.get(names.MLFLOW_PARENT_RUN_ID)
 
 
 class LogBuffer:
@@ -169,12 +171,8 @@ class LogBuffer:
                     return
                 client, run = found
                 try:
-                    if retry:
-                        with_retry(
-                            lambda c=client, r=run: write_run(c, r), attempts=self.flush_attempts
-                        )
-                    else:
-                        write_run(client, run)
+                    attempts = self.flush_attempts if retry else 1
+                    _retried(lambda c=client, r=run: write_run(c, r), attempts)
                 except Exception as exc:
                     if is_transient(exc):
                         raise LoggingError(
@@ -208,13 +206,8 @@ class LogBuffer:
                 chunk = _split_chunk(items)
                 size = len(chunk)
                 try:
-                    if retry:
-                        with_retry(
-                            lambda c=chunk: _write(client, run_id, c),
-                            attempts=self.flush_attempts,
-                        )
-                    else:
-                        _write(client, run_id, chunk)
+                    attempts = self.flush_attempts if retry else 1
+                    _retried(lambda c=chunk: _write(client, run_id, c), attempts)
                 except Exception as exc:
                     if not is_transient(exc):
                         self._write_one_by_one(client, run_id, chunk)
@@ -235,12 +228,23 @@ class LogBuffer:
         )
         for single in singles:
             try:
-                with_retry(lambda s=single: _write(client, run_id, s))
+                _retried(lambda s=single: _write(client, run_id, s))
             except Exception as exc:
                 what = (single.metrics or single.params or single.tags)[0][0]
                 message = f"MLflow refused {what!r} on run {run_id}: {_first_line(exc)}"
                 self.refused.append(message)
                 warnings.warn(message, stacklevel=2)
+
+
+def _retried(write: Callable[[], None], attempts: int | None = None) -> None:
+    """A write of the buffer's own (several client calls that remember their steps), tried
+    ``attempts`` times on transient errors (``store.with_retry``'s default when None); one
+    attempt is a plain call."""
+    if attempts == 1:
+        write()
+        return
+    options = {} if attempts is None else {"attempts": attempts}
+    with_retry(write, **options)
 
 
 def _first_line(exc: BaseException) -> str:

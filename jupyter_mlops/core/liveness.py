@@ -10,8 +10,7 @@ from __future__ import annotations
 import socket
 
 from ..config import Settings
-from . import store
-from .provenance import TAG_HOST, TAG_PID, TAG_STARTED
+from . import store, tags
 
 
 def owner_alive(pid: int, started: float | None) -> bool:
@@ -36,33 +35,30 @@ def reap_dead_runs(settings: Settings) -> list[str]:
     store.prepare(settings)
     client = store.client(settings)
     host = socket.gethostname()
-    experiments = store.with_retry(lambda: client.search_experiments(view_type=ViewType.ALL))
+    experiments = client.search_experiments(view_type=ViewType.ALL)
     if not experiments:
         return []
     ids = [e.experiment_id for e in experiments]
-    filter_string = f"attributes.status = 'RUNNING' and tags.`{TAG_HOST}` = '{_quote(host)}'"
+    filter_string = (
+        f"attributes.status = 'RUNNING' and tags.`{tags.PROCESS_HOST}` = '{_quote(host)}'"
+    )
     killed: list[str] = []
     for start in range(0, len(ids), 100):
-        runs = store.with_retry(
-            lambda s=start: client.search_runs(
-                ids[s : s + 100], filter_string=filter_string, max_results=1000
-            )
+        runs = client.search_runs(
+            ids[start : start + 100], filter_string=filter_string, max_results=1000
         )
         for run in runs:
-            pid_text = run.data.tags.get(TAG_PID, "")
+            pid_text = run.data.tags.get(tags.PROCESS_PID, "")
             if not pid_text.isdigit():
                 continue
-            started_text = run.data.tags.get(TAG_STARTED)
+            started_text = run.data.tags.get(tags.PROCESS_STARTED)
             started = float(started_text) if started_text else None
             if owner_alive(int(pid_text), started):
                 continue
             run_id = run.info.run_id
-            store.with_retry(
-                lambda r=run_id, p=pid_text: client.set_tag(
-                    r, "mlops.killed_reason", f"owner process {p} on {host} is gone"
-                )
-            )
-            store.with_retry(lambda r=run_id: client.set_terminated(r, "KILLED"))
+            reason = f"owner process {pid_text} on {host} is gone"
+            client.set_tag(run_id, tags.KILLED_REASON, reason)
+            client.set_terminated(run_id, "KILLED")
             killed.append(run_id)
     return killed
 

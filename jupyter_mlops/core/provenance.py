@@ -17,6 +17,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from . import tags as names
 from .redact import redact_url
 
 KEY_PACKAGES = (
@@ -31,12 +32,7 @@ KEY_PACKAGES = (
     "ipykernel",
 )
 
-TAG_PID = "mlops.process.pid"
-TAG_HOST = "mlops.process.host"
-TAG_STARTED = "mlops.process.started"
-TAG_NOTEBOOK = "mlops.notebook.path"
-# where a run's code came from: what its child runs (fits, segments) carry too
-CODE_TAG_PREFIXES = ("mlflow.source.", "mlops.notebook.", "mlops.git.", "mlflow.user")
+TAG_NOTEBOOK = names.NOTEBOOK_PATH  # kept for reproduce, which reads it here
 
 
 def notebook_path(user_ns: dict | None = None) -> Path | None:
@@ -83,15 +79,15 @@ def git_info(root: Path) -> dict[str, str]:
     commit = _git(root, "rev-parse", "HEAD")
     if not commit:
         return {}
-    tags = {"mlflow.source.git.commit": commit, "mlops.git.commit": commit}
+    tags = {names.MLFLOW_GIT_COMMIT: commit, names.GIT_COMMIT: commit}
     branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
     if branch and branch != "HEAD":
-        tags["mlflow.source.git.branch"] = branch
+        tags[names.MLFLOW_GIT_BRANCH] = branch
     remote = _git(root, "config", "--get", "remote.origin.url")
     if remote:
-        tags["mlflow.source.git.repoURL"] = redact_url(remote)  # never a token (issue 16)
+        tags[names.MLFLOW_GIT_REPO_URL] = redact_url(remote)  # never a token (issue 16)
     status = _git(root, "status", "--porcelain")
-    tags["mlops.git.dirty"] = "true" if status else "false"
+    tags[names.GIT_DIRTY] = "true" if status else "false"
     return tags
 
 
@@ -107,10 +103,10 @@ def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
 
 def environment_tags() -> dict[str, str]:
     return {
-        "mlops.python.version": platform.python_version(),
-        "mlops.python.executable": sys.executable,
-        "mlops.platform": platform.platform(),
-        "mlops.packages": json.dumps(package_versions(), sort_keys=True),
+        names.PYTHON_VERSION: platform.python_version(),
+        names.PYTHON_EXECUTABLE: sys.executable,
+        names.PLATFORM: platform.platform(),
+        names.PACKAGES: json.dumps(package_versions(), sort_keys=True),
     }
 
 
@@ -120,24 +116,24 @@ def process_tags() -> dict[str, str]:
 
     pid = os.getpid()
     return {
-        TAG_PID: str(pid),
-        TAG_HOST: socket.gethostname(),
-        TAG_STARTED: f"{psutil.Process(pid).create_time():.3f}",
+        names.PROCESS_PID: str(pid),
+        names.PROCESS_HOST: socket.gethostname(),
+        names.PROCESS_STARTED: f"{psutil.Process(pid).create_time():.3f}",
     }
 
 
 def source_tags(notebook: Path | None, root: Path) -> dict[str, str]:
     if notebook is None:
         script = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "<interactive>"
-        return {"mlflow.source.type": "LOCAL", "mlflow.source.name": script}
+        return {names.MLFLOW_SOURCE_TYPE: "LOCAL", names.MLFLOW_SOURCE_NAME: script}
     try:
         shown = notebook.relative_to(root).as_posix()
     except ValueError:
         shown = str(notebook)
     return {
-        "mlflow.source.type": "NOTEBOOK",
-        "mlflow.source.name": shown,
-        TAG_NOTEBOOK: str(notebook),
+        names.MLFLOW_SOURCE_TYPE: "NOTEBOOK",
+        names.MLFLOW_SOURCE_NAME: shown,
+        names.NOTEBOOK_PATH: str(notebook),
     }
 
 
@@ -147,7 +143,7 @@ def run_tags(notebook: Path | None, root: Path) -> dict[str, str]:
     # who logged it, as MLflow's own start_run records it (reproduce names them); an
     # environment without a login name records none
     with contextlib.suppress(KeyError, OSError, ImportError):
-        tags["mlflow.user"] = getpass.getuser()
+        tags[names.MLFLOW_USER] = getpass.getuser()
     tags.update(git_info(root))
     tags.update(environment_tags())
     tags.update(process_tags())
@@ -157,4 +153,4 @@ def run_tags(notebook: Path | None, root: Path) -> dict[str, str]:
 def code_tags(tags: dict[str, str]) -> dict[str, str]:
     """The tags of ``tags`` that say where a run's code came from (notebook, git, user), for the
     child runs it makes: a fit or a segment was made by the same code."""
-    return {k: v for k, v in tags.items() if k.startswith(CODE_TAG_PREFIXES)}
+    return {k: v for k, v in tags.items() if k.startswith(names.CODE_TAG_PREFIXES)}

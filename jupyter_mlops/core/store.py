@@ -171,23 +171,23 @@ def experiment_id(settings: Settings, name: str) -> str:
 
     prepare(settings)
     c = client(settings)
-    found = with_retry(lambda: c.get_experiment_by_name(name))
+    found = c.get_experiment_by_name(name)
     if found is not None:
         if found.lifecycle_stage == "deleted":
-            with_retry(lambda: c.restore_experiment(found.experiment_id))
+            c.restore_experiment(found.experiment_id)
         return found.experiment_id
     location = None
     if settings.artifact_root is not None:
         location = (settings.artifact_root / _slug(name)).as_uri()
     try:
-        return with_retry(lambda: c.create_experiment(name, artifact_location=location))
+        return c.create_experiment(name, artifact_location=location)
     except MlflowException as exc:
         if "RESOURCE_ALREADY_EXISTS" not in str(exc.error_code) and "already exists" not in str(
             exc
         ):
             raise
         # another kernel created it between our look-up and our create
-        return with_retry(lambda: c.get_experiment_by_name(name)).experiment_id
+        return c.get_experiment_by_name(name).experiment_id
 
 
 def _slug(name: str) -> str:
@@ -208,7 +208,9 @@ class ForeignArtifactsError(MlopsError):
         self.kind = kind
 
 
-def own_artifacts(location: str, settings: Settings, client: MlflowClient) -> str | Path:
+def own_artifacts(
+    location: str, settings: Settings, client: MlflowClient | RetryingClient
+) -> str | Path:
     """``location`` (a run's, a logged model's or a version's artifact location, as the store
     names it) when the configured store serves it itself: a folder under a sqlite store's
     artifact root (a real ``Path``, symlinks followed), or an ``mlflow-artifacts:`` URI proxied
@@ -223,18 +225,17 @@ def own_artifacts(location: str, settings: Settings, client: MlflowClient) -> st
 
     from mlflow.utils.file_utils import local_file_uri_to_path
 
-    original = location
+    original, client = location, retrying(client)
     for _ in range(3):
         parts = urlsplit(location)
         scheme, path = parts.scheme.lower(), parts.path.lstrip("/")
         if scheme == "runs" and not parts.netloc and _RUN_ID.match(path.split("/")[0]):
             run_id, _, sub = path.partition("/")
-            base = with_retry(lambda run_id=run_id: client.get_run(run_id)).info.artifact_uri
+            base = client.get_run(run_id).info.artifact_uri
             location = f"{base.rstrip('/')}/{sub}" if sub else base
         elif scheme == "models" and not parts.netloc and _LOGGED_MODEL.match(path):
             model_id = path.split("/")[0]
-            model = with_retry(lambda model_id=model_id: client.get_logged_model(model_id))
-            location = model.artifact_location
+            location = client.get_logged_model(model_id).artifact_location
         else:
             break
     parts = urlsplit(location)  # what runs:/ and models:/ led to (at most 3 steps)

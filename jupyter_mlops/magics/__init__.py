@@ -148,25 +148,26 @@ class MLOpsMagics(Magics):
         return None
 
 
-def _tracking() -> Any:
+def _session() -> Any:
     # Only once tracking is in use: cell hooks must stay instant and import nothing.
-    return sys.modules.get("jupyter_mlops.core.tracking")
+    found = sys.modules.get("jupyter_mlops.core.session")
+    return found.session if found is not None else None
 
 
 def _pre(info: Any) -> None:
-    tracking = _tracking()
-    if tracking is not None:
-        tracking.session.cell_started(info.raw_cell)
+    session = _session()
+    if session is not None:
+        session.cell_started(info.raw_cell)
 
 
 def _post(result: Any) -> None:
-    tracking = _tracking()
-    if tracking is not None:
-        tracking.session.cell_finished(result.info.raw_cell, result.execution_count)
+    session = _session()
+    if session is not None:
+        session.cell_finished(result.info.raw_cell, result.execution_count)
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    from ..core.tracking import in_batch_run, session
+    from ..core.session import in_batch_run, session
 
     ipython.register_magics(MLOpsMagics)
     ipython.events.register("pre_run_cell", _pre)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..core.tracking import MAX_RUNS
+from ..core.runs import MAX_RUNS
 from .parser import whole_number
 
 HELP = "recent runs of an experiment as a DataFrame"
@@ -25,6 +25,6 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
-    from ..core import tracking
+    from ..core import runs
 
-    return tracking.runs(args.experiment, args.max_results, tracking_uri=magics.tracking_uri)
+    return runs.runs(args.experiment, args.max_results, tracking_uri=magics.tracking_uri)

@@ -28,6 +28,6 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(magics: Any, args: argparse.Namespace, cell: str | None) -> None:
-    from ..core import tracking
+    from ..core import runs
 
-    magics.show(StatusReport(tracking.status(tracking_uri=magics.tracking_uri)))
+    magics.show(StatusReport(runs.status(tracking_uri=magics.tracking_uri)))

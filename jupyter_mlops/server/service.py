@@ -2,9 +2,11 @@
 
 One ``MlopsService`` serves the project holding the Jupyter server's root dir. Settings are
 resolved on every call (cheap: a ``pyproject.toml`` read), so ``[tool.jupyter-mlops]`` and
-``MLFLOW_TRACKING_URI`` are honoured as the magics honour them. MLflow is reached through one
-``MlflowClient`` per store with explicit ids (the fluent API is not thread-safe), and every
-mistake a caller can make becomes an ``ApiError`` with a status, a short code and one line.
+``MLFLOW_TRACKING_URI`` are honoured as the magics honour them. The answers are read by the
+same core functions the magics and the CLI call (``core.runs``, ``core.registry.models``,
+``core.data``), with one retrying ``store.client`` per store and explicit ids (the fluent API is
+not thread-safe); this module validates input, redacts, and turns every mistake a caller can
+make into an ``ApiError`` with a status, a short code and one line. It never imports MLflow.
 """
 
 from __future__ import annotations
@@ -14,21 +16,19 @@ import functools
 import logging
 import os
 import re
-import tempfile
 import threading
 import unicodedata
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._version import __version__
 from ..config import ConfigError, Settings, resolve_settings
-from ..core.redact import redact_text, redact_url
+from ..core.redact import redact_url
 from ..errors import MlopsError, NotFoundError
 
 if TYPE_CHECKING:
-    from mlflow import MlflowClient
+    from ..core.store import RetryingClient
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,22 +37,7 @@ DEFAULT_MAX_RESULTS = 100
 MAX_RESULTS_LIMIT = 1000
 MAX_TOKEN = 4096
 MAX_PATH = 1024  # characters in a "path" given to POST data
-EXPERIMENT_PAGE = 1000
-MODEL_CARD = "MODEL_CARD.md"  # what ``promote`` writes into every registered version
 MAX_CARD_BYTES = 1_000_000
-# run list rows carry these tags, plus every user tag (outside the mlflow./mlops. namespaces)
-KEY_TAGS = (
-    "mlflow.note.content",
-    "mlflow.parentRunId",
-    "mlflow.source.git.commit",
-    "mlflow.source.name",
-    "mlflow.source.type",
-    "mlflow.user",
-    "mlops.error",
-    "mlops.git.dirty",
-    "mlops.reproduce.verdict",
-    "mlops.runner",
-)
 _RUN_ID = re.compile(r"^[0-9a-fA-F]{8,64}$")
 _EXPERIMENT_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 _METRIC_KEY = re.compile(r"^[\w\-. /:]{1,250}$")  # MLflow's key rule (names may hold '/')
@@ -125,7 +110,7 @@ class MlopsService:
 
     def __init__(self, root_dir: str | os.PathLike[str]) -> None:
         self.root_dir = Path(root_dir).expanduser().resolve()
-        self._clients: dict[tuple[str, str], MlflowClient] = {}
+        self._clients: dict[tuple[str, str], RetryingClient] = {}
         self._clients_lock = threading.Lock()
         self._data_lock = threading.Lock()  # one DVC write at a time from this server
 
@@ -134,8 +119,8 @@ class MlopsService:
         """Settings of the project holding the server's root dir (pyproject, env, default)."""
         return resolve_settings(self.root_dir)
 
-    def client(self, settings: Settings | None = None) -> MlflowClient:
-        """One thread-safe ``MlflowClient`` per store, its store prepared on first use."""
+    def client(self, settings: Settings | None = None) -> RetryingClient:
+        """One thread-safe ``store.client`` per store, its store prepared on first use."""
         from ..core import store
 
         settings = settings or self.settings()
@@ -168,39 +153,9 @@ class MlopsService:
     @_answers
     def experiments(self) -> dict[str, Any]:
         """Every active experiment (all pages), newest first."""
-        from mlflow.entities import ViewType
+        from ..core import runs
 
-        from ..core.store import with_retry
-
-        client = self.client()
-        found: list[Any] = []
-        token: str | None = None
-        while True:
-            page = with_retry(
-                lambda token=token: client.search_experiments(
-                    view_type=ViewType.ACTIVE_ONLY,
-                    max_results=EXPERIMENT_PAGE,
-                    order_by=["creation_time DESC"],
-                    page_token=token,
-                )
-            )
-            found.extend(page)
-            token = page.token.decode() if isinstance(page.token, bytes) else page.token
-            if not token:
-                break
-        rows = [
-            {
-                "experiment_id": e.experiment_id,
-                "name": e.name,
-                "lifecycle_stage": e.lifecycle_stage,
-                "artifact_location": redact_url(e.artifact_location),
-                "creation_time": iso(e.creation_time),
-                "last_update_time": iso(e.last_update_time),
-                "tags": _user_tags(e.tags),
-            }
-            for e in found
-        ]
-        return {"experiments": rows}
+        return {"experiments": runs.experiment_rows(self.client())}
 
     # -- runs -----------------------------------------------------------------------------------
     @_answers
@@ -211,84 +166,39 @@ class MlopsService:
         page_token: str | None = None,
     ) -> dict[str, Any]:
         """One page of an experiment's runs, newest first, and the token of the next page."""
-        from ..core.store import with_retry
+        from ..core import runs
 
         experiment_id = check_experiment_id(experiment_id)
         size = check_max_results(max_results)
         if page_token is not None and (not page_token or len(page_token) > MAX_TOKEN):
             raise ApiError(400, "bad_parameter", "page_token is not a token this API gave out")
-        client = self.client()
-        with_retry(lambda: client.get_experiment(experiment_id))  # 404 for an unknown id
-
-        def search(token: str | None) -> Any:
-            return with_retry(
-                lambda: client.search_runs(
-                    [experiment_id],
-                    max_results=size,
-                    order_by=["attributes.start_time DESC"],  # the store breaks ties by run id
-                    page_token=token,
-                )
-            )
-
         try:
-            page = search(page_token or None)
-        except Exception:
-            if page_token is None:
-                raise
-            # a token's format is the store's own; if the first page can be read, the token
-            # (forged: wrong JSON types, an offset past SQLite's integers) is what failed
-            search(None)
-            raise ApiError(
-                400, "bad_parameter", "page_token is not a token this API gave out"
-            ) from None
-        token = page.token.decode() if isinstance(page.token, bytes) else page.token
-        return {"runs": [run_row(r) for r in page], "next_page_token": token or None}
+            rows, token = runs.run_page(self.client(), experiment_id, size, page_token)
+        except runs.BadPageToken as exc:
+            raise ApiError(400, "bad_parameter", str(exc)) from None
+        return {"runs": rows, "next_page_token": token}
 
     @_answers
     def run(self, run_id: str) -> dict[str, Any]:
         """A run in full: params, latest metrics, every tag, data inputs, top-level artifacts."""
-        from ..core.store import with_retry
+        from ..core import runs
 
         run_id = check_run_id(run_id)
-        client = self.client()
-        run = with_retry(lambda: client.get_run(run_id))
-        row = run_row(run, all_tags=True)
-        row["lifecycle_stage"] = run.info.lifecycle_stage
-        row["artifact_uri"] = redact_url(run.info.artifact_uri)
-        row["inputs"] = _inputs(run)
-        try:
-            listed = with_retry(lambda: client.list_artifacts(run_id))
-            row["artifacts"] = [
-                {"path": a.path, "is_dir": a.is_dir, "file_size": a.file_size} for a in listed
-            ]
-            row["artifacts_error"] = None
-        except Exception as exc:  # an unreachable artifact store must not hide the run
+
+        def unlisted(exc: Exception) -> None:  # an unreachable artifact store: the run shows
             log.warning("jupyter-mlops: cannot list artifacts of run %s: %s", run_id, exc)
-            row["artifacts"] = None
-            row["artifacts_error"] = f"cannot list artifacts: {type(exc).__name__}"
-        return row
+
+        return runs.run_detail(self.client(), run_id, on_unlisted=unlisted)
 
     @_answers
     def metric_history(self, run_id: str, key: str) -> dict[str, Any]:
         """Every value of metric ``key`` on the run, by step then time."""
-        from ..core.store import with_retry
+        from ..core import runs
 
         run_id = check_run_id(run_id)
         key = check_metric_key(key)
-        client = self.client()
-        run = with_retry(lambda: client.get_run(run_id))
-        if key not in run.data.metrics:
-            known = ", ".join(sorted(run.data.metrics)[:20]) or "none"
-            raise ApiError(404, "not_found", f"run {run_id} has no metric {key!r}; it has: {known}")
-        history = with_retry(lambda: client.get_metric_history(run_id, key))
-        points = sorted(history, key=lambda m: (m.step, m.timestamp))
-        return {
-            "run_id": run_id,
-            "key": key,
-            "history": [
-                {"step": m.step, "value": m.value, "timestamp": m.timestamp} for m in points
-            ],
-        }
+        history = runs.metric_history(self.client(), run_id, key)
+        return {"run_id": run_id, "key": key, "history": history}
 
     # -- models ---------------------------------------------------------------------------------
     @_answers
@@ -320,25 +230,17 @@ class MlopsService:
     def model_card(self, name: str, version: str | int) -> dict[str, Any]:
         """The ``MODEL_CARD.md`` that ``promote`` logged with version ``version`` of model
         ``name``, read from the version's artifacts only where the configured store itself
-        serves them (``card_source``); a 404 when the version has none or it is elsewhere."""
-        from mlflow.exceptions import MlflowException
-
+        serves them (``models.card_bytes``); a 404 when the version has none or it is elsewhere."""
         from ..core.registry import models
         from ..core.registry.model_card import card_html
-        from ..core.store import with_retry
 
         models.check_name(name)
         number = check_version(version)
         settings = self.settings()
         client = self.client(settings)
-        try:
-            mv = with_retry(lambda: client.get_model_version(name, str(number)))
-        except MlflowException as exc:
-            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
-                raise
-            raise ApiError(404, "not_found", f"model {name!r} has no version {number}") from None
+        mv = models.model_version(client, name, number)
         where = f"version {number} of model {name!r}"
-        raw = _read_card(card_source(client, mv, settings, where), settings, where)
+        raw = models.card_bytes(client, mv, settings, where, MAX_CARD_BYTES)
         markdown = raw[:MAX_CARD_BYTES].decode("utf-8", errors="replace")
         if len(raw) > MAX_CARD_BYTES:
             markdown += f"\n\n*(cut at {MAX_CARD_BYTES // 1000} kB)*\n"
@@ -400,68 +302,6 @@ class MlopsService:
         return candidate
 
 
-# -- model cards ------------------------------------------------------------------------------
-def card_source(client: MlflowClient, mv: Any, settings: Settings, where: str) -> str | Path:
-    """Where the card of version ``mv`` may be read from (``models.version_artifacts``): any
-    location the configured store does not serve itself is a 404, and nothing is sent to it."""
-    from ..core.registry.models import version_artifacts
-    from ..core.store import ForeignArtifactsError
-
-    try:
-        return version_artifacts(client, mv, settings)
-    except ForeignArtifactsError as exc:
-        raise ApiError(
-            404,
-            "not_found",
-            f"the card of {where} is not in this store's artifacts ({exc.kind}); not read",
-        ) from None
-
-
-def _read_card(source: str | Path, settings: Settings, where: str) -> bytes:
-    """The first ``MAX_CARD_BYTES + 1`` bytes of the card at ``source`` (see ``card_source``);
-    a 404 when there is none or it cannot be read."""
-    import mlflow.artifacts
-
-    missing = ApiError(404, "not_found", f"{where} has no {MODEL_CARD}")
-    if isinstance(source, Path):  # a symlinked card must not lead out of the artifact root
-        root = settings.artifact_root
-        try:
-            card = (source / MODEL_CARD).resolve()
-            if root is None or not _inside(card, root.resolve()) or not card.is_file():
-                raise missing
-            with open(card, "rb") as fh:
-                return fh.read(MAX_CARD_BYTES + 1)
-        except (OSError, RuntimeError) as exc:
-            raise ApiError(
-                404, "not_found", f"the card of {where} cannot be read ({type(exc).__name__})"
-            ) from None
-    try:
-        listed = mlflow.artifacts.list_artifacts(
-            artifact_uri=source, tracking_uri=settings.tracking_uri
-        )
-        if not any(f.path.rsplit("/", 1)[-1] == MODEL_CARD and not f.is_dir for f in listed or []):
-            raise missing
-        with tempfile.TemporaryDirectory(prefix="mlops-card-") as tmp:
-            local = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"{source.rstrip('/')}/{MODEL_CARD}",
-                dst_path=tmp,
-                tracking_uri=settings.tracking_uri,
-            )
-            with open(local, "rb") as fh:
-                return fh.read(MAX_CARD_BYTES + 1)
-    except ApiError:
-        raise
-    except Exception as exc:  # the store's artifact server failed: the card cannot be read
-        log.warning("jupyter-mlops: cannot read the card of %s: %s", where, exc)
-        raise ApiError(
-            404, "not_found", f"the card of {where} cannot be read ({type(exc).__name__})"
-        ) from None
-
-
-def _inside(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
-
-
 # -- validation -------------------------------------------------------------------------------
 def check_run_id(value: Any) -> str:
     """A run id is hex (MLflow's are 32 hex digits)."""
@@ -517,63 +357,3 @@ def _object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "bad_body", "the request body must be a JSON object")
     return body
-
-
-# -- rows -------------------------------------------------------------------------------------
-def run_row(run: Any, all_tags: bool = False) -> dict[str, Any]:
-    """A run as JSON: ids, name, status, ISO times, latest metrics, params and tags."""
-    info, data = run.info, run.data
-    tags = dict(data.tags) if all_tags else _list_tags(data.tags)
-    return {
-        "run_id": info.run_id,
-        "name": info.run_name,
-        "status": info.status,
-        "start_time": iso(info.start_time),
-        "end_time": iso(info.end_time),
-        "experiment_id": info.experiment_id,
-        "metrics": dict(sorted(data.metrics.items())),
-        "params": _shown(data.params),
-        "tags": _shown(tags),
-    }
-
-
-def _shown(values: dict[str, str]) -> dict[str, str]:
-    """Values from the store as we show them: sorted, any URL in them without credentials (a
-    shared store may hold runs recorded by older versions or other tools)."""
-    return {k: redact_text(v) for k, v in sorted(values.items())}
-
-
-def _list_tags(tags: dict[str, str]) -> dict[str, str]:
-    return {
-        k: v for k, v in tags.items() if k in KEY_TAGS or not k.startswith(("mlflow.", "mlops."))
-    }
-
-
-def _user_tags(tags: dict[str, str]) -> dict[str, str]:
-    return dict(sorted((k, v) for k, v in tags.items() if not k.startswith("mlflow.")))
-
-
-def _inputs(run: Any) -> list[dict[str, Any]]:
-    inputs = getattr(run, "inputs", None)
-    rows = []
-    for item in getattr(inputs, "dataset_inputs", None) or []:
-        ds = item.dataset
-        rows.append(
-            {
-                "name": ds.name,
-                "digest": ds.digest,
-                "source_type": ds.source_type,
-                "source": redact_text(ds.source),
-                "context": next(
-                    (t.value for t in item.tags or [] if t.key == "mlflow.data.context"), None
-                ),
-            }
-        )
-    return rows
-
-
-def iso(ms: int | None) -> str | None:
-    """Milliseconds since the epoch as an ISO 8601 UTC time (None stays None)."""
-    if not ms:
-        return None
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")

@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ...config import Settings, resolve_settings
-from .. import provenance, store
+from ...config import Settings
+from .. import provenance, tags
 from ..redact import redact_url
 from . import dvc_repo
 from .dvc_repo import DataError
@@ -76,13 +76,9 @@ def _settings(explicit: Settings | None = None) -> Settings:
     else the notebook's, else the working directory's."""
     if explicit is not None:
         return explicit
-    from ..tracking import session
+    from ..session import project_settings
 
-    run = session.active
-    if run is not None:
-        return run.settings
-    notebook = provenance.notebook_path(session.user_ns)
-    return resolve_settings(notebook.parent if notebook else None)
+    return project_settings()
 
 
 def _relative(root: Path, path: str | Path, must_exist: bool = True) -> Path:
@@ -213,14 +209,15 @@ def _version(root: Path, rel: Path, table: tuple | None = None) -> DataVersion:
         nfiles=out.get("nfiles"),
         rows=rows,
         columns=columns,
-        git_rev=git.get("mlops.git.commit"),
+        git_rev=git.get(tags.GIT_COMMIT),
         remote_url=redact_url(default_remote),  # recorded on run inputs: no credentials
     )
 
 
 def _log_inputs(versions: list[DataVersion], context: str) -> str | None:
     """Record the versions on the active run as dataset inputs plus their ``.dvc`` files."""
-    from ..tracking import active_run, session
+    from ..session import session
+    from ..tracking import active_run
 
     run = active_run() if versions else None  # inside `jupyter mlops run`, the runner's run
     if run is None:
@@ -246,14 +243,14 @@ def _log_inputs(versions: list[DataVersion], context: str) -> str | None:
             schema=schema,
             profile=profile,
         )
-        inputs.append(DatasetInput(dataset, tags=[InputTag("mlflow.data.context", context)]))
-    store.with_retry(lambda: client.log_inputs(run.run_id, datasets=inputs))
+        inputs.append(DatasetInput(dataset, tags=[InputTag(tags.MLFLOW_DATASET_CONTEXT, context)]))
+    client.log_inputs(run.run_id, datasets=inputs)
     for v in versions:
         # exactly what `reproduce` restores: the .dvc file as it was, under dvc/<path>.dvc
         text = (root / v.dvc_file).read_text()
-        store.with_retry(lambda t=text, v=v: client.log_text(run.run_id, t, f"dvc/{v.dvc_file}"))
-    tags = [(f"mlops.data.{v.path}"[:250], v.md5) for v in versions]
-    session.buffer.add(client, run.run_id, tags=tags)
+        client.log_text(run.run_id, text, f"{tags.DVC_FOLDER}/{v.dvc_file}")
+    data_tags = [(tags.data_tag(v.path), v.md5) for v in versions]
+    session.buffer.add(client, run.run_id, tags=data_tags)
     return run.run_id
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import MlopsError, NotFoundError
 from .. import store
+from ..session import project_settings
 from . import digests, models
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def load_model(
     A version without recorded digests loads with an ``UnverifiedModelWarning``.
     """
     name, alias, version = _parse(uri)
-    settings = settings or models.project_settings(tracking_uri)
+    settings = settings or project_settings(tracking_uri)
     client = models.registry_client(settings)
     mv = _version(client, name, alias, version)
     uri = f"models:/{mv.name}/{mv.version}" if alias is None else uri

@@ -16,10 +16,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...config import Settings, resolve_settings
+from ...config import Settings
 from ...errors import MlopsError, NotFoundError
 from .. import store
 from ..redact import redact_url
+from ..session import project_settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -239,18 +240,6 @@ def version_number(version: Any) -> int:
 
 
 # -- talking to the registry ------------------------------------------------------------------
-def project_settings(tracking_uri: str | None) -> Settings:
-    """The active run's store, else the store of the notebook's (or working dir's) project:
-    the registry a user means is the one their runs go to (``load_model`` asks it too)."""
-    from .. import provenance, tracking
-
-    run = tracking.session.active
-    if run is not None and tracking_uri is None:
-        return run.settings
-    notebook = provenance.notebook_path(tracking.session.user_ns)
-    return resolve_settings(notebook.parent if notebook else None, tracking_uri=tracking_uri)
-
-
 def registry_client(settings: Settings) -> RetryingClient:
     """A client of the project's store (created if new), retrying transient errors."""
     store.prepare(settings)
@@ -403,3 +392,82 @@ def _iso(ms: int | None) -> str | None:
     if not ms:
         return None
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
+
+
+# -- reading one version and its card (the REST API's model routes) ---------------------------
+def model_version(client: Any, name: str, number: int) -> Any:
+    """Version ``number`` of model ``name``; a ``NotFoundError`` when the model has none."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version(name, str(number))
+    except MlflowException as exc:
+        if exc.error_code != MISSING:
+            raise
+        raise NotFoundError(f"model {name!r} has no version {number}") from None
+
+
+def card_bytes(client: Any, mv: Any, settings: Settings, where: str, limit: int) -> bytes:
+    """The first ``limit + 1`` bytes of the ``MODEL_CARD.md`` that ``promote`` logged with
+    version ``mv``, read only where the configured store serves the version's files itself
+    (``version_artifacts``): a card anywhere else, missing or unreadable is a ``NotFoundError``
+    (``where`` names the version in it), and nothing is sent to a foreign location."""
+    from .. import tags
+
+    try:
+        source = version_artifacts(client, mv, settings)
+    except store.ForeignArtifactsError as exc:
+        raise NotFoundError(
+            f"the card of {where} is not in this store's artifacts ({exc.kind}); not read"
+        ) from None
+    missing = NotFoundError(f"{where} has no {tags.MODEL_CARD}")
+    unreadable = f"the card of {where} cannot be read"
+    if isinstance(source, Path):  # a symlinked card must not lead out of the artifact root
+        return _local_card(source / tags.MODEL_CARD, settings, limit, missing, unreadable)
+    return _served_card(source, tags.MODEL_CARD, settings, limit, missing, where)
+
+
+def _local_card(
+    path: Path, settings: Settings, limit: int, missing: Exception, unreadable: str
+) -> bytes:
+    root = settings.artifact_root
+    try:
+        card = path.resolve()
+        top = root.resolve() if root is not None else None
+        if top is None or not (card == top or top in card.parents) or not card.is_file():
+            raise missing
+        with open(card, "rb") as fh:
+            return fh.read(limit + 1)
+    except (OSError, RuntimeError) as exc:
+        raise NotFoundError(f"{unreadable} ({type(exc).__name__})") from None
+
+
+def _served_card(
+    source: str, name: str, settings: Settings, limit: int, missing: Exception, where: str
+) -> bytes:
+    import logging
+    import tempfile
+
+    import mlflow.artifacts
+
+    try:
+        listed = mlflow.artifacts.list_artifacts(
+            artifact_uri=source, tracking_uri=settings.tracking_uri
+        )
+        if not any(f.path.rsplit("/", 1)[-1] == name and not f.is_dir for f in listed or []):
+            raise missing
+        with tempfile.TemporaryDirectory(prefix="mlops-card-") as tmp:
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"{source.rstrip('/')}/{name}",
+                dst_path=tmp,
+                tracking_uri=settings.tracking_uri,
+            )
+            with open(local, "rb") as fh:
+                return fh.read(limit + 1)
+    except NotFoundError:
+        raise
+    except Exception as exc:  # the store's artifact server failed: the card cannot be read
+        logging.getLogger(__name__).warning(
+            "jupyter-mlops: cannot read the card of %s: %s", where, exc
+        )
+        raise NotFoundError(f"the card of {where} cannot be read ({type(exc).__name__})") from None
