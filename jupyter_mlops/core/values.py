@@ -13,8 +13,8 @@ from typing import Any
 
 def parse_value(text: str) -> Any:
     """A Python literal when ``text`` is one (``0.5``, ``7``, ``True``, ``None``, ``[1, 2]``,
-    ``'text'``), else the text as typed (``ridge``): papermill's ``-p`` rule, as documented
-    for ``jupyter mlops run``; surrounding spaces do not count for a literal."""
+    ``'text'``), else the text as typed (``ridge``): the rule documented for ``jupyter mlops
+    run -p``; surrounding spaces do not count for a literal."""
     try:
         return ast.literal_eval(text.strip())
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
