@@ -3,10 +3,10 @@
 A copy of this file travels in the artifact's ``code/`` folder (under a name unique to its
 content, as does the copy of ``contract.py`` it imports: ``settings.json`` names that copy), so
 loading needs mlflow, pandas and the model's own packages, but neither jupyter-mlops nor the
-notebook. Before every ``predict`` the
-input is checked against ``contract.json``: input the model cannot use raises, values it never
-saw warn, or raise when configured (``on_violation``: the ``MLOPS_ON_VIOLATION`` environment
-variable, or ``params={"on_violation": "raise"}`` per call; the default was set at promotion).
+notebook. Before every ``predict`` the input is checked against ``contract.json``: input the
+model cannot use raises, values it never saw warn, or raise when configured (``on_violation``:
+the ``MLOPS_ON_VIOLATION`` environment variable, or ``params={"on_violation": "raise"}`` per
+call; the default was set at promotion).
 """
 
 import importlib
