@@ -18,7 +18,9 @@ BINS = 30
 HIGH_CARDINALITY_SHARE = 0.5  # more distinct values than this share of rows: an identifier
 
 
-def _kind(s: pd.Series) -> str:
+def column_kind(s: pd.Series) -> str:
+    """What a column holds, for choosing its statistics: boolean, datetime, categorical or
+    numeric (``drift`` reads kinds the same way)."""
     dtype = s.dtype
     if pd.api.types.is_bool_dtype(dtype):
         return "boolean"
@@ -41,7 +43,7 @@ def _kind(s: pd.Series) -> str:
 
 def column_stats(s: pd.Series) -> dict[str, Any]:
     """The profile of one column: kind, dtype, missing values and the statistics of its kind."""
-    kind = _kind(s)
+    kind = column_kind(s)
     missing = int(s.isna().sum())
     n = len(s)
     base = {

@@ -30,6 +30,7 @@ import pandas as pd
 
 from ...errors import MlopsError
 from ..autolog import without_autolog
+from .column_profile import column_kind
 from .drift_tests import EPS, column_drift
 from .drift_verdict import CORRECTION, PSI_DRIFT, PSI_MAJOR, adjust, judge, ordered
 from .reports import Report, json_safe, log_report, name_error
@@ -226,29 +227,13 @@ _SKIP_REASONS = {
 
 
 def _kind(s: pd.Series) -> str:
-    """numeric, boolean, categorical, datetime, or empty (no values: adopts the other side's)."""
-    dtype = s.dtype
+    """The profile's kind (``column_profile.column_kind``), with what drift reads apart: an
+    all-missing column is "empty" (it adopts the other side's kind), durations are numeric."""
     if s.count() == 0:
         return "empty"
-    if pd.api.types.is_bool_dtype(dtype):
-        return "boolean"
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return "datetime"
-    if pd.api.types.is_timedelta64_dtype(dtype):
+    if pd.api.types.is_timedelta64_dtype(s.dtype):
         return "numeric"
-    if isinstance(dtype, pd.CategoricalDtype):
-        return "categorical"
-    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
-        return "numeric"
-    if pd.api.types.is_object_dtype(dtype):
-        inferred = pd.api.types.infer_dtype(s, skipna=True)
-        if inferred == "boolean":
-            return "boolean"
-        if inferred in ("floating", "integer", "mixed-integer-float", "decimal"):
-            return "numeric"
-        if inferred in ("datetime", "datetime64", "date"):
-            return "datetime"
-    return "categorical"
+    return column_kind(s)
 
 
 def _common_kind(column: str, ref: pd.Series, cur: pd.Series) -> str:
