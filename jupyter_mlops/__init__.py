@@ -9,11 +9,11 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from ._version import __version__ as __version__  # the one place: labextension/package.json
-
 # mlops.data.add(...), mlops.data.status()
 _MODULES = {"data": "jupyter_mlops.core.data.operations"}
 _LAZY = {
+    # read from the installed metadata on first use (written once, in labextension/package.json)
+    "__version__": "jupyter_mlops._version",
     "track": "jupyter_mlops.core.tracking",
     "start_run": "jupyter_mlops.core.tracking",
     "end_run": "jupyter_mlops.core.tracking",
@@ -41,7 +41,14 @@ _LAZY = {
     "NoActiveRunError": "jupyter_mlops.errors",
 }
 
-__all__ = sorted([*_LAZY, *_MODULES, "load_ipython_extension", "unload_ipython_extension"])
+__all__ = sorted(
+    [
+        *(n for n in _LAZY if n != "__version__"),
+        *_MODULES,
+        "load_ipython_extension",
+        "unload_ipython_extension",
+    ]
+)
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
