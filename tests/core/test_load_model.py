@@ -20,6 +20,7 @@ import pytest
 
 import jupyter_mlops as mlops
 from jupyter_mlops import ArtifactDigestError, UnverifiedModelWarning
+from jupyter_mlops.core import tags
 from jupyter_mlops.core.registry import digests
 from jupyter_mlops.errors import NotFoundError
 
@@ -61,7 +62,7 @@ def test_load_model_checks_every_file_before_importing_any(
     X, model = ip.user_ns["X"], ip.user_ns["clf"]
     promoted = mlops.promote(model, "diab", X=X, alias="staging")
     stored = artifact_folder(client, promoted.model_id)
-    tag = client.get_model_version("diab", "1").tags[digests.TAG]
+    tag = client.get_model_version("diab", "1").tags[tags.ARTIFACT_SHA256]
     recorded = json.loads(tag)
     # `%mlops models diab` shows the long tag cut short (whole on hover), not a wide cell
     page = mlops.models("diab")._repr_html_()
@@ -123,7 +124,7 @@ def test_load_model_checks_every_file_before_importing_any(
     assert "Downloading artifacts" not in capfd.readouterr().err
 
     # 4. a version without digests (promoted before they were recorded): loads, with one line
-    client.delete_model_version_tag("diab", "1", digests.TAG)
+    client.delete_model_version_tag("diab", "1", tags.ARTIFACT_SHA256)
     with pytest.warns(UnverifiedModelWarning) as caught:
         loaded = mlops.load_model("models:/diab@staging")
     (warning,) = caught
@@ -162,7 +163,7 @@ def test_digests_too_long_for_a_tag_go_in_a_manifest_file(ip, project, client, m
     promoted = mlops.promote(model, "long", X=X)
     stored = artifact_folder(client, promoted.model_id)
     assert promoted.version == "1" and "| Version | 1 |" in (stored / "MODEL_CARD.md").read_text()
-    tag = json.loads(client.get_model_version("long", "1").tags[digests.TAG])
+    tag = json.loads(client.get_model_version("long", "1").tags[tags.ARTIFACT_SHA256])
     manifest = stored / digests.MANIFEST_FILE
     assert tag == {"manifest": digests.MANIFEST_FILE, "sha256": digests.file_sha256(manifest)}
     listed = json.loads(manifest.read_text())["files"]

@@ -23,7 +23,6 @@ from pathlib import Path, PurePosixPath
 from ...errors import MlopsError
 from .. import tags
 
-TAG = tags.ARTIFACT_SHA256
 MANIFEST_FILE = tags.DIGEST_MANIFEST
 # MLflow 3 takes model-version tag values up to 100,000 characters, but a registry migrated
 # before MLflow's `bda7b8c39065` (June 2025) still has a VARCHAR(5000) column: stay within it
@@ -165,7 +164,9 @@ def _parse(tag_value: str, uri: str) -> dict:
             and _is_hex(value["sha256"])
         ):
             return value
-    raise ArtifactDigestError(f"{uri}: the version's {TAG} tag is unreadable: not loaded")
+    raise ArtifactDigestError(
+        f"{uri}: the version's {tags.ARTIFACT_SHA256} tag is unreadable: not loaded"
+    )
 
 
 def _files(value: object, uri: str) -> dict[str, str]:

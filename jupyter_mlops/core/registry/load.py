@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import MlopsError, NotFoundError
-from .. import store
+from .. import store, tags
 from ..session import project_settings
 from . import digests, models
 
@@ -46,7 +46,7 @@ def load_model(
     mv = _version(client, name, alias, version)
     uri = f"models:/{mv.name}/{mv.version}" if alias is None else uri
     folder = _download(client, mv, settings)
-    recorded = (mv.tags or {}).get(digests.TAG)
+    recorded = (mv.tags or {}).get(tags.ARTIFACT_SHA256)
     if recorded is None:
         warnings.warn(
             f"{uri} has no recorded file digests (promoted before they were recorded, or not "

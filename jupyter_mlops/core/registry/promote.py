@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import store, tags
+from .. import store
 from ..autolog import without_autolog
 from .package import Package, build
 from .promotion import EXAMPLE_ROWS, PromoteError, Promotion, is_family, is_sklearn, native
@@ -31,8 +31,6 @@ from .verify import verify
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 # the names sweep and reproduce read these tags by (tags.py spells them)
-HELD_ALIAS_TAG = tags.ALIAS_HELD  # on a version registered where aliases are held
-PROMOTED_TAG = tags.PROMOTED_PREFIX  # + the model's name, on the run: VERSION or VERSION@ALIAS
 
 
 @without_autolog

@@ -55,7 +55,7 @@ def register(
         client, run, folder, name, fit_run_id, lineage, verification, model_facts
     )
     _ensure_registered_model(client, name)
-    version_tags = {**lineage, tags.VERIFIED: "true", digests.TAG: recorded}
+    version_tags = {**lineage, tags.VERIFIED: "true", tags.ARTIFACT_SHA256: recorded}
     if held:  # a held alias is named on the version, for `sweep --best ... --alias` to move
         version_tags[tags.ALIAS_HELD] = held
     mv = client.create_model_version(
@@ -178,7 +178,7 @@ def _rewrite_card(
     recorded = digests.record(folder)
     if (folder / digests.MANIFEST_FILE).exists():
         client.raw.log_model_artifact(model_id, str(folder / digests.MANIFEST_FILE))
-    client.set_model_version_tag(name, version, digests.TAG, recorded)
+    client.set_model_version_tag(name, version, tags.ARTIFACT_SHA256, recorded)
 
 
 def _name_version(
