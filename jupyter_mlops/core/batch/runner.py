@@ -289,12 +289,18 @@ def _create_run(
     tags.update(extra_tags or {})
     created = client.create_run(exp_id, tags=tags, run_name=run_name or notebook.stem)
     run_id = created.info.run_id
+    log_parameters(client, run_id, parameters)
+    return client, run_id
+
+
+def log_parameters(client: Any, run_id: str, parameters: dict[str, Any]) -> None:
+    """The injected values as the run's params (``str`` of each value), as every run of a
+    notebook records them."""
     if parameters:
         from mlflow.entities import Param
 
         params = [Param(k, str(v)) for k, v in parameters.items()]
         client.log_batch(run_id, params=params)
-    return client, run_id
 
 
 def _tell_kernel(future: Future, id_file: Path) -> None:

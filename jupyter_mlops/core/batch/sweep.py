@@ -243,7 +243,7 @@ def _run_points(
         backend.abort()
         backend.close()
         if isinstance(backend, LocalPool):  # its workers are gone: so are their runs
-            kill_unfinished(client, exp_id, parent_id)
+            kill_unfinished(client, exp_id, parent_id, [t["parameters"] for t in tasks])
         end_run(client, parent_id, "KILLED", "interrupted (Ctrl-C)")
         raise
     except BaseException as exc:  # never leave the parent RUNNING

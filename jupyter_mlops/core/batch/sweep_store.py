@@ -109,11 +109,18 @@ def reconcile(client: Any, exp_id: str, parent_id: str, children: list[ChildRun]
             child.error = None
 
 
-def kill_unfinished(client: Any, exp_id: str, parent_id: str) -> None:
+def kill_unfinished(client: Any, exp_id: str, parent_id: str, points: list[dict[str, Any]]) -> None:
     """After Ctrl-C the local workers are stopped: their children still RUNNING end KILLED
-    (one that ended first keeps its own status; its error says what stopped it)."""
+    (one that ended first keeps its own status; its error says what stopped it). A child
+    whose worker stopped between creating its run and logging its params gets its point's
+    params here, so every child says which point it was."""
+    from .runner import log_parameters
+
     for run in children_runs(client, exp_id, parent_id, "RUNNING"):
         rid = run.info.run_id
+        index = run.data.tags.get(tags.SWEEP_INDEX, "")
+        if not run.data.params and index.isdigit() and int(index) < len(points):
+            log_parameters(client, rid, points[int(index)])
         client.set_tag(rid, tags.KILLED_REASON, "the sweep was interrupted")
         client.set_terminated(rid, "KILLED")
 
