@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..autolog import without_autolog
-from . import data_checks, residuals
+from . import classifier_checks, data_checks, residuals
 from .reports import Report, json_safe, log_report, name_error
 from .verdicts import Check, CheckError, is_numeric
 
@@ -126,6 +126,11 @@ def check(
         skipped += [
             {"id": cid, "reason": reason} for cid in (*residuals.RESIDUAL_CHECKS, "outliers")
         ]
+    if task == "classification":
+        more, not_run, detail = classifier_checks.run(data, target, usable, features, model, alpha)
+        checks += more
+        skipped += not_run
+        info.update(detail)
     report = CheckReport(name, task, target, alpha, checks, skipped, info)
     _log_on_active_run(report)
     return report
