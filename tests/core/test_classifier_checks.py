@@ -319,3 +319,27 @@ def test_collinear_and_infinite_features_do_not_break_the_fit() -> None:
     checks, skipped, info = run(frame.rename(columns={"GRADE": "y"}))
     assert len(info["logit_features"]) == 3 and info["classifier_rows"] == 31
     assert {c.id for c in checks} == set(CLASSIFIER_IDS) and not skipped
+
+
+def test_the_units_of_a_feature_do_not_change_the_verdicts() -> None:
+    # GPA in units of 1e-9 (or 1e9) is the same logistic model with a rescaled coefficient;
+    # unscaled, statsmodels' Newton steps do not converge on it in 200 iterations
+    plain = mlops.check(spector(), "GRADE")
+    for factor in (1e-9, 1e9):
+        frame = spector()
+        frame["GPA"] = frame["GPA"] * factor
+        scaled = mlops.check(frame, "GRADE")
+        for cid in CLASSIFIER_IDS:
+            assert scaled[cid].verdict == plain[cid].verdict
+            if plain[cid].statistic:
+                assert close(scaled[cid].statistic, plain[cid].statistic, rel=1e-4)
+
+
+def test_more_features_than_rows_say_how_many_rows_are_needed() -> None:
+    wide = pd.DataFrame(np.random.default_rng(0).normal(size=(40, 50)))
+    wide.columns = [f"f{i}" for i in range(50)]
+    wide["y"] = np.arange(40) % 2
+    skipped = {s["id"]: s["reason"] for s in mlops.check(wide, "y").skipped}
+    assert skipped["separation"] == (
+        "only 40 complete rows; the logistic diagnostics need at least 55 (50 numeric features + 5)"
+    )

@@ -48,8 +48,12 @@ def run(
     proba = _has_proba(model)
     columns = numeric[:MAX_LOGIT_FEATURES] if len(numeric) <= MAX_LOGIT_FEATURES else []
     rows = _complete_rows(data, target, columns, features if proba else [])
-    if len(rows) < max(20, len(columns) + 5):
-        reason = f"only {len(rows)} complete rows; the logistic diagnostics need at least 20"
+    needed = max(20, len(columns) + 5)
+    if len(rows) < needed:
+        reason = (
+            f"only {len(rows)} complete rows; the logistic diagnostics need at least {needed}"
+            + (f" ({len(columns)} numeric features + 5)" if needed > 20 else "")
+        )
         return [], [{"id": cid, "reason": reason} for cid in every], {}
     chosen, sampled = _sample(rows)
     y = (data[target].to_numpy()[chosen] == classes[1]).astype(float)
@@ -88,7 +92,11 @@ def run(
     if p is None:
         why = "no probabilities: pass model= with predict_proba, or numeric features to fit"
         if columns:
-            why = "the logistic fit does not exist (separation); pass model= to check a model's"
+            why = (
+                "the logistic fit does not exist (the classes are separated)"
+                if info.get("logit_fit") == "separated"
+                else "the logistic fit did not converge"
+            ) + "; pass model= to check a model's probabilities"
         skipped += [{"id": cid, "reason": why} for cid in CALIBRATION_CHECKS]
         info["calibration_from"] = None
     else:

@@ -31,8 +31,9 @@ def logit_checks(
     x = data[columns].to_numpy(dtype=float)[chosen]
     keep = independent_columns(x)
     names = [columns[i] for i in keep]
-    x = x[:, keep]
-    info: dict[str, Any] = {"logit_features": names}
+    scale = x[:, keep].std(axis=0)
+    x = x[:, keep] / np.where(scale > 0, scale, 1.0)  # same fit, well scaled (1e-9 or 1e9)
+    info: dict[str, Any] = {"logit_features": names, "logit_fit": "separated"}
     separation = _separation(x, y, names)
     if separation.verdict != "pass":
         why = "the classes are separated, so the logistic fit these checks read does not exist"
@@ -42,6 +43,12 @@ def logit_checks(
 
     exog = sm.add_constant(x, has_constant="add")
     base = _fit(y, exog)
+    if base is None or not base.mle_retvals.get("converged", True):
+        info["logit_fit"] = "did not converge"
+        why = "the logistic fit did not converge in 200 iterations, so there is no fit to read"
+        skipped = [{"id": cid, "reason": why} for cid in ("logit_linearity", "influence")]
+        return [separation], None, skipped, info
+    info["logit_fit"] = "converged"
     info["logit_pseudo_r2"] = float(base.prsquared)
     checks = [separation]
     skipped: list[dict[str, str]] = []
@@ -71,7 +78,10 @@ def _fit(y: np.ndarray, exog: np.ndarray) -> Any:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence is judged by the separation check
-        return sm.Logit(y, exog).fit(disp=0, maxiter=200)
+        try:
+            return sm.Logit(y, exog).fit(disp=0, maxiter=200)
+        except np.linalg.LinAlgError:  # a singular design the QR step did not catch
+            return None
 
 
 # -- separation ------------------------------------------------------------------------------
@@ -175,9 +185,11 @@ def _box_tidwell(
     x: np.ndarray, y: np.ndarray, exog: np.ndarray, base: Any, names: list[str], alpha_each: float
 ) -> Check | str:
     """Box-Tidwell: add x ln x for each continuous feature and test the terms together by the
-    likelihood ratio. Features with values <= 0 are shifted to start at one standard deviation
-    (x - min + sd), since the test needs positive values; the effect is how far the augmented
-    fit moves the probabilities."""
+    likelihood ratio; the effect is how far the augmented fit moves the probabilities.
+
+    Each feature is divided by its standard deviation first (x ln x of a rescaled x spans the
+    same terms with x, so the test is unchanged, and the fit stays well scaled); features with
+    values <= 0 are shifted to start at 1, since the test needs positive values."""
     from scipy.stats import chi2
 
     continuous = [j for j in range(x.shape[1]) if len(np.unique(x[:, j])) >= MIN_DISTINCT]
@@ -185,13 +197,13 @@ def _box_tidwell(
         return f"no numeric feature with at least {MIN_DISTINCT} distinct values"
     terms = []
     for j in continuous:
-        v = x[:, j]
+        v = x[:, j] / x[:, j].std()
         if v.min() <= 0:
-            v = v - v.min() + v.std()
+            v = v - v.min() + 1
         terms.append(v * np.log(v))
     augmented_exog = np.column_stack([exog, *terms])
     augmented = _fit(y, augmented_exog)
-    if not augmented.mle_retvals.get("converged", True):
+    if augmented is None or not augmented.mle_retvals.get("converged", True):
         return "the logistic fit with the Box-Tidwell terms did not converge"
     lr = max(0.0, 2 * float(augmented.llf - base.llf))
     df = len(continuous)
