@@ -57,10 +57,11 @@ def _classifier_summary(report: dict[str, Any]) -> str:
     source = {"model": "the model's probabilities", "logit": "the logistic fit's"}.get(
         report.get("calibration_from") or "", "no probabilities"
     )
+    fit = ", a logistic fit on the numeric features" if report.get("logit_features") else ""
     return (
-        f"classifier checks on {sample}, event {esc(report['positive_class'])}, a logistic fit "
-        f"on the numeric features; calibration of {esc(source)}; tests at p &lt; "
-        f"{num(report['classifier_alpha'])} (alpha {num(report['alpha'])} shared)"
+        f"classifier checks on {sample}, event {esc(report['positive_class'])}{fit}; "
+        f"calibration of {esc(source)}; tests at p &lt; {num(report['classifier_alpha'])} "
+        f"(alpha {num(report['alpha'])} shared)"
     )
 
 
@@ -79,9 +80,11 @@ def _reliability(report: dict[str, Any]) -> str:
         f"<td>{num(r['observed_rate'])}</td></tr>"
         for r in table
     )
+    which = report.get("reliability_class")
+    of = f" of class {esc(which)} against the rest" if which else ""
     return (
-        "<p class='muted'>Reliability: rows sorted by predicted probability, in groups of equal "
-        "size (the Hosmer-Lemeshow groups)</p>"
+        f"<p class='muted'>Reliability{of}: rows sorted by predicted probability, in groups of "
+        "equal size (the Hosmer-Lemeshow groups)</p>"
         f"<table>{head}{body}</table>"
     )
 

@@ -343,3 +343,48 @@ def test_more_features_than_rows_say_how_many_rows_are_needed() -> None:
     assert skipped["separation"] == (
         "only 40 complete rows; the logistic diagnostics need at least 55 (50 numeric features + 5)"
     )
+
+
+class Softmax:
+    """A model that knows the true class probabilities of ``three_classes``, sharpened by
+    ``temperature`` < 1 (overconfident) or left as they are (calibrated)."""
+
+    classes_ = np.array(["c", "a", "b"])  # not the target's sorted order, on purpose
+
+    def __init__(self, temperature: float = 1.0) -> None:
+        self.temperature = temperature
+
+    def predict(self, x: pd.DataFrame) -> np.ndarray:
+        return self.classes_[self.predict_proba(x).argmax(axis=1)]
+
+    def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
+        logits = x[["x0", "x1"]].to_numpy() @ np.array([[0.0, 1.0, -1.0], [0.0, -0.5, 1.0]])
+        logits = logits / self.temperature
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return (e / e.sum(axis=1, keepdims=True))[:, [2, 0, 1]]  # columns c, a, b
+
+
+def three_classes(seed: int, n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.normal(size=(n, 2)), columns=["x0", "x1"])
+    proba = Softmax().predict_proba(frame)[:, [1, 2, 0]]  # a, b, c
+    u = rng.random(n)[:, None]
+    frame["y"] = np.array(["a", "b", "c"])[(u > proba.cumsum(axis=1)).sum(axis=1)]
+    return frame
+
+
+def test_a_multiclass_model_is_calibrated_one_class_against_the_rest() -> None:
+    frame = three_classes(0, 3000)
+    calibrated = mlops.check(frame, "y", model=Softmax())
+    # each class against the rest, 2 tests per class share alpha: 0.05 / 6
+    assert math.isclose(calibrated.info["classifier_alpha"], 0.05 / 6)
+    assert calibrated["calibration"].verdict == "pass"
+    assert calibrated["brier_score"].verdict == "pass"
+    skipped = {s["id"]: s["reason"] for s in calibrated.skipped}
+    assert "binary target" in skipped["separation"] and "3 classes" in skipped["separation"]
+    sharpened = mlops.check(frame, "y", model=Softmax(temperature=0.4))
+    assert sharpened["brier_score"].verdict == "fail"
+    assert "overconfident" in sharpened["brier_score"].message
+    assert sharpened["calibration"].verdict != "pass"
+    assert sharpened["calibration"].message.startswith("Class ")
+    assert "against the rest" in sharpened.to_html()

@@ -39,13 +39,17 @@ def run(
     the fit. ``numeric`` are the logistic fit's regressors; ``features`` what the model reads."""
     every = (*CLASSIFIER_CHECKS, *CALIBRATION_CHECKS)
     classes = _classes(data[target])
+    proba = _has_proba(model)
     if len(classes) != 2:
         reason = (
             f"apply to a binary target; {target!r} has {len(classes)} classes (check one class "
             "against the rest with a binary target, e.g. df[target] == 'a')"
         )
-        return [], [{"id": cid, "reason": reason} for cid in every], {}
-    proba = _has_proba(model)
+        if not proba or len(classes) < 2:
+            return [], [{"id": cid, "reason": reason} for cid in every], {}
+        checks, info = _one_vs_rest(data, target, features, model, classes, alpha)
+        skipped = [{"id": cid, "reason": reason} for cid in CLASSIFIER_CHECKS]
+        return checks, skipped + info.pop("skipped", []), info
     columns = numeric[:MAX_LOGIT_FEATURES] if len(numeric) <= MAX_LOGIT_FEATURES else []
     rows = _complete_rows(data, target, columns, features if proba else [])
     needed = max(20, len(columns) + 5)
@@ -88,7 +92,7 @@ def run(
             f"{MAX_LOGIT_FEATURES}"
         )
         skipped += [{"id": cid, "reason": why} for cid in CLASSIFIER_CHECKS]
-    p = _model_proba(model, data.iloc[chosen][features], classes[1]) if proba else fitted
+    p = _model_proba(model, data.iloc[chosen][features], classes)[:, 1] if proba else fitted
     if p is None:
         why = "no probabilities: pass model= with predict_proba, or numeric features to fit"
         if columns:
@@ -143,8 +147,9 @@ def _sample(rows: np.ndarray) -> tuple[np.ndarray, bool]:
     return rows, False
 
 
-def _model_proba(model: Any, x: pd.DataFrame, positive: Any) -> np.ndarray:
-    """The model's probability of the positive class, in the column its ``classes_`` says."""
+def _model_proba(model: Any, x: pd.DataFrame, classes: list[Any]) -> np.ndarray:
+    """The model's probabilities, a column per class of the target in ``classes``' order (the
+    model's ``classes_`` say which column is which)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -152,20 +157,72 @@ def _model_proba(model: Any, x: pd.DataFrame, positive: Any) -> np.ndarray:
     except Exception as exc:  # the user's model: any failure is theirs to read
         text = " ".join(str(exc).split()) or type(exc).__name__
         raise CheckError(f"model.predict_proba on the features failed: {text}") from None
-    if proba.ndim == 1:
+    if proba.ndim == 1 and len(classes) == 2:
         proba = np.column_stack([1 - proba, proba])
-    column = 1
     known = [str(c) for c in getattr(model, "classes_", [])]
+    wanted = [str(c) for c in classes]
     if known:
-        if str(positive) not in known or len(known) != proba.shape[1]:
+        missing = [c for c in wanted if c not in known]
+        if missing or len(known) != proba.shape[1]:
             raise CheckError(
                 f"the model's classes ({', '.join(known)}) do not include the target's class "
-                f"{positive!r}; pass the model fitted on this target"
+                f"{missing[0] if missing else wanted[0]!r}; pass the model fitted on this target"
             )
-        column = known.index(str(positive))
-    if proba.shape[1] != 2 and not known:
-        raise CheckError(f"model.predict_proba gave {proba.shape[1]} columns for two classes")
-    p = proba[:, column]
-    if not np.all(np.isfinite(p)) or p.min() < 0 or p.max() > 1:
+        proba = proba[:, [known.index(c) for c in wanted]]
+    elif proba.ndim != 2 or proba.shape[1] != len(classes):
+        raise CheckError(
+            f"model.predict_proba gave {proba.shape[-1]} columns for {len(classes)} classes"
+        )
+    if not np.all(np.isfinite(proba)) or proba.min() < 0 or proba.max() > 1:
         raise CheckError("model.predict_proba gave values that are not probabilities in [0, 1]")
-    return p
+    return proba
+
+
+def _one_vs_rest(
+    data: pd.DataFrame,
+    target: str,
+    features: list[str],
+    model: Any,
+    classes: list[Any],
+    alpha: float,
+) -> tuple[list[Check], dict[str, Any]]:
+    """A multiclass model's calibration, each class against the rest: the two tests per class
+    share alpha (Bonferroni over 2k tests); the report shows the worst class of each."""
+    rows = _complete_rows(data, target, [], features)
+    if len(rows) < 20:
+        reason = f"only {len(rows)} complete rows; calibration needs at least 20"
+        return [], {"skipped": [{"id": cid, "reason": reason} for cid in CALIBRATION_CHECKS]}
+    chosen, sampled = _sample(rows)
+    proba = _model_proba(model, data.iloc[chosen][features], classes)
+    labels = data[target].to_numpy()[chosen]
+    alpha_each = alpha / (2 * len(classes))
+    worst: dict[str, tuple[Check, Any, list[dict[str, float]]]] = {}
+    for j, label in enumerate(classes):
+        y = (labels == label).astype(float)
+        if y.min() == y.max():
+            continue
+        found, table = calibration_checks(proba[:, j], y, alpha_each, "model")
+        for check in found:
+            check.message = f"Class {label} against the rest: {check.message}"
+            held = worst.get(check.id)
+            if held is None or _severity(check) > _severity(held[0]):
+                worst[check.id] = (check, label, table)
+    info: dict[str, Any] = {
+        "classifier_rows": len(chosen),
+        "classifier_sample": bool(sampled),
+        "classifier_seed": SEED,
+        "classifier_alpha": alpha_each,
+        "positive_class": f"each of {len(classes)} classes against the rest",
+        "calibration_from": "model",
+    }
+    if "calibration" in worst:
+        _, label, table = worst["calibration"]
+        info["reliability"] = table
+        info["reliability_class"] = str(label)
+    return [worst[cid][0] for cid in CALIBRATION_CHECKS if cid in worst], info
+
+
+def _severity(check: Check) -> tuple[int, float]:
+    """Verdict first, then effect: how a class's calibration compares with another's."""
+    effect = check.effect.get("mean_abs_gap", check.effect.get("relative_excess")) or 0.0
+    return {"pass": 0, "warn": 1, "fail": 2}[check.verdict], abs(float(effect))
