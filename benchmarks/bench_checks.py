@@ -187,9 +187,9 @@ def classification() -> int:
     """``mlops.check`` on a 1M-row binary target against the by-hand diagnostics, with and
     without a model, and the classifier checks' false-alarm and detection rates.
 
-    Targets: 1M x 20 in at most 5 s (with a model too); at most 5% false alarms on clean
-    logistic data (the shared alpha); each planted bend flagged in at least 95% of seeds of
-    1,000 rows."""
+    Targets: 1M x 20 in at most 5 s (with a model too); false alarms on clean logistic data
+    no more than a 5% rate (the shared alpha) explains: at most the binomial 99th percentile
+    of five times ``--seeds`` sets; each planted bend flagged in at least 95% of 1,000-row sets."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--columns", type=int, default=20)
@@ -219,18 +219,22 @@ def classification() -> int:
         print(f"{'statsmodels by hand on all rows (p-values only)':<52}{peer:>10.2f}")
         print(f"  ratio: mlops.check takes {ours / peer:.2f}x the by-hand time")
         print(f"  by hand on clean data: {', '.join(f'{k}={v:.3g}' for k, v in found.items())}")
-    rates_ok = True
+    from scipy.stats import binom
+
+    rates_ok, seeds = True, 5 * args.seeds  # a set takes ~0.1 s: more seeds, a tighter bound
+    bound = binom.ppf(0.99, seeds, 0.05) / seeds
     for n in (300, 1000):
         start = time.perf_counter()
-        false_alarms, detected = classifier_rates(args.seeds, n)
+        false_alarms, detected = classifier_rates(seeds, n)
         took = time.perf_counter() - start
         bends = ", ".join(f"{bend} {rate:.0%}" for bend, rate in detected.items())
         print(
-            f"classifier checks, {n} rows, {args.seeds} seeds: false alarms on clean logistic "
-            f"data {false_alarms:.1%}; bends in the logit flagged: {bends} ({took:.1f} s)"
+            f"classifier checks, {n} rows, {seeds} seeds: false alarms on clean logistic "
+            f"data {false_alarms:.1%} (bound {bound:.0%}); bends in the logit flagged: {bends} "
+            f"({took:.1f} s)"
         )
         if n == 1000:
-            rates_ok = false_alarms <= 0.05 and min(detected.values()) >= 0.95
+            rates_ok = false_alarms <= bound and min(detected.values()) >= 0.95
     fails = counts["fail"] + model_counts["fail"]
     ok = max(ours, with_model) <= 5.0 and fails == 0 and rates_ok
     verdict = "PASS" if ok else "FAIL"
