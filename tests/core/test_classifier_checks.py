@@ -4,6 +4,7 @@ verdicts the literature gives, planted violations, clean data, and odd input."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -388,3 +389,34 @@ def test_a_multiclass_model_is_calibrated_one_class_against_the_rest() -> None:
     assert sharpened["calibration"].verdict != "pass"
     assert sharpened["calibration"].message.startswith("Class ")
     assert "against the rest" in sharpened.to_html()
+
+
+def test_a_model_fitted_on_integer_labels_reads_a_float_target() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    frame = spector()  # GRADE is 0.0 / 1.0; the model learnt 0 / 1
+    model = LogisticRegression().fit(frame[SPECTOR], frame["GRADE"].astype(int))
+    report = mlops.check(frame, "GRADE", model=model)
+    assert report.info["calibration_from"] == "model"
+    assert report["calibration"].p_value is not None
+    assert json.loads(report.to_json())["reliability"][0]["group"] == 1
+
+
+def test_probabilities_of_exactly_0_and_1_that_are_wrong_fail_in_strict_json() -> None:
+    frame = pd.DataFrame({"x": np.arange(100.0), "y": (np.arange(100) % 3 == 0).astype(int)})
+
+    class Hard:
+        classes_ = np.array([0, 1])
+
+        def predict(self, x):
+            return (x["x"] > 50).astype(int)
+
+        def predict_proba(self, x):
+            p = (x["x"] > 50).to_numpy(dtype=float)
+            return np.column_stack([1 - p, p])
+
+    report = mlops.check(frame, "y", model=Hard())
+    assert report["calibration"].verdict == "fail" and report["brier_score"].verdict == "fail"
+    assert "every one is 0 or 1" in report["brier_score"].message
+    payload = json.loads(report.to_json())  # the infinite statistics are null, not Infinity
+    assert [c["statistic"] for c in payload["checks"] if c["id"] == "brier_score"] == [None]

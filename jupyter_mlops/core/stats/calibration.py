@@ -135,9 +135,10 @@ def _brier(p: np.ndarray, y: np.ndarray, alpha_each: float, what: str) -> Check:
         )
     else:
         direction = "over" if excess > 0 else "under"
+        by = f"{abs(excess):.0%} {direction}" if np.isfinite(excess) else "every one is 0 or 1"
         message = (
             f"The Brier score is {brier:.3f} where calibrated probabilities would score "
-            f"{expected:.3f} ({abs(excess):.0%} {direction}): {what} probabilities are "
+            f"{expected:.3f} ({by}): {what} probabilities are "
             f"{direction}confident; recalibrate them (Platt or isotonic) before using them as "
             "risks."
         )

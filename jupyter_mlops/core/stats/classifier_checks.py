@@ -159,16 +159,17 @@ def _model_proba(model: Any, x: pd.DataFrame, classes: list[Any]) -> np.ndarray:
         raise CheckError(f"model.predict_proba on the features failed: {text}") from None
     if proba.ndim == 1 and len(classes) == 2:
         proba = np.column_stack([1 - proba, proba])
-    known = [str(c) for c in getattr(model, "classes_", [])]
-    wanted = [str(c) for c in classes]
+    known = list(getattr(model, "classes_", []))
     if known:
-        missing = [c for c in wanted if c not in known]
+        columns = [_position(known, c) for c in classes]
+        missing = [str(c) for c, j in zip(classes, columns, strict=True) if j is None]
         if missing or len(known) != proba.shape[1]:
             raise CheckError(
-                f"the model's classes ({', '.join(known)}) do not include the target's class "
-                f"{missing[0] if missing else wanted[0]!r}; pass the model fitted on this target"
+                f"the model's classes ({', '.join(map(str, known))}) do not include the "
+                f"target's class {(missing or [str(classes[0])])[0]!r}; pass the model fitted "
+                "on this target"
             )
-        proba = proba[:, [known.index(c) for c in wanted]]
+        proba = proba[:, columns]
     elif proba.ndim != 2 or proba.shape[1] != len(classes):
         raise CheckError(
             f"model.predict_proba gave {proba.shape[-1]} columns for {len(classes)} classes"
@@ -176,6 +177,19 @@ def _model_proba(model: Any, x: pd.DataFrame, classes: list[Any]) -> np.ndarray:
     if not np.all(np.isfinite(proba)) or proba.min() < 0 or proba.max() > 1:
         raise CheckError("model.predict_proba gave values that are not probabilities in [0, 1]")
     return proba
+
+
+def _position(known: list[Any], label: Any) -> int | None:
+    """Where ``label`` is among the model's classes: equal values (1 and 1.0 are one class),
+    else equal text."""
+    for j, value in enumerate(known):
+        try:
+            if bool(value == label):
+                return j
+        except (TypeError, ValueError):
+            pass
+    text = [str(value) for value in known]
+    return text.index(str(label)) if str(label) in text else None
 
 
 def _one_vs_rest(
