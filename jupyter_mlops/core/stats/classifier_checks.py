@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .calibration import calibration_checks
+from .logit_checks import logit_checks
 from .verdicts import SEED, Check, CheckError
 
 CLASSIFIER_SAMPLE = 10_000  # rows for the logistic fit and the model's probabilities
@@ -50,7 +51,7 @@ def run(
         checks, info = _one_vs_rest(data, target, features, model, classes, alpha)
         skipped = [{"id": cid, "reason": reason} for cid in CLASSIFIER_CHECKS]
         return checks, skipped + info.pop("skipped", []), info
-    columns = numeric[:MAX_LOGIT_FEATURES] if len(numeric) <= MAX_LOGIT_FEATURES else []
+    columns = numeric if len(numeric) <= MAX_LOGIT_FEATURES else []
     rows = _complete_rows(data, target, columns, features if proba else [])
     needed = max(20, len(columns) + 5)
     if len(rows) < needed:
@@ -78,8 +79,6 @@ def run(
     skipped: list[dict[str, str]] = []
     fitted = None
     if columns:
-        from .logit_checks import logit_checks
-
         logit, fitted, not_run, detail = logit_checks(data, columns, y, chosen, alpha_each)
         checks += logit
         skipped += not_run
