@@ -133,7 +133,7 @@ def _single_feature(x: np.ndarray, y: np.ndarray, names: list[str]) -> list[tupl
         low, high = (zero, one) if zero.max() <= one.min() else (one, zero)
         if low.max() < high.min():
             found.append((name, "complete"))
-        elif low.max() == high.min():
+        elif low.max() == high.min() and low.min() < high.max():  # touching, not constant
             found.append((name, "quasi-complete"))
     return found
 
