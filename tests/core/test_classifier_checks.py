@@ -59,9 +59,10 @@ def run(frame: pd.DataFrame, model=None):
 
 # -- real data: the verdicts the literature gives --------------------------------------------
 def test_spector_has_the_logit_greene_reports_and_no_alarm() -> None:
-    # Spector & Mazzeo (1980); Greene, Econometric Analysis (5th ed. 2003), Example 21.3 and
-    # Table 21.1: the logit of GRADE on GPA, TUCE and PSI has finite estimates (the MLE exists,
-    # so the classes are not separated) and McFadden's pseudo R² 0.374.
+    # Spector & Mazzeo (1980); Greene, Econometric Analysis (5th ed. 2003), ch. 21, Table 21.1:
+    # the logit of GRADE on GPA, TUCE and PSI has finite estimates (GPA 2.826, TUCE 0.095, PSI
+    # 2.379: the MLE exists, so the classes are not separated), log-likelihood -12.89 against
+    # -20.59 for the constant alone, i.e. McFadden's pseudo R² 0.374.
     report = mlops.check(spector(), "GRADE")
     assert report.task == "classification"
     assert report["separation"].verdict == "pass"
@@ -115,8 +116,9 @@ def test_calibration_statistics_equal_direct_computations() -> None:
 
 
 def test_iris_setosa_is_completely_separated_by_the_petals() -> None:
-    # Fisher (1936): setosa is split from the other two species by petal length (and width)
-    # alone; a logistic MLE of setosa vs the rest does not exist (Albert & Anderson 1984).
+    # Fisher (1936); the data set's description (UCI, and scikit-learn's load_iris().DESCR):
+    # "One class is linearly separable from the other 2" - setosa, split by petal length (and
+    # width) alone; a logistic MLE of setosa vs the rest does not exist (Albert & Anderson 1984).
     frame = iris()
     frame["setosa"] = (frame.pop("target") == 0).astype(int)
     report = mlops.check(frame, "setosa")
@@ -130,9 +132,8 @@ def test_iris_setosa_is_completely_separated_by_the_petals() -> None:
 
 
 def test_iris_versicolor_and_virginica_are_not_separated() -> None:
-    # Versicolor and virginica overlap: no hyperplane in the four measurements splits them
-    # (Fisher 1936: his discriminant misclassifies 3 of the 100; Duda, Hart & Stork 2001,
-    # Pattern Classification, ch. 5: not linearly separable).
+    # The same description: "the latter are NOT linearly separable from each other" (Fisher
+    # 1936; the discriminant misclassifies 3 of these 100 flowers).
     frame = iris()
     frame = frame[frame["target"] > 0].copy()
     frame["virginica"] = (frame.pop("target") == 2).astype(int)
