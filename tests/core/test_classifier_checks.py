@@ -18,7 +18,7 @@ from jupyter_mlops.core.stats import classifier_checks
 from jupyter_mlops.core.stats.calibration import hosmer_lemeshow, reliability_table, spiegelhalter
 from jupyter_mlops.core.stats.checks import CheckError
 
-CLASSIFIER_IDS = ("separation", "logit_linearity", "influence", "calibration", "brier_score")
+CLASSIFIER_IDS = ("separation", "logit_linearity", "logit_influence", "calibration", "brier_score")
 SPECTOR = ["GPA", "TUCE", "PSI"]
 
 
@@ -88,11 +88,11 @@ def test_box_tidwell_and_influence_equal_statsmodels_by_hand() -> None:
     assert close(report["logit_linearity"].statistic, lr, rel=1e-6)
     assert close(report["logit_linearity"].p_value, stats.chi2.sf(lr, 2), rel=1e-5)
     influence = sm.GLM(y, exog, family=sm.families.Binomial()).fit().get_influence()
-    assert close(report["influence"].statistic, influence.cooks_distance[0].max(), rel=1e-5)
+    assert close(report["logit_influence"].statistic, influence.cooks_distance[0].max(), rel=1e-5)
     dfbetas = np.abs(influence.dfbetas).max()
     # (our GLM starts from the Logit's estimates: the two converge within 1e-5)
-    assert close(report["influence"].effect["max_abs_dfbetas"], dfbetas, rel=1e-4)
-    assert close(report["influence"].threshold, stats.f.ppf(0.5, 4, 28))
+    assert close(report["logit_influence"].effect["max_abs_dfbetas"], dfbetas, rel=1e-4)
+    assert close(report["logit_influence"].threshold, stats.f.ppf(0.5, 4, 28))
 
 
 def test_calibration_statistics_equal_direct_computations() -> None:
@@ -127,7 +127,7 @@ def test_iris_setosa_is_completely_separated_by_the_petals() -> None:
     assert {"petal length (cm)", "petal width (cm)"} <= set(separation.columns)
     assert "complete separation" in separation.message and "Firth" in separation.message
     skipped = {s["id"]: s["reason"] for s in report.skipped}
-    for cid in ("logit_linearity", "influence", "calibration", "brier_score"):
+    for cid in ("logit_linearity", "logit_influence", "calibration", "brier_score"):
         assert "separat" in skipped[cid]
 
 
@@ -150,7 +150,8 @@ def test_fair_affairs_large_sample_no_separation_no_influential_row() -> None:
     frame["affair"] = (frame.pop("affairs") > 0).astype(int)
     report = mlops.check(frame, "affair")
     assert report["separation"].verdict == "pass"
-    assert report["influence"].verdict == "pass" and report["influence"].statistic < 0.01
+    influence = report["logit_influence"]
+    assert influence.verdict == "pass" and influence.statistic < 0.01
     assert not report.info["classifier_sample"] and report.info["classifier_rows"] == 6366
 
 
@@ -200,7 +201,7 @@ def test_a_decimal_slip_in_spector_is_an_influential_row() -> None:
     frame = spector()
     frame.index = [f"student {i + 1}" for i in range(len(frame))]
     frame.loc["student 1", "GPA"] = 26.6
-    influence = mlops.check(frame, "GRADE")["influence"]
+    influence = mlops.check(frame, "GRADE")["logit_influence"]
     assert influence.verdict == "warn" and influence.columns == ["student 1"]
     assert influence.effect["max_abs_dfbetas"] > 10 and "student 1" in influence.message
 

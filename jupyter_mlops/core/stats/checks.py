@@ -126,12 +126,12 @@ def check(
         skipped += [
             {"id": cid, "reason": reason} for cid in (*residuals.RESIDUAL_CHECKS, "outliers")
         ]
-    if task == "classification":
-        more, not_run, detail = classifier_checks.run(data, target, usable, features, model, alpha)
-        checks += more
-        skipped += not_run
-        info.update(detail)
     report = CheckReport(name, task, target, alpha, checks, skipped, info)
+    if task == "classification":  # separation, logit linearity, influence, calibration
+        more, not_run, detail = classifier_checks.run(data, target, usable, features, model, alpha)
+        report.checks += more
+        report.skipped += not_run
+        report.info.update(detail)
     _log_on_active_run(report)
     return report
 

@@ -23,7 +23,7 @@ from .logit_checks import logit_checks
 from .verdicts import SEED, Check, CheckError
 
 CLASSIFIER_SAMPLE = 10_000  # rows for the logistic fit and the model's probabilities
-CLASSIFIER_CHECKS = ("separation", "logit_linearity", "influence")
+CLASSIFIER_CHECKS = ("separation", "logit_linearity", "logit_influence")
 CALIBRATION_CHECKS = ("calibration", "brier_score")
 MAX_LOGIT_FEATURES = 200  # a logistic fit on more numeric features is not what these read
 

@@ -37,7 +37,7 @@ def logit_checks(
     separation = _separation(x, y, names)
     if separation.verdict != "pass":
         why = "the classes are separated, so the logistic fit these checks read does not exist"
-        skipped = [{"id": cid, "reason": why} for cid in ("logit_linearity", "influence")]
+        skipped = [{"id": cid, "reason": why} for cid in ("logit_linearity", "logit_influence")]
         return [separation], None, skipped, info
     import statsmodels.api as sm
 
@@ -46,7 +46,7 @@ def logit_checks(
     if base is None or not base.mle_retvals.get("converged", True):
         info["logit_fit"] = "did not converge"
         why = "the logistic fit did not converge in 200 iterations, so there is no fit to read"
-        skipped = [{"id": cid, "reason": why} for cid in ("logit_linearity", "influence")]
+        skipped = [{"id": cid, "reason": why} for cid in ("logit_linearity", "logit_influence")]
         return [separation], None, skipped, info
     info["logit_fit"] = "converged"
     info["logit_pseudo_r2"] = float(base.prsquared)
@@ -279,7 +279,7 @@ def _influence(y: np.ndarray, exog: np.ndarray, base: Any, labels: pd.Index) -> 
             "them to see which conclusions change."
         )
     return Check(
-        "influence",
+        "logit_influence",
         verdict,
         message,
         "Cook's distance and DFBETAS (statsmodels GLM influence)",
