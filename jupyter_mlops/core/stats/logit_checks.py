@@ -155,17 +155,26 @@ def _separation(x: np.ndarray, y: np.ndarray, names: list[str]) -> Check:
     if alone:
         columns = [name for name, _ in alone]
         what = ", ".join(f"{name} ({kind})" for name, kind in alone)
-        split = f"{what} alone splits the classes"
+        split = (
+            f"{what} alone splits the classes"
+            if len(alone) == 1
+            else f"{what} each split the classes alone"
+        )
     else:
         weights = np.abs(direction[1:])
         columns = [names[j] for j in np.argsort(-weights) if weights[j] > 1e-6]
-        split = f"a combination of {', '.join(columns[:6])} splits the classes"
+        more = f" and {len(columns) - 6} more" if len(columns) > 6 else ""
+        split = f"A combination of {', '.join(columns[:6])}{more} splits the classes"
+    advice = (
+        "check the feature for leakage, merge its levels, or use a penalized fit"
+        if alone
+        else "use fewer features or a penalized fit"
+    )
     kind = "complete" if complete else "quasi-complete"
     message = (
-        f"{split.capitalize() if not alone else split} ({kind} separation, {perfect:,} of "
-        f"{len(y):,} rows predicted with certainty): a logistic regression's coefficients run to "
-        "infinity and its p-values mean nothing; check the feature for leakage, merge its "
-        "levels, or use a penalized fit (Firth, or L2 as scikit-learn's default)."
+        f"{split} ({kind} separation, {perfect:,} of {len(y):,} rows predicted with certainty):"
+        " a logistic regression's coefficients run to infinity and its p-values mean nothing; "
+        f"{advice} (Firth, or L2 as scikit-learn's default)."
     )
     return Check(
         "separation",
