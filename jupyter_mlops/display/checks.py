@@ -42,7 +42,51 @@ def _summary(report: dict[str, Any]) -> str:
             f"residual checks use {esc(source)}{sample}, each at p &lt; "
             f"{num(report['residual_alpha'])} (alpha {num(report['alpha'])} shared)"
         )
+    if report.get("classifier_rows"):
+        parts.append(_classifier_summary(report))
     return "<p>" + " · ".join(parts) + "</p>"
+
+
+def _classifier_summary(report: dict[str, Any]) -> str:
+    rows = f"{report['classifier_rows']:,}"
+    sample = (
+        f"a random sample of {rows} rows (seed {report['classifier_seed']})"
+        if report.get("classifier_sample")
+        else f"{rows} rows"
+    )
+    source = {"model": "the model's probabilities", "logit": "the logistic fit's"}.get(
+        report.get("calibration_from") or "", "no probabilities"
+    )
+    fit = ", a logistic fit on the numeric features" if report.get("logit_features") else ""
+    return (
+        f"classifier checks on {sample}, event {esc(report['positive_class'])}{fit}; "
+        f"calibration of {esc(source)}; tests at p &lt; {num(report['classifier_alpha'])} "
+        f"(alpha {num(report['alpha'])} shared)"
+    )
+
+
+def _reliability(report: dict[str, Any]) -> str:
+    """The reliability table: predicted against observed event rates by group of risk."""
+    table = report.get("reliability")
+    if not table:
+        return ""
+    head = (
+        "<tr><th>group</th><th>rows</th><th>predicted from</th><th>to</th>"
+        "<th>mean predicted</th><th>observed rate</th></tr>"
+    )
+    body = "".join(
+        f"<tr><td>{int(r['group'])}</td><td>{int(r['rows']):,}</td><td>{num(r['p_min'])}</td>"
+        f"<td>{num(r['p_max'])}</td><td>{num(r['mean_predicted'])}</td>"
+        f"<td>{num(r['observed_rate'])}</td></tr>"
+        for r in table
+    )
+    which = report.get("reliability_class")
+    of = f" of class {esc(which)} against the rest" if which else ""
+    return (
+        f"<p class='muted'>Reliability{of}: rows sorted by predicted probability, in groups of "
+        "equal size (the Hosmer-Lemeshow groups)</p>"
+        f"<table>{head}{body}</table>"
+    )
 
 
 def _row(check: dict[str, Any]) -> str:
@@ -73,7 +117,8 @@ def render_html(report: dict[str, Any]) -> str:
         f"<p class='muted'>Not run:</p><ul class='muted'>{skipped}</ul>" if skipped else ""
     )
     table = f"<table>{head}{body}</table>"
-    return single(_VERDICT_CSS + _summary(report) + table + skipped_html, "checks")
+    content = _summary(report) + table + _reliability(report) + skipped_html
+    return single(_VERDICT_CSS + content, "checks")
 
 
 def render_document(report: dict[str, Any]) -> str:

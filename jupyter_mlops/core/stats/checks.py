@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..autolog import without_autolog
-from . import data_checks, residuals
+from . import classifier_checks, data_checks, residuals
 from .reports import Report, json_safe, log_report, name_error
 from .verdicts import Check, CheckError, is_numeric
 
@@ -127,6 +127,11 @@ def check(
             {"id": cid, "reason": reason} for cid in (*residuals.RESIDUAL_CHECKS, "outliers")
         ]
     report = CheckReport(name, task, target, alpha, checks, skipped, info)
+    if task == "classification":  # separation, logit linearity, influence, calibration
+        more, not_run, detail = classifier_checks.run(data, target, usable, features, model, alpha)
+        report.checks += more
+        report.skipped += not_run
+        report.info.update(detail)
     _log_on_active_run(report)
     return report
 
