@@ -56,8 +56,18 @@ def run(
     else:
         skipped.append({"id": "target_leakage", "reason": "no feature columns"})
     usable = [c for c in numeric if c not in constant.columns]
-    if len(usable) >= 2:
-        checks.append(_multicollinearity(data, usable))
+    collinear = _multicollinearity(data, usable) if len(usable) >= 2 else None
+    if collinear is not None:
+        checks.append(collinear)
+    elif len(usable) >= 2:
+        skipped.append(
+            {
+                "id": "multicollinearity",
+                "reason": f"{len(usable):,} numeric features and no more complete rows: every "
+                "feature is then an exact combination of the others in the sample, whatever "
+                "the population, so variance inflation factors say nothing",
+            }
+        )
     else:
         skipped.append(
             {
@@ -361,12 +371,15 @@ def _spearman(s: pd.Series, y: np.ndarray, y_ranks: np.ndarray) -> float:
     return 0.0 if not np.isfinite(rho) else float(rho)
 
 
-def _multicollinearity(data: pd.DataFrame, numeric: list[str]) -> Check:
+def _multicollinearity(data: pd.DataFrame, numeric: list[str]) -> Check | None:
     """Variance inflation factors, as statsmodels' ``variance_inflation_factor`` with an
-    intercept: the diagonal of the inverse correlation matrix (one pass over the rows)."""
+    intercept: the diagonal of the inverse correlation matrix (one pass over the rows); None
+    when there are no more complete rows than features (every VIF is then infinite)."""
     matrix = data[numeric].to_numpy(dtype=float, na_value=np.nan)
     matrix = matrix[np.isfinite(matrix).all(axis=1)]
-    vifs = vif(matrix) if len(matrix) > len(numeric) else np.full(len(numeric), np.inf)
+    if len(matrix) <= len(numeric):
+        return None
+    vifs = vif(matrix)
     order = np.argsort(-vifs)
     worst = float(vifs[order[0]])
     flagged = [numeric[i] for i in order if vifs[i] >= VIF_WARN]
