@@ -16,6 +16,7 @@ duplicates, class balance, multicollinearity) use every row.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,7 +145,7 @@ def infer_task(y: pd.Series) -> tuple[str, str]:
     if n_unique > 2 and per_value < ROWS_PER_CLASS:
         return "regression", (
             f"integer target with {n_unique} distinct values in {n:,} rows ({per_value:.1f} "
-            f"rows per value, under {ROWS_PER_CLASS}): a measured count, not classes"
+            f"rows per value, under {ROWS_PER_CLASS}): a quantity, not classes"
         )
     return "classification", (
         f"integer target with {n_unique} distinct values ({per_value:,.0f} rows per value)"
@@ -160,7 +161,7 @@ def _check_inputs(
     if df.empty or len(df) == 0:
         raise CheckError("check needs a non-empty DataFrame (it has no rows or no columns)")
     names = [str(c) for c in df.columns]
-    repeated = sorted({c for c in names if names.count(c) > 1})
+    repeated = sorted(c for c, count in Counter(names).items() if count > 1)
     if repeated:
         raise CheckError(f"column names must be unique; repeated: {', '.join(repeated)}")
     if target is None or str(target) not in names:

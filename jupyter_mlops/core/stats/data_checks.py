@@ -25,6 +25,7 @@ IMBALANCE_FAIL = 0.02
 LEAKAGE_WARN, LEAKAGE_FAIL = 0.9, 0.98
 VIF_WARN, VIF_FAIL = 5.0, 10.0
 ROWS_PER_FEATURE = 10
+FEATURE_BLOCK = 256  # numeric columns binned and ranked together in the leakage check
 
 
 def run(
@@ -271,14 +272,15 @@ def _target_leakage(data: pd.DataFrame, target: str, features: list[str], task: 
         y_values = y_ranks = None
     fold = rng.permutation(len(sample)) % 2 == 0
     scores: dict[str, float] = {}
-    for c in features:
-        codes = _bin_codes(sample[c], fold)
+    for c, codes, rho in _feature_codes(sample, features, fold, y_ranks):
         if task == "regression":
             score = _crossfit_r2(codes, y_values, fold)
-            rho = _spearman(sample[c], y_values, y_ranks)
+            if rho is None:
+                rho = _spearman(sample[c], y_values, y_ranks)
             scores[c] = max(score, rho * rho)
         else:
             scores[c] = _crossfit_accuracy_gain(codes, y_codes, fold)
+    scores = {c: scores[c] for c in features}  # ties keep the frame's column order
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     best, score = ranked[0]
     leaks = [c for c, s in ranked if s >= LEAKAGE_WARN]
@@ -306,6 +308,49 @@ def _target_leakage(data: pd.DataFrame, target: str, features: list[str], task: 
         threshold=LEAKAGE_WARN,
         effect={"rows_used": float(used), **{f"score:{c}": s for c, s in ranked[:10]}},
     )
+
+
+def _feature_codes(
+    sample: pd.DataFrame, features: list[str], fold: np.ndarray, y_ranks: np.ndarray | None
+) -> Any:
+    """(feature, lookup keys, Spearman's rho or None) for each feature; complete numeric
+    columns in blocks (one quantile and one rank call per block, not per column: wide frames)."""
+    complete = []
+    for c in features:
+        if is_numeric(sample[c]) and not sample[c].hasnans:
+            complete.append(c)
+        else:
+            yield c, _bin_codes(sample[c], fold), None
+    qs = np.linspace(0, 1, LEAKAGE_BINS + 1)[1:-1]
+    for start in range(0, len(complete), FEATURE_BLOCK):
+        names = complete[start : start + FEATURE_BLOCK]
+        block = sample[names].to_numpy(dtype=float)
+        if not np.isfinite(block).all():  # infinities: column by column, as above
+            for c in names:
+                yield c, _bin_codes(sample[c], fold), None
+            continue
+        all_edges = np.quantile(block[fold], qs, axis=0) if fold.any() else None
+        rhos = _spearman_block(block, y_ranks) if y_ranks is not None else None
+        for j, c in enumerate(names):
+            if all_edges is None:
+                codes = np.zeros(len(block), dtype=int)
+            else:
+                codes = np.searchsorted(np.unique(all_edges[:, j]), block[:, j], side="right")
+            yield c, codes, None if rhos is None else float(rhos[j])
+
+
+def _spearman_block(block: np.ndarray, y_ranks: np.ndarray) -> np.ndarray:
+    """Spearman's rho of each column of ``block`` (finite values) with the ranked target, as
+    scipy's ``spearmanr``; 0 for a constant column."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(block, axis=0)
+    ranks -= ranks.mean(axis=0)
+    centred_y = y_ranks - y_ranks.mean()
+    norms = np.sqrt(np.einsum("ij,ij->j", ranks, ranks)) * np.sqrt(centred_y @ centred_y)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = (centred_y @ ranks) / norms
+    return np.where(np.isfinite(rho), np.clip(rho, -1.0, 1.0), 0.0)
 
 
 def _bin_codes(s: pd.Series, fold: np.ndarray) -> np.ndarray:
