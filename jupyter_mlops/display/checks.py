@@ -91,9 +91,11 @@ def render_document(report: dict[str, Any]) -> str:
 def render_text(report: dict[str, Any]) -> str:
     counts = report["counts"]
     lines = [
-        f"Checks {report['name']!r} for {report['target']!r} ({report['task']}: "
-        f"{report['task_reason']}): "
-        f"{counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail"
+        f"Checks {report['name']!r} for {report['target']!r} ({report['task']}): "
+        f"{counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail",
+        f"  {report['task']}, inferred from the target: {report['task_reason']}"
+        if report["task_reason"] != "given"
+        else f"  {report['task']}, as given",
     ]
     lines += [
         f"  {c['verdict']:<4} {c['id']}: {c['message']}"

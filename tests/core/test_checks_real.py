@@ -154,7 +154,7 @@ def test_fair_affairs_mass_at_zero_is_not_a_few_stray_rows() -> None:
     outliers = report["outliers"]
     assert outliers.verdict == "fail" and outliers.effect["outlier_rows"] > 0.1 * 6366
     assert "too many to be stray errors" in outliers.message
-    assert "M-estimate" in outliers.test  # 6,366 rows: the M-estimate on a 1,000-row sample
+    assert "M-estimate" in outliers.test  # 6,366 rows: the M-estimate on a 500-row sample
 
 
 def test_clean_small_samples_raise_no_outlier_or_influence_alarm() -> None:

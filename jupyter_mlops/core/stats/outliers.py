@@ -21,7 +21,7 @@ import numpy as np
 
 from .verdicts import SEED, Check, row_labels
 
-ROBUST_SAMPLE = 1_000  # rows the M-estimate is fitted on
+ROBUST_SAMPLE = 500  # rows the M-estimate is fitted on
 MM_MAX_ROWS, MM_MAX_PARAMS = 500, 9  # fits up to this size (with the intercept) get the MM
 OUTLIER_FAIL = 0.01  # share of outlying rows above which the check fails
 REJECT = 4.685  # robust scales beyond which the biweight (95% efficiency) gives weight 0
