@@ -49,12 +49,13 @@ def robust_fit(y: np.ndarray, exog: np.ndarray) -> tuple[np.ndarray, float, str]
     seeded sample of at most ``ROBUST_SAMPLE`` rows."""
     import statsmodels.api as sm
 
+    small = len(y) <= MM_MAX_ROWS and exog.shape[1] <= MM_MAX_PARAMS
     if len(y) > ROBUST_SAMPLE:
         rows = np.sort(np.random.default_rng(SEED).choice(len(y), ROBUST_SAMPLE, replace=False))
         y, exog = y[rows], exog[rows]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter; the scale is checked below
-        if len(y) <= MM_MAX_ROWS and exog.shape[1] <= MM_MAX_PARAMS:
+        if small:
             from statsmodels.robust.resistant_linear_model import RLMDetSMM
 
             try:
