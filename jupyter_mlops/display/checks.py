@@ -97,11 +97,19 @@ def _row(check: dict[str, Any]) -> str:
     return (
         f"<tr><td><span class='v v-{esc(verdict)}'>{esc(verdict)}</span></td>"
         f"<th>{esc(check['id'])}</th>"
-        f"<td class='cols'>{esc(', '.join(check['columns'][:6]))}</td>"
+        f"<td class='cols'>{esc(_named(check))}</td>"
         f"<td class='cols'>{esc(check['test'])}</td>"
         f"<td>{num(check['statistic'])}</td><td>{num(p)}</td><td>{limit}</td>"
         f"<td class='msg'>{esc(check['message'])}</td></tr>"
     )
+
+
+def _named(check: dict[str, Any]) -> str:
+    """The columns a check names, or the rows (by index label) for the row-level checks."""
+    rows = check.get("rows") or []
+    if rows:
+        return "rows " + ", ".join(rows[:6]) + (", ..." if len(rows) > 6 else "")
+    return ", ".join(check["columns"][:6])
 
 
 def render_html(report: dict[str, Any]) -> str:
@@ -129,7 +137,10 @@ def render_text(report: dict[str, Any]) -> str:
     counts = report["counts"]
     lines = [
         f"Checks {report['name']!r} for {report['target']!r} ({report['task']}): "
-        f"{counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail"
+        f"{counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail",
+        f"  {report['task']}, inferred from the target: {report['task_reason']}"
+        if report["task_reason"] != "given"
+        else f"  {report['task']}, as given",
     ]
     lines += [
         f"  {c['verdict']:<4} {c['id']}: {c['message']}"

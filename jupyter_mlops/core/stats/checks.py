@@ -16,6 +16,7 @@ duplicates, class balance, multicollinearity) use every row.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from .reports import Report, json_safe, log_report, name_error
 from .verdicts import Check, CheckError, is_numeric
 
 CLASSIFICATION_MAX_CLASSES = 20  # an integer target with at most this many values is classes
+ROWS_PER_CLASS = 5  # ... and at least this many rows per value on average (or two values)
 
 
 @dataclass(repr=False)  # Report.__repr__ draws it
@@ -108,8 +110,9 @@ def check(
     target on the numeric features.
     """
     name = _check_inputs(df, target, task, model, alpha, name)
+    df, target = df.set_axis([str(c) for c in df.columns], axis=1), str(target)
     task, why = _task(df[target], target, task)
-    features = [str(c) for c in df.columns if str(c) != target]
+    features, nested = _scalar_features(df, target)
     data = _labelled_rows(df, target)
     numeric = [c for c in features if is_numeric(df[c])]
     info: dict[str, Any] = {
@@ -119,13 +122,10 @@ def check(
         "task_reason": why,
     }
     checks, skipped, usable = data_checks.run(df, data, target, task, features, numeric)
-    residual, reason, detail = residuals.run(data, target, task, usable, features, model, alpha)
+    residual, not_run, detail = residuals.run(data, target, task, usable, features, model, alpha)
     checks += residual
+    skipped += not_run + nested
     info.update(detail)
-    if reason:
-        skipped += [
-            {"id": cid, "reason": reason} for cid in (*residuals.RESIDUAL_CHECKS, "outliers")
-        ]
     report = CheckReport(name, task, target, alpha, checks, skipped, info)
     if task == "classification":  # separation, logit linearity, influence, calibration
         more, not_run, detail = classifier_checks.run(data, target, usable, features, model, alpha)
@@ -141,10 +141,20 @@ def infer_task(y: pd.Series) -> tuple[str, str]:
     if not is_numeric(y):
         return "classification", f"non-numeric target ({y.dtype})"
     values = y.dropna().to_numpy(dtype=float)
-    n_unique = len(np.unique(values))
-    if n_unique <= CLASSIFICATION_MAX_CLASSES and np.all(values == np.round(values)):
-        return "classification", f"integer target with {n_unique} distinct values"
-    return "regression", "numeric target"
+    n_unique, n = len(np.unique(values)), len(values)
+    if not np.all(values == np.round(values)):
+        return "regression", "numeric target with fractional values"
+    if n_unique > CLASSIFICATION_MAX_CLASSES:
+        return "regression", f"integer target with {n_unique:,} distinct values (over 20)"
+    per_value = n / max(n_unique, 1)
+    if n_unique > 2 and per_value < ROWS_PER_CLASS:
+        return "regression", (
+            f"integer target with {n_unique} distinct values in {n:,} rows ({per_value:.1f} "
+            f"rows per value, under {ROWS_PER_CLASS}): a quantity, not classes"
+        )
+    return "classification", (
+        f"integer target with {n_unique} distinct values ({per_value:,.0f} rows per value)"
+    )
 
 
 # -- input -----------------------------------------------------------------------------------
@@ -156,7 +166,7 @@ def _check_inputs(
     if df.empty or len(df) == 0:
         raise CheckError("check needs a non-empty DataFrame (it has no rows or no columns)")
     names = [str(c) for c in df.columns]
-    repeated = sorted({c for c in names if names.count(c) > 1})
+    repeated = sorted(c for c, count in Counter(names).items() if count > 1)
     if repeated:
         raise CheckError(f"column names must be unique; repeated: {', '.join(repeated)}")
     if target is None or str(target) not in names:
@@ -176,6 +186,7 @@ def _check_inputs(
 
 def _task(y: pd.Series, target: str, task: str | None) -> tuple[str, str]:
     """The task (given or inferred) and why; a regression needs a numeric target."""
+    _target_values(y, target)
     task, why = (task, "given") if task else infer_task(y)
     if task == "regression" and not is_numeric(y):
         raise CheckError(
@@ -183,6 +194,51 @@ def _task(y: pd.Series, target: str, task: str | None) -> tuple[str, str]:
             "encode it as numbers"
         )
     return task, why
+
+
+def _target_values(y: pd.Series, target: str) -> None:
+    """Targets no check can read: times, nested cells, infinities (each a one-line error)."""
+    kind = y.dtype.kind
+    if kind in "mM" or isinstance(y.dtype, pd.PeriodDtype):
+        raise CheckError(
+            f"target {target!r} holds dates or durations ({y.dtype}): convert it to a number "
+            "(e.g. days since a start date) for regression, or to labels for classification"
+        )
+    if _nested(y):
+        raise CheckError(
+            f"target {target!r} holds lists, dicts, sets, tuples or arrays: give one scalar "
+            "value (a number or a label) per row"
+        )
+    if is_numeric(y):
+        values = y.to_numpy(dtype=float, na_value=np.nan)
+        infinite = np.flatnonzero(np.isinf(values))
+        if len(infinite):
+            raise CheckError(
+                f"target {target!r} has {len(infinite):,} infinite value(s) (first at row "
+                f"{y.index[infinite[0]]!r}): replace them with NaN (unlabelled) or a finite value"
+            )
+
+
+def _nested(s: pd.Series) -> bool:
+    """Whether a column's cells hold containers (lists, dicts, tuples, ...) not scalars."""
+    if s.dtype != object:
+        return False
+    return bool(s.map(lambda v: isinstance(v, (list, dict, set, tuple, np.ndarray))).any())
+
+
+def _scalar_features(df: pd.DataFrame, target: str) -> tuple[list[str], list[dict[str, str]]]:
+    """The feature columns the checks read, and a note on the ones left out (nested cells)."""
+    features = [c for c in df.columns if c != target]
+    nested = [c for c in features if _nested(df[c])]
+    if not nested:
+        return features, []
+    shown = ", ".join(nested[:5]) + (", ..." if len(nested) > 5 else "")
+    note = {
+        "id": "nested_columns",
+        "reason": f"{len(nested)} column(s) hold lists, dicts, sets, tuples or arrays ({shown}) "
+        "and are left out of every check; expand them into scalar columns to check them",
+    }
+    return [c for c in features if c not in nested], [note]
 
 
 def _labelled_rows(df: pd.DataFrame, target: str) -> pd.DataFrame:

@@ -25,6 +25,7 @@ IMBALANCE_FAIL = 0.02
 LEAKAGE_WARN, LEAKAGE_FAIL = 0.9, 0.98
 VIF_WARN, VIF_FAIL = 5.0, 10.0
 ROWS_PER_FEATURE = 10
+FEATURE_BLOCK = 256  # numeric columns binned and ranked together in the leakage check
 
 
 def run(
@@ -56,8 +57,18 @@ def run(
     else:
         skipped.append({"id": "target_leakage", "reason": "no feature columns"})
     usable = [c for c in numeric if c not in constant.columns]
-    if len(usable) >= 2:
-        checks.append(_multicollinearity(data, usable))
+    collinear = _multicollinearity(data, usable) if len(usable) >= 2 else None
+    if collinear is not None:
+        checks.append(collinear)
+    elif len(usable) >= 2:
+        skipped.append(
+            {
+                "id": "multicollinearity",
+                "reason": f"{len(usable):,} numeric features and no more complete rows: every "
+                "feature is then an exact combination of the others in the sample, whatever "
+                "the population, so variance inflation factors say nothing",
+            }
+        )
     else:
         skipped.append(
             {
@@ -261,14 +272,15 @@ def _target_leakage(data: pd.DataFrame, target: str, features: list[str], task: 
         y_values = y_ranks = None
     fold = rng.permutation(len(sample)) % 2 == 0
     scores: dict[str, float] = {}
-    for c in features:
-        codes = _bin_codes(sample[c], fold)
+    for c, codes, rho in _feature_codes(sample, features, fold, y_ranks):
         if task == "regression":
             score = _crossfit_r2(codes, y_values, fold)
-            rho = _spearman(sample[c], y_values, y_ranks)
+            if rho is None:
+                rho = _spearman(sample[c], y_values, y_ranks)
             scores[c] = max(score, rho * rho)
         else:
             scores[c] = _crossfit_accuracy_gain(codes, y_codes, fold)
+    scores = {c: scores[c] for c in features}  # ties keep the frame's column order
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     best, score = ranked[0]
     leaks = [c for c, s in ranked if s >= LEAKAGE_WARN]
@@ -296,6 +308,49 @@ def _target_leakage(data: pd.DataFrame, target: str, features: list[str], task: 
         threshold=LEAKAGE_WARN,
         effect={"rows_used": float(used), **{f"score:{c}": s for c, s in ranked[:10]}},
     )
+
+
+def _feature_codes(
+    sample: pd.DataFrame, features: list[str], fold: np.ndarray, y_ranks: np.ndarray | None
+) -> Any:
+    """(feature, lookup keys, Spearman's rho or None) for each feature; complete numeric
+    columns in blocks (one quantile and one rank call per block, not per column: wide frames)."""
+    complete = []
+    for c in features:
+        if is_numeric(sample[c]) and not sample[c].hasnans:
+            complete.append(c)
+        else:
+            yield c, _bin_codes(sample[c], fold), None
+    qs = np.linspace(0, 1, LEAKAGE_BINS + 1)[1:-1]
+    for start in range(0, len(complete), FEATURE_BLOCK):
+        names = complete[start : start + FEATURE_BLOCK]
+        block = sample[names].to_numpy(dtype=float)
+        if not np.isfinite(block).all():  # infinities: column by column, as above
+            for c in names:
+                yield c, _bin_codes(sample[c], fold), None
+            continue
+        all_edges = np.quantile(block[fold], qs, axis=0) if fold.any() else None
+        rhos = _spearman_block(block, y_ranks) if y_ranks is not None else None
+        for j, c in enumerate(names):
+            if all_edges is None:
+                codes = np.zeros(len(block), dtype=int)
+            else:
+                codes = np.searchsorted(np.unique(all_edges[:, j]), block[:, j], side="right")
+            yield c, codes, None if rhos is None else float(rhos[j])
+
+
+def _spearman_block(block: np.ndarray, y_ranks: np.ndarray) -> np.ndarray:
+    """Spearman's rho of each column of ``block`` (finite values) with the ranked target, as
+    scipy's ``spearmanr``; 0 for a constant column."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(block, axis=0)
+    ranks -= ranks.mean(axis=0)
+    centred_y = y_ranks - y_ranks.mean()
+    norms = np.sqrt(np.einsum("ij,ij->j", ranks, ranks)) * np.sqrt(centred_y @ centred_y)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = (centred_y @ ranks) / norms
+    return np.where(np.isfinite(rho), np.clip(rho, -1.0, 1.0), 0.0)
 
 
 def _bin_codes(s: pd.Series, fold: np.ndarray) -> np.ndarray:
@@ -361,12 +416,15 @@ def _spearman(s: pd.Series, y: np.ndarray, y_ranks: np.ndarray) -> float:
     return 0.0 if not np.isfinite(rho) else float(rho)
 
 
-def _multicollinearity(data: pd.DataFrame, numeric: list[str]) -> Check:
+def _multicollinearity(data: pd.DataFrame, numeric: list[str]) -> Check | None:
     """Variance inflation factors, as statsmodels' ``variance_inflation_factor`` with an
-    intercept: the diagonal of the inverse correlation matrix (one pass over the rows)."""
+    intercept: the diagonal of the inverse correlation matrix (one pass over the rows); None
+    when there are no more complete rows than features (every VIF is then infinite)."""
     matrix = data[numeric].to_numpy(dtype=float, na_value=np.nan)
     matrix = matrix[np.isfinite(matrix).all(axis=1)]
-    vifs = vif(matrix) if len(matrix) > len(numeric) else np.full(len(numeric), np.inf)
+    if len(matrix) <= len(numeric):
+        return None
+    vifs = vif(matrix)
     order = np.argsort(-vifs)
     worst = float(vifs[order[0]])
     flagged = [numeric[i] for i in order if vifs[i] >= VIF_WARN]

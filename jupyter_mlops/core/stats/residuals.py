@@ -1,10 +1,14 @@
 """The regression-residual diagnostics: linearity (RESET), homoscedasticity (White), normality
-(D'Agostino-Pearson, Jarque-Bera), independence (Durbin-Watson, Ljung-Box) and outliers.
+(D'Agostino-Pearson, Jarque-Bera), independence (Durbin-Watson, Ljung-Box), outliers (a robust
+fit, ``outliers``) and influence (leverage and Cook's distance, ``influence``).
 
 The residuals are a given model's on the features, or an OLS fit's of the target on the numeric
-features. The five checks share one alpha (Bonferroni), and each needs an effect large enough
-to matter besides a small p-value. Large frames use a stated, seeded random subsample;
-independence reads a block of consecutive rows, since it is about row order.
+features. The five tests share one alpha (Bonferroni), and each needs an effect large enough
+to matter besides a small p-value; influence is judged by yardsticks, not a test, and spends
+none of it. Large frames use a stated, seeded random subsample; independence reads a block of
+consecutive rows, since it is about row order. Where the residuals cannot say anything (a
+constant target, an exact fit, an OLS fit with as many coefficients as rows), the checks are
+skipped with the reason.
 """
 
 from __future__ import annotations
@@ -14,14 +18,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .influence import influence
+from .outliers import outliers_of_model, outliers_robust_fit
 from .verdicts import SEED, Check, CheckError
 
 RESIDUAL_SAMPLE = 10_000  # rows for the residual checks on large frames
-RESIDUAL_CHECKS = ("linearity", "homoscedasticity", "residual_normality", "residual_independence")
+RESIDUAL_CHECKS = (
+    "linearity",
+    "homoscedasticity",
+    "residual_normality",
+    "residual_independence",
+    "outliers",
+    "influence",
+)
+TESTS = 5  # the checks above that are tests and share alpha (all but influence)
+EXACT_FIT_R2 = 1 - 1e-10  # R² this close to 1: the residuals are rounding noise
 EXCESS_R2 = 0.01  # auxiliary-regression R² beyond chance that counts as a real effect
 SKEW_WARN, KURTOSIS_WARN = 0.5, 1.0
 AUTOCORR_WARN, AUTOCORR_FAIL = 0.1, 0.25  # |lag-1 autocorrelation| (|DW - 2| / 2)
-OUTLIER_FAIL = 0.01
 
 
 def run(
@@ -32,22 +46,22 @@ def run(
     features: list[str],
     model: Any,
     alpha: float,
-) -> tuple[list[Check], str | None, dict[str, Any]]:
-    """The residual checks, or why they were skipped, and what the report says of their fit.
+) -> tuple[list[Check], list[dict[str, str]], dict[str, Any]]:
+    """The residual checks, the ones skipped and why, and what the report says of their fit.
 
     ``numeric`` are the regressors of the OLS fit (used when ``model`` is None); ``features``
     are what ``model.predict`` is given.
     """
-    if task != "regression":
-        return [], "residual checks apply to regression", {}
-    if model is None and not numeric:
-        return [], "no numeric features for an OLS fit; pass model= to check its residuals", {}
+    reason = _not_applicable(data, target, task, numeric, model)
+    if reason:
+        return [], _skip(RESIDUAL_CHECKS, reason), {}
     columns = numeric if model is None else features
     rows = _complete_rows(data, target, columns, numeric, model)
-    if len(rows) < max(20, len(columns) + 5):
-        return [], f"only {len(rows)} complete rows; residual checks need more", {}
+    reason = _too_few_rows(len(rows), len(columns), model)
+    if reason:
+        return [], _skip(RESIDUAL_CHECKS, reason), {}
     chosen, block, sampled = _sample(rows)
-    alpha_each = alpha / (len(RESIDUAL_CHECKS) + 1)
+    alpha_each = alpha / TESTS
     info: dict[str, Any] = {
         "residuals_from": "model" if model is not None else "ols",
         "residual_rows": len(chosen),
@@ -56,11 +70,58 @@ def run(
         "residual_alpha": alpha_each,
     }
     y = data[target].to_numpy(dtype=float)
-    if model is None:
-        checks = _ols_checks(data, numeric, y, chosen, block, alpha_each, info)
-    else:
-        checks = _model_checks(data, features, model, y, chosen, block, alpha_each)
-    return checks, None, info
+    try:
+        if model is None:
+            checks = _ols_checks(data, numeric, y, chosen, block, alpha_each, info)
+            skipped = []
+        else:
+            checks = _model_checks(data, features, model, y, chosen, block, alpha_each)
+            skipped = _skip(
+                ["influence"],
+                "leverage and Cook's distance belong to an OLS fit; run without model= to see "
+                "them for the linear fit on the numeric features",
+            )
+    except _NothingToCheck as exc:
+        return [], _skip(RESIDUAL_CHECKS, str(exc)), {}
+    return checks, skipped, info
+
+
+class _NothingToCheck(Exception):
+    """The fit leaves residuals that cannot say anything (an exact fit); the message says why."""
+
+
+def _skip(ids: Any, reason: str) -> list[dict[str, str]]:
+    return [{"id": cid, "reason": reason} for cid in ids]
+
+
+def _not_applicable(
+    data: pd.DataFrame, target: str, task: str, numeric: list[str], model: Any
+) -> str | None:
+    if task != "regression":
+        return "residual checks apply to regression"
+    if model is None and not numeric:
+        return "no numeric features for an OLS fit; pass model= to check its residuals"
+    y = data[target].to_numpy(dtype=float)
+    if np.ptp(y) == 0:
+        return (
+            f"the target is constant ({y[0]:g}): there is nothing to fit, so no residuals to check"
+        )
+    return None
+
+
+def _too_few_rows(n: int, p: int, model: Any) -> str | None:
+    """Why ``n`` complete rows cannot carry the residual checks of ``p`` regressors, if so."""
+    if model is None and n <= p + 1:
+        return (
+            f"{p:,} numeric features for {n:,} complete rows: an OLS fit with as many "
+            "coefficients as rows passes through every point, so its residuals say nothing; "
+            "pass model= to check a fitted model's residuals"
+        )
+    needed = max(20, 2 * p + 10) if model is None else max(20, p + 5)
+    if n < needed:
+        per = " (and 2 per feature plus 10 for White's test)" if model is None else ""
+        return f"only {n:,} complete rows; the residual checks need {needed:,}{per}"
+    return None
 
 
 def _complete_rows(
@@ -105,12 +166,15 @@ def _ols_checks(
     block_exog = sm.add_constant(matrix[block][:, keep], has_constant="add")
     block_resid = y[block] - block_exog @ fit.params
     info["ols_r2"] = float(fit.rsquared)
+    _exact_fit_guard(resid, y[chosen], "the numeric features fit the target exactly")
+    labels = data.index[chosen]
     return [
         _linearity_ols(fit, alpha_each),
         _homoscedasticity(resid, exog, alpha_each),
         _normality(resid, alpha_each),
         _independence(block_resid, alpha_each),
-        _outliers_ols(fit, alpha_each),
+        outliers_robust_fit(y[chosen], exog, labels, alpha_each, fit),
+        influence(fit, labels),
     ]
 
 
@@ -131,13 +195,25 @@ def _model_checks(
         text = " ".join(str(exc).split()) or type(exc).__name__
         raise CheckError(f"model.predict on the features failed: {text}") from None
     resid = y[chosen] - fitted
+    _exact_fit_guard(resid, y[chosen], "the model predicts the target exactly")
     return [
         _linearity_model(resid, fitted, alpha_each),
         _homoscedasticity(resid, _fitted_exog(fitted), alpha_each, on_fitted=True),
         _normality(resid, alpha_each),
         _independence(y[block] - block_fitted, alpha_each),
-        _outliers_robust(resid, alpha_each),
+        outliers_of_model(resid, data.index[chosen], alpha_each),
     ]
+
+
+def _exact_fit_guard(resid: np.ndarray, y: np.ndarray, what: str) -> None:
+    """Raise when the residuals are rounding noise: every test on them would judge noise."""
+    total = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1 - float(np.sum(resid**2)) / total if total > 0 else 1.0
+    if r2 >= EXACT_FIT_R2:
+        raise _NothingToCheck(
+            f"{what} (R² = 1 to 10 digits): the residuals are rounding noise, so no residual "
+            "check can say anything; check the features for a copy or formula of the target"
+        )
 
 
 def _independent_columns(matrix: np.ndarray) -> list[int]:
@@ -332,75 +408,4 @@ def _independence(resid: np.ndarray, alpha_each: float) -> Check:
             "ljung_box": float(box["lb_stat"].iloc[0]),
             "ljung_box_lags": float(lags),
         },
-    )
-
-
-def _outlier_verdict(count: int, n: int) -> str:
-    if count == 0:
-        return "pass"
-    return "fail" if count / n > OUTLIER_FAIL else "warn"
-
-
-def _outlier_message(verdict: str, count: int, n: int, what: str) -> str:
-    if verdict == "pass":
-        return f"No outlying residuals ({what})."
-    return (
-        f"{count:,} of {n:,} rows have outlying residuals ({what}): check them for data "
-        "errors; if they are real, use a robust loss (Huber) or model them."
-    )
-
-
-def studentized_residuals(fit: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Externally studentized residuals and their Bonferroni p-values, as statsmodels'
-    ``outlier_test(method="bonf")``, but in closed form: statsmodels refits once per row."""
-    from scipy.stats import t as student_t
-
-    hat = fit.get_influence().hat_matrix_diag
-    resid = np.asarray(fit.resid, dtype=float)
-    n, df_resid = len(resid), float(fit.df_resid)
-    leverage = np.clip(1 - hat, 1e-12, None)
-    sigma2_without = (np.sum(resid**2) - resid**2 / leverage) / (df_resid - 1)
-    studentized = resid / np.sqrt(np.clip(sigma2_without, 1e-300, None) * leverage)
-    p_one = 2 * student_t.sf(np.abs(studentized), df_resid - 1)
-    return studentized, np.minimum(p_one * n, 1.0)
-
-
-def _outliers_ols(fit: Any, alpha_each: float) -> Check:
-    student, bonf = studentized_residuals(fit)
-    count = int(np.sum(bonf < alpha_each))
-    n = len(bonf)
-    verdict = _outlier_verdict(count, n)
-    what = "Bonferroni test on externally studentized residuals"
-    return Check(
-        "outliers",
-        verdict,
-        _outlier_message(verdict, count, n, what),
-        "largest |studentized residual|",
-        [],
-        float(np.nanmax(np.abs(student))),
-        float(np.nanmin(bonf)),
-        alpha_each,
-        {"outlier_rows": float(count)},
-    )
-
-
-def _outliers_robust(resid: np.ndarray, alpha_each: float) -> Check:
-    from scipy.stats import median_abs_deviation, norm
-
-    scale = median_abs_deviation(resid, scale="normal") or float(np.std(resid)) or 1.0
-    z = np.abs(resid - np.median(resid)) / scale
-    bonf = np.minimum(2 * norm.sf(z) * len(z), 1.0)
-    count = int(np.sum(bonf < alpha_each))
-    verdict = _outlier_verdict(count, len(z))
-    what = "robust z-score of the residuals, Bonferroni over rows"
-    return Check(
-        "outliers",
-        verdict,
-        _outlier_message(verdict, count, len(z), what),
-        "largest robust |z| of the residuals",
-        [],
-        float(z.max()),
-        float(bonf.min()),
-        alpha_each,
-        {"outlier_rows": float(count)},
     )

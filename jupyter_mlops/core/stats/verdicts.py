@@ -35,6 +35,7 @@ class Check:
     p_value: float | None = None
     threshold: float | None = None
     effect: dict[str, float | None] = field(default_factory=dict)
+    rows: list[str] = field(default_factory=list)  # the rows it names, by the frame's index
 
     def to_dict(self) -> dict[str, Any]:
         return json_safe(
@@ -48,8 +49,14 @@ class Check:
                 "message": self.message,
                 "test": self.test,
                 "effect": self.effect,
+                "rows": self.rows,
             }
         )
+
+
+def row_labels(index: pd.Index, positions: Any, limit: int = 50) -> list[str]:
+    """The frame's own labels of the rows at ``positions`` (at most ``limit``), as text."""
+    return [str(label) for label in index[positions][:limit]]
 
 
 def is_numeric(s: pd.Series) -> bool:
