@@ -12,6 +12,7 @@ their own; empty bins count as a share of 0.0001.
 
 from __future__ import annotations
 
+import functools
 import math
 from itertools import pairwise
 from typing import Any
@@ -53,6 +54,7 @@ def column_drift(
     return out
 
 
+@functools.lru_cache(maxsize=1024)
 def psi_chance(bins: int, n_reference: int, n_current: int, alpha: float) -> float:
     """The (1 - alpha) quantile of PSI without drift: chi2(bins - 1) * (1/n1 + 1/n2)."""
     from scipy.stats import chi2
@@ -69,19 +71,29 @@ def bonferroni(p_values: list[float | None]) -> float | None:
 
 
 def binned_chi2(ref_counts: np.ndarray, cur_counts: np.ndarray) -> dict[str, Any] | None:
-    """scipy's chi-square test of homogeneity on two count rows (bins empty in both dropped);
-    None with fewer than two bins."""
-    from scipy.stats import chi2_contingency
+    """The chi-square test of homogeneity on two count rows (bins empty in both dropped); None
+    with fewer than two bins.
 
+    Equal to scipy's ``chi2_contingency``, which is called for one degree of freedom (where it
+    applies Yates' correction); above, Pearson's statistic is the four lines below and the
+    p-value scipy's ``chdtrc``, because ``chi2_contingency``'s wrappers cost a millisecond a
+    call, 10 s on a frame of 10,000 columns.
+    """
     used = (ref_counts + cur_counts) > 0
     if used.sum() < 2 or ref_counts.sum() == 0 or cur_counts.sum() == 0:
         return None
-    result = chi2_contingency(np.array([ref_counts[used], cur_counts[used]]))
-    return {
-        "statistic": float(result.statistic),
-        "df": int(result.dof),
-        "p_value": float(result.pvalue),
-    }
+    observed = np.array([ref_counts[used], cur_counts[used]], dtype="float64")
+    df = observed.shape[1] - 1
+    if df == 1:
+        from scipy.stats import chi2_contingency
+
+        result = chi2_contingency(observed)
+        return {"statistic": float(result.statistic), "df": 1, "p_value": float(result.pvalue)}
+    from scipy.special import chdtrc
+
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
+    statistic = float(((observed - expected) ** 2 / expected).sum())
+    return {"statistic": statistic, "df": df, "p_value": float(chdtrc(df, statistic))}
 
 
 def _floats(s: pd.Series) -> np.ndarray:
@@ -178,8 +190,9 @@ def _bin_labels(edges: Any) -> list[str]:
 @np.errstate(invalid="ignore", over="ignore")
 def _summary(values: np.ndarray) -> dict[str, float | None]:
     if len(values) == 0:
-        return {"mean": None, "median": None}
-    return {"mean": float(np.mean(values)), "median": float(np.median(values))}
+        return {"mean": None, "median": None, "std": None}
+    std = float(np.std(values, ddof=1)) if len(values) > 1 else None
+    return {"mean": float(np.mean(values)), "median": float(np.median(values)), "std": std}
 
 
 def _levels(ref: pd.Series, cur: pd.Series) -> dict[str, Any] | str:

@@ -4,6 +4,7 @@ significance first and then grades its size by PSI, and a message in plain words
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .drift_tests import MIN_EXPECTED, MISSING, NEW, OTHER
@@ -11,6 +12,7 @@ from .drift_tests import MIN_EXPECTED, MISSING, NEW, OTHER
 PSI_DRIFT = 0.1  # PSI from which a significant shift is drift
 PSI_MAJOR = 0.25  # PSI from which a significant shift is major
 SHIFT_NOTE = 0.05  # a change in the missing share this large is named in the message
+SPREAD_NOTE = 1.25  # a ratio of standard deviations beyond this (either way) is named too
 CORRECTION = "holm"
 TESTS = {"ks": "KS", "chi2": "chi-square", "ks+chi2": "KS and binned chi-square"}
 VERDICTS = ("major", "drifted", "minor", "inconclusive", "stable", "skipped")
@@ -133,6 +135,9 @@ def _change(r: dict[str, Any]) -> str:
         a, b = r["reference"]["median"], r["current"]["median"]
         if a is not None and b is not None:
             parts.append(f"the median moved from {a:.4g} to {b:.4g}")
+        sa, sb = r["reference"].get("std"), r["current"].get("std")
+        if sa and sb and math.isfinite(sa / sb) and not 1 / SPREAD_NOTE < sa / sb < SPREAD_NOTE:
+            parts.append(f"the standard deviation went from {sa:.4g} to {sb:.4g}")
     else:
         bins = r["bins"]
         moves = [
