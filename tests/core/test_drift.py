@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -256,23 +255,6 @@ def test_report_object() -> None:
     assert text.startswith("Drift report 'weekly': 2 of 7 columns drifted")
     assert len(text.splitlines()) == 3
     assert "mlops-drift" in report._repr_html_()
-
-
-def test_a_million_rows_by_twenty_columns_takes_seconds() -> None:
-    rng = np.random.default_rng(0)
-    n = 1_000_000
-
-    def frame(shift: float) -> pd.DataFrame:
-        data = {f"n{i}": rng.normal(shift * (i % 3) * 0.003, 1, n) for i in range(14)}
-        data |= {f"c{i}": rng.choice(["alpha", "beta", "gamma", "delta"], n) for i in range(4)}
-        data |= {"flag": rng.random(n) < 0.3, "count": rng.integers(0, 100, n)}
-        return pd.DataFrame(data)
-
-    ref, cur = frame(0), frame(1)
-    started = time.perf_counter()
-    report = compare(ref, cur)
-    assert time.perf_counter() - started < 10  # about 2 s on two cores
-    assert len(report["columns"]) == 20
 
 
 @pytest.mark.parametrize(
