@@ -70,7 +70,7 @@ class DriftReport(Report):
         if target:
             rows.append({"column": target["column"], "role": "target", **target})
         keys = ["column", "role", "kind", "test", "statistic", "p_value", "p_value_adjusted"]
-        keys += ["psi", "verdict", "drifted", "message"]
+        keys += ["psi", "psi_chance", "verdict", "drifted", "message"]
         frame = pd.DataFrame([{k: r.get(k) for k in keys} for r in rows], columns=keys)
         return frame.set_index("column")
 
