@@ -101,7 +101,7 @@ def compare(
     alpha: float = 0.05,
     name: str | None = None,
 ) -> dict[str, Any]:
-    """The report as a JSON-ready dict (keys in INTERFACE.md, plus the details of each column)."""
+    """The report as a JSON-ready dict (keys in the README's Drift section, and details)."""
     started = time.perf_counter()
     name, target = _check_inputs(reference, current, target, alpha, name)
     ref = {str(c): reference.iloc[:, i] for i, c in enumerate(reference.columns)}
