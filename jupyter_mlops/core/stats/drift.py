@@ -25,6 +25,7 @@ import numbers
 import os
 import time
 import warnings
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -200,7 +201,7 @@ def _check_inputs(
                 f"drift needs pandas DataFrames; the {label} is a {type(frame).__name__}"
             )
         names = [str(c) for c in frame.columns]
-        repeated = sorted({c for c in names if names.count(c) > 1})
+        repeated = sorted(c for c, k in Counter(names).items() if k > 1)  # list.count: n²
         if repeated:
             raise DriftError(
                 f"column names must be unique as text (1 and '1' are the same name); "
