@@ -50,7 +50,9 @@ def column_drift(
         if isinstance(levels, str):
             return levels
         out = {**levels, "kind": kind}
-    out["psi_chance"] = psi_chance(len(out["bins"]["labels"]), len(ref), len(cur), alpha)
+    bins = out["bins"]
+    used = sum(1 for p, q in zip(bins["reference"], bins["current"], strict=True) if p or q)
+    out["psi_chance"] = psi_chance(used, len(ref), len(cur), alpha)
     return out
 
 
