@@ -23,8 +23,8 @@ def dataset(name: str) -> pd.DataFrame:
     ("name", "splits", "most"),
     [
         # (data set, random splits, flags allowed): a true rate of 0.05 exceeds 21 of 200
-        # (13 of 100) with probability under 0.001 (binomial upper tail). Measured: 5, 9, 5
-        # and 5 splits; before issue 18, on the first 100 splits: 79%, 22%, 52% and 100%.
+        # (13 of 100) with probability under 0.001 (binomial upper tail). Measured on 200 splits:
+        # 2.5%, 4.5%, 2.5%, 2.5%; before issue 18, on the first 100: 79%, 22%, 52%, 100%.
         ("macrodata", 200, 21),  # 203 quarters x 12 series
         ("engel", 200, 21),  # 235 households x 2 (income, food expenditure)
         ("star98", 100, 13),  # 303 school districts x 22
