@@ -13,8 +13,15 @@ from .html import DASH, document, esc, num, pct, single
 
 PSI_SCALE = 0.5  # a PSI bar is full at this value
 MAX_BINS_SHOWN = 15
-ORDER = {"major": 0, "drifted": 1, "minor": 2, "stable": 3, "skipped": 4}
-LABELS = {"major": "major shift", "drifted": "drifted", "minor": "small", "stable": "stable"}
+ORDER = {"major": 0, "drifted": 1, "minor": 2, "inconclusive": 3, "stable": 4, "skipped": 5}
+LABELS = {
+    "major": "major shift",
+    "drifted": "drifted",
+    "minor": "small",
+    "inconclusive": "too few rows",
+    "stable": "stable",
+}
+TESTS = {"ks": "KS", "chi2": "chi-square", "ks+chi2": "KS + binned chi-square"}
 
 _CSS = (
     "<style>.mlops-drift .v{display:inline-block;min-width:44px;text-align:center;"
@@ -23,6 +30,7 @@ _CSS = (
     ".mlops-drift .v-drifted{background:var(--jp-warn-color1,#f57c00)}"
     ".mlops-drift .v-minor{background:var(--jp-brand-color2,#64b5f6)}"
     ".mlops-drift .v-stable{background:var(--jp-success-color1,#388e3c)}"
+    ".mlops-drift .v-inconclusive{background:var(--jp-ui-font-color3,#9e9e9e)}"
     ".mlops-drift .v-skipped{background:var(--jp-ui-font-color2,#757575)}"
     ".mlops-drift .psi{position:relative;width:120px;height:10px;"
     "background:var(--jp-layout-color2,#eee)}"
@@ -68,7 +76,7 @@ def _shares(bins: dict[str, list] | None) -> str:
 
 def _row(column: str, r: dict[str, Any]) -> str:
     verdict = r.get("verdict", "skipped")
-    test = {"ks": "KS", "chi2": "chi-square"}.get(r.get("test"), DASH)
+    test = TESTS.get(r.get("test"), DASH)
     return (
         f"<tr><td>{_badge(verdict)}</td><th>{esc(column)}</th><td>{esc(r.get('kind', DASH))}</td>"
         f"<td>{esc(test)}</td><td>{num(r.get('statistic'))}</td><td>{num(r.get('p_value'))}</td>"
@@ -91,8 +99,9 @@ def _summary(report: dict[str, Any]) -> str:
         f"<p>{num(report['n_reference'])} reference rows, {num(report['n_current'])} current "
         f"rows. A column drifts when its {esc(report['correction'].title())}-adjusted p-value "
         f"is under {num(report['alpha'])} and its PSI is at least "
-        f"{num(report['thresholds']['psi_drift'])}; a PSI of "
-        f"{num(report['thresholds']['psi_major'])} or more is a major shift by itself.</p>"
+        f"{num(report['thresholds']['psi_drift'])} (major from "
+        f"{num(report['thresholds']['psi_major'])}); PSI alone never flags a column.</p>"
+        + (f"<p><b>{esc(report['sample_note'])}</b></p>" if report.get("sample_note") else "")
     )
 
 
@@ -145,6 +154,8 @@ def render_text(report: dict[str, Any]) -> str:
         f"columns drifted ({report['n_reference']:,} reference vs {report['n_current']:,} current "
         f"rows, alpha {report['alpha']}, {report['correction']})"
     ]
+    if report.get("sample_note"):
+        lines.append(f"  {report['sample_note']}")
     lines += [f"  {report['columns'][c]['message']}" for c in report["drifted"][:8]]
     if len(report["drifted"]) > 8:
         lines.append(f"  ... and {len(report['drifted']) - 8} more")

@@ -76,3 +76,19 @@ def test_nothing_compared_still_renders() -> None:
     page = view.render_html(compare(when, when))
     parse(page)
     assert "No columns were compared" in page
+
+
+def test_samples_too_small_are_shown_as_such() -> None:
+    rng = np.random.default_rng(1)
+    ref = pd.DataFrame({"x": rng.normal(size=40), "k": rng.choice(["a", "b"], 40)})
+    cur = pd.DataFrame({"x": rng.normal(size=40), "k": rng.choice(["a", "b"], 40)})
+    report = compare(ref, cur)
+    assert report["columns"]["x"]["verdict"] == "inconclusive"
+    page = view.render_html(report)
+    checker = parse(page)
+    spans = [a.get("class", "") for tag, a in checker.tags if tag == "span"]
+    assert "v v-inconclusive" in spans and "too few rows" in " ".join(checker.text)
+    assert report["sample_note"] in " ".join(checker.text)
+    assert "PSI alone never flags a column" in " ".join(checker.text)
+    assert report["sample_note"] in view.render_text(report)
+    assert page.index("class='v v-inconclusive'") < page.index("class='v v-stable'")

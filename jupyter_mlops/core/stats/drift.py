@@ -1,15 +1,17 @@
 """Data drift between a reference frame and a current one: a test, an effect size and a verdict.
 
-Each column common to both frames gets a two-sample test (Kolmogorov-Smirnov for numbers,
-chi-square of homogeneity for levels) and a population stability index (PSI). Two guards keep
-the verdicts from crying wolf:
+Each column common to both frames gets a p-value (numbers: Kolmogorov-Smirnov and a chi-square
+test on PSI's bins, Bonferroni-combined; levels: chi-square of homogeneity) and a population
+stability index (PSI). Two guards keep the verdicts from crying wolf:
 
-* Multiple testing. The p-values of all columns are adjusted together (Holm), so a frame with
-  many columns and no drift flags any column with probability at most ``alpha``.
-* Effect size. On large frames a test rejects for shifts nobody could care about, so a column
-  only counts as drifted when its adjusted p-value is below ``alpha`` and its PSI is at least
-  0.1. A PSI of 0.25 or more is a major shift whatever the test says (PSI also sees a change in
-  missing values, which the KS test ignores).
+* Every flag needs a significant test. The p-values of all columns are adjusted together
+  (Holm), so a frame with no drift flags any column with probability at most ``alpha``, at
+  every sample size. PSI alone never flags: its spread without drift grows as the samples
+  shrink (about chi-square(bins - 1) * (1/n1 + 1/n2)), so no fixed cut-off can hold.
+* Effect size. On large frames a test rejects for shifts nobody could care about, so PSI grades
+  a significant shift: major from 0.25, drifted from 0.1, below that minor. A column with no
+  significant shift whose samples are too small to tell a PSI of 0.25 from chance is
+  "inconclusive", not "stable".
 
 PSI bins: the reference's deciles for numbers (the outer bins open-ended, so values beyond the
 reference's range still count), the levels for the rest; rare levels are merged into one
@@ -22,6 +24,8 @@ from __future__ import annotations
 import numbers
 import os
 import time
+import warnings
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +36,7 @@ from ...errors import MlopsError
 from ..autolog import without_autolog
 from .column_profile import column_kind
 from .drift_tests import EPS, column_drift
-from .drift_verdict import CORRECTION, PSI_DRIFT, PSI_MAJOR, adjust, judge, ordered
+from .drift_verdict import CORRECTION, PSI_DRIFT, PSI_MAJOR, adjust, judge, ordered, small_note
 from .reports import Report, json_safe, log_report, name_error
 
 
@@ -67,7 +71,7 @@ class DriftReport(Report):
         if target:
             rows.append({"column": target["column"], "role": "target", **target})
         keys = ["column", "role", "kind", "test", "statistic", "p_value", "p_value_adjusted"]
-        keys += ["psi", "verdict", "drifted", "message"]
+        keys += ["psi", "psi_chance", "verdict", "drifted", "message"]
         frame = pd.DataFrame([{k: r.get(k) for k in keys} for r in rows], columns=keys)
         return frame.set_index("column")
 
@@ -98,14 +102,15 @@ def compare(
     alpha: float = 0.05,
     name: str | None = None,
 ) -> dict[str, Any]:
-    """The report as a JSON-ready dict (keys in INTERFACE.md, plus the details of each column)."""
+    """The report as a JSON-ready dict (keys in the README's Drift section, and details)."""
     started = time.perf_counter()
     name, target = _check_inputs(reference, current, target, alpha, name)
     ref = {str(c): reference.iloc[:, i] for i, c in enumerate(reference.columns)}
     cur = {str(c): current.iloc[:, i] for i, c in enumerate(current.columns)}
     kinds, skipped = _kinds(ref, cur)
-    results = _column_results(ref, cur, kinds, skipped)
+    results = _column_results(ref, cur, kinds, skipped, alpha)
     features = _judged_features({c: r for c, r in results.items() if c != target}, alpha)
+    inconclusive = [c for c, r in features.items() if r["verdict"] == "inconclusive"]
     report: dict[str, Any] = {
         "name": name,
         "n_reference": len(reference),
@@ -115,6 +120,8 @@ def compare(
         "thresholds": {"psi_drift": PSI_DRIFT, "psi_major": PSI_MAJOR, "epsilon": EPS},
         "columns": features,
         "drifted": [c for c, r in features.items() if r["drifted"]],
+        "inconclusive": inconclusive,
+        "sample_note": small_note(inconclusive, len(reference), len(current), alpha),
         "target": None,
         "only_reference": [c for c in ref if c not in cur],
         "only_current": [c for c in cur if c not in ref],
@@ -140,20 +147,24 @@ def _column_results(
     cur: dict[str, pd.Series],
     kinds: dict[str, str],
     skipped: dict[str, str],
+    alpha: float,
 ) -> dict[str, dict[str, Any]]:
-    """Every comparable column's test and PSI, on threads; uncountable ones join ``skipped``."""
+    """Every comparable column's tests and PSI, on threads; uncountable ones join ``skipped``."""
     compared = [c for c in kinds if c not in skipped]
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+    with warnings.catch_warnings(), ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
+        # scipy falls back from the exact KS p-value to the asymptotic one on some tied samples
+        # and warns; the p-value it returns is the right one to report
+        warnings.filterwarnings("ignore", "ks_2samp: Exact calculation", RuntimeWarning)
         results = dict(
             zip(
                 compared,
-                pool.map(lambda c: column_drift(ref[c], cur[c], kinds[c]), compared),
+                pool.map(lambda c: column_drift(ref[c], cur[c], kinds[c], alpha), compared),
                 strict=True,
             )
         )
     for column, result in list(results.items()):
-        if result is None:  # unhashable cells: no levels to count
-            skipped[column] = "its values cannot be counted (unhashable cells such as lists)"
+        if isinstance(result, str):  # no levels to count, and why
+            skipped[column] = result
             del results[column]
     return results
 
@@ -190,10 +201,11 @@ def _check_inputs(
                 f"drift needs pandas DataFrames; the {label} is a {type(frame).__name__}"
             )
         names = [str(c) for c in frame.columns]
-        repeated = sorted({c for c in names if names.count(c) > 1})
+        repeated = sorted(c for c, k in Counter(names).items() if k > 1)  # list.count: n²
         if repeated:
             raise DriftError(
-                f"column names must be unique; repeated in the {label}: {', '.join(repeated)}"
+                f"column names must be unique as text (1 and '1' are the same name); "
+                f"repeated in the {label}: {', '.join(repeated)}"
             )
         if len(frame) == 0 or frame.shape[1] == 0:
             raise DriftError(f"the {label} frame is empty ({frame.shape[0]} x {frame.shape[1]})")
@@ -223,6 +235,7 @@ def _check_inputs(
 _SKIP_REASONS = {
     "datetime": "dates are not compared: a current window is later than its reference by design",
     "empty": "it has no values in either frame",
+    "complex": "complex numbers are not compared: they have no order for a KS test or deciles",
 }
 
 
@@ -233,6 +246,10 @@ def _kind(s: pd.Series) -> str:
         return "empty"
     if pd.api.types.is_timedelta64_dtype(s.dtype):
         return "numeric"
+    if isinstance(s.dtype, pd.PeriodDtype):
+        return "datetime"
+    if pd.api.types.is_complex_dtype(s.dtype):
+        return "complex"
     return column_kind(s)
 
 

@@ -1,45 +1,61 @@
 """Drift verdicts across columns: Holm-adjusted p-values, a verdict per column that needs
-both significance and a PSI large enough to matter, and a message in plain words.
+significance first and then grades its size by PSI, and a message in plain words.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from .drift_tests import MISSING, NEW, OTHER
+from .drift_tests import MIN_EXPECTED, MISSING, NEW, OTHER
 
 PSI_DRIFT = 0.1  # PSI from which a significant shift is drift
-PSI_MAJOR = 0.25  # PSI from which a shift is major whatever the test says
+PSI_MAJOR = 0.25  # PSI from which a significant shift is major
 SHIFT_NOTE = 0.05  # a change in the missing share this large is named in the message
+SPREAD_NOTE = 1.25  # a ratio of standard deviations beyond this (either way) is named too
 CORRECTION = "holm"
-TESTS = {"ks": "KS", "chi2": "chi-square"}
-VERDICTS = ("major", "drifted", "minor", "stable", "skipped")
+TESTS = {"ks": "KS", "chi2": "chi-square", "ks+chi2": "KS and binned chi-square"}
+VERDICTS = ("major", "drifted", "minor", "inconclusive", "stable", "skipped")
 
 
 def adjust(columns: dict[str, dict[str, Any]]) -> None:
-    """Holm-adjust the p-values of all tested columns together."""
+    """Holm-adjust the p-values of all tested columns together.
+
+    Holm's step-down by hand (sorted p times m, m-1, ..., running maximum, capped at 1), equal
+    to statsmodels' ``multipletests(method="holm")``, which calls ``gc.collect()`` on every
+    call: 0.1 s or more per report in a notebook full of objects.
+    """
+    import numpy as np
+
     tested = [c for c, r in columns.items() if r["p_value"] is not None]
     for r in columns.values():
         r["p_value_adjusted"] = None
     if not tested:
         return
-    from statsmodels.stats.multitest import multipletests
-
-    adjusted = multipletests([columns[c]["p_value"] for c in tested], method=CORRECTION)[1]
-    for column, p in zip(tested, adjusted, strict=True):
-        columns[column]["p_value_adjusted"] = float(p)
+    p = np.array([columns[c]["p_value"] for c in tested], dtype="float64")
+    order = np.argsort(p, kind="stable")
+    m = len(p)
+    adjusted = np.empty(m)
+    adjusted[order] = np.minimum(np.maximum.accumulate(p[order] * np.arange(m, 0, -1)), 1.0)
+    for column, value in zip(tested, adjusted, strict=True):
+        columns[column]["p_value_adjusted"] = float(value)
 
 
 def judge(column: str, r: dict[str, Any], alpha: float, label: bool = False) -> None:
-    """Give one column's result its verdict, ``drifted`` flag and message (in place)."""
+    """Give one column's result its verdict, ``drifted`` flag and message (in place).
+
+    A verdict other than stable needs a significant adjusted p-value; PSI then grades the size.
+    Without significance, samples too small to tell a PSI of 0.25 from chance are inconclusive,
+    and so are levels all too rare to test.
+    """
     p = r["p_value_adjusted"]
-    significant = p is not None and p < alpha
-    if r["psi"] >= PSI_MAJOR:
-        verdict = "major"
-    elif significant and r["psi"] >= PSI_DRIFT:
-        verdict = "drifted"
-    elif significant:
-        verdict = "minor"
+    if p is not None and p < alpha:
+        psi_value = r["psi"]
+        verdict = (
+            "major" if psi_value >= PSI_MAJOR else "drifted" if psi_value >= PSI_DRIFT else "minor"
+        )
+    elif r["psi_chance"] > PSI_MAJOR or (p is None and _several_levels(r)):
+        verdict = "inconclusive"
     else:
         verdict = "stable"
     r["verdict"] = verdict
@@ -47,43 +63,69 @@ def judge(column: str, r: dict[str, Any], alpha: float, label: bool = False) -> 
     r["message"] = _message(column, r, alpha, label)
 
 
+def _several_levels(r: dict[str, Any]) -> bool:
+    return max(r.get("n_levels_reference", 0), r.get("n_levels_current", 0)) > 1
+
+
+def small_note(
+    inconclusive: list[str], n_reference: int, n_current: int, alpha: float
+) -> str | None:
+    """The report's sentence when some columns could not be judged for want of rows."""
+    if not inconclusive:
+        return None
+    some = "1 column" if len(inconclusive) == 1 else f"{len(inconclusive):,} columns"
+    return (
+        f"{some} could not be judged: with {n_reference:,} reference and {n_current:,} current "
+        f"rows, samples without any drift reach a PSI above {PSI_MAJOR} more often than alpha "
+        f"({alpha:g}) for them, so no significant shift does not mean stable; compare more rows."
+    )
+
+
 def _message(column: str, r: dict[str, Any], alpha: float, label: bool) -> str:
     who = f"The target {column}" if label else column
-    test, p, psi_text = TESTS[r["test"]], r["p_value_adjusted"], f"PSI {r['psi']:.3f}"
+    p, psi_text = r["p_value_adjusted"], f"PSI {r['psi']:.3f}"
     which = "p" if label else "adjusted p"
     if p is None:
-        if r["missing_reference"] == 1 or r["missing_current"] == 1:
-            side = "reference" if r["missing_reference"] == 1 else "current"
-            verdict = "a major shift" if r["verdict"] == "major" else "no shift"
+        if _several_levels(r):
             return (
-                f"{who} has no values in the {side} frame, so no test applies; {psi_text} "
-                f"says {verdict}."
+                f"{who} is not judged: each of its levels is too rare to test (under "
+                f"{MIN_EXPECTED:g} expected rows a side), so they fold into one ({psi_text})."
             )
         return f"{who} has a single level in both frames, so there is nothing to test ({psi_text})."
-    evidence = f"{test} {r['statistic']:.3g}, {which} {_p(p)}, {psi_text}"
-    change = _change(r)
+    evidence = f"{_evidence(r)}, {which} {_p(p)}, {psi_text}"
     verdict = r["verdict"]
-    if verdict == "major" and p < alpha:
-        return f"{who} shifted strongly ({evidence}): {change}."
-    if verdict == "major" and abs(r["missing_current"] - r["missing_reference"]) >= SHIFT_NOTE:
-        return (
-            f"{who} shifted strongly by PSI ({r['psi']:.3f} ≥ {PSI_MAJOR}): {change}; the values "
-            f"present do not differ significantly ({test}, {which} {_p(p)})."
-        )
+    if verdict in ("major", "drifted") and 1.0 in (r["missing_reference"], r["missing_current"]):
+        side = "reference" if r["missing_reference"] == 1 else "current"
+        return f"{who} has no values in the {side} frame ({evidence})."
     if verdict == "major":
-        return (
-            f"{who} shifted strongly by PSI ({r['psi']:.3f} ≥ {PSI_MAJOR}) although the {test} "
-            f"test is not significant ({which} {_p(p)}): {change}; with few rows PSI is noisy, "
-            "so look before acting."
-        )
+        return f"{who} shifted strongly ({evidence}): {_change(r)}."
     if verdict == "drifted":
-        return f"{who} drifted ({evidence}): {change}."
+        return f"{who} drifted ({evidence}): {_change(r)}."
     if verdict == "minor":
         return (
             f"{who} changed only slightly: the difference is significant ({which} {_p(p)}) but "
             f"PSI {r['psi']:.3f} is under {PSI_DRIFT}, too small to matter."
         )
+    if verdict == "inconclusive":
+        return (
+            f"{who} cannot be judged: no significant difference ({which} {_p(p)}, {psi_text}), "
+            f"but samples this small reach a PSI of about {r['psi_chance']:.2f} or more by "
+            f"chance alone (alpha {alpha:g}), so a major shift ({PSI_MAJOR}) could go unseen."
+        )
     return f"{who} is stable: no significant difference ({which} {_p(p)}, {psi_text})."
+
+
+def _evidence(r: dict[str, Any]) -> str:
+    """The statistics behind the column's p-value, e.g. "KS 0.21, binned chi-square 35.2"."""
+    tests = r.get("tests") or {}
+    ks, chi2 = tests.get("ks") or {}, tests.get("chi2") or {}
+    parts = []
+    if ks.get("statistic") is not None:
+        parts.append(f"KS {ks['statistic']:.3g}")
+    if chi2:
+        binned = "binned chi-square" if r["test"] == "ks+chi2" else "chi-square"
+        parts.append(f"{binned} {chi2['statistic']:.3g}")
+    return ", ".join(parts)
 
 
 def _change(r: dict[str, Any]) -> str:
@@ -93,6 +135,9 @@ def _change(r: dict[str, Any]) -> str:
         a, b = r["reference"]["median"], r["current"]["median"]
         if a is not None and b is not None:
             parts.append(f"the median moved from {a:.4g} to {b:.4g}")
+        sa, sb = r["reference"].get("std"), r["current"].get("std")
+        if sa and sb and math.isfinite(sa / sb) and not 1 / SPREAD_NOTE < sa / sb < SPREAD_NOTE:
+            parts.append(f"the standard deviation went from {sa:.4g} to {sb:.4g}")
     else:
         bins = r["bins"]
         moves = [
@@ -106,6 +151,11 @@ def _change(r: dict[str, Any]) -> str:
         if new:
             are = "level is" if new == 1 else "levels are"
             parts.append(f"{new:,} {are} new ({_pct(r['new_levels_share'])} of current rows)")
+    inf_a, inf_b = r.get("infinite_reference", 0), r.get("infinite_current", 0)
+    if inf_a or inf_b:
+        parts.append(
+            f"infinite values went from {_pct(inf_a)} to {_pct(inf_b)} (in the outer bins)"
+        )
     a, b = r["missing_reference"], r["missing_current"]
     if abs(b - a) >= SHIFT_NOTE and not (parts and parts[0].startswith(MISSING)):
         parts.append(f"missing values went from {_pct(a)} to {_pct(b)}")
