@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-HELP = "compare two DataFrames column by column: KS or chi-square, PSI, a verdict each"
+HELP = (
+    "compare two DataFrames column by column: a Holm-adjusted test (KS and binned chi-square "
+    "for numbers, chi-square for levels), PSI for the size, a verdict each"
+)
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
