@@ -144,6 +144,12 @@ def test_example_notebooks_run_through_the_batch_runner(project: Path, client, e
         assert len(all_runs(client)) == 2 + 36  # and nothing else: its fits are not candidates
         version = client.get_model_version_by_alias("sales-by-store", "staging")
         assert version.run_id == family.info.run_id
+    if example.name == "statistics.ipynb":  # every report logged on the notebook's run
+        tags = runs[0].data.tags
+        assert tags["mlops.checks.stackloss.failed"] == "1"  # the robust fit's outliers
+        assert tags["mlops.checks.statecrime.failed"] != "0"  # the District of Columbia
+        assert tags["mlops.drift.halves.drifted"] == "0" and tags["mlops.drift.eras.drifted"] != "0"
+        assert "mlops.eda.macrodata.warnings" in tags
 
 
 PLAIN = [
