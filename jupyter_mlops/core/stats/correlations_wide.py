@@ -1,0 +1,239 @@
+"""Correlations of wide frames without the whole matrix: the strongest pairs, in numpy blocks.
+
+A frame of k columns has k(k-1)/2 pairs; at 10,000 columns that is 50 million numbers, which no
+reader reads and no page can hold. Here the matrix is computed a block of rows at a time (a
+block of columns against all columns, one BLAS product), and only what an analyst reads is
+kept: the ``top`` strongest pairs, how many pairs reach the warning threshold, and each
+column's strongest partner. Memory is one block, never k x k.
+
+Pearson is pairwise-complete, as ``DataFrame.corr``: the corrections for columns with gaps are
+products over those columns only. Cramér's V is screened from one-hot counts (float32 counts are
+exact integers below 2**24 rows) with chi-squared written as n(sum N^2/(r c) - 1), then the
+kept pairs are recomputed with scipy's ``association`` so every reported value is scipy's.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .correlations import cramers_v
+
+BLOCK_CELLS = 4_000_000  # cells of one block (block columns x all columns), per accumulator
+CHUNK_CELLS = 8_000_000  # cells of one row chunk (rows x columns) of the stacked values
+
+
+class _Best:
+    """The running strongest pairs, the count at or above the threshold, each column's partner."""
+
+    def __init__(self, k: int, top: int, threshold: float) -> None:
+        self.top, self.threshold = top, threshold
+        self.pairs = np.empty((0, 3))  # rows: i, j, value
+        self.flagged = 0
+        self.partner = np.full(k, -1)
+        self.partner_value = np.full(k, np.nan)
+
+    def add(self, start: int, block: np.ndarray) -> None:
+        """Fold in rows ``start .. start + len(block)`` of the full matrix (NaN: undefined)."""
+        rows = np.arange(start, start + len(block))
+        strength = np.abs(block)
+        strength[rows - start, rows] = np.nan  # a column with itself is not a pair
+        defined = ~np.isnan(strength)
+        filled = np.where(defined, strength, -1.0)
+        best = filled.argmax(axis=1)
+        has = filled[rows - start, best] >= 0
+        self.partner[rows[has]] = best[has]
+        self.partner_value[rows[has]] = block[rows[has] - start, best[has]]
+        upper = filled.copy()
+        upper[np.arange(len(block))[:, None] >= (np.arange(block.shape[1])[None, :] - start)] = -1
+        self.flagged += int(np.count_nonzero(upper >= self.threshold))
+        flat = upper.ravel()
+        keep = min(self.top, int(np.count_nonzero(flat >= 0)))
+        if keep == 0:
+            return
+        chosen = np.argpartition(-flat, keep - 1)[:keep]
+        i, j = np.divmod(chosen, block.shape[1])
+        found = np.column_stack([i + start, j, block[i, j]])
+        merged = np.vstack([self.pairs, found])
+        order = np.lexsort((merged[:, 1], merged[:, 0], -np.abs(merged[:, 2])))
+        self.pairs = merged[order[: self.top]]
+
+    def result(self, names: list[str]) -> dict[str, Any]:
+        pairs = [[names[int(i)], names[int(j)], float(v)] for i, j, v in self.pairs]
+        partners = {
+            names[a]: [names[int(b)], float(self.partner_value[a])]
+            for a, b in enumerate(self.partner)
+            if b >= 0
+        }
+        k = len(names)
+        return {
+            "pairs": pairs,
+            "columns": k,
+            "pairs_total": k * (k - 1) // 2,
+            "at_or_above_threshold": self.flagged,
+            "threshold": self.threshold,
+            "strongest_partner": partners,
+        }
+
+
+@np.errstate(invalid="ignore", divide="ignore")
+def strongest_pearson(arrays: dict[str, np.ndarray], top: int, threshold: float) -> dict[str, Any]:
+    """The ``top`` pairs with the largest |r| (pairwise-complete Pearson, as ``DataFrame.corr``),
+    the number of pairs with |r| >= ``threshold`` and every column's strongest partner."""
+    names = list(arrays)
+    k = len(names)
+    best = _Best(k, top, threshold)
+    if k < 2:
+        return best.result(names)
+    values = _Stacked(list(arrays.values()))
+    size = max(1, BLOCK_CELLS // k)
+    for start in range(0, k, size):
+        best.add(start, values.r_rows(start, min(start + size, k)))
+    return best.result(names)
+
+
+def pearson_row(arrays: dict[str, np.ndarray], name: str) -> dict[str, float | None]:
+    """``name``'s Pearson r with every column of ``arrays`` (one row of the matrix)."""
+    names = list(arrays)
+    i = names.index(name)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        row = _Stacked(list(arrays.values())).r_rows(i, i + 1)[0]
+    return {b: None if math.isnan(v) else float(v) for b, v in zip(names, row, strict=True)}
+
+
+class _Stacked:
+    """The columns centred on their means, gaps as zeros, in row chunks of bounded size."""
+
+    def __init__(self, columns: list[np.ndarray]) -> None:
+        self.columns = columns
+        k = len(columns)
+        self.n = len(columns[0])
+        self.rows = max(1, CHUNK_CELLS // k)
+        missing = np.array([int(np.isnan(c).sum()) for c in columns])
+        self.gappy = np.flatnonzero(missing)
+        self.where_gappy = np.full(k, -1)
+        self.where_gappy[self.gappy] = np.arange(len(self.gappy))
+        self.missing = missing.astype("float64")
+        self.means = np.array(
+            [np.nanmean(c) if m < self.n else 0.0 for c, m in zip(columns, missing, strict=True)]
+        )
+        self._cached = None if self.n > self.rows else self._chunk(0, self.n)
+
+    def _chunk(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        z = np.empty((hi - lo, len(self.columns)), order="F")
+        for j, c in enumerate(self.columns):
+            np.subtract(c[lo:hi], self.means[j], out=z[:, j])
+        gaps = np.isnan(z[:, self.gappy]).astype("float64")
+        if self.gappy.size:
+            z[:, self.gappy] = np.nan_to_num(z[:, self.gappy], nan=0.0)
+        return z, z * z, gaps
+
+    def chunks(self):
+        if self._cached is not None:
+            yield self._cached
+            return
+        for lo in range(0, self.n, self.rows):
+            yield self._chunk(lo, min(lo + self.rows, self.n))
+
+    def r_rows(self, lo: int, hi: int) -> np.ndarray:
+        """Rows ``lo:hi`` of the correlation matrix (NaN where r is undefined)."""
+        k = len(self.columns)
+        block = np.arange(lo, hi)
+        gappy_here = self.gappy[(self.gappy >= lo) & (self.gappy < hi)]
+        g_rows = gappy_here - lo  # positions in the block
+        g_cols = self.where_gappy[gappy_here]  # positions among the gappy columns
+        products = np.zeros((hi - lo, k))
+        totals = np.zeros(k)
+        squares = np.zeros(k)
+        miss_a = np.zeros((hi - lo, self.gappy.size))  # sum of a over rows where j is missing
+        miss_a2 = np.zeros_like(miss_a)
+        miss_b = np.zeros((len(gappy_here), k))  # sum of j over rows where a is missing
+        miss_b2 = np.zeros_like(miss_b)
+        both = np.zeros((len(gappy_here), self.gappy.size))
+        for z, z2, gaps in self.chunks():
+            zb = z[:, block]
+            products += zb.T @ z
+            totals += z.sum(axis=0)
+            squares += z2.sum(axis=0)
+            if self.gappy.size:
+                miss_a += zb.T @ gaps
+                miss_a2 += z2[:, block].T @ gaps
+                here = gaps[:, g_cols]
+                miss_b += here.T @ z
+                miss_b2 += here.T @ z2
+                both += here.T @ gaps
+        count = np.full((hi - lo, k), float(self.n))
+        count -= self.missing[block][:, None] + self.missing[None, :]
+        sum_a = np.repeat(totals[block][:, None], k, axis=1)
+        sq_a = np.repeat(squares[block][:, None], k, axis=1)
+        sum_b = np.repeat(totals[None, :], hi - lo, axis=0)
+        sq_b = np.repeat(squares[None, :], hi - lo, axis=0)
+        if self.gappy.size:
+            sum_a[:, self.gappy] -= miss_a
+            sq_a[:, self.gappy] -= miss_a2
+            sum_b[g_rows] -= miss_b
+            sq_b[g_rows] -= miss_b2
+            count[np.ix_(g_rows, self.gappy)] += both
+        cov = products - sum_a * sum_b / count
+        var_a = sq_a - sum_a**2 / count
+        var_b = sq_b - sum_b**2 / count
+        r = np.clip(cov / np.sqrt(var_a * var_b), -1.0, 1.0)
+        r[(count < 2) | ~(var_a > 0) | ~(var_b > 0)] = np.nan
+        return r
+
+
+def strongest_cramers(codes: dict[str, np.ndarray], top: int, threshold: float) -> dict[str, Any]:
+    """The ``top`` pairs of categorical columns with the largest Cramér's V (values recomputed
+    with scipy), the number of pairs with V >= ``threshold`` and each column's strongest
+    partner, screened from one-hot counts without a k x k table of Python floats."""
+    names = list(codes)
+    k = len(names)
+    best = _Best(k, top, threshold)
+    if k < 2:
+        return best.result(names)
+    widths = np.array([int(c.max()) + 1 if len(c) and c.max() >= 0 else 1 for c in codes.values()])
+    offsets = np.concatenate([[0], np.cumsum(widths)[:-1]])
+    n = len(next(iter(codes.values())))
+    dtype = "float32" if n < 2**24 else "float64"  # counts are exact integers either way
+    onehot = np.zeros((n, int(widths.sum())), dtype=dtype)
+    for j, c in enumerate(codes.values()):
+        present = c >= 0
+        onehot[np.flatnonzero(present), offsets[j] + c[present]] = 1
+    size = max(1, BLOCK_CELLS // max(int(widths.sum()), 1))
+    for start in range(0, k, size):
+        stop = min(start + size, k)
+        lo, hi = offsets[start], offsets[stop - 1] + widths[stop - 1]
+        counts = (onehot[:, lo:hi].T @ onehot).astype("float64")
+        block = np.vstack(
+            [
+                _cramers_row(counts[offsets[a] - lo : offsets[a] - lo + widths[a]], offsets)
+                for a in range(start, stop)
+            ]
+        )
+        best.add(start, block)
+    exact = [cramers_v(codes[names[int(i)]], codes[names[int(j)]]) for i, j, _ in best.pairs]
+    best.pairs[:, 2] = [np.nan if v is None else v for v in exact]
+    best.pairs = best.pairs[~np.isnan(best.pairs[:, 2])]
+    order = np.lexsort((best.pairs[:, 1], best.pairs[:, 0], -best.pairs[:, 2]))
+    best.pairs = best.pairs[order]
+    return best.result(names)
+
+
+@np.errstate(invalid="ignore", divide="ignore")
+def _cramers_row(table: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Cramér's V of one column (its rows of the joint counts) with every column; chi-squared
+    as n(sum N^2/(r c) - 1) over each pairwise-complete table, empty rows and columns dropped."""
+    col = table.sum(axis=0)  # per level of b: rows where a is present too
+    row = np.add.reduceat(table, offsets, axis=1)  # per level of a, per b: rows b present
+    n = row.sum(axis=0)
+    scaled = np.where(col > 0, table * table / np.where(col > 0, col, 1), 0.0)
+    summed = np.add.reduceat(scaled, offsets, axis=1)
+    phi2 = np.where(row > 0, summed / np.where(row > 0, row, 1), 0.0).sum(axis=0) - 1
+    k_rows = np.count_nonzero(row > 0, axis=0)
+    k_cols = np.add.reduceat((col > 0).astype(int), offsets)
+    smaller = np.minimum(k_rows, k_cols) - 1
+    v = np.sqrt(np.clip(phi2, 0, None) / np.where(smaller > 0, smaller, 1))
+    v[(smaller < 1) | (n == 0)] = np.nan
+    return np.clip(v, 0.0, 1.0)
