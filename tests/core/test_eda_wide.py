@@ -12,9 +12,10 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 import statsmodels.api as sm
 
-from jupyter_mlops.core.stats import eda
+from jupyter_mlops.core.stats import correlations_wide, eda
 from jupyter_mlops.core.stats.correlations import cramers_v
 from jupyter_mlops.core.stats.eda import TOP_PAIRS, WIDE, profile
 from jupyter_mlops.display import eda as view
@@ -28,7 +29,11 @@ def macro_with_lags(lags: int) -> pd.DataFrame:
     return pd.concat([df, pd.DataFrame(shifted)], axis=1)
 
 
-def test_wide_frame_keeps_the_strongest_pairs_as_pandas_computes_them() -> None:
+@pytest.mark.parametrize("blocks", ["one block", "many blocks and row chunks"])
+def test_wide_frame_keeps_the_strongest_pairs_as_pandas_computes_them(blocks, monkeypatch) -> None:
+    if blocks != "one block":  # 3 rows of the matrix at a time, 5 rows of the data
+        monkeypatch.setattr(correlations_wide, "BLOCK_CELLS", 3 * 109)
+        monkeypatch.setattr(correlations_wide, "CHUNK_CELLS", 5 * 109)
     df = macro_with_lags(8)  # 110 numeric columns, 109 without the target
     assert df.shape[1] - 1 > WIDE
     report = profile(df, target="unemp")
@@ -82,7 +87,11 @@ def test_narrow_frames_keep_the_whole_matrix() -> None:
     assert not [s for s in report["skipped"] if s["what"].endswith("matrix")]
 
 
-def test_wide_categorical_frame_keeps_the_strongest_cramers_v_as_scipy(monkeypatch) -> None:
+@pytest.mark.parametrize("block_cells", [correlations_wide.BLOCK_CELLS, 40])
+def test_wide_categorical_frame_keeps_the_strongest_cramers_v_as_scipy(
+    block_cells: int, monkeypatch
+) -> None:
+    monkeypatch.setattr(correlations_wide, "BLOCK_CELLS", block_cells)  # 40: a column a block
     df = sm.datasets.anes96.load_pandas().data
     columns = ["PID", "educ", "income", "vote", "TVnews", "selfLR", "ClinLR", "DoleLR"]
     labels = df[columns].astype(int).astype(str)

@@ -26,7 +26,10 @@ CHUNK_CELLS = 8_000_000  # cells of one row chunk (rows x columns) of the stacke
 
 
 class _Best:
-    """The running strongest pairs, the count at or above the threshold, each column's partner."""
+    """The running strongest pairs, the count at or above the threshold, each column's partner.
+
+    Blocks are rows ``lo:hi`` of the upper triangle: those rows against columns ``lo:``, so
+    every pair is seen once; a column's partner comes from its own row or its column."""
 
     def __init__(self, k: int, top: int, threshold: float) -> None:
         self.top, self.threshold = top, threshold
@@ -34,31 +37,39 @@ class _Best:
         self.flagged = 0
         self.partner = np.full(k, -1)
         self.partner_value = np.full(k, np.nan)
+        self.partner_strength = np.full(k, -1.0)
 
-    def add(self, start: int, block: np.ndarray) -> None:
-        """Fold in rows ``start .. start + len(block)`` of the full matrix (NaN: undefined)."""
-        rows = np.arange(start, start + len(block))
-        strength = np.abs(block)
-        strength[rows - start, rows] = np.nan  # a column with itself is not a pair
-        defined = ~np.isnan(strength)
-        filled = np.where(defined, strength, -1.0)
-        best = filled.argmax(axis=1)
-        has = filled[rows - start, best] >= 0
-        self.partner[rows[has]] = best[has]
-        self.partner_value[rows[has]] = block[rows[has] - start, best[has]]
-        upper = filled.copy()
-        upper[np.arange(len(block))[:, None] >= (np.arange(block.shape[1])[None, :] - start)] = -1
-        self.flagged += int(np.count_nonzero(upper >= self.threshold))
-        flat = upper.ravel()
+    def add(self, lo: int, block: np.ndarray) -> None:
+        """Fold in rows ``lo .. lo + len(block)`` of the matrix, columns ``lo:`` (NaN:
+        undefined)."""
+        height = len(block)
+        local = np.arange(height)
+        strength = np.where(np.isnan(block), -1.0, np.abs(block))
+        strength[local, local] = -1.0  # a column with itself is not a pair
+        across = strength.argmax(axis=1)  # each block row's best column
+        self._update(lo + local, lo + across, block[local, across], strength[local, across])
+        columns = np.arange(block.shape[1])
+        down = strength.argmax(axis=0)  # each column's best block row
+        self._update(lo + columns, lo + down, block[down, columns], strength[down, columns])
+        strength[:, :height][local[:, None] >= local[None, :]] = -1.0  # the strict upper part
+        self.flagged += int(np.count_nonzero(strength >= self.threshold))
+        flat = strength.ravel()
         keep = min(self.top, int(np.count_nonzero(flat >= 0)))
         if keep == 0:
             return
         chosen = np.argpartition(-flat, keep - 1)[:keep]
         i, j = np.divmod(chosen, block.shape[1])
-        found = np.column_stack([i + start, j, block[i, j]])
+        found = np.column_stack([i + lo, j + lo, block[i, j]])
         merged = np.vstack([self.pairs, found])
         order = np.lexsort((merged[:, 1], merged[:, 0], -np.abs(merged[:, 2])))
         self.pairs = merged[order[: self.top]]
+
+    def _update(self, columns, partners, values, strengths) -> None:
+        """Keep, for each of ``columns``, its strongest partner so far."""
+        better = strengths > self.partner_strength[columns]
+        self.partner_strength[columns[better]] = strengths[better]
+        self.partner[columns[better]] = partners[better]
+        self.partner_value[columns[better]] = values[better]
 
     def result(self, names: list[str]) -> dict[str, Any]:
         pairs = [[names[int(i)], names[int(j)], float(v)] for i, j, v in self.pairs]
@@ -94,12 +105,25 @@ def strongest_pearson(arrays: dict[str, np.ndarray], top: int, threshold: float)
     return best.result(names)
 
 
+def ranks(arrays: dict[str, np.ndarray], rows: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Average ranks of each column (of ``rows`` only, when given), NaN kept, by scipy's
+    ``rankdata`` over all columns at once."""
+    from scipy.stats import rankdata
+
+    names = list(arrays)
+    if not names:
+        return {}
+    stacked = np.column_stack([a if rows is None else a[rows] for a in arrays.values()])
+    ranked = rankdata(stacked, axis=0, nan_policy="omit")
+    return {name: ranked[:, j] for j, name in enumerate(names)}
+
+
 def pearson_row(arrays: dict[str, np.ndarray], name: str) -> dict[str, float | None]:
     """``name``'s Pearson r with every column of ``arrays`` (one row of the matrix)."""
     names = list(arrays)
     i = names.index(name)
     with np.errstate(invalid="ignore", divide="ignore"):
-        row = _Stacked(list(arrays.values())).r_rows(i, i + 1)[0]
+        row = _Stacked(list(arrays.values())).r_rows(i, i + 1, first=0)[0]
     return {b: None if math.isnan(v) else float(v) for b, v in zip(names, row, strict=True)}
 
 
@@ -120,6 +144,7 @@ class _Stacked:
             [np.nanmean(c) if m < self.n else 0.0 for c, m in zip(columns, missing, strict=True)]
         )
         self._cached = None if self.n > self.rows else self._chunk(0, self.n)
+        self._totals: tuple[np.ndarray, np.ndarray] | None = None
 
     def _chunk(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         z = np.empty((hi - lo, len(self.columns)), order="F")
@@ -137,51 +162,65 @@ class _Stacked:
         for lo in range(0, self.n, self.rows):
             yield self._chunk(lo, min(lo + self.rows, self.n))
 
-    def r_rows(self, lo: int, hi: int) -> np.ndarray:
-        """Rows ``lo:hi`` of the correlation matrix (NaN where r is undefined)."""
-        k = len(self.columns)
+    def r_rows(self, lo: int, hi: int, first: int | None = None) -> np.ndarray:
+        """Rows ``lo:hi`` of the correlation matrix, columns ``first:`` (default ``lo:``, the
+        upper triangle and its diagonal block); NaN where r is undefined."""
+        first = lo if first is None else first
+        z_all, z2_all = self.totals()
         block = np.arange(lo, hi)
-        gappy_here = self.gappy[(self.gappy >= lo) & (self.gappy < hi)]
-        g_rows = gappy_here - lo  # positions in the block
-        g_cols = self.where_gappy[gappy_here]  # positions among the gappy columns
-        products = np.zeros((hi - lo, k))
-        totals = np.zeros(k)
-        squares = np.zeros(k)
-        miss_a = np.zeros((hi - lo, self.gappy.size))  # sum of a over rows where j is missing
+        later = self.gappy[self.gappy >= first]  # gappy columns among those computed
+        here = self.gappy[(self.gappy >= lo) & (self.gappy < hi)]  # gappy rows of the block
+        shape = (hi - lo, len(self.columns) - first)
+        products = np.zeros(shape)
+        miss_a = np.zeros((hi - lo, len(later)))  # sum of a over rows where j is missing
         miss_a2 = np.zeros_like(miss_a)
-        miss_b = np.zeros((len(gappy_here), k))  # sum of j over rows where a is missing
+        miss_b = np.zeros((len(here), shape[1]))  # sum of j over rows where a is missing
         miss_b2 = np.zeros_like(miss_b)
-        both = np.zeros((len(gappy_here), self.gappy.size))
+        both = np.zeros((len(here), len(later)))
         for z, z2, gaps in self.chunks():
-            zb = z[:, block]
-            products += zb.T @ z
-            totals += z.sum(axis=0)
-            squares += z2.sum(axis=0)
+            zb = z[:, lo:hi]
+            products += zb.T @ z[:, first:]
             if self.gappy.size:
-                miss_a += zb.T @ gaps
-                miss_a2 += z2[:, block].T @ gaps
-                here = gaps[:, g_cols]
-                miss_b += here.T @ z
-                miss_b2 += here.T @ z2
-                both += here.T @ gaps
-        count = np.full((hi - lo, k), float(self.n))
-        count -= self.missing[block][:, None] + self.missing[None, :]
-        sum_a = np.repeat(totals[block][:, None], k, axis=1)
-        sq_a = np.repeat(squares[block][:, None], k, axis=1)
-        sum_b = np.repeat(totals[None, :], hi - lo, axis=0)
-        sq_b = np.repeat(squares[None, :], hi - lo, axis=0)
-        if self.gappy.size:
-            sum_a[:, self.gappy] -= miss_a
-            sq_a[:, self.gappy] -= miss_a2
-            sum_b[g_rows] -= miss_b
-            sq_b[g_rows] -= miss_b2
-            count[np.ix_(g_rows, self.gappy)] += both
+                gaps_later = gaps[:, self.where_gappy[later]]
+                gaps_here = gaps[:, self.where_gappy[here]]
+                miss_a += zb.T @ gaps_later
+                miss_a2 += z2[:, lo:hi].T @ gaps_later
+                miss_b += gaps_here.T @ z[:, first:]
+                miss_b2 += gaps_here.T @ z2[:, first:]
+                both += gaps_here.T @ gaps_later
+        n = float(self.n)
+        if not (len(later) or len(here)):  # no gaps: sums over all rows, as vectors
+            sum_a, sq_a = z_all[block][:, None], z2_all[block][:, None]
+            sum_b, sq_b = z_all[None, first:], z2_all[None, first:]
+            count = n
+        else:
+            count = n - self.missing[block][:, None] - self.missing[None, first:]
+            sum_a = np.repeat(z_all[block][:, None], shape[1], axis=1)
+            sq_a = np.repeat(z2_all[block][:, None], shape[1], axis=1)
+            sum_b = np.repeat(z_all[None, first:], shape[0], axis=0)
+            sq_b = np.repeat(z2_all[None, first:], shape[0], axis=0)
+            sum_a[:, later - first] -= miss_a
+            sq_a[:, later - first] -= miss_a2
+            sum_b[here - lo] -= miss_b
+            sq_b[here - lo] -= miss_b2
+            count[np.ix_(here - lo, later - first)] += both
         cov = products - sum_a * sum_b / count
         var_a = sq_a - sum_a**2 / count
         var_b = sq_b - sum_b**2 / count
         r = np.clip(cov / np.sqrt(var_a * var_b), -1.0, 1.0)
-        r[(count < 2) | ~(var_a > 0) | ~(var_b > 0)] = np.nan
+        r[np.broadcast_to((count < 2) | ~(var_a > 0) | ~(var_b > 0), shape)] = np.nan
         return r
+
+    def totals(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each column's sum and sum of squares over its present rows (one pass, kept)."""
+        if self._totals is None:
+            sums = np.zeros(len(self.columns))
+            squares = np.zeros(len(self.columns))
+            for z, z2, _ in self.chunks():
+                sums += z.sum(axis=0)
+                squares += z2.sum(axis=0)
+            self._totals = (sums, squares)
+        return self._totals
 
 
 def strongest_cramers(codes: dict[str, np.ndarray], top: int, threshold: float) -> dict[str, Any]:
@@ -208,7 +247,7 @@ def strongest_cramers(codes: dict[str, np.ndarray], top: int, threshold: float) 
         counts = (onehot[:, lo:hi].T @ onehot).astype("float64")
         block = np.vstack(
             [
-                _cramers_row(counts[offsets[a] - lo : offsets[a] - lo + widths[a]], offsets)
+                _cramers_row(counts[offsets[a] - lo : offsets[a] - lo + widths[a]], offsets)[start:]
                 for a in range(start, stop)
             ]
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from ...errors import MlopsError
 from ..autolog import without_autolog
 from . import correlations
 from .column_profile import column_stats, floats, ratio
-from .correlations_wide import pearson_row, strongest_cramers, strongest_pearson
+from .correlations_wide import pearson_row, ranks, strongest_cramers, strongest_pearson
 from .duplicates import duplicate_rows
 from .eda_skipped import find_skipped
 from .eda_warnings import HIGH_CORRELATION, find_warnings
@@ -175,22 +176,20 @@ def _numeric_correlations(
     wide = len(varying) > WIDE
     if wide:
         varying = {c: a for c, a in varying.items() if c != target}
+    if wide:
+        pearson = strongest_pearson(varying, TOP_PAIRS, HIGH_CORRELATION)
+        spearman = strongest_pearson(ranks(varying, rows), TOP_PAIRS, HIGH_CORRELATION)
+        return None, None, {"pearson": pearson, "spearman": spearman}
     with ThreadPoolExecutor(max_workers=_workers()) as pool:
-        if wide:
-            full = pool.submit(strongest_pearson, varying, TOP_PAIRS, HIGH_CORRELATION)
-        else:
-            full = pool.submit(correlations.pearson_matrix, varying)
+        full = pool.submit(correlations.pearson_matrix, varying)
         ranked = pool.map(  # overlaps the Pearson sums
             correlations.average_ranks,
             (a if rows is None else a[rows] for a in varying.values()),
         )
-        ranks = dict(zip(varying, ranked, strict=True))
+        ranked_columns = dict(zip(varying, ranked, strict=True))
         pearson = full.result()
-    if wide:
-        spearman = strongest_pearson(ranks, TOP_PAIRS, HIGH_CORRELATION)
-        return None, None, {"pearson": pearson, "spearman": spearman}
     pearson = correlations.with_constants(pearson, numeric)
-    spearman = correlations.with_constants(correlations.pearson_matrix(ranks), numeric)
+    spearman = correlations.with_constants(correlations.pearson_matrix(ranked_columns), numeric)
     return pearson, spearman, {}
 
 
@@ -239,7 +238,7 @@ def _check_inputs(df: Any, target: str | None, sample: int | None, name: str | N
     if not isinstance(df, pd.DataFrame):
         raise EdaError(f"eda needs a pandas DataFrame, not {type(df).__name__}")
     names = [str(c) for c in df.columns]
-    repeated = sorted({c for c in names if names.count(c) > 1})
+    repeated = sorted(c for c, n in Counter(names).items() if n > 1)
     if repeated:
         raise EdaError(f"column names must be unique; repeated: {', '.join(repeated)}")
     if target is not None and str(target) not in names:
