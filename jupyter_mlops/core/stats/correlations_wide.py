@@ -44,7 +44,8 @@ class _Best:
         undefined)."""
         height = len(block)
         local = np.arange(height)
-        strength = np.where(np.isnan(block), -1.0, np.abs(block))
+        strength = np.abs(block)
+        np.copyto(strength, -1.0, where=np.isnan(block))
         strength[local, local] = -1.0  # a column with itself is not a pair
         across = strength.argmax(axis=1)  # each block row's best column
         self._update(lo + local, lo + across, block[local, across], strength[local, across])
@@ -54,10 +55,12 @@ class _Best:
         strength[:, :height][local[:, None] >= local[None, :]] = -1.0  # the strict upper part
         self.flagged += int(np.count_nonzero(strength >= self.threshold))
         flat = strength.ravel()
-        keep = min(self.top, int(np.count_nonzero(flat >= 0)))
-        if keep == 0:
+        floor = abs(self.pairs[-1, 2]) if len(self.pairs) >= self.top else 0.0
+        chosen = np.flatnonzero(flat >= floor)  # only what can enter the kept pairs
+        if len(chosen) > self.top:
+            chosen = chosen[np.argpartition(-flat[chosen], self.top - 1)[: self.top]]
+        if len(chosen) == 0:
             return
-        chosen = np.argpartition(-flat, keep - 1)[:keep]
         i, j = np.divmod(chosen, block.shape[1])
         found = np.column_stack([i + lo, j + lo, block[i, j]])
         merged = np.vstack([self.pairs, found])
@@ -171,7 +174,7 @@ class _Stacked:
         later = self.gappy[self.gappy >= first]  # gappy columns among those computed
         here = self.gappy[(self.gappy >= lo) & (self.gappy < hi)]  # gappy rows of the block
         shape = (hi - lo, len(self.columns) - first)
-        products = np.zeros(shape)
+        products = None
         miss_a = np.zeros((hi - lo, len(later)))  # sum of a over rows where j is missing
         miss_a2 = np.zeros_like(miss_a)
         miss_b = np.zeros((len(here), shape[1]))  # sum of j over rows where a is missing
@@ -179,7 +182,8 @@ class _Stacked:
         both = np.zeros((len(here), len(later)))
         for z, z2, gaps in self.chunks():
             zb = z[:, lo:hi]
-            products += zb.T @ z[:, first:]
+            part = zb.T @ z[:, first:]
+            products = part if products is None else np.add(products, part, out=products)
             if self.gappy.size:
                 gaps_later = gaps[:, self.where_gappy[later]]
                 gaps_here = gaps[:, self.where_gappy[here]]
@@ -189,27 +193,46 @@ class _Stacked:
                 miss_b2 += gaps_here.T @ z2[:, first:]
                 both += gaps_here.T @ gaps_later
         n = float(self.n)
-        if not (len(later) or len(here)):  # no gaps: sums over all rows, as vectors
-            sum_a, sq_a = z_all[block][:, None], z2_all[block][:, None]
-            sum_b, sq_b = z_all[None, first:], z2_all[None, first:]
-            count = n
-        else:
-            count = n - self.missing[block][:, None] - self.missing[None, first:]
-            sum_a = np.repeat(z_all[block][:, None], shape[1], axis=1)
-            sq_a = np.repeat(z2_all[block][:, None], shape[1], axis=1)
-            sum_b = np.repeat(z_all[None, first:], shape[0], axis=0)
-            sq_b = np.repeat(z2_all[None, first:], shape[0], axis=0)
-            sum_a[:, later - first] -= miss_a
-            sq_a[:, later - first] -= miss_a2
-            sum_b[here - lo] -= miss_b
-            sq_b[here - lo] -= miss_b2
-            count[np.ix_(here - lo, later - first)] += both
-        cov = products - sum_a * sum_b / count
-        var_a = sq_a - sum_a**2 / count
-        var_b = sq_b - sum_b**2 / count
-        r = np.clip(cov / np.sqrt(var_a * var_b), -1.0, 1.0)
-        r[np.broadcast_to((count < 2) | ~(var_a > 0) | ~(var_b > 0), shape)] = np.nan
-        return r
+        products_later = products[:, later - first].copy()
+        products_here = products[here - lo].copy()
+        # Pairs of complete columns: sums over every row. The columns are centred, so the cross
+        # term sum_a * sum_b / n is rounding (1e-16 of the result) and left out.
+        var = z2_all - z_all**2 / n
+        inverse = 1 / np.sqrt(np.where(var > 0, var, np.nan))
+        r = products  # scaled in place: two passes, no k-wide temporaries
+        r *= inverse[lo:hi, None]
+        r *= inverse[None, first:]
+        if len(later):  # pairs with a gappy column: sums over the rows both have
+            count = n - self.missing[block][:, None] - self.missing[None, later]
+            sum_b = np.repeat(z_all[None, later], len(block), axis=0)
+            sq_b = np.repeat(z2_all[None, later], len(block), axis=0)
+            sum_b[here - lo] -= miss_b[:, later - first]
+            sq_b[here - lo] -= miss_b2[:, later - first]
+            count[here - lo] += both
+            r[:, later - first] = _pairwise(
+                products_later,
+                z_all[block][:, None] - miss_a,
+                z2_all[block][:, None] - miss_a2,
+                sum_b,
+                sq_b,
+                count,
+            )
+        if len(here):
+            count = n - self.missing[here][:, None] - self.missing[None, first:]
+            sum_a = np.repeat(z_all[here][:, None], shape[1], axis=1)
+            sq_a = np.repeat(z2_all[here][:, None], shape[1], axis=1)
+            sum_a[:, later - first] -= miss_a[here - lo]
+            sq_a[:, later - first] -= miss_a2[here - lo]
+            count[:, later - first] += both
+            r[here - lo] = _pairwise(
+                products_here,
+                sum_a,
+                sq_a,
+                z_all[None, first:] - miss_b,
+                z2_all[None, first:] - miss_b2,
+                count,
+            )
+        return np.clip(r, -1.0, 1.0, out=r)  # NaN stays NaN
 
     def totals(self) -> tuple[np.ndarray, np.ndarray]:
         """Each column's sum and sum of squares over its present rows (one pass, kept)."""
@@ -221,6 +244,16 @@ class _Stacked:
                 squares += z2.sum(axis=0)
             self._totals = (sums, squares)
         return self._totals
+
+
+def _pairwise(products, sum_a, sq_a, sum_b, sq_b, count) -> np.ndarray:
+    """Pearson r from sums over the rows each pair has in common (NaN where undefined)."""
+    cov = products - sum_a * sum_b / count
+    var_a = sq_a - sum_a**2 / count
+    var_b = sq_b - sum_b**2 / count
+    r = cov / np.sqrt(var_a * var_b)
+    r[(count < 2) | ~(var_a > 0) | ~(var_b > 0)] = np.nan
+    return r
 
 
 def strongest_cramers(codes: dict[str, np.ndarray], top: int, threshold: float) -> dict[str, Any]:
