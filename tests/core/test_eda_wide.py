@@ -79,6 +79,14 @@ def test_wide_frame_keeps_the_strongest_pairs_as_pandas_computes_them(blocks, mo
     assert note.startswith("109 columns make 5,886 pairs") and "1,937" in note
 
 
+def test_wide_frame_with_a_constant_target() -> None:
+    df = macro_with_lags(8)
+    df["flat"] = 1.0  # a target without variance: no r with it, and nothing crashes
+    target = profile(df, target="flat")["target"]
+    assert target["task"] == "classification" and target["classes"] == [[1.0, len(df)]]
+    assert all(rel["measure"] == "correlation_ratio" for rel in target["relationships"].values())
+
+
 def test_narrow_frames_keep_the_whole_matrix() -> None:
     df = sm.datasets.macrodata.load_pandas().data
     report = profile(df)

@@ -124,8 +124,9 @@ def profile(
         "target": None,
     }
     if target is not None:
-        if pearson is None and target in arrays:  # wide: the target's row of the matrix only
-            pearson = {target: pearson_row(_varying(arrays, stats), target)}
+        varying = _varying(arrays, stats)
+        if pearson is None and target in varying:  # wide: the target's row of the matrix only
+            pearson = {target: pearson_row(varying, target)}
         report["target"] = correlations.target_summary(
             series, target, stats, pearson or {}, arrays, codes
         )
