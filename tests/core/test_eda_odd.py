@@ -78,7 +78,13 @@ def unhashable_case(cells: list) -> dict:
 
 
 def test_lists_in_cells_are_profiled_as_other() -> None:
-    unhashable_case([["tv", "radio"], ["press"], []])
+    report = unhashable_case([["tv", "radio"], ["press"], []])
+    assert report["target"] is None
+    df = anes()
+    df["tags"] = [["tv"] if i % 3 else None for i in range(len(df))]
+    with_target = checked(df, target="vote")  # the other columns still relate to the target
+    assert "tags" not in with_target["target"]["relationships"]
+    assert with_target["target"]["relationships"]["PID"]["measure"] == "correlation_ratio"
 
 
 def test_dicts_in_cells_are_profiled_as_other() -> None:

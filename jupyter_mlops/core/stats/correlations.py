@@ -181,7 +181,7 @@ def target_summary(
         out["histogram"] = info["histogram"]
     relationships: dict[str, dict[str, Any]] = {}
     for column, column_stats in stats.items():
-        if column == target or column_stats["kind"] in ("datetime", "text"):
+        if column == target or column_stats["kind"] in ("datetime", "text", "other"):
             continue
         if column_stats["n_unique"] <= 1:
             continue  # a constant explains nothing (rounding could say otherwise)
