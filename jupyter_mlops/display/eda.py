@@ -187,6 +187,10 @@ def _correlations(report: dict[str, Any]) -> str:
     ):
         if method in top:
             parts.append(_top_pairs(top[method], title, notes.get(f"{method} matrix", "")))
+        elif f"{method} matrix" in notes:  # left out of a wide frame, and why
+            parts.append(
+                f"<h4>{esc(title)}</h4><p class='muted'>{esc(notes[method + ' matrix'])}</p>"
+            )
         elif corr.get(method) or method != "cramers_v":
             parts.append(_heatmap(corr.get(method) or {}, title))
     return "".join(f"<div style='margin-bottom:12px'>{p}</div>" for p in parts)

@@ -140,3 +140,17 @@ def test_wide_report_page_shows_pairs_and_warned_columns_not_the_matrix() -> Non
     assert "kept the 200 strongest Pearson r pairs" in page
     # the JSON holds every kept pair and partner, a fraction of the matrix it replaces
     assert len(json.dumps(report)) < 0.2 * len(json.dumps(df.corr().to_dict()))
+
+
+def test_too_many_levels_for_cramers_v_is_said_not_hidden(monkeypatch) -> None:
+    df = sm.datasets.anes96.load_pandas().data
+    labels = df[["PID", "educ", "income", "vote", "TVnews"]].astype(int).astype(str)
+    monkeypatch.setattr(eda, "WIDE", 4)
+    monkeypatch.setattr(eda, "MAX_LEVEL_CELLS", 100)  # 48 levels: 1,152 cells over all pairs
+    report = profile(labels)
+    assert report["correlations"]["cramers_v"] is None
+    assert "cramers_v" not in report["correlations_top"]
+    note = {s["what"]: s for s in report["skipped"]}["cramers_v matrix"]
+    assert note["columns"] == list(labels.columns)
+    assert note["reason"].startswith("5 categorical columns with 48 levels in all make 1,152")
+    assert "Cramér&#x27;s V was left out" in view.render_html(report)

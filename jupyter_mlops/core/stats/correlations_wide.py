@@ -265,26 +265,38 @@ def strongest_cramers(codes: dict[str, np.ndarray], top: int, threshold: float) 
     best = _Best(k, top, threshold)
     if k < 2:
         return best.result(names)
+    from scipy import sparse
+
     widths = np.array([int(c.max()) + 1 if len(c) and c.max() >= 0 else 1 for c in codes.values()])
-    offsets = np.concatenate([[0], np.cumsum(widths)[:-1]])
+    offsets = np.concatenate([[0], np.cumsum(widths)])  # column j's levels: offsets[j]:[j+1]
     n = len(next(iter(codes.values())))
-    dtype = "float32" if n < 2**24 else "float64"  # counts are exact integers either way
-    onehot = np.zeros((n, int(widths.sum())), dtype=dtype)
-    for j, c in enumerate(codes.values()):
-        present = c >= 0
-        onehot[np.flatnonzero(present), offsets[j] + c[present]] = 1
-    size = max(1, BLOCK_CELLS // max(int(widths.sum()), 1))
-    for start in range(0, k, size):
-        stop = min(start + size, k)
-        lo, hi = offsets[start], offsets[stop - 1] + widths[stop - 1]
-        counts = (onehot[:, lo:hi].T @ onehot).astype("float64")
-        block = np.vstack(
-            [
-                _cramers_row(counts[offsets[a] - lo : offsets[a] - lo + widths[a]], offsets)[start:]
-                for a in range(start, stop)
-            ]
-        )
+    rows = [np.flatnonzero(c >= 0) for c in codes.values()]
+    levels = [offsets[j] + c[c >= 0] for j, c in enumerate(codes.values())]
+    onehot = sparse.csc_matrix(  # counts are exact integers in float32 below 2**24 rows
+        (
+            np.ones(sum(map(len, rows)), dtype="float32" if n < 2**24 else "float64"),
+            (np.concatenate(rows), np.concatenate(levels)),
+        ),
+        shape=(n, int(offsets[-1])),
+    )
+    # blocks of about sqrt(BLOCK_CELLS) levels against chunks of as many: dense counts bounded
+    side = max(int(widths.max()), math.isqrt(BLOCK_CELLS))
+    start = 0
+    while start < k:
+        stop = _upto(offsets, start, side, limit=max(1, BLOCK_CELLS // k))
+        block = np.empty((stop - start, k - start))
+        a_levels = onehot[:, offsets[start] : offsets[stop]].T.tocsr()
+        rows_at = offsets[start:stop] - offsets[start]
+        span = max(1, BLOCK_CELLS // int(offsets[stop] - offsets[start]))
+        first = start
+        while first < k:
+            last = _upto(offsets, first, span)
+            counts = (a_levels @ onehot[:, offsets[first] : offsets[last]]).toarray()
+            cols_at = offsets[first:last] - offsets[first]
+            block[:, first - start : last - start] = _cramers_block(counts, rows_at, cols_at)
+            first = last
         best.add(start, block)
+        start = stop
     exact = [cramers_v(codes[names[int(i)]], codes[names[int(j)]]) for i, j, _ in best.pairs]
     best.pairs[:, 2] = [np.nan if v is None else v for v in exact]
     best.pairs = best.pairs[~np.isnan(best.pairs[:, 2])]
@@ -293,18 +305,29 @@ def strongest_cramers(codes: dict[str, np.ndarray], top: int, threshold: float) 
     return best.result(names)
 
 
+def _upto(offsets: np.ndarray, first: int, levels: int, limit: int | None = None) -> int:
+    """The end of a run of columns from ``first`` holding at most ``levels`` levels (at least
+    one column, at most ``limit``)."""
+    last = int(np.searchsorted(offsets, offsets[first] + levels, "right")) - 1
+    last = max(first + 1, min(last, len(offsets) - 1))
+    return last if limit is None else min(last, first + limit)
+
+
 @np.errstate(invalid="ignore", divide="ignore")
-def _cramers_row(table: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Cramér's V of one column (its rows of the joint counts) with every column; chi-squared
-    as n(sum N^2/(r c) - 1) over each pairwise-complete table, empty rows and columns dropped."""
-    col = table.sum(axis=0)  # per level of b: rows where a is present too
-    row = np.add.reduceat(table, offsets, axis=1)  # per level of a, per b: rows b present
-    n = row.sum(axis=0)
-    scaled = np.where(col > 0, table * table / np.where(col > 0, col, 1), 0.0)
-    summed = np.add.reduceat(scaled, offsets, axis=1)
-    phi2 = np.where(row > 0, summed / np.where(row > 0, row, 1), 0.0).sum(axis=0) - 1
-    k_rows = np.count_nonzero(row > 0, axis=0)
-    k_cols = np.add.reduceat((col > 0).astype(int), offsets)
+def _cramers_block(table: np.ndarray, rows_at: np.ndarray, cols_at: np.ndarray) -> np.ndarray:
+    """Cramér's V of each column of a block (its levels start at ``rows_at``) with each column of
+    a chunk (levels at ``cols_at``), from their joint counts; chi-squared as n(sum N^2/(r c) - 1)
+    over each pairwise-complete table, empty rows and columns dropped."""
+    col = np.add.reduceat(table, rows_at, axis=0)  # per a, per level of b: rows a present too
+    row = np.add.reduceat(table, cols_at, axis=1)  # per level of a, per b: rows b present too
+    n = np.add.reduceat(row, rows_at, axis=0)
+    spread = np.repeat(col, np.diff(np.r_[rows_at, len(table)]), axis=0)
+    scaled = np.divide(table * table, spread, out=np.zeros_like(table), where=spread > 0)
+    summed = np.add.reduceat(scaled, cols_at, axis=1)
+    ratio = np.divide(summed, row, out=np.zeros_like(summed), where=row > 0)
+    phi2 = np.add.reduceat(ratio, rows_at, axis=0) - 1
+    k_rows = np.add.reduceat((row > 0).astype(np.int32), rows_at, axis=0)
+    k_cols = np.add.reduceat((col > 0).astype(np.int32), cols_at, axis=1)
     smaller = np.minimum(k_rows, k_cols) - 1
     v = np.sqrt(np.clip(phi2, 0, None) / np.where(smaller > 0, smaller, 1))
     v[(smaller < 1) | (n == 0)] = np.nan

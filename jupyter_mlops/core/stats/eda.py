@@ -35,6 +35,9 @@ SEED = 0
 MAX_LEVELS = 100  # categorical columns with more levels are left out of pairwise associations
 WIDE = 100  # columns of one measure beyond which the report keeps the strongest pairs only
 TOP_PAIRS = 200  # pairs kept per measure on wide frames
+# Cramér's V of a wide frame costs (all levels)^2 / 2 table cells (1e8 a second here): beyond
+# this many it is left out and said so (e.g. 2,000 columns of 50 levels: 5e9 cells, ~80 s)
+MAX_LEVEL_CELLS = 2 * 10**9
 
 
 class EdaError(MlopsError):
@@ -104,7 +107,7 @@ def profile(
     rows = _sample_rows(n_rows, sample)
     pearson, spearman, top = _numeric_correlations(arrays, stats, numeric, rows, target)
     codes = _level_codes(series, stats)
-    cramers, top_v = _associations(codes, target)
+    cramers, top_v, left_out = _associations(codes, target)
     top.update(top_v)
 
     report: dict[str, Any] = {
@@ -130,7 +133,7 @@ def profile(
         report["target"] = correlations.target_summary(
             series, target, stats, pearson or {}, arrays, codes
         )
-    report["skipped"] = find_skipped(report, MAX_LEVELS)
+    report["skipped"] = find_skipped(report, MAX_LEVELS) + ([left_out] if left_out else [])
     report["warnings"] = find_warnings(report)
     report["elapsed_seconds"] = round(time.perf_counter() - started, 4)
     return json_safe(report)
@@ -196,15 +199,26 @@ def _numeric_correlations(
 
 def _associations(
     codes: dict[str, np.ndarray], target: str | None
-) -> tuple[dict | None, dict[str, Any]]:
+) -> tuple[dict | None, dict[str, Any], dict[str, Any] | None]:
     """Cramér's V of the categorical columns: the matrix up to ``WIDE`` columns, the strongest
-    pairs beyond (without the target)."""
+    pairs beyond (without the target), or nothing and why when the tables are too many."""
     if len(codes) <= WIDE:
-        return correlations.cramers_matrix(codes), {}
-    pairs = strongest_cramers(
-        {c: v for c, v in codes.items() if c != target}, TOP_PAIRS, HIGH_CORRELATION
-    )
-    return None, {"cramers_v": pairs}
+        return correlations.cramers_matrix(codes), {}, None
+    codes = {c: v for c, v in codes.items() if c != target}
+    levels = sum(int(v.max()) + 1 for v in codes.values())
+    if levels * levels // 2 > MAX_LEVEL_CELLS:  # every pair's table: minutes of arithmetic
+        return (
+            None,
+            {},
+            {
+                "what": "cramers_v matrix",
+                "columns": list(codes),
+                "reason": f"{len(codes):,} categorical columns with {levels:,} levels in all make "
+                f"{levels * levels // 2:,} table cells over all pairs, minutes of arithmetic: "
+                "Cramér's V was left out; profile fewer columns or group levels to have it.",
+            },
+        )
+    return None, {"cramers_v": strongest_cramers(codes, TOP_PAIRS, HIGH_CORRELATION)}, None
 
 
 def _level_codes(

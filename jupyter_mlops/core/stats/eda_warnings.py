@@ -60,7 +60,7 @@ def _strong_pairs(
     """The pairs at or above the threshold: from the matrix, or a wide frame's kept pairs."""
     matrix = report["correlations"][method]
     if matrix is None:
-        pairs = report["correlations_top"][method]["pairs"]
+        pairs = report["correlations_top"].get(method, {}).get("pairs", [])
         return [(a, b, r) for a, b, r in pairs if abs(r) >= HIGH_CORRELATION]
     names = [c for c in matrix if c != target]
     return [
