@@ -124,6 +124,11 @@ def test_wide_categorical_frame_keeps_the_strongest_cramers_v_as_scipy(
     # the strongest association of the study, V = 0.82.
     assert top["pairs"][0][:2] == ["PID", "vote"] and round(top["pairs"][0][2], 2) == 0.82
     assert top["strongest_partner"]["vote"][0] == "PID"
+    for column in columns:  # the screened partners (not recomputed) agree with scipy too
+        partner, value = top["strongest_partner"][column]
+        strongest = max(v for v, a, b in every if column in (a, b))
+        assert math.isclose(value, strongest, rel_tol=1e-9), column
+        assert math.isclose(value, cramers_v(codes[column], codes[partner]), rel_tol=1e-9)
     assert top["at_or_above_threshold"] == 0
 
 

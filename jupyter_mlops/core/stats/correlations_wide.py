@@ -7,9 +7,9 @@ kept: the ``top`` strongest pairs, how many pairs reach the warning threshold, a
 column's strongest partner. Memory is one block, never k x k.
 
 Pearson is pairwise-complete, as ``DataFrame.corr``: the corrections for columns with gaps are
-products over those columns only. Cramér's V is screened from one-hot counts (float32 counts are
-exact integers below 2**24 rows) with chi-squared written as n(sum N^2/(r c) - 1), then the
-kept pairs are recomputed with scipy's ``association`` so every reported value is scipy's.
+products over those columns only. Cramér's V is screened from one-hot indicators (BLAS products of
+dense slices) with chi-squared written as n(sum N^2/(r c) - 1); it agrees with scipy to 1e-9,
+and the kept pairs are recomputed with scipy's ``association`` so their values are scipy's.
 """
 
 from __future__ import annotations
@@ -272,28 +272,25 @@ def strongest_cramers(codes: dict[str, np.ndarray], top: int, threshold: float) 
     n = len(next(iter(codes.values())))
     rows = [np.flatnonzero(c >= 0) for c in codes.values()]
     levels = [offsets[j] + c[c >= 0] for j, c in enumerate(codes.values())]
-    onehot = sparse.csc_matrix(  # counts are exact integers in float32 below 2**24 rows
+    onehot = sparse.csc_matrix(  # float64: the gappy pairs' sums of N^2/(r c) keep 1e-15
         (
-            np.ones(sum(map(len, rows)), dtype="float32" if n < 2**24 else "float64"),
+            np.ones(sum(map(len, rows))),
             (np.concatenate(rows), np.concatenate(levels)),
         ),
         shape=(n, int(offsets[-1])),
     )
+    tables = _Tables(onehot, offsets, [bool((c < 0).any()) for c in codes.values()])
     # blocks of about sqrt(BLOCK_CELLS) levels against chunks of as many: dense counts bounded
     side = max(int(widths.max()), math.isqrt(BLOCK_CELLS))
     start = 0
     while start < k:
         stop = _upto(offsets, start, side, limit=max(1, BLOCK_CELLS // k))
         block = np.empty((stop - start, k - start))
-        a_levels = onehot[:, offsets[start] : offsets[stop]].T.tocsr()
-        rows_at = offsets[start:stop] - offsets[start]
         span = max(1, BLOCK_CELLS // int(offsets[stop] - offsets[start]))
         first = start
         while first < k:
             last = _upto(offsets, first, span)
-            counts = (a_levels @ onehot[:, offsets[first] : offsets[last]]).toarray()
-            cols_at = offsets[first:last] - offsets[first]
-            block[:, first - start : last - start] = _cramers_block(counts, rows_at, cols_at)
+            block[:, first - start : last - start] = tables.v(start, stop, first, last)
             first = last
         best.add(start, block)
         start = stop
@@ -303,6 +300,57 @@ def strongest_cramers(codes: dict[str, np.ndarray], top: int, threshold: float) 
     order = np.lexsort((best.pairs[:, 1], best.pairs[:, 0], -best.pairs[:, 2]))
     best.pairs = best.pairs[order]
     return best.result(names)
+
+
+class _Tables:
+    """Cramér's V of blocks of columns against chunks of columns, from one-hot indicators.
+
+    Between two complete columns the margins are the columns' own counts, so with indicators
+    scaled by 1/sqrt(count), sum N^2/(r c) is the sum of squares of one product's block: three
+    passes. Pairs with a gappy column need the margins of the rows both have: their counts go
+    through ``_cramers_block``.
+    """
+
+    def __init__(self, onehot: Any, offsets: np.ndarray, gappy: list[bool]) -> None:
+        from scipy import sparse
+
+        self.onehot, self.offsets, self.gappy = onehot, offsets, np.array(gappy)
+        self.widths = np.diff(offsets)
+        margins = np.asarray(onehot.sum(axis=0), dtype="float64").ravel()
+        scale = 1 / np.sqrt(np.where(margins > 0, margins, 1))
+        self.scaled = (onehot @ sparse.diags(scale)).tocsc()
+        self._left: tuple[tuple[int, int] | None, Any] = (None, None)
+
+    def _levels(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The level indices of ``columns`` and where each column's levels start among them."""
+        spans = [np.arange(self.offsets[c], self.offsets[c + 1]) for c in columns]
+        starts = np.concatenate([[0], np.cumsum([len(x) for x in spans])[:-1]])
+        return np.concatenate(spans), starts
+
+    @np.errstate(invalid="ignore", divide="ignore")
+    def v(self, start: int, stop: int, first: int, last: int) -> np.ndarray:
+        """V of columns ``start:stop`` with columns ``first:last``."""
+        o = self.offsets
+        rows_at, cols_at = o[start:stop] - o[start], o[first:last] - o[first]
+        if self._left[0] != (start, stop):  # dense slices: the product is dense, BLAS is fast
+            self._left = ((start, stop), self.scaled[:, o[start] : o[stop]].toarray())
+        product = self._left[1].T @ self.scaled[:, o[first] : o[last]].toarray()
+        np.multiply(product, product, out=product)
+        phi2 = np.add.reduceat(np.add.reduceat(product, cols_at, axis=1), rows_at, axis=0) - 1
+        dof = np.minimum(self.widths[start:stop, None], self.widths[None, first:last]) - 1
+        v = np.sqrt(np.clip(phi2, 0, None) / np.where(dof > 0, dof, 1))
+        v[dof < 1] = np.nan
+        gappy_rows = start + np.flatnonzero(self.gappy[start:stop])
+        gappy_cols = first + np.flatnonzero(self.gappy[first:last])
+        if gappy_cols.size:  # every row of the block against the gappy columns
+            levels, at = self._levels(gappy_cols)
+            counts = self.onehot[:, o[start] : o[stop]].T @ self.onehot[:, levels]
+            v[:, gappy_cols - first] = _cramers_block(counts.toarray(), rows_at, at)
+        if gappy_rows.size:  # the gappy rows against every column of the chunk
+            levels, at = self._levels(gappy_rows)
+            counts = self.onehot[:, levels].T @ self.onehot[:, o[first] : o[last]]
+            v[gappy_rows - start] = _cramers_block(counts.toarray(), at, cols_at)
+        return np.clip(v, 0.0, 1.0)
 
 
 def _upto(offsets: np.ndarray, first: int, levels: int, limit: int | None = None) -> int:
