@@ -15,6 +15,8 @@ from .html import widget as html_widget
 
 MAX_MATRIX = 30  # columns shown in a correlation heatmap
 PRINT_VALUES = 12  # print the coefficients in heatmaps up to this many columns
+MAX_CARDS = 200  # beyond this many columns: cards for the columns with warnings, then a table
+MAX_PAIRS = 50  # strongest pairs listed per measure on a wide frame
 
 
 # -- sections --------------------------------------------------------------------------------
@@ -63,6 +65,10 @@ def _column_card(name: str, s: dict[str, Any]) -> str:
         f"<div class='muted'>{esc(s.get('dtype', ''))} · {num(s['n_unique'])} distinct · "
         f"{num(s['missing'])} missing ({pct(s['missing_fraction'])})</div>"
     )
+    if s["kind"] == "other":
+        types = ", ".join(f"{t} ({c:,})" for t, c in s.get("value_types") or [])
+        body = f"<div class='muted'>not countable: cells hold {esc(types or 'unknown')}</div>"
+        return f"<div class='card'>{head}{body}</div>"
     if s["kind"] == "numeric":
         keys = (("mean", "std", "skew"), ("min", "median", "max"), ("p25", "p75", "zeros"))
         grid = "".join(
@@ -89,8 +95,37 @@ def _column_card(name: str, s: dict[str, Any]) -> str:
 
 
 def _columns(report: dict[str, Any]) -> str:
-    cards = "".join(_column_card(name, s) for name, s in report["columns"].items())
-    return f"<div class='cards'>{cards or '<p>no columns</p>'}</div>"
+    columns = report["columns"]
+    if len(columns) <= MAX_CARDS:
+        cards = "".join(_column_card(name, s) for name, s in columns.items())
+        return f"<div class='cards'>{cards or '<p>no columns</p>'}</div>"
+    warned = list(dict.fromkeys(c for w in report["warnings"] for c in w["columns"]))
+    shown = [c for c in warned if c in columns][:MAX_CARDS]
+    cards = "".join(_column_card(name, columns[name]) for name in shown)
+    note = (
+        f"<p class='muted'>{len(columns):,} columns: cards for the {len(shown):,} columns "
+        f"with warnings{' (the first ' + str(MAX_CARDS) + ')' if len(warned) > MAX_CARDS else ''}"
+        ", then one line per column; every figure is in the JSON report.</p>"
+    )
+    return f"{note}<div class='cards'>{cards}</div>{_column_table(columns)}"
+
+
+def _column_table(columns: dict[str, dict[str, Any]]) -> str:
+    """One short line per column: the wide frame's profile without charts."""
+    rows = []
+    for name, s in columns.items():
+        if s["kind"] == "numeric":
+            figures = f"{num(s.get('mean'))} ± {num(s.get('std'))}"
+        else:
+            top = (s.get("top") or [[DASH]])[0][0]
+            figures = esc(str(top)[:30])
+        rows.append(
+            f"<tr><td>{esc(name)}</td><td>{esc(s['kind'])}</td><td>{pct(s['missing_fraction'])}"
+            f"</td><td>{num(s['n_unique'])}</td><td>{figures}</td></tr>"
+        )
+    head = "<tr><th>column</th><th>kind</th><th>missing</th><th>distinct</th>"
+    head += "<th>mean ± std, or top value</th></tr>"
+    return f"<table>{head}{''.join(rows)}</table>"
 
 
 def _heatmap(matrix: dict[str, dict[str, float | None]], title: str) -> str:
@@ -129,12 +164,35 @@ def _heatmap(matrix: dict[str, dict[str, float | None]], title: str) -> str:
     return f"<h4>{esc(title)}</h4>{note}{table}"
 
 
+def _top_pairs(top: dict[str, Any], title: str, note: str) -> str:
+    """A wide frame's strongest pairs as a table, with the note saying how the matrix was cut."""
+    pairs = top["pairs"][:MAX_PAIRS]
+    rows = "".join(
+        f"<tr><td>{esc(a)}</td><td>{esc(b)}</td><td>{v:.3f}</td></tr>" for a, b, v in pairs
+    )
+    shown = f"<p class='muted'>the {len(pairs):,} strongest pairs (all kept pairs are in the JSON)"
+    table = f"<table><tr><th>column</th><th>column</th><th>value</th></tr>{rows}</table>"
+    return f"<h4>{esc(title)}</h4><p class='muted'>{esc(note)}</p>{shown}</p>{table}"
+
+
 def _correlations(report: dict[str, Any]) -> str:
     corr = report["correlations"]
-    parts = [_heatmap(corr.get("pearson") or {}, "Pearson r (numeric)")]
-    parts.append(_heatmap(corr.get("spearman") or {}, "Spearman rho (numeric)"))
-    if corr.get("cramers_v"):
-        parts.append(_heatmap(corr["cramers_v"], "Cramér's V (categorical)"))
+    top = report.get("correlations_top") or {}
+    notes = {w["what"]: w["reason"] for w in report.get("skipped") or []}
+    parts = []
+    for method, title in (
+        ("pearson", "Pearson r (numeric)"),
+        ("spearman", "Spearman rho (numeric)"),
+        ("cramers_v", "Cramér's V (categorical)"),
+    ):
+        if method in top:
+            parts.append(_top_pairs(top[method], title, notes.get(f"{method} matrix", "")))
+        elif f"{method} matrix" in notes:  # left out of a wide frame, and why
+            parts.append(
+                f"<h4>{esc(title)}</h4><p class='muted'>{esc(notes[method + ' matrix'])}</p>"
+            )
+        elif corr.get(method) or method != "cramers_v":
+            parts.append(_heatmap(corr.get(method) or {}, title))
     return "".join(f"<div style='margin-bottom:12px'>{p}</div>" for p in parts)
 
 
@@ -159,14 +217,28 @@ def _target(report: dict[str, Any]) -> str:
 
 def _warnings(report: dict[str, Any]) -> str:
     items = report["warnings"]
-    if not items:
-        return "<p>No warnings.</p>"
     lis = "".join(
         f"<li><span class='badge warn'>{esc(w['code'])}</span> "
-        f"<b>{esc(', '.join(w['columns']) or 'all rows')}</b>: {esc(w['message'])}</li>"
+        f"<b>{esc(_names(w['columns']) or 'all rows')}</b>: {esc(w['message'])}</li>"
         for w in items
     )
-    return f"<ul>{lis}</ul>"
+    body = f"<ul>{lis}</ul>" if items else "<p>No warnings.</p>"
+    skipped = report.get("skipped") or []
+    if skipped:
+        lis = "".join(
+            f"<li><b>{esc(w['what'])}</b>"
+            f"{' for ' + esc(_names(w['columns'])) if w['columns'] else ''}: {esc(w['reason'])}"
+            "</li>"
+            for w in skipped
+        )
+        body += f"<h4>Not computed</h4><ul>{lis}</ul>"
+    return body
+
+
+def _names(columns: list[str], most: int = 20) -> str:
+    """Column names for a line of text: the first ``most`` and how many more."""
+    shown = ", ".join(columns[:most])
+    return shown + (f" and {len(columns) - most:,} more" if len(columns) > most else "")
 
 
 def sections(report: dict[str, Any]) -> list[tuple[str, str]]:

@@ -113,3 +113,15 @@ def test_frames_without_numbers_or_values_render() -> None:
         pd.DataFrame({"x": pd.Series([], dtype="float64")}),
     ):
         parse(view.render_html(profile(frame)))
+
+
+def test_skipped_parts_are_listed_and_escaped() -> None:
+    frame = hostile_frame()
+    frame["<i>tags</i>"] = [["a", "b"] if i % 2 else None for i in range(len(frame))]
+    report = profile(frame, name="risky")
+    page = view.render_html(report)
+    parse(page)
+    assert "<h4>Not computed</h4>" in page and "<i>tags</i>" not in page
+    assert "&lt;i&gt;tags&lt;/i&gt;" in page and "cannot be counted or compared" in page
+    assert "duplicate rows</b>" in page  # the count it could not make, with why
+    assert "unknown (unhashable cells)" in page

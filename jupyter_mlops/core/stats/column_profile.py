@@ -55,8 +55,20 @@ def column_stats(s: pd.Series) -> dict[str, Any]:
     if kind == "numeric":
         return {**base, **_numeric(floats(s), s.dtype)}
     if kind == "datetime":
-        return {**base, **_datetime(s)}
-    return {**base, **_levels(s, kind)}
+        dates = _datetime(s)
+        if dates is not None:
+            return {**base, **dates}
+        base["kind"] = kind = "categorical"  # dates pandas cannot hold: profiled as labels
+    try:
+        return {**base, **_levels(s, kind)}
+    except TypeError:  # unhashable cells (lists, dicts, sets, arrays): nothing to count
+        return {**base, "kind": "other", "n_unique": None, "value_types": value_types(s)}
+
+
+def value_types(s: pd.Series, most: int = 5) -> list[list[Any]]:
+    """The Python types of the non-missing cells, most common first, as [[type, count], ...]."""
+    counts = s.dropna().map(lambda v: type(v).__name__).value_counts()
+    return [[str(k), int(c)] for k, c in counts.head(most).items()]
 
 
 def floats(s: pd.Series) -> np.ndarray:
@@ -146,6 +158,12 @@ def _hist(sorted_values: Any, integer_bins: bool = False) -> dict[str, list]:
 
 
 def _levels(s: pd.Series, kind: str) -> dict[str, Any]:
+    types: list[list[Any]] = []
+    objects = kind != "boolean" and pd.api.types.is_object_dtype(s.dtype)
+    # pandas says "mixed" for one type it does not name too (tuples, lists): count them
+    if objects and pd.api.types.infer_dtype(s, skipna=True).startswith("mixed"):
+        types = value_types(s)
+        s.nunique()  # TypeError for unhashable cells, which value_counts would hide
     counts = s.value_counts(dropna=True, sort=True)
     n_unique = len(counts)
     non_missing = len(s) - int(s.isna().sum())
@@ -153,9 +171,10 @@ def _levels(s: pd.Series, kind: str) -> dict[str, Any]:
         "n_unique": n_unique,
         "top": [[jsonable(k), int(c)] for k, c in counts.head(TOP).items()],
     }
-    if kind != "boolean" and pd.api.types.is_object_dtype(s.dtype):
-        inferred = pd.api.types.infer_dtype(s, skipna=True)
-        out["mixed_types"] = inferred.startswith("mixed")
+    if objects:
+        out["mixed_types"] = len(types) > 1
+        if types:
+            out["value_types"] = types
     many = n_unique > HIGH_CARDINALITY_SHARE * non_missing
     if kind == "categorical" and many and not isinstance(s.dtype, pd.CategoricalDtype):
         valid = s.dropna()
@@ -167,19 +186,36 @@ def _levels(s: pd.Series, kind: str) -> dict[str, Any]:
     return out
 
 
-def _datetime(s: pd.Series) -> dict[str, Any]:
-    values = pd.to_datetime(s)
+def _datetime(s: pd.Series) -> dict[str, Any] | None:
+    """Dates: range, top values, histogram; time zones kept, mixed ones shown in UTC. None when
+    pandas cannot hold the values as dates (outside 1677-2262 at nanoseconds, for one)."""
+    note = None
+    try:
+        values = pd.to_datetime(s)
+    except (ValueError, TypeError, OverflowError):
+        try:  # several time zones in one column: one instant each, in UTC
+            values = pd.to_datetime(s, utc=True)
+        except (ValueError, TypeError, OverflowError):
+            return None
+        note = "mixed time zones, shown in UTC"
     valid = values.dropna()
     counts = valid.value_counts(sort=True)
     out: dict[str, Any] = {
         "n_unique": len(counts),
         "top": [[k.isoformat(), int(c)] for k, c in counts.head(TOP).items()],
     }
+    zone = getattr(values.dt, "tz", None)
+    if zone is not None:
+        out["time_zone"] = note or str(zone)
     if len(valid) == 0:
         return {**out, "min": None, "max": None, "histogram": _hist([])}
-    ns = np.sort(valid.to_numpy().astype("datetime64[ns]").astype("int64")).astype("float64")
+    instants = valid.dt.tz_convert(None) if zone is not None else valid  # UTC, naive
+    ns = np.sort(instants.to_numpy().astype("datetime64[ns]").astype("int64")).astype("float64")
     hist = _hist(ns)
-    hist["edges"] = [pd.Timestamp(int(e)).isoformat() for e in hist["edges"]]
+    edges = [pd.Timestamp(int(e)) for e in hist["edges"]]
+    if zone is not None:
+        edges = [e.tz_localize("UTC").tz_convert(zone) for e in edges]
+    hist["edges"] = [e.isoformat() for e in edges]
     first, last = valid.min().isoformat(), valid.max().isoformat()
     return {**out, "min": first, "max": last, "histogram": hist}
 

@@ -107,7 +107,7 @@ def cramers_matrix(codes: dict[str, np.ndarray]) -> dict[str, dict[str, float | 
     for i, a in enumerate(names):
         out[a][a] = 1.0
         for b in names[i + 1 :]:
-            out[a][b] = out[b][a] = _cramers_v(codes[a], codes[b])
+            out[a][b] = out[b][a] = cramers_v(codes[a], codes[b])
     return out
 
 
@@ -121,7 +121,9 @@ def _contingency(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
 
 
-def _cramers_v(a: np.ndarray, b: np.ndarray) -> float | None:
+def cramers_v(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Cramér's V of two factorized columns (-1: missing) over the rows where both are present,
+    by scipy's ``association``; None when either has fewer than two levels there."""
     table = _contingency(a, b)
     if min(table.shape) < 2:
         return None
@@ -179,7 +181,7 @@ def target_summary(
         out["histogram"] = info["histogram"]
     relationships: dict[str, dict[str, Any]] = {}
     for column, column_stats in stats.items():
-        if column == target or column_stats["kind"] in ("datetime", "text"):
+        if column == target or column_stats["kind"] in ("datetime", "text", "other"):
             continue
         if column_stats["n_unique"] <= 1:
             continue  # a constant explains nothing (rounding could say otherwise)
@@ -219,7 +221,7 @@ def _relationship(
         return "", None
     if numeric:
         return "correlation_ratio", _correlation_ratio(arrays[column], classes)
-    return "cramers_v", _cramers_v(groups, classes)
+    return "cramers_v", cramers_v(groups, classes)
 
 
 def _num(value: Any) -> float | None:

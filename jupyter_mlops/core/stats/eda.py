@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -23,13 +24,21 @@ from ...errors import MlopsError
 from ..autolog import without_autolog
 from . import correlations
 from .column_profile import column_stats, floats, ratio
+from .correlations_wide import pearson_row, ranks, strongest_cramers, strongest_pearson
 from .duplicates import duplicate_rows
-from .eda_warnings import find_warnings
+from .eda_skipped import find_skipped
+from .eda_warnings import HIGH_CORRELATION, find_warnings
 from .reports import Report, json_safe, log_report, name_error
 
 DEFAULT_SAMPLE = 200_000  # rows above which Spearman uses a random sample
 SEED = 0
 MAX_LEVELS = 100  # categorical columns with more levels are left out of pairwise associations
+WIDE = 100  # columns of one measure beyond which the report keeps the strongest pairs only
+TOP_PAIRS = 200  # pairs kept per measure on wide frames
+# Cramér's V of a wide frame costs (all levels)^2 / 2 table cells, about 4e7 a second on a
+# 2-core machine: 10,000 columns of 5 levels (1.25e9 cells) take ~30 s; beyond this budget
+# (2,000 columns of 50 levels: 5e9 cells, ~90 s) it is left out and ``skipped`` says so
+MAX_LEVEL_CELLS = 15 * 10**8
 
 
 class EdaError(MlopsError):
@@ -92,12 +101,15 @@ def profile(
     n_rows, n_cols = df.shape
     series = {str(c): df.iloc[:, i] for i, c in enumerate(df.columns)}  # names may be ints
     stats, dup_count = _columns_and_duplicates(df, series)
+    target = None if target is None else str(target)
+    _check_target(target, stats)
     numeric = [c for c in series if stats[c]["kind"] == "numeric" and stats[c]["n_unique"] > 0]
-    arrays = {c: floats(series[c]) for c in numeric}
+    arrays = {c: _finite(floats(series[c]), stats[c]) for c in numeric}
     rows = _sample_rows(n_rows, sample)
-    pearson, spearman = _numeric_correlations(arrays, stats, numeric, rows)
+    pearson, spearman, top = _numeric_correlations(arrays, stats, numeric, rows, target)
     codes = _level_codes(series, stats)
-    cramers = correlations.cramers_matrix(codes)
+    cramers, top_v, left_out = _associations(codes, target)
+    top.update(top_v)
 
     report: dict[str, Any] = {
         "name": name,
@@ -112,12 +124,17 @@ def profile(
         else {"rows": len(rows), "of": int(n_rows), "seed": SEED, "used_for": ["spearman"]},
         "columns": stats,
         "correlations": {"pearson": pearson, "spearman": spearman, "cramers_v": cramers},
+        "correlations_top": top,
         "target": None,
     }
     if target is not None:
+        varying = _varying(arrays, stats)
+        if pearson is None and target in varying:  # wide: the target's row of the matrix only
+            pearson = {target: pearson_row(varying, target)}
         report["target"] = correlations.target_summary(
-            series, str(target), stats, pearson, arrays, codes
+            series, target, stats, pearson or {}, arrays, codes
         )
+    report["skipped"] = find_skipped(report, MAX_LEVELS) + ([left_out] if left_out else [])
     report["warnings"] = find_warnings(report)
     report["elapsed_seconds"] = round(time.perf_counter() - started, 4)
     return json_safe(report)
@@ -133,24 +150,76 @@ def _columns_and_duplicates(
         return stats, duplicates.result()
 
 
+def _finite(values: np.ndarray, stats: dict[str, Any]) -> np.ndarray:
+    """The values with infinities as gaps: pandas' ``corr`` leaves them out the same way."""
+    return np.where(np.isinf(values), np.nan, values) if stats["infinite"] else values
+
+
+def _varying(arrays: dict[str, np.ndarray], stats: dict[str, dict[str, Any]]) -> dict:
+    """The numeric columns with at least two distinct finite values (r is defined for them)."""
+    return {
+        c: a
+        for c, a in arrays.items()
+        if stats[c]["n_unique"] > 1
+        and (
+            not stats[c]["infinite"] or np.nanmax(a, initial=-np.inf) > np.nanmin(a, initial=np.inf)
+        )
+    }
+
+
 def _numeric_correlations(
     arrays: dict[str, np.ndarray],
     stats: dict[str, dict[str, Any]],
     numeric: list[str],
     rows: np.ndarray | None,
-) -> tuple[dict[str, dict[str, float | None]], dict[str, dict[str, float | None]]]:
-    """Pearson on every row and Spearman on ``rows`` (the sample), over ``numeric`` columns."""
-    varying = [c for c in numeric if stats[c]["n_unique"] > 1]  # constants: r undefined
+    target: str | None,
+) -> tuple[dict | None, dict | None, dict[str, Any]]:
+    """Pearson on every row and Spearman on ``rows`` (the sample), over ``numeric`` columns:
+    whole matrices up to ``WIDE`` columns, the strongest pairs beyond (without the target,
+    whose relationships the target section holds)."""
+    varying = _varying(arrays, stats)
+    wide = len(varying) > WIDE
+    if wide:
+        varying = {c: a for c, a in varying.items() if c != target}
+    if wide:
+        pearson = strongest_pearson(varying, TOP_PAIRS, HIGH_CORRELATION)
+        spearman = strongest_pearson(ranks(varying, rows), TOP_PAIRS, HIGH_CORRELATION)
+        return None, None, {"pearson": pearson, "spearman": spearman}
     with ThreadPoolExecutor(max_workers=_workers()) as pool:
-        full = pool.submit(correlations.pearson_matrix, {c: arrays[c] for c in varying})
+        full = pool.submit(correlations.pearson_matrix, varying)
         ranked = pool.map(  # overlaps the Pearson sums
             correlations.average_ranks,
-            (arrays[c] if rows is None else arrays[c][rows] for c in varying),
+            (a if rows is None else a[rows] for a in varying.values()),
         )
-        ranks = dict(zip(varying, ranked, strict=True))
-        pearson = correlations.with_constants(full.result(), numeric)
-    spearman = correlations.with_constants(correlations.pearson_matrix(ranks), numeric)
-    return pearson, spearman
+        ranked_columns = dict(zip(varying, ranked, strict=True))
+        pearson = full.result()
+    pearson = correlations.with_constants(pearson, numeric)
+    spearman = correlations.with_constants(correlations.pearson_matrix(ranked_columns), numeric)
+    return pearson, spearman, {}
+
+
+def _associations(
+    codes: dict[str, np.ndarray], target: str | None
+) -> tuple[dict | None, dict[str, Any], dict[str, Any] | None]:
+    """Cramér's V of the categorical columns: the matrix up to ``WIDE`` columns, the strongest
+    pairs beyond (without the target), or nothing and why when the tables are too many."""
+    if len(codes) <= WIDE:
+        return correlations.cramers_matrix(codes), {}, None
+    codes = {c: v for c, v in codes.items() if c != target}
+    levels = sum(int(v.max()) + 1 for v in codes.values())
+    if levels * levels // 2 > MAX_LEVEL_CELLS:  # every pair's table: minutes of arithmetic
+        return (
+            None,
+            {},
+            {
+                "what": "cramers_v matrix",
+                "columns": list(codes),
+                "reason": f"{len(codes):,} categorical columns with {levels:,} levels in all make "
+                f"{levels * levels // 2:,} table cells over all pairs, minutes of arithmetic: "
+                "Cramér's V was left out; profile fewer columns or group levels to have it.",
+            },
+        )
+    return None, {"cramers_v": strongest_cramers(codes, TOP_PAIRS, HIGH_CORRELATION)}, None
 
 
 def _level_codes(
@@ -170,11 +239,22 @@ def _workers() -> int:
 
 
 # -- input -----------------------------------------------------------------------------------
+def _check_target(target: str | None, stats: dict[str, dict[str, Any]]) -> None:
+    """A target must hold values that can be counted: numbers, labels, flags."""
+    if target is None or stats[target]["kind"] != "other":
+        return
+    types = ", ".join(t for t, _ in stats[target]["value_types"]) or "unknown"
+    raise EdaError(
+        f"the target {target!r} holds {types} values, which cannot be counted or compared; "
+        "choose a column of numbers or labels"
+    )
+
+
 def _check_inputs(df: Any, target: str | None, sample: int | None, name: str | None) -> str:
     if not isinstance(df, pd.DataFrame):
         raise EdaError(f"eda needs a pandas DataFrame, not {type(df).__name__}")
     names = [str(c) for c in df.columns]
-    repeated = sorted({c for c in names if names.count(c) > 1})
+    repeated = sorted(c for c, n in Counter(names).items() if n > 1)
     if repeated:
         raise EdaError(f"column names must be unique; repeated: {', '.join(repeated)}")
     if target is not None and str(target) not in names:

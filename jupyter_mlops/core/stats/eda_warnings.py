@@ -39,33 +39,92 @@ def find_warnings(report: dict[str, Any]) -> list[dict[str, Any]]:
             "training and can leak between train and test splits: drop or explain them.",
         )
     for method, label in (("pearson", "Pearson r"), ("cramers_v", "Cramér's V")):
-        matrix = report["correlations"][method]
-        names = [c for c in matrix if c != target]
-        for i, a in enumerate(names):
-            for b in names[i + 1 :]:
-                r = matrix[a].get(b)
-                if r is not None and abs(r) >= HIGH_CORRELATION:
-                    warn(
-                        "high_correlation",
-                        [a, b],
-                        f"{a} and {b} are almost interchangeable ({label} {r:.3f}); keep one, "
-                        "or combine them, to avoid unstable coefficients and importances.",
-                    )
+        for a, b, r in _strong_pairs(report, method, target):
+            warn(
+                "high_correlation",
+                [a, b],
+                f"{a} and {b} are almost interchangeable ({label} {r:.3f}); keep one, "
+                "or combine them, to avoid unstable coefficients and importances.",
+            )
+        top = (report.get("correlations_top") or {}).get(method)
+        if top:
+            _unlisted_pairs(top, label, warn)
     if report["target"]:
         found += _target_warnings(report["target"])
     return found
+
+
+def _strong_pairs(
+    report: dict[str, Any], method: str, target: str | None
+) -> list[tuple[str, str, float]]:
+    """The pairs at or above the threshold: from the matrix, or a wide frame's kept pairs."""
+    matrix = report["correlations"][method]
+    if matrix is None:
+        pairs = report["correlations_top"].get(method, {}).get("pairs", [])
+        return [(a, b, r) for a, b, r in pairs if abs(r) >= HIGH_CORRELATION]
+    names = [c for c in matrix if c != target]
+    return [
+        (a, b, matrix[a][b])
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+        if matrix[a].get(b) is not None and abs(matrix[a][b]) >= HIGH_CORRELATION
+    ]
+
+
+def _unlisted_pairs(top: dict[str, Any], label: str, warn: Callable) -> None:
+    """One warning for a wide frame's strong pairs beyond the kept ones, naming their columns."""
+    listed = sum(1 for _, _, r in top["pairs"] if abs(r) >= HIGH_CORRELATION)
+    more = top["at_or_above_threshold"] - listed
+    if more <= 0:
+        return
+    named = {c for a, b, r in top["pairs"] if abs(r) >= HIGH_CORRELATION for c in (a, b)}
+    columns = [
+        c
+        for c, (_, r) in top["strongest_partner"].items()
+        if abs(r) >= HIGH_CORRELATION and c not in named
+    ]
+    warn(
+        "high_correlation",
+        columns,
+        f"{more:,} more pairs have {label} of {HIGH_CORRELATION} or more beyond the "
+        f"{listed:,} named; each of these columns has such a partner (its strongest partner "
+        "is in correlations_top): keep one of each group.",
+    )
 
 
 def _column_warnings(
     name: str, s: dict[str, Any], n_rows: int, is_target: bool, warn: Callable
 ) -> None:
     non_missing = n_rows - s["missing"]
+    if n_rows and not non_missing:
+        warn(
+            "high_missing",
+            [name],
+            f"{name} is entirely missing; it carries no information: drop it.",
+        )
+        return
     if s["missing_fraction"] >= HIGH_MISSING:
         warn(
             "high_missing",
             [name],
             f"{name} is {_pct(s['missing_fraction'])} missing; impute it (with a missing "
             "indicator) or drop it, and check whether missingness depends on the target.",
+        )
+    if s["kind"] == "other":
+        types = ", ".join(f"{t} ({c:,})" for t, c in s["value_types"])
+        warn(
+            "nested_values",
+            [name],
+            f"{name} holds values that cannot be counted or compared ({types}); models need "
+            "flat columns: expand it into columns or encode it.",
+        )
+        return
+    if s["kind"] == "numeric" and s["infinite"]:
+        warn(
+            "infinite_values",
+            [name],
+            f"{name} has {s['infinite']:,} infinite values; most models fail on them: "
+            "replace or clip them.",
         )
     if non_missing and s["n_unique"] <= 1:
         value = s["top"][0][0] if s.get("top") else s.get("min")
@@ -93,11 +152,12 @@ def _column_warnings(
                 "group its levels.",
             )
     if s.get("mixed_types"):
+        types = ", ".join(f"{t} ({c:,})" for t, c in s.get("value_types", []))
         warn(
             "mixed_types",
             [name],
-            f"{name} mixes value types (e.g. numbers and strings); fix its parsing before "
-            "modelling.",
+            f"{name} mixes value types ({types or 'e.g. numbers and strings'}); fix its "
+            "parsing before modelling.",
         )
     if kind == "numeric" and s["n_unique"] > 2:
         _numeric_warnings(name, s, non_missing, warn)
@@ -105,13 +165,6 @@ def _column_warnings(
 
 def _numeric_warnings(name: str, s: dict[str, Any], non_missing: int, warn: Callable) -> None:
     """What the values of a varying numeric column need before modelling."""
-    if s["infinite"]:
-        warn(
-            "infinite_values",
-            [name],
-            f"{name} has {s['infinite']:,} infinite values; most models fail on them: "
-            "replace or clip them.",
-        )
     if s["skew"] is not None and abs(s["skew"]) >= SKEWED:
         warn(
             "skewed",
