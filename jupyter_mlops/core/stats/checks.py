@@ -153,7 +153,7 @@ def infer_task(y: pd.Series) -> tuple[str, str]:
             f"rows per value, under {ROWS_PER_CLASS}): a quantity, not classes"
         )
     return "classification", (
-        f"integer target with {n_unique} distinct values ({per_value:,.0f} rows per value)"
+        f"integer target with {n_unique} distinct values, {per_value:,.0f} rows per value"
     )
 
 
