@@ -78,7 +78,8 @@ def timed(fn, repeat: int) -> tuple[float, object]:
     return statistics.median(times), result
 
 
-def main() -> int:
+def arguments() -> argparse.Namespace:
+    """The options of both halves (regression and classification), parsed once each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--columns", type=int, default=20)
@@ -87,7 +88,11 @@ def main() -> int:
     parser.add_argument("--skip-peer", action="store_true", help="skip the by-hand statsmodels")
     parser.add_argument("--wide-rows", type=int, default=500)
     parser.add_argument("--wide-columns", type=int, default=10_000)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = arguments()
     warnings.filterwarnings("ignore")
 
     import statsmodels.api  # noqa: F401  (imports are not part of the timings)
@@ -223,13 +228,7 @@ def classification() -> int:
     Targets: 1M x 20 in at most 5 s (with a model too); false alarms on clean logistic data
     no more than a 5% rate (the shared alpha) explains: at most the binomial 99th percentile
     of five times ``--seeds`` sets; each planted bend flagged in at least 95% of 1,000-row sets."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--columns", type=int, default=20)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--seeds", type=int, default=20, help="seeds of the planted battery")
-    parser.add_argument("--skip-peer", action="store_true", help="skip the by-hand statsmodels")
-    args = parser.parse_args()
+    args = arguments()
     warnings.filterwarnings("ignore")
     from sklearn.linear_model import LogisticRegression
 
