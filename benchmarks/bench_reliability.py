@@ -99,8 +99,14 @@ class Kernel:
 
     def ok(self, code: str, timeout: float = 600) -> str:
         status, out, err = self.run(code, timeout)
+        if status == "aborted":
+            # ipykernel aborts an execute request that arrives within its stop-on-error window
+            # after a failed cell (ipykernel#609), even one sent after the error reply: the
+            # cell never ran, so it is sent again, as a user would run it again
+            time.sleep(0.5)
+            status, out, err = self.run(code, timeout)
         if status != "ok":
-            raise RuntimeError(f"cell failed: {code[:80]!r}: {err[-2000:]}")
+            raise RuntimeError(f"cell {status}: {code[:80]!r}: {err[-2000:]}")
         return out
 
     def load(self) -> None:
@@ -109,7 +115,9 @@ class Kernel:
             self.loaded = True
 
     def send(self, code: str) -> str:
-        return self.kc.execute(code)
+        """Send a cell that a fault will interrupt; the kernel does not then abort the cells
+        sent after it (``stop_on_error=False``), as a user's next cell comes later."""
+        return self.kc.execute(code, stop_on_error=False)
 
     def wait_reply(self, msg_id: str, timeout: float) -> str | None:
         """The status of the cell sent as ``msg_id``; None when no reply came (kernel gone)."""
