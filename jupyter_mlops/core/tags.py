@@ -29,6 +29,7 @@ KILLED_REASON = "mlops.killed_reason"
 RUNNER = "mlops.runner"  # "jupyter-mlops run", "jupyter-mlops sweep", "jupyter-mlops reproduce"
 PARAMETERS = "mlops.parameters"  # the injected values as Python literals (JSON object)
 FAILED_CELL = "mlops.failed_cell"
+STOPPED_CELL = "mlops.stopped_cell"  # the cell whose sys.exit(0) ended a run early, cleanly
 HTML_ERROR = "mlops.html_error"  # why the executed notebook has no HTML copy
 
 GIT_PREFIX = "mlops.git."

@@ -71,6 +71,44 @@ def test_failing_cell_fails_the_run_and_names_the_cell(project: Path, client) ->
 
 
 @pytest.mark.parametrize(
+    ("stop", "ok"),
+    [
+        ("import sys\nsys.exit()", True),
+        ("import sys\nsys.exit(0)", True),
+        ("raise SystemExit", True),
+        ("import sys\nsys.exit(1)", False),
+        ("import sys\nsys.exit('no data today')", False),
+    ],
+)
+def test_an_early_exit_with_status_0_is_a_clean_stop(
+    project: Path, client, stop: str, ok: bool
+) -> None:
+    # papermill's rule: a notebook that stops on purpose with exit status 0 ("nothing new to do
+    # today") ends well with the later cells not run; any other exit status fails the run
+    notebook = write_notebook(
+        project / "guard.ipynb",
+        ["import jupyter_mlops as mlops\nmlops.log(checked=1.0)", stop, "mlops.log(trained=1.0)"],
+    )
+    out = cli("run", str(notebook), "-o", "out.ipynb", cwd=project)
+    (run,) = all_runs(client)
+    executed = nbformat.read(project / "out.ipynb", 4)
+    assert not executed.cells[2].outputs and executed.cells[2].execution_count is None
+    assert run.data.metrics == {"checked": 1.0}  # what ran before the stop is recorded
+    if ok:
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert run.info.status == "FINISHED"
+        assert run.data.tags["mlops.stopped_cell"] == "1"
+        assert "mlops.failed_cell" not in run.data.tags and "mlops.error" not in run.data.tags
+        assert "stopped on purpose at cell 1" in out.stdout
+        assert "1 later cell was not run" in out.stdout
+    else:
+        assert out.returncode == 1
+        assert run.info.status == "FAILED"
+        assert run.data.tags["mlops.failed_cell"] == "1" and "SystemExit" in out.stdout
+        assert "mlops.stopped_cell" not in run.data.tags
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         (["run", "missing.ipynb"], "no notebook at missing.ipynb"),

@@ -28,6 +28,7 @@ from ..tags import (
     NOTEBOOK_FOLDER,
     PARAMETERS,
     RUNNER,
+    STOPPED_CELL,
 )
 from ..tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV, reap
 from .parameters import PARAMETERS_TAG, inject_parameters
@@ -46,6 +47,7 @@ class NotebookRun:
     params: dict[str, str] = field(default_factory=dict)  # everything logged, autolog included
     failed_cell: int | None = None
     error: str | None = None
+    stopped_cell: int | None = None  # a clean early stop (``sys.exit(0)``): later cells not run
     output: Path | None = None
     notes: list[str] = field(default_factory=list)
     notebook: Any = field(default=None, repr=False)  # the executed NotebookNode
@@ -90,6 +92,7 @@ def run_notebook(
 
     A failing cell, a dead kernel or a cell over ``timeout`` seconds ends the run FAILED and is
     reported on the result, not raised: the caller (a sweep, say) decides what failure means.
+    ``sys.exit(0)`` in a cell is a clean stop: FINISHED, ``stopped_cell`` set, later cells not run.
     ``parent_run_id`` makes the run a child (sweeps); ``tags`` are set last, over provenance.
     ``nb`` is the notebook's content when it does not come from ``path`` (the nbconvert
     exporter); ``path`` then still says where it runs and what it is called.
@@ -133,6 +136,12 @@ def run_notebook(
         background.shutdown(wait=False)
 
     client, run_id = pending.result()  # a store that failed says so here, as itself
+    stopped_cell = None
+    if status == STOPPED:  # papermill's rule: exit status 0 is a clean stop, not a failure
+        status, stopped_cell, failed_cell = "FINISHED", failed_cell, None
+        notes.append(error)
+        client.set_tag(run_id, STOPPED_CELL, str(stopped_cell))
+        error = None
     _finish(client, run_id, nb, notebook, status, failed_cell, error, html)
     _write_output(nb, written)  # the partial notebook too, when a cell failed
     final = client.get_run(run_id)
@@ -146,6 +155,7 @@ def run_notebook(
         params=dict(final.data.params),
         failed_cell=failed_cell,
         error=error,
+        stopped_cell=stopped_cell,
         output=written,
         notes=notes,
         notebook=nb,
@@ -223,8 +233,9 @@ def _execute(
     sockets: tempfile.TemporaryDirectory,
     env: dict[str, str],
 ) -> tuple[str, int | None, str | None]:
-    """Run every cell; return the status, the failing cell and the error line. A failure is a
-    result, not raised; only an interrupt propagates (the caller ends the run KILLED)."""
+    """Run every cell; return the status, the failing cell and the error line (``STOPPED``,
+    the cell and a note for a clean ``sys.exit(0)``). A failure is a result, not raised; only
+    an interrupt propagates (the caller ends the run KILLED)."""
     from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -249,6 +260,9 @@ def _execute(
             # shut the kernel down gracefully, which also lets the kernel write its last values.
             nb_client.execute(env=env, cleanup_kc=True)
     except CellExecutionError as exc:
+        if clean_exit(exc):
+            index = current.get("index")
+            return STOPPED, index, _stopped(nb, index)
         reason = _error_line(exc)
     except CellTimeoutError:
         reason = f"timed out after {timeout} s (--timeout)"
@@ -344,6 +358,28 @@ def check_kernel(name: str) -> list[str]:
 def _first_line(text: str) -> str:
     lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
     return lines[0] if lines else ""
+
+
+STOPPED = "STOPPED"  # _execute's status for a clean early exit; the run ends FINISHED
+
+
+def clean_exit(exc: Any) -> bool:
+    """``sys.exit()``, ``sys.exit(0)`` or ``raise SystemExit``: a notebook stopping on purpose
+    ("nothing new today"), which papermill counts as success; other exit codes fail."""
+    return getattr(exc, "ename", None) == "SystemExit" and str(
+        getattr(exc, "evalue", "")
+    ).strip() in ("", "0", "None")
+
+
+def _stopped(nb: Any, index: int | None) -> str:
+    """The note of a clean early stop: which cell, and that the rest did not run."""
+    first = _first_line(nb.cells[index].source) if index is not None else ""
+    after = len(nb.cells) - (index or 0) - 1
+    later = "1 later cell was" if after == 1 else f"{after} later cells were"
+    return (
+        f"stopped on purpose at cell {index} ({first[:77]!r}): SystemExit with exit status 0, "
+        f"so the run is FINISHED; {later} not run"
+    )
 
 
 def _failure(nb: Any, index: int | None, error: str) -> str:
