@@ -6,6 +6,7 @@ import hashlib
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -68,6 +69,35 @@ def test_failing_cell_fails_the_run_and_names_the_cell(project: Path, client) ->
     assert run.info.status == "FAILED"
     assert run.data.tags["mlops.failed_cell"] == "1"
     assert client.get_experiment(run.info.experiment_id).name == "batch"
+
+
+def test_a_kernel_killed_from_outside_fails_the_run_naming_the_cell_and_signal(
+    project: Path, client
+) -> None:
+    # the out-of-memory killer's SIGKILL, sent by another process while cell 1 runs: the run
+    # must end (papermill is known to wait forever here), FAILED, with the notebook so far
+    notebook = write_notebook(
+        project / "oom.ipynb",
+        [
+            "print('loaded')",
+            "import os, subprocess, time\n"
+            "subprocess.Popen(['kill', '-KILL', str(os.getpid())])\n"
+            "time.sleep(600)",
+            "never = True",
+        ],
+    )
+    began = time.monotonic()
+    out = cli("run", str(notebook), "-o", "out.ipynb", cwd=project)
+    assert time.monotonic() - began < 120  # not a speed target: the run must not hang
+    assert out.returncode == 1
+    assert "failed at cell 1" in out.stdout and "killed by SIGKILL (signal 9)" in out.stdout
+    (run,) = all_runs(client)
+    assert run.info.status == "FAILED" and run.data.tags["mlops.failed_cell"] == "1"
+    assert "SIGKILL" in run.data.tags["mlops.error"]
+    written = nbformat.read(project / "out.ipynb", 4)
+    assert written.cells[0].outputs[0]["text"] == "loaded\n"
+    logged = nbformat.read(client.download_artifacts(run.info.run_id, "notebook/oom.ipynb"), 4)
+    assert logged.cells[0].outputs[0]["text"] == "loaded\n"
 
 
 @pytest.mark.parametrize(

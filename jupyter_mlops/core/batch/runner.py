@@ -240,7 +240,7 @@ def _execute(
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    current: dict[str, int] = {}
+    current: dict[str, Any] = {}
     # A local kernel talks over IPC sockets in a private folder: no open TCP ports on the
     # machine (and no warning about unencrypted TCP from ipykernel). The asynchronous manager,
     # as nbclient makes by default: with a blocking one its cell timeout never fires.
@@ -252,7 +252,7 @@ def _execute(
         kernel_name=kernel,
         extra_arguments=kernel_arguments,
         resources={"metadata": {"path": str(notebook.parent)}},
-        on_cell_start=lambda cell, cell_index: current.__setitem__("index", cell_index),
+        on_cell_start=lambda cell, cell_index: _started(km, current, cell_index),
     )
     try:
         with sockets:
@@ -267,13 +267,35 @@ def _execute(
     except CellTimeoutError:
         reason = f"timed out after {timeout} s (--timeout)"
     except DeadKernelError as exc:
-        reason = f"the kernel died ({_first_line(str(exc))})"
+        reason = f"the kernel died ({_first_line(str(exc))}){_killed_by(current.get('process'))}"
     except Exception as exc:  # the kernel would not start, say: the run must not stay RUNNING
         reason = f"{type(exc).__name__}: {_first_line(str(exc))}"
     else:
         return "FINISHED", None, None
     failed_cell = current.get("index")
     return "FAILED", failed_cell, _failure(nb, failed_cell, reason)
+
+
+def _started(km: Any, current: dict[str, Any], index: int) -> None:
+    """Remember the cell running now, and the kernel's process (to name what killed it)."""
+    current["index"] = index
+    if "process" not in current:
+        current["process"] = getattr(km.provisioner, "process", None)
+
+
+def _killed_by(process: Any) -> str:
+    """ ", killed by SIGKILL (signal 9)" when a signal ended the kernel (the out-of-memory
+    killer sends SIGKILL), else nothing."""
+    import signal
+
+    code = process.poll() if process is not None else None
+    if code is None or code >= 0:
+        return ""
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = "a signal"
+    return f", killed by {name} (signal {-code})"
 
 
 def _write_output(nb: Any, written: Path | None) -> None:
