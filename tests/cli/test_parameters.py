@@ -46,12 +46,13 @@ def test_each_source_wins_over_the_ones_before_it_per_name(
 ) -> None:
     (project / "a.yaml").write_text("f: a\nfy: a\nfyp: a\nfypr: a\ntwo_files: a\n")
     (project / "b.yaml").write_text("two_files: b\n")
+    (project / "empty.yaml").write_text("# nothing\n")
     parameters, kw = through_run(
         monkeypatch,
         # options in the "wrong" order: the kind decides, not the position on the command line
         *["-r", "fypr", "r", "-p", "fypr", "p", "-p", "fyp", "p"],
         *["-y", "{fy: y, fyp: y, fypr: y, two_yamls: 1}", "-y", "two_yamls: 2"],
-        *["-f", "a.yaml", "-f", "b.yaml"],
+        *["-f", "a.yaml", "-f", "b.yaml", "-f", "empty.yaml"],
         *["-p", "twice", "1", "-p", "twice", "2"],
     )
     assert parameters == {
@@ -190,6 +191,7 @@ def test_a_date_or_an_object_is_refused_in_one_line() -> None:
             "-f bad.yaml: not valid YAML (line 2, column 5: mapping values are not allowed here)",
         ),
         (["-f", "list.yaml"], "-f list.yaml: holds a list, not a mapping of NAME: VALUE"),
+        (["-f", "latin.yaml"], "-f latin.yaml: cannot read it as UTF-8 text"),
         (["-y", "just text"], "-y 'just text': holds a string, not a mapping of NAME: VALUE"),
         (["-y", "{a: [1}"], "-y '{a: [1}': not valid YAML ("),
         (["-y", "my-name: 1"], "parameter name 'my-name' is not a Python identifier"),
@@ -205,6 +207,7 @@ def test_bad_input_is_one_line_and_exit_2(
     write_notebook(project / "nb.ipynb", ["a = 1"], tags={0: ["parameters"]})
     (project / "bad.yaml").write_text("a: 1\nb: c: d\n")
     (project / "list.yaml").write_text("- 1\n- 2\n")
+    (project / "latin.yaml").write_bytes(b"name: caf\xe9\n")
     for command in (["run", "nb.ipynb"], ["sweep", "nb.ipynb", "-p", "a", "1,2"]):
         assert cli_module.main([*command, *args]) == 2
         err = capsys.readouterr().err
@@ -437,5 +440,6 @@ def test_a_sweep_grid_from_yaml_with_fixed_and_raw_values(project: Path, client)
     assert [c.data.params["alpha"] for c in children] == ["0.1", "1"]
     for child in children:
         assert child.info.status == "FINISHED"
+        assert "model=lasso" in child.info.run_name  # a fixed value names the point too
         assert child.data.params["seen"] == repr(("lasso", [1, 2], 'a\\b "c"'))
         assert child.data.tags["mlops.unknown_parameters"] == '["alpah"]'
