@@ -11,26 +11,25 @@ from collections.abc import Sequence
 from .errors import MlopsError
 
 
-def _parameter(pair: Sequence[str]) -> tuple[str, object]:
-    from .core.values import parse_value
-
-    name, value = pair
-    if not name.isidentifier():
-        raise MlopsError(f"parameter name {name!r} is not a Python identifier")
-    return name, parse_value(value)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
+    from .core.batch.parameter_sources import merge_parameters
     from .core.batch.runner import run_notebook
 
+    parameters = merge_parameters(
+        files=args.parameters_file,
+        yaml_texts=args.parameters_yaml,
+        typed=args.parameter,
+        raw=args.raw_parameter,
+    )
     result = run_notebook(
         args.notebook,
-        dict(_parameter(p) for p in args.parameter),
+        parameters,
         experiment=args.experiment,
         run_name=args.name,
         output=args.output,
         kernel_name=args.kernel,
         timeout=args.timeout,
+        strict_parameters=args.strict_parameters,
     )
     print(result.summary())
     return 0 if result.ok else 1
@@ -60,11 +59,11 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .core.batch.parameters import parse_values
+    from .core.batch.parameter_sources import merge_grid
     from .core.batch.sweep import sweep
 
-    if not args.parameter:
-        raise MlopsError("give the grid: -p NAME V1,V2,... (repeatable)")
+    if not (args.parameter or args.parameters_file or args.parameters_yaml):
+        raise MlopsError("give the grid: -p NAME V1,V2,... (repeatable), -f FILE.yaml or -y YAML")
     if args.maximize and args.minimize:
         raise MlopsError("--maximize and --minimize exclude each other: give one")
     direction = True if args.maximize else False if args.minimize else None
@@ -75,14 +74,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.best is None and direction is not None:
         flag = "--maximize" if direction else "--minimize"
         raise MlopsError(f"{flag} needs --best METRIC: it says which way the best point is")
-    grid: dict[str, list[object]] = {}
-    for name, values in args.parameter:
-        if name in grid:
-            raise MlopsError(f"parameter {name!r} is given twice; list its values once: V1,V2,...")
-        try:
-            grid[name] = parse_values(values)
-        except MlopsError as exc:
-            raise MlopsError(f"-p {name}: {exc}") from None
+    grid = merge_grid(
+        files=args.parameters_file,
+        yaml_texts=args.parameters_yaml,
+        axes=args.parameter,
+        raw=args.raw_parameter,
+    )
     try:
         result = sweep(
             args.notebook,
@@ -95,6 +92,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             best=args.best,
             alias=args.alias,
             maximize=direction,
+            strict_parameters=args.strict_parameters,
         )
     except KeyboardInterrupt:
         print("jupyter mlops sweep: interrupted", file=sys.stderr)
@@ -142,6 +140,44 @@ def cmd_ui(args: argparse.Namespace) -> int:
         return 130
 
 
+def _parameter_sources(parser: argparse.ArgumentParser, raw_help: str) -> None:
+    """papermill's other parameter options, and its long spellings of them."""
+    parser.add_argument(
+        "-r",
+        "--raw-parameter",
+        "--parameters_raw",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help=f"{raw_help}, VALUE the text exactly as typed (repeatable; beats -p)",
+    )
+    parser.add_argument(
+        "-f",
+        "--parameters-file",
+        "--parameters_file",
+        action="append",
+        default=[],
+        metavar="FILE.yaml",
+        help="parameters from a YAML mapping (repeatable; -y, -p and -r beat it)",
+    )
+    parser.add_argument(
+        "-y",
+        "--parameters-yaml",
+        "--parameters_yaml",
+        action="append",
+        default=[],
+        metavar="YAML",
+        help="parameters from a YAML mapping given inline (repeatable; beats -f)",
+    )
+    parser.add_argument(
+        "--strict-parameters",
+        action="store_true",
+        help="refuse a parameter the notebook's 'parameters' cell does not define "
+        "(default: run, with a note naming the closest defined name)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jupyter mlops", description="Track, run and inspect notebooks with MLflow."
@@ -153,12 +189,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "-p",
         "--parameter",
+        "--parameters",
         nargs=2,
         action="append",
         default=[],
         metavar=("NAME", "VALUE"),
-        help="inject NAME = VALUE after the cell tagged 'parameters' (repeatable)",
+        help="inject NAME = VALUE after the cell tagged 'parameters', VALUE read as a Python "
+        "literal where it is one, else as text (repeatable)",
     )
+    _parameter_sources(run, "inject NAME = VALUE")
     run.add_argument("-e", "--experiment", help="experiment (default: the notebook's stem)")
     run.add_argument("-n", "--name", help="run name (default: the notebook's stem)")
     run.add_argument("-o", "--output", help="also write the executed notebook here")
@@ -205,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("NAME", "V1,V2,..."),
         help="a parameter and its values (repeatable: the grid is every combination)",
     )
+    _parameter_sources(swp, "NAME = VALUE for every point")
     swp.add_argument(
         "--workers", type=int, metavar="N", help="local processes (default: one per CPU)"
     )

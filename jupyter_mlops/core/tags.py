@@ -28,6 +28,7 @@ ERROR = "mlops.error"  # the failure's summary (the traceback is an artifact: ER
 KILLED_REASON = "mlops.killed_reason"
 RUNNER = "mlops.runner"  # "jupyter-mlops run", "jupyter-mlops sweep", "jupyter-mlops reproduce"
 PARAMETERS = "mlops.parameters"  # the injected values as Python literals (JSON object)
+UNKNOWN_PARAMETERS = "mlops.unknown_parameters"  # JSON list: given, not in the parameters cell
 FAILED_CELL = "mlops.failed_cell"
 STOPPED_CELL = "mlops.stopped_cell"  # the cell whose sys.exit(0) ended a run early, cleanly
 HTML_ERROR = "mlops.html_error"  # why the executed notebook has no HTML copy

@@ -31,7 +31,8 @@ from ..tags import (
     STOPPED_CELL,
 )
 from ..tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV, reap
-from .parameters import PARAMETERS_TAG, inject_parameters
+from .parameter_names import check_parameter_names
+from .parameters import PARAMETERS_TAG, inject_parameters, plain_value
 
 
 @dataclass
@@ -87,6 +88,7 @@ def run_notebook(
     tags: dict[str, str] | None = None,
     nb: Any = None,
     hold_aliases: bool = False,
+    strict_parameters: bool = False,
 ) -> NotebookRun:
     """Execute the notebook at ``path`` inside one tracked run and return how it went.
 
@@ -98,17 +100,19 @@ def run_notebook(
     exporter); ``path`` then still says where it runs and what it is called.
     ``hold_aliases`` makes promotions inside the notebook register without moving an alias
     (sweep points and reproductions; a kernel started from a held one stays held).
+    A parameter the ``parameters`` cell does not define is a note and the tag
+    ``mlops.unknown_parameters``; ``strict_parameters`` refuses it before anything starts.
     """
     notebook = Path(path).resolve()
     nb = _read_notebook(path, notebook, nb)
     written = _output_path(output, notebook)
     parameters = dict(parameters or {})
-    notes = _inject(nb, notebook, parameters)
+    notes, name_tags = _inject(nb, notebook, parameters, strict_parameters)
     kernel = kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
     kernel_arguments = check_kernel(kernel)
     settings = resolve_settings(notebook.parent, tracking_uri=tracking_uri)
     exp_name = experiment or settings.experiment or notebook.stem
-    run_tags = _runner_tags(parameters, parent_run_id)
+    run_tags = _runner_tags(parameters, parent_run_id) | name_tags
 
     # Importing MLflow and opening the store costs more than starting a kernel: do it on a
     # second thread while the kernel starts and runs its first cells. The kernel learns the
@@ -187,14 +191,17 @@ def _output_path(output: str | os.PathLike[str] | None, notebook: Path) -> Path 
     return written
 
 
-def _inject(nb: Any, notebook: Path, parameters: dict[str, Any]) -> list[str]:
-    """Inject ``parameters``; the notes to show (a notebook with no ``parameters`` cell)."""
+def _inject(
+    nb: Any, notebook: Path, parameters: dict[str, Any], strict: bool
+) -> tuple[list[str], dict[str, str]]:
+    """Check the names (refusing unknown ones when ``strict``), make the values the plain ones
+    the cell will hold (so the run records what was injected), inject; the notes and tags."""
+    checked = check_parameter_names(nb, parameters, notebook.name, strict=strict)
+    parameters.update({name: plain_value(value, name) for name, value in parameters.items()})
     if inject_parameters(nb, parameters):
-        return []
-    return [
-        f"{notebook.name} has no cell tagged '{PARAMETERS_TAG}'; "
-        "the parameters were injected as its first cell"
-    ]
+        return checked.notes, checked.tags
+    note = f"{notebook.name} has no cell tagged '{PARAMETERS_TAG}'; "
+    return [note + "the parameters were injected as its first cell"], checked.tags
 
 
 def _runner_tags(parameters: dict[str, Any], parent_run_id: str | None) -> dict[str, str]:

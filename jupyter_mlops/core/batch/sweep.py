@@ -23,6 +23,7 @@ from typing import Any
 from ...errors import MlopsError
 from .. import tags
 from .executors import DaskCluster, LocalPool, error_text, ignore_interrupts_again
+from .parameter_names import check_parameter_names
 from .parameters import check_grid, grid_points
 from .sweep_best import apply_best, check_best, held_note, promotions
 from .sweep_result import Best, ChildRun, SweepResult, point_label
@@ -54,6 +55,7 @@ def sweep(
     best: str | None = None,
     alias: str | None = None,
     maximize: bool | None = None,
+    strict_parameters: bool = False,
 ) -> SweepResult:
     """Run the notebook at ``path`` once per point of ``grid`` (the cartesian product of its
     value lists), each as a child run of one parent run, and return how every point went.
@@ -72,11 +74,15 @@ def sweep(
     like a loss or an error) value of that metric is recorded on the parent, and ``alias`` is
     moved to the version of each model it promoted: the alias ends on the best point, not on
     whichever finished last.
+
+    A grid name the ``parameters`` cell does not define is a note (checked once, here);
+    ``strict_parameters`` refuses it before anything is recorded.
     """
     from .runner import check_kernel
 
     notebook, nb = _read_notebook(path)
     checked = check_grid(grid)
+    names = check_parameter_names(nb, checked, notebook.name, strict=strict_parameters)
     points = grid_points(checked)
     _check_workers(workers, dask)
     check_best(best, alias, maximize)
@@ -100,7 +106,7 @@ def sweep(
         children=children,
         backend=backend.describe(),
         best=chosen,
-        notes=notes,
+        notes=names.notes + notes,
     )
 
 
