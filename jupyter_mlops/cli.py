@@ -23,15 +23,19 @@ def _parameter(pair: Sequence[str]) -> tuple[str, object]:
 def cmd_run(args: argparse.Namespace) -> int:
     from .core.batch.runner import run_notebook
 
-    result = run_notebook(
-        args.notebook,
-        dict(_parameter(p) for p in args.parameter),
-        experiment=args.experiment,
-        run_name=args.name,
-        output=args.output,
-        kernel_name=args.kernel,
-        timeout=args.timeout,
-    )
+    try:
+        result = run_notebook(
+            args.notebook,
+            dict(_parameter(p) for p in args.parameter),
+            experiment=args.experiment,
+            run_name=args.name,
+            output=args.output,
+            kernel_name=args.kernel,
+            timeout=args.timeout,
+        )
+    except KeyboardInterrupt:  # the run is already ended KILLED, its notebook so far logged
+        print("jupyter mlops run: interrupted; the run is KILLED", file=sys.stderr)
+        return 130
     print(result.summary())
     return 0 if result.ok else 1
 
@@ -142,6 +146,15 @@ def cmd_ui(args: argparse.Namespace) -> int:
         return 130
 
 
+def _skip_iri_grammars() -> None:
+    """Importing nbformat imports jsonschema, whose format checkers import ``rfc3987_syntax``
+    when it is installed (JupyterLab's dependencies install it), and that compiles some forty
+    Lark grammars at import: about a second, more than a short notebook takes to run. Nothing
+    a command does checks IRIs (a notebook's schema has no such format), so this process does
+    without them: jsonschema skips an optional checker it cannot import."""
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jupyter mlops", description="Track, run and inspect notebooks with MLflow."
@@ -242,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _skip_iri_grammars()
     args = build_parser().parse_args(argv)
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     try:
