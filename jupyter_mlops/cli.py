@@ -21,16 +21,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         typed=args.parameter,
         raw=args.raw_parameter,
     )
-    result = run_notebook(
-        args.notebook,
-        parameters,
-        experiment=args.experiment,
-        run_name=args.name,
-        output=args.output,
-        kernel_name=args.kernel,
-        timeout=args.timeout,
-        strict_parameters=args.strict_parameters,
-    )
+    try:
+        result = run_notebook(
+            args.notebook,
+            parameters,
+            experiment=args.experiment,
+            run_name=args.name,
+            output=args.output,
+            kernel_name=args.kernel,
+            timeout=args.timeout,
+            strict_parameters=args.strict_parameters,
+        )
+    except KeyboardInterrupt:  # the run is already ended KILLED, its notebook so far logged
+        print("jupyter mlops run: interrupted; the run is KILLED", file=sys.stderr)
+        return 130
     print(result.summary())
     return 0 if result.ok else 1
 
@@ -138,6 +142,15 @@ def cmd_ui(args: argparse.Namespace) -> int:
         return subprocess.call(command)
     except KeyboardInterrupt:
         return 130
+
+
+def _skip_iri_grammars() -> None:
+    """Importing nbformat imports jsonschema, whose format checkers import ``rfc3987_syntax``
+    when it is installed (JupyterLab's dependencies install it), and that compiles some forty
+    Lark grammars at import: about a second, more than a short notebook takes to run. Nothing
+    a command does checks IRIs (a notebook's schema has no such format), so this process does
+    without them: jsonschema skips an optional checker it cannot import."""
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
 def _parameter_sources(parser: argparse.ArgumentParser, raw_help: str) -> None:
@@ -282,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _skip_iri_grammars()
     args = build_parser().parse_args(argv)
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     try:

@@ -18,7 +18,6 @@ from typing import Any
 
 from ...config import resolve_settings
 from ...errors import MlopsError
-from .. import provenance, store
 from ..redact import redact_url
 from ..tags import (
     ERROR,
@@ -30,7 +29,9 @@ from ..tags import (
     RUNNER,
     STOPPED_CELL,
 )
-from ..tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV, reap
+from ..tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV
+from . import record
+from .interrupts import take_interrupts
 from .parameter_names import check_parameter_names
 from .parameters import PARAMETERS_TAG, inject_parameters, plain_value
 
@@ -104,59 +105,67 @@ def run_notebook(
     ``mlops.unknown_parameters``; ``strict_parameters`` refuses it before anything starts.
     """
     notebook = Path(path).resolve()
-    nb = _read_notebook(path, notebook, nb)
-    written = _output_path(output, notebook)
-    parameters = dict(parameters or {})
-    notes, name_tags = _inject(nb, notebook, parameters, strict_parameters)
-    kernel = kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
-    kernel_arguments = check_kernel(kernel)
     settings = resolve_settings(notebook.parent, tracking_uri=tracking_uri)
+    writer = record.Writer(settings.tracking_uri)  # first: MLflow's import is the long pole
+    try:
+        nb = _read_notebook(path, notebook, nb)
+        written = _output_path(output, notebook)
+        parameters = dict(parameters or {})
+        notes, name_tags = _inject(nb, notebook, parameters, strict_parameters)
+        kernel = kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
+        kernel_arguments = check_kernel(kernel)
+    except BaseException:
+        writer.abandon()
+        raise
     exp_name = experiment or settings.experiment or notebook.stem
     run_tags = _runner_tags(parameters, parent_run_id) | name_tags
 
-    # Importing MLflow and opening the store costs more than starting a kernel: do it on a
-    # second thread while the kernel starts and runs its first cells. The kernel learns the
-    # run id from a file written once the run exists; only a tracking call waits for it.
+    # Importing MLflow and opening the store cost more than starting a kernel and running a
+    # short notebook: the writer does it while the kernel starts and runs its first cells. The
+    # kernel learns the run id from a file written once the run exists; only a tracking call
+    # waits for it.
     sockets = tempfile.TemporaryDirectory(prefix="mlops-kernel-")
     id_file = Path(sockets.name) / "run-id"
-    background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-run")
-    pending = background.submit(
-        _create_run, settings, notebook, exp_name, run_name, run_tags, tags, parameters
-    )
+    pending = writer.open(settings, notebook, exp_name, run_name, run_tags, tags, parameters)
     pending.add_done_callback(lambda future: _tell_kernel(future, id_file))
-    html = background.submit(_html_exporter)  # warmed up while the cells run
+    warm = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-html")
+    html = warm.submit(_html_exporter)  # loaded while the cells run
     env = _kernel_env(settings, notebook, id_file, hold_aliases)
     try:
         status, failed_cell, error = _execute(
             nb, notebook, kernel, kernel_arguments, timeout, sockets, env
         )
+        if status == "KILLED":  # Ctrl-C stopped the kernel: recorded, then raised as usual
+            raise KeyboardInterrupt
+        stopped_cell = None
+        if status == STOPPED:  # papermill's rule: exit status 0 is a clean stop, not a failure
+            status, stopped_cell, failed_cell = "FINISHED", failed_cell, None
+            notes.append(error)
+            error = None
     except KeyboardInterrupt:
-        background.shutdown(wait=True)
         if pending.exception() is None:
-            client, run_id = pending.result()
-            _finish(client, run_id, nb, notebook, "KILLED", None, "interrupted", html)
+            _finish(writer, pending.result(), nb, notebook, "KILLED", None, "interrupted", html)
+        warm.shutdown(wait=False)
+        writer.shutdown()
+        _write_output(nb, written)  # the cells that ran keep their outputs
         raise
+    try:
+        run_id = _run_id(pending, nb, written, settings.tracking_uri)
+        final = _finish(
+            writer, run_id, nb, notebook, status, failed_cell, error, html, stopped_cell
+        )
     finally:
-        background.shutdown(wait=False)
-
-    client, run_id = pending.result()  # a store that failed says so here, as itself
-    stopped_cell = None
-    if status == STOPPED:  # papermill's rule: exit status 0 is a clean stop, not a failure
-        status, stopped_cell, failed_cell = "FINISHED", failed_cell, None
-        notes.append(error)
-        client.set_tag(run_id, STOPPED_CELL, str(stopped_cell))
-        error = None
-    _finish(client, run_id, nb, notebook, status, failed_cell, error, html)
+        warm.shutdown(wait=False)
+        writer.shutdown()
     _write_output(nb, written)  # the partial notebook too, when a cell failed
-    final = client.get_run(run_id)
     return NotebookRun(
         run_id=run_id,
         experiment=exp_name,
-        status=final.info.status,
+        status=final["status"],
         tracking_uri=settings.tracking_uri,
         parameters=parameters,
-        metrics=dict(final.data.metrics),
-        params=dict(final.data.params),
+        metrics=final["metrics"],
+        params=final["params"],
         failed_cell=failed_cell,
         error=error,
         stopped_cell=stopped_cell,
@@ -245,7 +254,6 @@ def _execute(
     an interrupt propagates (the caller ends the run KILLED)."""
     from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     current: dict[str, Any] = {}
     # A local kernel talks over IPC sockets in a private folder: no open TCP ports on the
@@ -260,25 +268,40 @@ def _execute(
         extra_arguments=kernel_arguments,
         resources={"metadata": {"path": str(notebook.parent)}},
         on_cell_start=lambda cell, cell_index: _started(km, current, cell_index),
+        on_notebook_start=lambda notebook: take_interrupts(km, current),
     )
     try:
         with sockets:
             # We made the kernel manager, so nbclient would leave the kernel running: ask it to
             # shut the kernel down gracefully, which also lets the kernel write its last values.
             nb_client.execute(env=env, cleanup_kc=True)
-    except CellExecutionError as exc:
+    except BaseException as exc:
+        if not current.get("interrupted"):
+            return _outcome(nb, exc, current, timeout)
+    if current.get("interrupted"):  # Ctrl-C killed the kernel: whatever nbclient made of it
+        return "KILLED", current.get("index"), "interrupted"
+    return "FINISHED", None, None
+
+
+def _outcome(
+    nb: Any, exc: BaseException, current: dict[str, Any], timeout: int | None
+) -> tuple[str, int | None, str | None]:
+    """What an exception out of nbclient means for the run: a clean stop or a failure."""
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    if isinstance(exc, KeyboardInterrupt | SystemExit):
+        raise exc
+    if isinstance(exc, CellExecutionError):
         if clean_exit(exc):
             index = current.get("index")
             return STOPPED, index, _stopped(nb, index)
         reason = _error_line(exc)
-    except CellTimeoutError:
+    elif isinstance(exc, CellTimeoutError):
         reason = f"timed out after {timeout} s (--timeout)"
-    except DeadKernelError as exc:
+    elif isinstance(exc, DeadKernelError):
         reason = f"the kernel died ({_first_line(str(exc))}){_killed_by(current.get('process'))}"
-    except Exception as exc:  # the kernel would not start, say: the run must not stay RUNNING
+    else:  # the kernel would not start, say: the run must not stay RUNNING
         reason = f"{type(exc).__name__}: {_first_line(str(exc))}"
-    else:
-        return "FINISHED", None, None
     failed_cell = current.get("index")
     return "FAILED", failed_cell, _failure(nb, failed_cell, reason)
 
@@ -305,6 +328,20 @@ def _killed_by(process: Any) -> str:
     return f", killed by {name} (signal {-code})"
 
 
+def _run_id(pending: Future, nb: Any, written: Path | None, uri: str) -> str:
+    """The run's id; a store that could not take the run is one line, after the executed
+    notebook is written to ``written`` (the cells ran: their outputs are not lost)."""
+    try:
+        return pending.result()
+    except MlopsError:
+        _write_output(nb, written)
+        raise
+    except Exception as exc:
+        _write_output(nb, written)
+        reason = f"{type(exc).__name__}: {_first_line(str(exc))}"
+        raise MlopsError(f"the run could not be recorded in {redact_url(uri)}: {reason}") from exc
+
+
 def _write_output(nb: Any, written: Path | None) -> None:
     import nbformat
 
@@ -313,43 +350,10 @@ def _write_output(nb: Any, written: Path | None) -> None:
         nbformat.write(nb, written)
 
 
-def _create_run(
-    settings: Any,
-    notebook: Path,
-    exp_name: str,
-    run_name: str | None,
-    run_tags: dict[str, str],
-    extra_tags: dict[str, str] | None,
-    parameters: dict[str, Any],
-) -> tuple[Any, str]:
-    """Open the store and create the run with its provenance and parameters."""
-    store.prepare(settings)
-    reap(settings)
-    exp_id = store.experiment_id(settings, exp_name)
-    client = store.client(settings)
-    tags = provenance.run_tags(notebook, settings.root)
-    tags.update(run_tags)
-    tags.update(extra_tags or {})
-    created = client.create_run(exp_id, tags=tags, run_name=run_name or notebook.stem)
-    run_id = created.info.run_id
-    log_parameters(client, run_id, parameters)
-    return client, run_id
-
-
-def log_parameters(client: Any, run_id: str, parameters: dict[str, Any]) -> None:
-    """The injected values as the run's params (``str`` of each value), as every run of a
-    notebook records them."""
-    if parameters:
-        from mlflow.entities import Param
-
-        params = [Param(k, str(v)) for k, v in parameters.items()]
-        client.log_batch(run_id, params=params)
-
-
 def _tell_kernel(future: Future, id_file: Path) -> None:
     """Write the run id (or ``!reason``) where the kernel's tracking calls look for it."""
     error = future.exception()
-    text = f"!{_first_line(str(error)) or type(error).__name__}" if error else future.result()[1]
+    text = f"!{_first_line(str(error)) or type(error).__name__}" if error else future.result()
     partial = id_file.with_suffix(".partial")
     try:
         partial.write_text(text)
@@ -429,7 +433,7 @@ def _error_line(exc: Any) -> str:
 
 
 def _finish(
-    client: Any,
+    writer: record.Writer,
     run_id: str,
     nb: Any,
     notebook: Path,
@@ -437,20 +441,23 @@ def _finish(
     failed_cell: int | None,
     error: str | None,
     html: Future,
-) -> None:
-    """Log the executed notebook and its HTML, then end the run with ``status``."""
+    stopped_cell: int | None = None,
+) -> dict[str, Any]:
+    """Render the executed notebook and its HTML here, then have the writer log them, tag the
+    run and end it with ``status``; what the run holds at its end."""
     import nbformat
 
-    text = nbformat.writes(nb)
-    client.log_text(run_id, text, f"{NOTEBOOK_FOLDER}/{notebook.stem}.ipynb")
+    files = {f"{NOTEBOOK_FOLDER}/{notebook.stem}.ipynb": nbformat.writes(nb)}
+    tags: dict[str, str] = {}
     try:
         body, _ = html.result().from_notebook_node(nb)
-        client.log_text(run_id, body, f"{NOTEBOOK_FOLDER}/{notebook.stem}.html")
+        files[f"{NOTEBOOK_FOLDER}/{notebook.stem}.html"] = body
     except Exception as exc:  # a rendering problem must not hide the run's real outcome
-        message = str(exc)[:500]
-        client.set_tag(run_id, HTML_ERROR, message)
+        tags[HTML_ERROR] = str(exc)[:500]
+    if stopped_cell is not None:
+        tags[STOPPED_CELL] = str(stopped_cell)
     if failed_cell is not None:
-        client.set_tag(run_id, FAILED_CELL, str(failed_cell))
+        tags[FAILED_CELL] = str(failed_cell)
     if error:
-        client.set_tag(run_id, ERROR, error[:5000])
-    client.set_terminated(run_id, status)
+        tags[ERROR] = error[:5000]
+    return writer.close(run_id, files, tags, status)

@@ -315,6 +315,9 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
     """
     index, parameters = task["index"], task["parameters"]
     try:
+        import mlflow  # noqa: F401  (a worker runs many points: its import is paid once, so
+
+        # each point's record is written on a thread here, not by a process of its own)
         from .runner import run_notebook
 
         result = run_notebook(

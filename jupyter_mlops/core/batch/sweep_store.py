@@ -114,7 +114,7 @@ def kill_unfinished(client: Any, exp_id: str, parent_id: str, points: list[dict[
     (one that ended first keeps its own status; its error says what stopped it). A child
     whose worker stopped between creating its run and logging its params gets its point's
     params here, so every child says which point it was."""
-    from .runner import log_parameters
+    from .record import log_parameters
 
     for run in children_runs(client, exp_id, parent_id, "RUNNING"):
         rid = run.info.run_id
