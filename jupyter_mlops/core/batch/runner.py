@@ -31,6 +31,7 @@ from ..tags import (
     STOPPED_CELL,
 )
 from ..tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV, reap
+from .banner import add_banner, failure_line, first_line, remove_banner, stopped_note
 from .parameters import PARAMETERS_TAG, inject_parameters
 
 
@@ -98,6 +99,8 @@ def run_notebook(
     exporter); ``path`` then still says where it runs and what it is called.
     ``hold_aliases`` makes promotions inside the notebook register without moving an alias
     (sweep points and reproductions; a kernel started from a held one stays held).
+    A failed cell is named by its index in the notebook as run (the source's cells, with the
+    injected-parameters cell), as ``mlops.failed_cell`` and the banner say (``banner.py``).
     """
     notebook = Path(path).resolve()
     nb = _read_notebook(path, notebook, nb)
@@ -130,7 +133,7 @@ def run_notebook(
         background.shutdown(wait=True)
         if pending.exception() is None:
             client, run_id = pending.result()
-            _finish(client, run_id, nb, notebook, "KILLED", None, "interrupted", html)
+            _finish(client, run_id, nb, notebook, "KILLED", html, error="interrupted")
         raise
     finally:
         background.shutdown(wait=False)
@@ -140,9 +143,18 @@ def run_notebook(
     if status == STOPPED:  # papermill's rule: exit status 0 is a clean stop, not a failure
         status, stopped_cell, failed_cell = "FINISHED", failed_cell, None
         notes.append(error)
-        client.set_tag(run_id, STOPPED_CELL, str(stopped_cell))
         error = None
-    _finish(client, run_id, nb, notebook, status, failed_cell, error, html)
+    _finish(
+        client,
+        run_id,
+        nb,
+        notebook,
+        status,
+        html,
+        failed_cell=failed_cell,
+        error=error,
+        stopped_cell=stopped_cell,
+    )
     _write_output(nb, written)  # the partial notebook too, when a cell failed
     final = client.get_run(run_id)
     return NotebookRun(
@@ -164,19 +176,23 @@ def run_notebook(
 
 # -- the steps of a run -----------------------------------------------------------------------
 def _read_notebook(path: str | os.PathLike[str], notebook: Path, nb: Any) -> Any:
-    """The notebook's content: a copy of ``nb`` when given (nbconvert), else read from disk."""
+    """The notebook's content: a copy of ``nb`` when given (nbconvert), else read from disk;
+    without the failure banner of an earlier run (re-running an output notebook)."""
     import nbformat
 
     if nb is not None:  # content given (nbconvert): ``path`` only places it
         if not notebook.parent.is_dir():
             raise MlopsError(f"no folder {notebook.parent} to run {notebook.name} in")
-        return copy.deepcopy(nb)
-    if notebook.suffix != ".ipynb" or not notebook.is_file():
+        nb = copy.deepcopy(nb)
+    elif notebook.suffix != ".ipynb" or not notebook.is_file():
         raise MlopsError(f"no notebook at {path}")
-    try:
-        return nbformat.read(notebook, as_version=4)
-    except Exception as exc:
-        raise MlopsError(f"{path} is not a readable notebook: {exc}") from exc
+    else:
+        try:
+            nb = nbformat.read(notebook, as_version=4)
+        except Exception as exc:
+            raise MlopsError(f"{path} is not a readable notebook: {exc}") from exc
+    remove_banner(nb)
+    return nb
 
 
 def _output_path(output: str | os.PathLike[str] | None, notebook: Path) -> Path | None:
@@ -262,18 +278,18 @@ def _execute(
     except CellExecutionError as exc:
         if clean_exit(exc):
             index = current.get("index")
-            return STOPPED, index, _stopped(nb, index)
+            return STOPPED, index, stopped_note(nb, index)
         reason = _error_line(exc)
     except CellTimeoutError:
         reason = f"timed out after {timeout} s (--timeout)"
     except DeadKernelError as exc:
-        reason = f"the kernel died ({_first_line(str(exc))}){_killed_by(current.get('process'))}"
+        reason = f"the kernel died ({first_line(str(exc))}){_killed_by(current.get('process'))}"
     except Exception as exc:  # the kernel would not start, say: the run must not stay RUNNING
-        reason = f"{type(exc).__name__}: {_first_line(str(exc))}"
+        reason = f"{type(exc).__name__}: {first_line(str(exc))}"
     else:
         return "FINISHED", None, None
     failed_cell = current.get("index")
-    return "FAILED", failed_cell, _failure(nb, failed_cell, reason)
+    return "FAILED", failed_cell, failure_line(nb, failed_cell, reason)
 
 
 def _started(km: Any, current: dict[str, Any], index: int) -> None:
@@ -299,6 +315,7 @@ def _killed_by(process: Any) -> str:
 
 
 def _write_output(nb: Any, written: Path | None) -> None:
+    """Write the executed notebook (with its failure banner, set by ``_finish``) to ``-o``."""
     import nbformat
 
     if written is not None:
@@ -342,7 +359,7 @@ def log_parameters(client: Any, run_id: str, parameters: dict[str, Any]) -> None
 def _tell_kernel(future: Future, id_file: Path) -> None:
     """Write the run id (or ``!reason``) where the kernel's tracking calls look for it."""
     error = future.exception()
-    text = f"!{_first_line(str(error)) or type(error).__name__}" if error else future.result()[1]
+    text = f"!{first_line(str(error)) or type(error).__name__}" if error else future.result()[1]
     partial = id_file.with_suffix(".partial")
     try:
         partial.write_text(text)
@@ -377,11 +394,6 @@ def check_kernel(name: str) -> list[str]:
     return []
 
 
-def _first_line(text: str) -> str:
-    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
-    return lines[0] if lines else ""
-
-
 STOPPED = "STOPPED"  # _execute's status for a clean early exit; the run ends FINISHED
 
 
@@ -391,27 +403,6 @@ def clean_exit(exc: Any) -> bool:
     return getattr(exc, "ename", None) == "SystemExit" and str(
         getattr(exc, "evalue", "")
     ).strip() in ("", "0", "None")
-
-
-def _stopped(nb: Any, index: int | None) -> str:
-    """The note of a clean early stop: which cell, and that the rest did not run."""
-    first = _first_line(nb.cells[index].source) if index is not None else ""
-    after = len(nb.cells) - (index or 0) - 1
-    later = "1 later cell was" if after == 1 else f"{after} later cells were"
-    return (
-        f"stopped on purpose at cell {index} ({first[:77]!r}): SystemExit with exit status 0, "
-        f"so the run is FINISHED; {later} not run"
-    )
-
-
-def _failure(nb: Any, index: int | None, error: str) -> str:
-    """One readable line: which cell (index and first line of source) and what went wrong."""
-    if index is None:
-        return f"failed before the first cell: {error}"
-    first = _first_line(nb.cells[index].source)
-    if len(first) > 80:
-        first = first[:77] + "..."
-    return f"failed at cell {index} ({first!r}): {error}"
 
 
 def _error_line(exc: Any) -> str:
@@ -427,13 +418,19 @@ def _finish(
     nb: Any,
     notebook: Path,
     status: str,
-    failed_cell: int | None,
-    error: str | None,
     html: Future,
+    *,
+    failed_cell: int | None = None,
+    error: str | None = None,
+    stopped_cell: int | None = None,
 ) -> None:
-    """Log the executed notebook and its HTML, then end the run with ``status``."""
+    """Put the failure banner on the executed notebook, log it and its HTML, record where the
+    run ended (failed or stopped cell, error) and end it with ``status``:
+    the one place that decides what the record says."""
     import nbformat
 
+    if failed_cell is not None and error:
+        add_banner(nb, failed_cell, error, run_id)
     text = nbformat.writes(nb)
     client.log_text(run_id, text, f"{NOTEBOOK_FOLDER}/{notebook.stem}.ipynb")
     try:
@@ -444,6 +441,8 @@ def _finish(
         client.set_tag(run_id, HTML_ERROR, message)
     if failed_cell is not None:
         client.set_tag(run_id, FAILED_CELL, str(failed_cell))
+    if stopped_cell is not None:
+        client.set_tag(run_id, STOPPED_CELL, str(stopped_cell))
     if error:
         client.set_tag(run_id, ERROR, error[:5000])
     client.set_terminated(run_id, status)
