@@ -24,6 +24,7 @@ from ..tags import (
     ERROR,
     FAILED_CELL,
     HTML_ERROR,
+    KERNEL_CWD,
     MLFLOW_PARENT_RUN_ID,
     NOTEBOOK_FOLDER,
     PARAMETERS,
@@ -33,6 +34,7 @@ from ..tags import (
 from ..tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV, reap
 from .banner import add_banner, failure_line, first_line, remove_banner, stopped_note
 from .parameters import PARAMETERS_TAG, inject_parameters
+from .progress import CellReporter, notebook_client
 
 
 @dataclass
@@ -88,6 +90,9 @@ def run_notebook(
     tags: dict[str, str] | None = None,
     nb: Any = None,
     hold_aliases: bool = False,
+    progress_bar: bool = False,
+    log_output: bool = False,
+    cwd: str | os.PathLike[str] | None = None,
 ) -> NotebookRun:
     """Execute the notebook at ``path`` inside one tracked run and return how it went.
 
@@ -99,12 +104,16 @@ def run_notebook(
     exporter); ``path`` then still says where it runs and what it is called.
     ``hold_aliases`` makes promotions inside the notebook register without moving an alias
     (sweep points and reproductions; a kernel started from a held one stays held).
+    ``progress_bar`` draws papermill's bar over the cells on stderr, ``log_output`` writes each
+    cell's outputs there as they arrive (both off: a Python caller has its own display);
+    ``cwd`` is the kernel's working directory (default: the notebook's folder).
     A failed cell is named by its index in the notebook as run (the source's cells, with the
     injected-parameters cell), as ``mlops.failed_cell`` and the banner say (``banner.py``).
     """
     notebook = Path(path).resolve()
     nb = _read_notebook(path, notebook, nb)
     written = _output_path(output, notebook)
+    workdir = kernel_cwd(cwd, notebook)
     parameters = dict(parameters or {})
     notes = _inject(nb, notebook, parameters)
     kernel = kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
@@ -126,8 +135,9 @@ def run_notebook(
     html = background.submit(_html_exporter)  # warmed up while the cells run
     env = _kernel_env(settings, notebook, id_file, hold_aliases)
     try:
+        reporter = CellReporter(nb, progress_bar=progress_bar, log_output=log_output)
         status, failed_cell, error = _execute(
-            nb, notebook, kernel, kernel_arguments, timeout, sockets, env
+            nb, workdir, kernel, kernel_arguments, timeout, sockets, env, reporter
         )
     except KeyboardInterrupt:
         background.shutdown(wait=True)
@@ -154,6 +164,7 @@ def run_notebook(
         failed_cell=failed_cell,
         error=error,
         stopped_cell=stopped_cell,
+        cwd=workdir,
     )
     _write_output(nb, written)  # the partial notebook too, when a cell failed
     final = client.get_run(run_id)
@@ -203,6 +214,17 @@ def _output_path(output: str | os.PathLike[str] | None, notebook: Path) -> Path 
     return written
 
 
+def kernel_cwd(cwd: str | os.PathLike[str] | None, notebook: Path) -> Path:
+    """The kernel's working directory: ``cwd`` (papermill's ``--cwd``), else the notebook's
+    folder, as Jupyter starts a notebook's kernel."""
+    if cwd is None:
+        return notebook.parent
+    folder = Path(cwd).expanduser().resolve()
+    if not folder.is_dir():
+        raise MlopsError(f"no folder {cwd} to run the kernel in: give an existing directory")
+    return folder
+
+
 def _inject(nb: Any, notebook: Path, parameters: dict[str, Any]) -> list[str]:
     """Inject ``parameters``; the notes to show (a notebook with no ``parameters`` cell)."""
     if inject_parameters(nb, parameters):
@@ -242,18 +264,18 @@ def _kernel_env(settings: Any, notebook: Path, id_file: Path, hold: bool) -> dic
 
 def _execute(
     nb: Any,
-    notebook: Path,
+    workdir: Path,
     kernel: str,
     kernel_arguments: list[str],
     timeout: int | None,
     sockets: tempfile.TemporaryDirectory,
     env: dict[str, str],
+    reporter: CellReporter,
 ) -> tuple[str, int | None, str | None]:
-    """Run every cell; return the status, the failing cell and the error line (``STOPPED``,
-    the cell and a note for a clean ``sys.exit(0)``). A failure is a result, not raised; only
-    an interrupt propagates (the caller ends the run KILLED)."""
+    """Run every cell in ``workdir``; return the status, the failing cell and the error line
+    (``STOPPED``, the cell and a note for a clean ``sys.exit(0)``). A failure is a result, not
+    raised; only an interrupt propagates (the caller ends the run KILLED)."""
     from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     current: dict[str, Any] = {}
@@ -261,15 +283,22 @@ def _execute(
     # machine (and no warning about unencrypted TCP from ipykernel). The asynchronous manager,
     # as nbclient makes by default: with a blocking one its cell timeout never fires.
     km = AsyncKernelManager(kernel_name=kernel, transport="ipc", ip=os.path.join(sockets.name, "k"))
-    nb_client = NotebookClient(
+
+    def started(cell: Any, cell_index: int) -> None:
+        _started(km, current, cell_index)
+        reporter.cell_started(cell, cell_index)
+
+    nb_client = notebook_client(
         nb,
+        reporter,
         km=km,
         timeout=timeout,
         kernel_name=kernel,
         extra_arguments=kernel_arguments,
-        resources={"metadata": {"path": str(notebook.parent)}},
-        on_cell_start=lambda cell, cell_index: _started(km, current, cell_index),
+        resources={"metadata": {"path": str(workdir)}},
+        on_cell_start=started,
     )
+    finished = False
     try:
         with sockets:
             # We made the kernel manager, so nbclient would leave the kernel running: ask it to
@@ -287,7 +316,10 @@ def _execute(
     except Exception as exc:  # the kernel would not start, say: the run must not stay RUNNING
         reason = f"{type(exc).__name__}: {first_line(str(exc))}"
     else:
+        finished = True
         return "FINISHED", None, None
+    finally:
+        reporter.close(finished)
     failed_cell = current.get("index")
     return "FAILED", failed_cell, failure_line(nb, failed_cell, reason)
 
@@ -423,9 +455,10 @@ def _finish(
     failed_cell: int | None = None,
     error: str | None = None,
     stopped_cell: int | None = None,
+    cwd: Path | None = None,
 ) -> None:
     """Put the failure banner on the executed notebook, log it and its HTML, record where the
-    run ended (failed or stopped cell, error) and end it with ``status``:
+    run ended (failed or stopped cell, error, working directory) and end it with ``status``:
     the one place that decides what the record says."""
     import nbformat
 
@@ -445,4 +478,6 @@ def _finish(
         client.set_tag(run_id, STOPPED_CELL, str(stopped_cell))
     if error:
         client.set_tag(run_id, ERROR, error[:5000])
+    if cwd is not None and cwd != notebook.parent:
+        client.set_tag(run_id, KERNEL_CWD, str(cwd))
     client.set_terminated(run_id, status)
