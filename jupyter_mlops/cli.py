@@ -31,12 +31,23 @@ def cmd_run(args: argparse.Namespace) -> int:
             kernel_name=args.kernel,
             timeout=args.timeout,
             strict_parameters=args.strict_parameters,
+            progress_bar=_progress_bar(args),
+            log_output=args.log_output,
+            cwd=args.cwd,
         )
     except KeyboardInterrupt:  # the run is already ended KILLED, its notebook so far logged
         print("jupyter mlops run: interrupted; the run is KILLED", file=sys.stderr)
         return 130
     print(result.summary())
     return 0 if result.ok else 1
+
+
+def _progress_bar(args: argparse.Namespace) -> bool:
+    """papermill's default (a bar unless --log-output), and only on a terminal unless asked:
+    a CI log or a pipe gets no carriage-return redraws."""
+    if args.progress_bar is not None:
+        return args.progress_bar
+    return not args.log_output and sys.stderr.isatty()
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
@@ -216,6 +227,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--output", help="also write the executed notebook here")
     run.add_argument("--kernel", help="kernel name (default: the notebook's kernelspec)")
     run.add_argument("--timeout", type=int, help="seconds a cell may take")
+    run.add_argument(
+        "--cwd", metavar="DIR", help="the kernel's working directory (default: the notebook's)"
+    )
+    run.add_argument(
+        "--progress-bar",
+        action=argparse.BooleanOptionalAction,
+        help="a bar over the cells on stderr (default: on when stderr is a terminal and "
+        "--log-output is not given)",
+    )
+    run.add_argument(
+        "--log-output",
+        action="store_true",
+        help="write each cell's outputs to stderr as they arrive",
+    )
     run.set_defaults(func=cmd_run)
 
     rep = sub.add_parser(

@@ -32,6 +32,7 @@ UNKNOWN_PARAMETERS = "mlops.unknown_parameters"  # JSON list: given, not in the 
 FAILED_CELL = "mlops.failed_cell"
 STOPPED_CELL = "mlops.stopped_cell"  # the cell whose sys.exit(0) ended a run early, cleanly
 HTML_ERROR = "mlops.html_error"  # why the executed notebook has no HTML copy
+KERNEL_CWD = "mlops.cwd"  # the batch kernel's working directory, when not the notebook's folder
 
 GIT_PREFIX = "mlops.git."
 GIT_COMMIT = "mlops.git.commit"

@@ -94,10 +94,11 @@ def test_a_kernel_killed_from_outside_fails_the_run_naming_the_cell_and_signal(
     (run,) = all_runs(client)
     assert run.info.status == "FAILED" and run.data.tags["mlops.failed_cell"] == "1"
     assert "SIGKILL" in run.data.tags["mlops.error"]
-    written = nbformat.read(project / "out.ipynb", 4)
-    assert written.cells[0].outputs[0]["text"] == "loaded\n"
+    written = nbformat.read(project / "out.ipynb", 4)  # the failure banner first (point 3)
+    assert "mlops-error-cell" in written.cells[0].metadata["tags"]
+    assert written.cells[1].outputs[0]["text"] == "loaded\n"
     logged = nbformat.read(client.download_artifacts(run.info.run_id, "notebook/oom.ipynb"), 4)
-    assert logged.cells[0].outputs[0]["text"] == "loaded\n"
+    assert logged.cells[1].outputs[0]["text"] == "loaded\n"
 
 
 @pytest.mark.parametrize(
@@ -122,7 +123,8 @@ def test_an_early_exit_with_status_0_is_a_clean_stop(
     out = cli("run", str(notebook), "-o", "out.ipynb", cwd=project)
     (run,) = all_runs(client)
     executed = nbformat.read(project / "out.ipynb", 4)
-    assert not executed.cells[2].outputs and executed.cells[2].execution_count is None
+    last = executed.cells[-1]  # a failed run has the banner cells too (point 3)
+    assert not last.outputs and last.execution_count is None
     assert run.data.metrics == {"checked": 1.0}  # what ran before the stop is recorded
     if ok:
         assert out.returncode == 0, out.stdout + out.stderr

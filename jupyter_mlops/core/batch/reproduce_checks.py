@@ -30,6 +30,7 @@ from ..tags import (
     MLFLOW_USER,
     NOTEBOOK_PATH,
 )
+from .banner import is_marker
 from .parameters import INJECTED_TAG, inject_parameters
 
 _COMMIT_ID = re.compile(r"[0-9a-f]{7,64}")
@@ -191,6 +192,8 @@ def _sources(nb: Any, injected: str | None) -> Any:
             continue
         tags = cell.get("metadata", {}).get("tags", [])
         if kind == "code" and INJECTED_TAG in tags and source == injected:
+            continue
+        if is_marker(cell):  # a failed run's banner: the runner drops it before running
             continue
         extra = {"outputs": [], "execution_count": None} if kind == "code" else {}
         reduced.cells.append({"cell_type": kind, "source": source, "metadata": {}, **extra})

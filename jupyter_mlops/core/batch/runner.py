@@ -23,6 +23,7 @@ from ..tags import (
     ERROR,
     FAILED_CELL,
     HTML_ERROR,
+    KERNEL_CWD,
     MLFLOW_PARENT_RUN_ID,
     NOTEBOOK_FOLDER,
     PARAMETERS,
@@ -31,9 +32,12 @@ from ..tags import (
 )
 from ..tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV
 from . import record
+from .banner import add_banner, failure_line, first_line, remove_banner, stopped_note
 from .interrupts import take_interrupts
+from .kernel import STOPPED, check_kernel, clean_exit, kernel_cwd, killed_by
 from .parameter_names import check_parameter_names
 from .parameters import PARAMETERS_TAG, inject_parameters, plain_value
+from .progress import CellReporter, notebook_client
 
 
 @dataclass
@@ -90,6 +94,9 @@ def run_notebook(
     nb: Any = None,
     hold_aliases: bool = False,
     strict_parameters: bool = False,
+    progress_bar: bool = False,
+    log_output: bool = False,
+    cwd: str | os.PathLike[str] | None = None,
 ) -> NotebookRun:
     """Execute the notebook at ``path`` inside one tracked run and return how it went.
 
@@ -103,6 +110,11 @@ def run_notebook(
     (sweep points and reproductions; a kernel started from a held one stays held).
     A parameter the ``parameters`` cell does not define is a note and the tag
     ``mlops.unknown_parameters``; ``strict_parameters`` refuses it before anything starts.
+    ``progress_bar`` draws papermill's bar over the cells on stderr, ``log_output`` writes each
+    cell's outputs there as they arrive (both off: a Python caller has its own display);
+    ``cwd`` is the kernel's working directory (default: the notebook's folder).
+    A failed cell is named by its index in the notebook as run (the source's cells, with the
+    injected-parameters cell), as ``mlops.failed_cell`` and the banner say (``banner.py``).
     """
     notebook = Path(path).resolve()
     settings = resolve_settings(notebook.parent, tracking_uri=tracking_uri)
@@ -110,6 +122,7 @@ def run_notebook(
     try:
         nb = _read_notebook(path, notebook, nb)
         written = _output_path(output, notebook)
+        workdir = kernel_cwd(cwd, notebook)
         parameters = dict(parameters or {})
         notes, name_tags = _inject(nb, notebook, parameters, strict_parameters)
         kernel = kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
@@ -132,8 +145,9 @@ def run_notebook(
     html = warm.submit(_html_exporter)  # loaded while the cells run
     env = _kernel_env(settings, notebook, id_file, hold_aliases)
     try:
+        reporter = CellReporter(nb, progress_bar=progress_bar, log_output=log_output)
         status, failed_cell, error = _execute(
-            nb, notebook, kernel, kernel_arguments, timeout, sockets, env
+            nb, workdir, kernel, kernel_arguments, timeout, sockets, env, reporter
         )
         if status == "KILLED":  # Ctrl-C stopped the kernel: recorded, then raised as usual
             raise KeyboardInterrupt
@@ -144,7 +158,8 @@ def run_notebook(
             error = None
     except KeyboardInterrupt:
         if pending.exception() is None:
-            _finish(writer, pending.result(), nb, notebook, "KILLED", None, "interrupted", html)
+            run_id = pending.result()
+            _finish(writer, run_id, nb, notebook, "KILLED", html, error="interrupted", cwd=workdir)
         warm.shutdown(wait=False)
         writer.shutdown()
         _write_output(nb, written)  # the cells that ran keep their outputs
@@ -152,7 +167,16 @@ def run_notebook(
     try:
         run_id = _run_id(pending, nb, written, settings.tracking_uri)
         final = _finish(
-            writer, run_id, nb, notebook, status, failed_cell, error, html, stopped_cell
+            writer,
+            run_id,
+            nb,
+            notebook,
+            status,
+            html,
+            failed_cell=failed_cell,
+            error=error,
+            stopped_cell=stopped_cell,
+            cwd=workdir,
         )
     finally:
         warm.shutdown(wait=False)
@@ -177,19 +201,23 @@ def run_notebook(
 
 # -- the steps of a run -----------------------------------------------------------------------
 def _read_notebook(path: str | os.PathLike[str], notebook: Path, nb: Any) -> Any:
-    """The notebook's content: a copy of ``nb`` when given (nbconvert), else read from disk."""
+    """The notebook's content: a copy of ``nb`` when given (nbconvert), else read from disk;
+    without the failure banner of an earlier run (re-running an output notebook)."""
     import nbformat
 
     if nb is not None:  # content given (nbconvert): ``path`` only places it
         if not notebook.parent.is_dir():
             raise MlopsError(f"no folder {notebook.parent} to run {notebook.name} in")
-        return copy.deepcopy(nb)
-    if notebook.suffix != ".ipynb" or not notebook.is_file():
+        nb = copy.deepcopy(nb)
+    elif notebook.suffix != ".ipynb" or not notebook.is_file():
         raise MlopsError(f"no notebook at {path}")
-    try:
-        return nbformat.read(notebook, as_version=4)
-    except Exception as exc:
-        raise MlopsError(f"{path} is not a readable notebook: {exc}") from exc
+    else:
+        try:
+            nb = nbformat.read(notebook, as_version=4)
+        except Exception as exc:
+            raise MlopsError(f"{path} is not a readable notebook: {exc}") from exc
+    remove_banner(nb)
+    return nb
 
 
 def _output_path(output: str | os.PathLike[str] | None, notebook: Path) -> Path | None:
@@ -242,42 +270,52 @@ def _kernel_env(settings: Any, notebook: Path, id_file: Path, hold: bool) -> dic
 
 def _execute(
     nb: Any,
-    notebook: Path,
+    workdir: Path,
     kernel: str,
     kernel_arguments: list[str],
     timeout: int | None,
     sockets: tempfile.TemporaryDirectory,
     env: dict[str, str],
+    reporter: CellReporter,
 ) -> tuple[str, int | None, str | None]:
-    """Run every cell; return the status, the failing cell and the error line (``STOPPED``,
-    the cell and a note for a clean ``sys.exit(0)``). A failure is a result, not raised; only
-    an interrupt propagates (the caller ends the run KILLED)."""
+    """Run every cell in ``workdir``; return the status, the failing cell and the error line
+    (``STOPPED``, the cell and a note for a clean ``sys.exit(0)``; ``KILLED`` after Ctrl-C).
+    A failure is a result, not raised."""
     from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
 
     current: dict[str, Any] = {}
     # A local kernel talks over IPC sockets in a private folder: no open TCP ports on the
     # machine (and no warning about unencrypted TCP from ipykernel). The asynchronous manager,
     # as nbclient makes by default: with a blocking one its cell timeout never fires.
     km = AsyncKernelManager(kernel_name=kernel, transport="ipc", ip=os.path.join(sockets.name, "k"))
-    nb_client = NotebookClient(
+
+    def started(cell: Any, cell_index: int) -> None:
+        _started(km, current, cell_index)
+        reporter.cell_started(cell, cell_index)
+
+    nb_client = notebook_client(
         nb,
+        reporter,
         km=km,
         timeout=timeout,
         kernel_name=kernel,
         extra_arguments=kernel_arguments,
-        resources={"metadata": {"path": str(notebook.parent)}},
-        on_cell_start=lambda cell, cell_index: _started(km, current, cell_index),
+        resources={"metadata": {"path": str(workdir)}},
+        on_cell_start=started,
         on_notebook_start=lambda notebook: take_interrupts(km, current),
     )
+    finished = False
     try:
         with sockets:
             # We made the kernel manager, so nbclient would leave the kernel running: ask it to
             # shut the kernel down gracefully, which also lets the kernel write its last values.
             nb_client.execute(env=env, cleanup_kc=True)
+        finished = not current.get("interrupted")
     except BaseException as exc:
         if not current.get("interrupted"):
             return _outcome(nb, exc, current, timeout)
+    finally:
+        reporter.close(finished)
     if current.get("interrupted"):  # Ctrl-C killed the kernel: whatever nbclient made of it
         return "KILLED", current.get("index"), "interrupted"
     return "FINISHED", None, None
@@ -294,16 +332,16 @@ def _outcome(
     if isinstance(exc, CellExecutionError):
         if clean_exit(exc):
             index = current.get("index")
-            return STOPPED, index, _stopped(nb, index)
+            return STOPPED, index, stopped_note(nb, index)
         reason = _error_line(exc)
     elif isinstance(exc, CellTimeoutError):
         reason = f"timed out after {timeout} s (--timeout)"
     elif isinstance(exc, DeadKernelError):
-        reason = f"the kernel died ({_first_line(str(exc))}){_killed_by(current.get('process'))}"
+        reason = f"the kernel died ({first_line(str(exc))}){killed_by(current.get('process'))}"
     else:  # the kernel would not start, say: the run must not stay RUNNING
-        reason = f"{type(exc).__name__}: {_first_line(str(exc))}"
+        reason = f"{type(exc).__name__}: {first_line(str(exc))}"
     failed_cell = current.get("index")
-    return "FAILED", failed_cell, _failure(nb, failed_cell, reason)
+    return "FAILED", failed_cell, failure_line(nb, failed_cell, reason)
 
 
 def _started(km: Any, current: dict[str, Any], index: int) -> None:
@@ -311,21 +349,6 @@ def _started(km: Any, current: dict[str, Any], index: int) -> None:
     current["index"] = index
     if "process" not in current:
         current["process"] = getattr(km.provisioner, "process", None)
-
-
-def _killed_by(process: Any) -> str:
-    """ ", killed by SIGKILL (signal 9)" when a signal ended the kernel (the out-of-memory
-    killer sends SIGKILL), else nothing."""
-    import signal
-
-    code = process.poll() if process is not None else None
-    if code is None or code >= 0:
-        return ""
-    try:
-        name = signal.Signals(-code).name
-    except ValueError:
-        name = "a signal"
-    return f", killed by {name} (signal {-code})"
 
 
 def _run_id(pending: Future, nb: Any, written: Path | None, uri: str) -> str:
@@ -338,11 +361,12 @@ def _run_id(pending: Future, nb: Any, written: Path | None, uri: str) -> str:
         raise
     except Exception as exc:
         _write_output(nb, written)
-        reason = f"{type(exc).__name__}: {_first_line(str(exc))}"
+        reason = f"{type(exc).__name__}: {first_line(str(exc))}"
         raise MlopsError(f"the run could not be recorded in {redact_url(uri)}: {reason}") from exc
 
 
 def _write_output(nb: Any, written: Path | None) -> None:
+    """Write the executed notebook (with its failure banner, set by ``_finish``) to ``-o``."""
     import nbformat
 
     if written is not None:
@@ -353,7 +377,7 @@ def _write_output(nb: Any, written: Path | None) -> None:
 def _tell_kernel(future: Future, id_file: Path) -> None:
     """Write the run id (or ``!reason``) where the kernel's tracking calls look for it."""
     error = future.exception()
-    text = f"!{_first_line(str(error)) or type(error).__name__}" if error else future.result()
+    text = f"!{first_line(str(error)) or type(error).__name__}" if error else future.result()
     partial = id_file.with_suffix(".partial")
     try:
         partial.write_text(text)
@@ -372,59 +396,6 @@ def _html_exporter() -> Any:
     return exporter
 
 
-def check_kernel(name: str) -> list[str]:
-    """Refuse an unknown kernel; return the arguments that load our extension at its start
-    (an IPython kernel only: the whole notebook is the run, so fits count from its first cell).
-    """
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    try:
-        spec = KernelSpecManager().get_kernel_spec(name)
-    except NoSuchKernel:
-        known = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none"
-        raise MlopsError(f"no kernel named {name!r} (installed: {known})") from None
-    if any("ipykernel" in part for part in spec.argv):
-        return ["--IPKernelApp.extensions=jupyter_mlops"]
-    return []
-
-
-def _first_line(text: str) -> str:
-    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
-    return lines[0] if lines else ""
-
-
-STOPPED = "STOPPED"  # _execute's status for a clean early exit; the run ends FINISHED
-
-
-def clean_exit(exc: Any) -> bool:
-    """``sys.exit()``, ``sys.exit(0)`` or ``raise SystemExit``: a notebook stopping on purpose
-    ("nothing new today"), which papermill counts as success; other exit codes fail."""
-    return getattr(exc, "ename", None) == "SystemExit" and str(
-        getattr(exc, "evalue", "")
-    ).strip() in ("", "0", "None")
-
-
-def _stopped(nb: Any, index: int | None) -> str:
-    """The note of a clean early stop: which cell, and that the rest did not run."""
-    first = _first_line(nb.cells[index].source) if index is not None else ""
-    after = len(nb.cells) - (index or 0) - 1
-    later = "1 later cell was" if after == 1 else f"{after} later cells were"
-    return (
-        f"stopped on purpose at cell {index} ({first[:77]!r}): SystemExit with exit status 0, "
-        f"so the run is FINISHED; {later} not run"
-    )
-
-
-def _failure(nb: Any, index: int | None, error: str) -> str:
-    """One readable line: which cell (index and first line of source) and what went wrong."""
-    if index is None:
-        return f"failed before the first cell: {error}"
-    first = _first_line(nb.cells[index].source)
-    if len(first) > 80:
-        first = first[:77] + "..."
-    return f"failed at cell {index} ({first!r}): {error}"
-
-
 def _error_line(exc: Any) -> str:
     ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
     if ename:
@@ -438,15 +409,21 @@ def _finish(
     nb: Any,
     notebook: Path,
     status: str,
-    failed_cell: int | None,
-    error: str | None,
     html: Future,
+    *,
+    failed_cell: int | None = None,
+    error: str | None = None,
     stopped_cell: int | None = None,
+    cwd: Path | None = None,
 ) -> dict[str, Any]:
-    """Render the executed notebook and its HTML here, then have the writer log them, tag the
-    run and end it with ``status``; what the run holds at its end."""
+    """Put the failure banner on the executed notebook and render it here, then have the writer
+    log it and its HTML, record where the run ended (failed or stopped cell, error, working
+    directory) and end it with ``status``: the one place that decides what the record says.
+    Returns what the run holds at its end."""
     import nbformat
 
+    if failed_cell is not None and error:
+        add_banner(nb, failed_cell, error, run_id)
     files = {f"{NOTEBOOK_FOLDER}/{notebook.stem}.ipynb": nbformat.writes(nb)}
     tags: dict[str, str] = {}
     try:
@@ -454,10 +431,12 @@ def _finish(
         files[f"{NOTEBOOK_FOLDER}/{notebook.stem}.html"] = body
     except Exception as exc:  # a rendering problem must not hide the run's real outcome
         tags[HTML_ERROR] = str(exc)[:500]
-    if stopped_cell is not None:
-        tags[STOPPED_CELL] = str(stopped_cell)
     if failed_cell is not None:
         tags[FAILED_CELL] = str(failed_cell)
+    if stopped_cell is not None:
+        tags[STOPPED_CELL] = str(stopped_cell)
     if error:
         tags[ERROR] = error[:5000]
+    if cwd is not None and cwd != notebook.parent:
+        tags[KERNEL_CWD] = str(cwd)
     return writer.close(run_id, files, tags, status)

@@ -78,7 +78,7 @@ def sweep(
     A grid name the ``parameters`` cell does not define is a note (checked once, here);
     ``strict_parameters`` refuses it before anything is recorded.
     """
-    from .runner import check_kernel
+    from .kernel import check_kernel
 
     notebook, nb = _read_notebook(path)
     checked = check_grid(grid)
