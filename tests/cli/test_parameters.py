@@ -376,6 +376,9 @@ def test_every_option_at_once_gives_the_kernel_exactly_these_values(project: Pat
         "'alpha'?); it is injected anyway"
     )
     assert out.stdout.count(note) == 1
+    # and at once, before the cells run, as papermill warns (the summary comes at the end)
+    warning = note.replace("note: ", "jupyter mlops run: warning: ")
+    assert out.stderr.count(warning) == 1
     (run,) = all_runs(client)
     given = {k: v for k, v in EXPECTED.items() if k != "alpha"} | {"alpah": 3}
     assert run.data.params == {name: str(value) for name, value in given.items()}
@@ -398,7 +401,7 @@ def test_strict_parameters_refuse_before_anything_is_recorded(project: Path, cli
     # the names it defines run as usual, with no note
     out = cli("run", "train.ipynb", "-p", "alpha", "2", "--strict-parameters", cwd=project)
     assert out.returncode == 0, out.stderr
-    assert "note:" not in out.stdout
+    assert "note:" not in out.stdout and "warning:" not in out.stderr
     (run,) = all_runs(client)
     assert run.info.status == "FINISHED" and run.data.params == {"alpha": "2"}
     assert "mlops.unknown_parameters" not in run.data.tags
@@ -425,6 +428,7 @@ def test_a_sweep_grid_from_yaml_with_fixed_and_raw_values(project: Path, client)
         "'alpha'?); it is injected anyway"
     )
     assert out.stdout.count(note) == 1  # once for the sweep, not once per point
+    assert out.stderr.count(note.replace("note: ", "jupyter mlops sweep: warning: ")) == 1
     runs = all_runs(client)
     (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = sorted(

@@ -122,3 +122,14 @@ def _guess(name: str, defined: list[str]) -> str:
 
 def _names(names: list[str]) -> str:
     return ", ".join(repr(name) for name in names)
+
+
+def warn_now(notes: Iterable[str]) -> None:
+    """Say each note at once, on the ``jupyter_mlops.batch`` logger (stderr unless the caller
+    routes it), as papermill warns of an unknown parameter before the cells run: a typo found
+    only in the summary after a long run is found too late. The notes stay on the result."""
+    import logging
+
+    log = logging.getLogger("jupyter_mlops.batch")
+    for note in notes:
+        log.warning(note)

@@ -25,6 +25,7 @@ from .. import provenance, store
 from ..tracking import reap
 
 _clients: dict[str, Any] = {}  # run id -> its client, in whichever process writes the record
+_later: list[Any] = []  # settings whose housekeeping waits until the record is complete
 
 
 class Writer:
@@ -50,8 +51,9 @@ class Writer:
             )
 
     def open(self, *args: Any) -> Future:
-        """Create the run (``open_run``); the future holds its id."""
-        return self._calls.submit(self._call, "open_run", args)
+        """Create the run (``open_run``); the future holds its id. A writer process of its own
+        leaves the store's housekeeping until after the record (see ``serve``)."""
+        return self._calls.submit(self._call, "open_run", (*args, self.separate))
 
     def close(self, *args: Any) -> dict[str, Any]:
         """Complete the record (``close_run``) and wait for it: the caller reports it next."""
@@ -73,17 +75,18 @@ class Writer:
         raise value
 
     def shutdown(self) -> None:
-        """Let the writer end (it exits when its input closes) and wait for it."""
+        """Let the writer end: it exits when its input closes, after the housekeeping it was
+        left (every record it was given is complete by then, so nobody waits for it)."""
         self._calls.shutdown(wait=True)
         if self._child is not None:
             assert self._child.stdin is not None
             self._child.stdin.close()
-            self._child.wait()
 
     def abandon(self) -> None:
         """Nothing to record (the notebook or kernel was refused before any run): stop it."""
         if self._child is not None:
             self._child.kill()
+            self._child.wait()
         self.shutdown()
 
 
@@ -98,11 +101,14 @@ def _importable_env() -> dict[str, str]:
 
 def serve(requests: Any, replies: Any) -> None:
     """The writer process: run each pickled ``(name, args)`` call, reply ``(ok, value)``, until
-    its input ends."""
+    its input ends; then the housekeeping left for later (marking the runs of dead kernels
+    KILLED), which no record of this run waits for."""
     while True:
         try:
             name, args = pickle.load(requests)
         except EOFError:
+            for settings in _later:
+                reap(settings)
             return
         try:
             reply = (True, CALLS[name](*args))
@@ -129,10 +135,16 @@ def open_run(
     run_tags: dict[str, str],
     extra_tags: dict[str, str] | None,
     parameters: dict[str, Any],
+    housekeeping_later: bool = False,
 ) -> str:
-    """Open the store and create the run with its provenance and parameters; its id."""
+    """Open the store and create the run with its provenance and parameters; its id. The
+    store's housekeeping (``reap``) comes first, or after the record when ``housekeeping_later``
+    (a writer process of its own: the command need not wait for it)."""
     store.prepare(settings)
-    reap(settings)
+    if housekeeping_later:
+        _later.append(settings)
+    else:
+        reap(settings)
     exp_id = store.experiment_id(settings, exp_name)
     client = store.client(settings)
     tags = provenance.run_tags(notebook, settings.root)

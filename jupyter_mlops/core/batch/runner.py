@@ -35,7 +35,7 @@ from . import record
 from .banner import add_banner, failure_line, first_line, remove_banner, stopped_note
 from .interrupts import take_interrupts
 from .kernel import STOPPED, check_kernel, clean_exit, kernel_cwd, killed_by
-from .parameter_names import check_parameter_names
+from .parameter_names import check_parameter_names, warn_now
 from .parameters import PARAMETERS_TAG, inject_parameters, plain_value
 from .progress import CellReporter, notebook_client
 
@@ -125,6 +125,8 @@ def run_notebook(
         workdir = kernel_cwd(cwd, notebook)
         parameters = dict(parameters or {})
         notes, name_tags = _inject(nb, notebook, parameters, strict_parameters)
+        if parent_run_id is None:  # a sweep said it once for all its points
+            warn_now(notes)
         kernel = kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
         kernel_arguments = check_kernel(kernel)
     except BaseException:
@@ -387,9 +389,18 @@ def _tell_kernel(future: Future, id_file: Path) -> None:
 
 
 def _html_exporter() -> Any:
-    """nbconvert's HTML exporter with its templates loaded (the first render loads them)."""
+    """nbconvert's HTML exporter with its templates loaded (the first render loads them).
+
+    Done while the cells run, at a lower priority (this thread only, where the system allows
+    it): the kernel and the record's writer are what the run waits for."""
+    import contextlib
+    import threading
+
     import nbformat
     from nbconvert import HTMLExporter
+
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
     exporter = HTMLExporter()
     exporter.from_notebook_node(nbformat.v4.new_notebook())

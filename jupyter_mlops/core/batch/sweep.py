@@ -23,7 +23,7 @@ from typing import Any
 from ...errors import MlopsError
 from .. import tags
 from .executors import DaskCluster, LocalPool, error_text, ignore_interrupts_again
-from .parameter_names import check_parameter_names
+from .parameter_names import check_parameter_names, warn_now
 from .parameters import check_grid, grid_points
 from .sweep_best import apply_best, check_best, held_note, promotions
 from .sweep_result import Best, ChildRun, SweepResult, point_label
@@ -83,6 +83,7 @@ def sweep(
     notebook, nb = _read_notebook(path)
     checked = check_grid(grid)
     names = check_parameter_names(nb, checked, notebook.name, strict=strict_parameters)
+    warn_now(names.notes)
     points = grid_points(checked)
     _check_workers(workers, dask)
     check_best(best, alias, maximize)
