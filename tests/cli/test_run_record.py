@@ -118,3 +118,21 @@ def test_a_store_that_cannot_take_the_run_is_one_line_and_keeps_the_outputs(
     assert "unable to open database file" in line
     written = nbformat.read(project / "out.ipynb", 4)  # the cells ran: their outputs are kept
     assert written.cells[0].outputs[0]["text"] == "ran\n"
+
+
+def test_the_runner_process_never_imports_mlflow(project: Path, client) -> None:
+    # the record's writer imports MLflow while the kernel starts; were the runner to import it
+    # too, it would pay the import in line again (the cost bench_run.py measures)
+    write_notebook(project / "nb.ipynb", ["x = 1"])
+    probe = (
+        "import sys\n"
+        "from jupyter_mlops.cli import main\n"
+        "code = main(['run', 'nb.ipynb'])\n"
+        "print(code, sorted(m for m in ('mlflow', 'pandas', 'sqlalchemy') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=project, env=kernel_env(), capture_output=True, text=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "0 []", out.stderr
+    (run,) = all_runs(client)
+    assert run.info.status == "FINISHED"  # and the record was written all the same
