@@ -486,7 +486,7 @@ def test_columns_mlflow_cannot_enforce_are_left_to_the_contract(ip, project):
 
 
 def test_a_held_alias_registers_without_moving(ip, project, client, tmp_path, monkeypatch, capsys):
-    from jupyter_mlops.core.batch.runner import HOLD_ALIASES_ENV
+    from jupyter_mlops.core.tracking import HOLD_ALIASES_ENV
     from jupyter_mlops.display.promote import promotion_html
 
     cell(

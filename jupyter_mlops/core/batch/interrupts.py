@@ -11,7 +11,6 @@ Ctrl-C interrupts as usual.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -22,12 +21,14 @@ def take_interrupts(km: Any, state: dict[str, Any]) -> None:
     """From now on (nbclient's ``on_notebook_start`` hook, inside its event loop), Ctrl-C
     kills ``km``'s kernel and sets ``state["interrupted"]``. Only possible in the main thread
     (signals go there); elsewhere, a sweep's worker thread, nothing changes."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):
         loop.add_signal_handler(signal.SIGINT, _interrupted, loop, km, state)
 
 
-def _interrupted(loop: asyncio.AbstractEventLoop, km: Any, state: dict[str, Any]) -> None:
+def _interrupted(loop: Any, km: Any, state: dict[str, Any]) -> None:
     state["interrupted"] = True
     loop.remove_signal_handler(signal.SIGINT)  # a second Ctrl-C raises KeyboardInterrupt
     process = getattr(getattr(km, "provisioner", None), "process", None)

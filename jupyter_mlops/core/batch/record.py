@@ -21,8 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import MlopsError
-from .. import provenance, store
-from ..tracking import reap
 
 _clients: dict[str, Any] = {}  # run id -> its client, in whichever process writes the record
 _later: list[Any] = []  # settings whose housekeeping waits until the record is complete
@@ -107,6 +105,8 @@ def serve(requests: Any, replies: Any) -> None:
         try:
             name, args = pickle.load(requests)
         except EOFError:
+            from ..tracking import reap
+
             for settings in _later:
                 reap(settings)
             return
@@ -139,7 +139,11 @@ def open_run(
 ) -> str:
     """Open the store and create the run with its provenance and parameters; its id. The
     store's housekeeping (``reap``) comes first, or after the record when ``housekeeping_later``
-    (a writer process of its own: the command need not wait for it)."""
+    (a writer process of its own: the command need not wait for it). Imported here, not at the
+    top: the runner imports this module before it starts the writer, and waits for nothing."""
+    from .. import provenance, store
+    from ..tracking import reap
+
     store.prepare(settings)
     if housekeeping_later:
         _later.append(settings)

@@ -30,7 +30,6 @@ from ..tags import (
     RUNNER,
     STOPPED_CELL,
 )
-from ..tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV
 from . import record
 from .banner import add_banner, failure_line, first_line, remove_banner, stopped_note
 from .interrupts import take_interrupts
@@ -255,6 +254,8 @@ def _runner_tags(parameters: dict[str, Any], parent_run_id: str | None) -> dict[
 
 def _kernel_env(settings: Any, notebook: Path, id_file: Path, hold: bool) -> dict[str, str]:
     """The kernel's environment: where to learn the run id, the store, the notebook's path."""
+    from ..tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV
+
     env = dict(os.environ)
     env.pop(ATTACH_ENV, None)
     env.update(
