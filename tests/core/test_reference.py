@@ -1,0 +1,262 @@
+"""The training reference kept with a promoted model (issue 20): real promotions into a real
+sqlite store, the artifact's ``reference/`` files read back with pyarrow, compared with pandas'
+own computations on X, and tampered with on disk as someone with write access to the store would."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+import jupyter_mlops as mlops
+from jupyter_mlops.core import tags
+from jupyter_mlops.core.registry import package, reference
+from jupyter_mlops.core.registry.reference import ReferenceError, build_reference, load_reference
+from jupyter_mlops.core.stats.drift import compare
+
+NOTEBOOK = """
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_diabetes
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+X, y = load_diabetes(return_X_y=True, as_frame=True)
+X = X[["age", "bmi", "bp", "s5"]].copy()
+X["band"] = np.where(X["bmi"] > 0.03, "high", np.where(X["bmi"] < -0.03, "low", "mid"))
+X.loc[X.index % 7 == 0, "bp"] = np.nan
+X.loc[X.index % 11 == 0, "band"] = None
+encode = ColumnTransformer(
+    [("band", OneHotEncoder(handle_unknown="ignore"), ["band"])],
+    remainder=SimpleImputer(),
+)
+model = make_pipeline(encode, Ridge()).fit(X, y)
+"""
+
+# 200,000 rows: a numeric and a categorical column the model reads, and a long text column it
+# ignores (1,000-character cells: the sample cuts them at reference.TEXT_CHARS)
+LARGE = """
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+rng = np.random.default_rng(7)
+n = 200_000
+notes = np.array(["x" * 1000 + str(i) for i in range(50)], dtype=object)
+X = pd.DataFrame({
+    "amount": rng.lognormal(3, 1, n),
+    "score": rng.normal(0, 1, n),
+    "channel": rng.choice(["web", "shop", "phone"], n, p=[0.6, 0.3, 0.1]),
+    "note": notes[rng.integers(0, 50, n)],
+})
+y = (X["score"] + (X["channel"] == "web") > 0.5).astype(int)
+encode = ColumnTransformer(
+    [("channel", OneHotEncoder(), ["channel"]), ("num", "passthrough", ["amount", "score"])]
+)
+model = make_pipeline(encode, LogisticRegression(max_iter=1000)).fit(X, y)
+"""
+
+
+def stored_folder(client, model_id: str) -> Path:
+    location = client.get_logged_model(model_id).artifact_location
+    return Path(location.removeprefix("file://"))
+
+
+def expected_rows(n: int, k: int, seed: int = 0) -> np.ndarray:
+    return np.sort(np.random.default_rng(seed).permutation(n)[:k])
+
+
+def one_line_refusal(uri: str) -> str:
+    with pytest.raises(ReferenceError) as caught:
+        load_reference(uri)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(uri)
+    return message
+
+
+def test_promote_keeps_a_reference_equal_to_pandas_own_computations(ip, project, client):
+    ip.run_cell(textwrap.dedent(NOTEBOOK)).raise_error()
+    X, model = ip.user_ns["X"], ip.user_ns["model"]
+    promoted = mlops.promote(model, "diab", X=X, alias="staging")
+    stored = stored_folder(client, promoted.model_id)
+    assert (stored / tags.REFERENCE_PROFILE).is_file()
+    assert (stored / tags.REFERENCE_SAMPLE).is_file()
+    # its files are among those whose digests the version records
+    recorded = json.loads(client.get_model_version("diab", "1").tags[tags.ARTIFACT_SHA256])
+    assert {tags.REFERENCE_PROFILE, tags.REFERENCE_SAMPLE} < set(recorded["files"])
+
+    ref = load_reference("models:/diab@staging")
+    assert ref.uri == "models:/diab/1" and ref.columns == list(X.columns)
+    profile = ref.profile
+    assert profile["rows"] == len(X) == 442
+    for name in X.columns:
+        column = profile["columns"][name]
+        assert column["null_rate"] == X[name].isna().mean()
+        assert column["nulls"] == X[name].isna().sum()
+    assert profile["columns"]["bp"]["null_rate"] > 0 and profile["columns"]["band"]["nulls"] > 0
+    for name in ("age", "bmi", "bp", "s5"):
+        column = profile["columns"][name]
+        assert column["kind"] == "numeric"
+        edges = X[name].quantile(np.linspace(0.1, 0.9, 9)).unique()
+        assert column["edges"] == pytest.approx(list(edges), rel=0, abs=0)
+        bins = pd.cut(X[name], [-np.inf, *edges, np.inf]).value_counts(sort=False)
+        assert column["counts"] == list(bins)
+        assert (column["min"], column["max"]) == (X[name].min(), X[name].max())
+    band = profile["columns"]["band"]
+    assert band["kind"] == "categorical" and band["other"] == 0
+    assert dict(band["levels"]) == X["band"].value_counts().to_dict()
+
+    # the sample: every row here (442 < 10,000), in the seeded order, with the predictions
+    sample = ref.sample
+    assert profile["sample"]["rows"] == len(sample) == 442
+    rows = expected_rows(len(X), 442)
+    features = ref.features()
+    pd.testing.assert_frame_equal(features, X.iloc[rows].reset_index(drop=True), check_dtype=False)
+    np.testing.assert_array_equal(sample["prediction"], model.predict(X.iloc[rows]))
+    assert ref.prediction_columns == ["prediction"]
+    assert profile["predictions"]["over"] == "sample"
+    # read back with pyarrow alone, it is the same table
+    assert pq.read_table(stored / tags.REFERENCE_SAMPLE).num_rows == 442
+
+    # the model loads and predicts as before: the reference is data beside it
+    loaded = mlops.load_model("models:/diab@staging")
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    card = (stored / tags.MODEL_CARD).read_text(encoding="utf-8")
+    assert (
+        "Training reference (reference/): 5 columns profiled over 442 rows, 442 rows sampled "
+        "with their predictions, for monitor to compare production inputs with." in card
+    )
+
+
+def test_a_large_frame_keeps_a_bounded_seeded_sample_that_drift_can_read(ip, project, client):
+    ip.run_cell(textwrap.dedent(LARGE)).raise_error()
+    X, model = ip.user_ns["X"], ip.user_ns["model"]
+    first = mlops.promote(model, "big", X=X)
+    second = mlops.promote(model, "big", X=X)
+    sizes = {}
+    for promoted in (first, second):
+        folder = stored_folder(client, promoted.model_id) / tags.REFERENCE_FOLDER
+        sizes[promoted.version] = sum(f.stat().st_size for f in folder.iterdir())
+    assert max(sizes.values()) < 8 * 2**20  # a few MB, whatever X is
+    one, two = load_reference("models:/big/1"), load_reference("models:/big/2")
+    pd.testing.assert_frame_equal(one.sample, two.sample)  # seeded: the same rows twice
+    assert len(one.sample) == 10_000 and one.profile["rows"] == 200_000
+    rows = expected_rows(len(X), 10_000)
+    expected = X.iloc[rows].reset_index(drop=True)
+    np.testing.assert_array_equal(one.sample["prediction"], model.predict(X.iloc[rows]))
+    np.testing.assert_array_equal(one.sample["amount"], expected["amount"])
+    assert one.sample["note"].str.len().max() == reference.TEXT_CHARS
+    assert (
+        dict(one.profile["columns"]["channel"]["levels"]) == X["channel"].value_counts().to_dict()
+    )
+    assert dict(one.profile["columns"]["note"]["levels"]) == {
+        k[: reference.TEXT_CHARS]: v for k, v in X["note"].value_counts().items()
+    }
+
+    # what monitor will do: drift of the reference sample against production inputs
+    stable = compare(one.features(), one.comparable(X))
+    assert stable["drifted"] == [] and set(stable["columns"]) == set(X.columns)
+    shifted = X.copy()
+    shifted["amount"] = shifted["amount"] * 2
+    rng = np.random.default_rng(11)
+    shifted["channel"] = rng.choice(["web", "shop", "phone"], len(X), p=[0.4, 0.3, 0.3])
+    moved = compare(one.features(), one.comparable(shifted))
+    assert sorted(moved["drifted"]) == ["amount", "channel"]
+
+
+def test_a_version_without_a_reference_says_so_in_one_line(ip, project, client, monkeypatch):
+    ip.run_cell(textwrap.dedent(NOTEBOOK)).raise_error()
+    X, model = ip.user_ns["X"], ip.user_ns["model"]
+    monkeypatch.setattr(package, "KEEP_REFERENCE", False)  # as promoted before this change
+    old = mlops.promote(model, "old", X=X)
+    assert not (stored_folder(client, old.model_id) / tags.REFERENCE_FOLDER).exists()
+    message = one_line_refusal("models:/old/1")
+    assert message == (
+        "models:/old/1 has no training reference (promoted before references were kept, or "
+        "without X): promote it again with X to keep one"
+    )
+    card = (stored_folder(client, old.model_id) / tags.MODEL_CARD).read_text(encoding="utf-8")
+    assert "No training reference is kept with this version (not kept at promotion)" in card
+    monkeypatch.setattr(package, "KEEP_REFERENCE", True)
+    bare = mlops.promote(model, "bare")  # no X: no reference, and the card says why
+    card = (stored_folder(client, bare.model_id) / tags.MODEL_CARD).read_text(encoding="utf-8")
+    assert "No training reference is kept with this version (promoted without X)" in card
+    assert one_line_refusal("models:/bare/1").startswith("models:/bare/1 has no training ref")
+
+
+def test_a_tampered_reference_is_refused_in_one_line_or_kept_as_inert_text(ip, project, client):
+    ip.run_cell(textwrap.dedent(NOTEBOOK)).raise_error()
+    promoted = mlops.promote(ip.user_ns["model"], "diab", X=ip.user_ns["X"])
+    folder = stored_folder(client, promoted.model_id) / tags.REFERENCE_FOLDER
+    profile_path, sample_path = folder / "profile.json", folder / "sample.parquet"
+    original = json.loads(profile_path.read_text(encoding="utf-8"))
+
+    def tampered(change) -> dict:
+        profile = json.loads(json.dumps(original))
+        change(profile)
+        profile_path.write_text(json.dumps(profile), encoding="utf-8")
+        return profile
+
+    # HTML in a level name is kept as the literal text it is (nothing renders or runs it)
+    script = "<script>alert(1)</script>"
+    tampered(lambda p: p["columns"]["band"]["levels"][0].__setitem__(0, script))
+    ref = load_reference("models:/diab/1")
+    assert ref.profile["columns"]["band"]["levels"][0][0] == script
+    # a level name longer than a reference writes, a wrong kind, NaN, a huge file: refused
+    tampered(lambda p: p["columns"]["band"]["levels"][0].__setitem__(0, "x" * 5000))
+    assert "a level name longer than 200 characters" in one_line_refusal("models:/diab/1")
+    tampered(lambda p: p["columns"]["age"].__setitem__("kind", "pickle"))
+    assert "column 'age': unknown kind" in one_line_refusal("models:/diab/1")
+    profile_path.write_text('{"format": 1, "rows": NaN}', encoding="utf-8")
+    assert one_line_refusal("models:/diab/1").endswith("profile.json is not valid JSON")
+    profile_path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    assert one_line_refusal("models:/diab/1").endswith("profile.json is not valid JSON")
+    profile_path.write_bytes(b" " * (reference.PROFILE_BYTES + 1))
+    assert "more than a reference writes" in one_line_refusal("models:/diab/1")
+    # the sample: a pickle in its place is never unpickled, only refused
+    profile_path.write_text(json.dumps(original), encoding="utf-8")
+    sample_path.write_bytes(pickle.dumps(pd.DataFrame({"a": [1]})))
+    ref = load_reference("models:/diab/1")  # the profile alone reads fine
+    with pytest.raises(ReferenceError, match="is not a readable Parquet file"):
+        _ = ref.sample
+    sample_path.unlink()
+    with pytest.raises(ReferenceError, match=r"sample\.parquet is missing from the artifact"):
+        _ = load_reference("models:/diab/1").sample
+
+
+def test_odd_columns_are_sampled_as_text_dropped_or_named_apart(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "mixed": [1, "a", 2.5, None] * 5,
+            "lists": [[1], [2], [3], [4]] * 5,
+            "prediction": np.arange(20.0),
+            3: pd.Categorical(["u", "v"] * 10),
+        }
+    )
+    files = build_reference(frame, np.arange(20) % 2, max_rows=8)
+    profile = json.loads(files["profile.json"])
+    assert profile["columns"]["lists"]["kind"] == "other"
+    assert profile["sample"]["dropped"] == {"lists": reference.NOT_COUNTABLE}
+    assert profile["sample"]["as_text"] == ["mixed"]
+    assert profile["predictions"]["columns"] == ["_prediction"]  # apart from X's own column
+    assert profile["predictions"]["over"] == "training" and profile["sample"]["rows"] == 8
+    path = tmp_path / "sample.parquet"
+    path.write_bytes(files["sample.parquet"])
+    sample = reference.read_sample(path, "models:/x/1", 8)
+    assert list(sample.columns) == ["mixed", "prediction", "3", "_prediction"]
+    rows = expected_rows(20, 8)
+    assert [None if pd.isna(v) else v for v in sample["mixed"]] == [
+        None if v is None else str(v) for v in frame["mixed"].iloc[rows]
+    ]
+    np.testing.assert_array_equal(sample["_prediction"], (np.arange(20) % 2)[rows])
