@@ -17,7 +17,8 @@ import pytest
 import jupyter_mlops as mlops
 from jupyter_mlops.core import tags
 from jupyter_mlops.core.registry import package, reference
-from jupyter_mlops.core.registry.reference import ReferenceError, build_reference, load_reference
+from jupyter_mlops.core.registry.reference import ReferenceError, build_reference
+from jupyter_mlops.core.registry.reference_load import load_reference, read_profile, read_sample
 from jupyter_mlops.core.stats.drift import compare
 
 NOTEBOOK = """
@@ -85,7 +86,7 @@ def one_line_refusal(uri: str) -> str:
     return message
 
 
-def test_promote_keeps_a_reference_equal_to_pandas_own_computations(ip, project, client):
+def test_promote_keeps_a_reference_equal_to_pandas_and_refuses_it_tampered(ip, project, client):
     ip.run_cell(textwrap.dedent(NOTEBOOK)).raise_error()
     X, model = ip.user_ns["X"], ip.user_ns["model"]
     promoted = mlops.promote(model, "diab", X=X, alias="staging")
@@ -137,6 +138,80 @@ def test_promote_keeps_a_reference_equal_to_pandas_own_computations(ip, project,
         "Training reference (reference/): 5 columns profiled over 442 rows, 442 rows sampled "
         "with their predictions, for monitor to compare production inputs with." in card
     )
+
+    # the artifact store tampered with, as someone with write access to it could: refused in
+    # one line, before anything is parsed, for every file of reference/ the version recorded
+    folder = stored / tags.REFERENCE_FOLDER
+    profile_path, sample_path = folder / "profile.json", folder / "sample.parquet"
+    profile_bytes, sample_bytes = profile_path.read_bytes(), sample_path.read_bytes()
+    original = json.loads(profile_bytes)
+    script = "<script>alert(1)</script>"
+    html = json.loads(profile_bytes)
+    html["columns"]["band"]["levels"][0][0] = script
+    profile_path.write_text(json.dumps(html), encoding="utf-8")
+    assert one_line_refusal("models:/diab/1") == (
+        "models:/diab/1: reference/profile.json was modified after promotion (its sha256 "
+        "differs from the one recorded on the version): not read"
+    )
+    profile_path.write_bytes(profile_bytes)
+    sample_path.write_bytes(pickle.dumps(pd.DataFrame({"a": [1]})))
+    assert "reference/sample.parquet was modified after promotion" in one_line_refusal(
+        "models:/diab/1"
+    )
+    sample_path.write_bytes(sample_bytes)
+    (folder / "extra.py").write_text("print('hi')\n", encoding="utf-8")
+    assert one_line_refusal("models:/diab/1") == (
+        "models:/diab/1: reference/extra.py was added after promotion: not read"
+    )
+    (folder / "extra.py").unlink()
+    assert load_reference("models:/diab/1").profile == original  # restored: read again
+
+
+def test_a_reference_file_is_parsed_within_limits_and_kept_as_inert_text(tmp_path):
+    """Behind the digests, the reader itself trusts nothing: what a reference never holds is
+    refused in one line; HTML in a level name stays the literal text it is."""
+    X = pd.DataFrame({"age": [1.0, 2.0, None, 4.0], "band": ["a", "b", "a", None]})
+    files = build_reference(X, np.array([0, 1, 0, 1]))
+    original = json.loads(files["profile.json"])
+    path, uri = tmp_path / "profile.json", "models:/m/3"
+
+    def read(profile) -> dict:
+        path.write_text(json.dumps(profile), encoding="utf-8")
+        return read_profile(path, uri)
+
+    def refused(profile_or_text) -> str:
+        if isinstance(profile_or_text, dict):
+            profile_or_text = json.dumps(profile_or_text)
+        path.write_text(profile_or_text, encoding="utf-8")
+        with pytest.raises(ReferenceError) as caught:
+            read_profile(path, uri)
+        message = str(caught.value)
+        assert "\n" not in message and message.startswith(f"{uri}: reference/profile.json")
+        return message
+
+    assert read(original) == original
+    assert dict(original["columns"]["band"]["levels"]) == {"a": 2, "b": 1}
+    assert original["columns"]["age"]["null_rate"] == 0.25
+    script = json.loads(files["profile.json"])
+    script["columns"]["band"]["levels"][0][0] = "<script>alert(1)</script>"
+    assert read(script)["columns"]["band"]["levels"][0][0] == "<script>alert(1)</script>"
+    long = json.loads(files["profile.json"])
+    long["columns"]["band"]["levels"][0][0] = "x" * 5000
+    assert refused(long).endswith("a level name longer than 200 characters)")
+    kind = json.loads(files["profile.json"])
+    kind["columns"]["age"]["kind"] = "pickle"
+    assert refused(kind).endswith("(column 'age': unknown kind)")
+    assert refused('{"format": 1, "rows": NaN}').endswith("is not valid JSON")
+    assert refused("[" * 100_000 + "]" * 100_000).endswith("is not valid JSON")
+    assert refused(" " * (reference.PROFILE_BYTES + 1)).endswith("not read")
+    sample = tmp_path / "sample.parquet"
+    sample.write_bytes(pickle.dumps(X))  # never unpickled, only refused
+    with pytest.raises(ReferenceError, match="is not a readable Parquet file"):
+        read_sample(sample, uri, 4)
+    sample.write_bytes(files["sample.parquet"])
+    with pytest.raises(ReferenceError, match="is not the sample its profile describes"):
+        read_sample(sample, uri, 5)
+    assert read_sample(sample, uri, 4)["prediction"].tolist() == [0, 1, 0, 1]
 
 
 def test_a_large_frame_keeps_a_bounded_seeded_sample_that_drift_can_read(ip, project, client):
@@ -195,46 +270,6 @@ def test_a_version_without_a_reference_says_so_in_one_line(ip, project, client, 
     assert one_line_refusal("models:/bare/1").startswith("models:/bare/1 has no training ref")
 
 
-def test_a_tampered_reference_is_refused_in_one_line_or_kept_as_inert_text(ip, project, client):
-    ip.run_cell(textwrap.dedent(NOTEBOOK)).raise_error()
-    promoted = mlops.promote(ip.user_ns["model"], "diab", X=ip.user_ns["X"])
-    folder = stored_folder(client, promoted.model_id) / tags.REFERENCE_FOLDER
-    profile_path, sample_path = folder / "profile.json", folder / "sample.parquet"
-    original = json.loads(profile_path.read_text(encoding="utf-8"))
-
-    def tampered(change) -> dict:
-        profile = json.loads(json.dumps(original))
-        change(profile)
-        profile_path.write_text(json.dumps(profile), encoding="utf-8")
-        return profile
-
-    # HTML in a level name is kept as the literal text it is (nothing renders or runs it)
-    script = "<script>alert(1)</script>"
-    tampered(lambda p: p["columns"]["band"]["levels"][0].__setitem__(0, script))
-    ref = load_reference("models:/diab/1")
-    assert ref.profile["columns"]["band"]["levels"][0][0] == script
-    # a level name longer than a reference writes, a wrong kind, NaN, a huge file: refused
-    tampered(lambda p: p["columns"]["band"]["levels"][0].__setitem__(0, "x" * 5000))
-    assert "a level name longer than 200 characters" in one_line_refusal("models:/diab/1")
-    tampered(lambda p: p["columns"]["age"].__setitem__("kind", "pickle"))
-    assert "column 'age': unknown kind" in one_line_refusal("models:/diab/1")
-    profile_path.write_text('{"format": 1, "rows": NaN}', encoding="utf-8")
-    assert one_line_refusal("models:/diab/1").endswith("profile.json is not valid JSON")
-    profile_path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
-    assert one_line_refusal("models:/diab/1").endswith("profile.json is not valid JSON")
-    profile_path.write_bytes(b" " * (reference.PROFILE_BYTES + 1))
-    assert "more than a reference writes" in one_line_refusal("models:/diab/1")
-    # the sample: a pickle in its place is never unpickled, only refused
-    profile_path.write_text(json.dumps(original), encoding="utf-8")
-    sample_path.write_bytes(pickle.dumps(pd.DataFrame({"a": [1]})))
-    ref = load_reference("models:/diab/1")  # the profile alone reads fine
-    with pytest.raises(ReferenceError, match="is not a readable Parquet file"):
-        _ = ref.sample
-    sample_path.unlink()
-    with pytest.raises(ReferenceError, match=r"sample\.parquet is missing from the artifact"):
-        _ = load_reference("models:/diab/1").sample
-
-
 def test_odd_columns_are_sampled_as_text_dropped_or_named_apart(tmp_path):
     frame = pd.DataFrame(
         {
@@ -253,7 +288,7 @@ def test_odd_columns_are_sampled_as_text_dropped_or_named_apart(tmp_path):
     assert profile["predictions"]["over"] == "training" and profile["sample"]["rows"] == 8
     path = tmp_path / "sample.parquet"
     path.write_bytes(files["sample.parquet"])
-    sample = reference.read_sample(path, "models:/x/1", 8)
+    sample = read_sample(path, "models:/x/1", 8)
     assert list(sample.columns) == ["mixed", "prediction", "3", "_prediction"]
     rows = expected_rows(20, 8)
     assert [None if pd.isna(v) else v for v in sample["mixed"]] == [
