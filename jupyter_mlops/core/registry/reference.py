@@ -63,10 +63,11 @@ def build_reference(
     X = pd.DataFrame(X)
     names = [str(c) for c in X.columns]
     if len(set(names)) != len(names):
-        raise ReferenceError("column names repeat as text (1 and '1'): no training reference")
+        raise ReferenceError("its column names repeat as text (1 and '1')")
     frame = X.set_axis(names, axis=1)
-    order = np.random.default_rng(seed).permutation(len(frame))
     n_sample = min(max_rows, len(frame))
+    # seeded, uniform, shuffled: any prefix is a uniform sample too; O(rows kept), not O(len(X))
+    order = np.random.default_rng(seed).choice(len(frame), n_sample, replace=False)
     per_column = max(1, min(MAX_LEVELS, LEVEL_BUDGET // max(1, len(names))))
     columns = {c: profile_column(frame[c], per_column) for c in names}
 
