@@ -18,7 +18,12 @@ import jupyter_mlops as mlops
 from jupyter_mlops.core import tags
 from jupyter_mlops.core.registry import package, reference
 from jupyter_mlops.core.registry.reference import ReferenceError, build_reference
-from jupyter_mlops.core.registry.reference_load import load_reference, read_profile, read_sample
+from jupyter_mlops.core.registry.reference_load import (
+    Reference,
+    load_reference,
+    read_profile,
+    read_sample,
+)
 from jupyter_mlops.core.stats.drift import compare
 
 NOTEBOOK = """
@@ -165,6 +170,11 @@ def test_promote_keeps_a_reference_equal_to_pandas_and_refuses_it_tampered(ip, p
         "models:/diab/1: reference/extra.py was added after promotion: not read"
     )
     (folder / "extra.py").unlink()
+    sample_path.unlink()
+    assert one_line_refusal("models:/diab/1") == (
+        "models:/diab/1: reference/sample.parquet is missing from the artifact: not read"
+    )
+    sample_path.write_bytes(sample_bytes)
     assert load_reference("models:/diab/1").profile == original  # restored: read again
 
 
@@ -296,3 +306,9 @@ def test_odd_columns_are_sampled_as_text_dropped_or_named_apart(tmp_path):
         None if v is None else str(v) for v in frame["mixed"].iloc[rows]
     ]
     np.testing.assert_array_equal(sample["_prediction"], (np.arange(20) % 2)[rows])
+    # production rows prepared as the sample was: the mixed column as text, names as text
+    ref = Reference("models:/x/1", profile, path)
+    ready = ref.comparable(frame.drop(columns="lists"))
+    assert list(ready.columns) == ["mixed", "prediction", "3"]
+    assert [None if pd.isna(v) else v for v in ready["mixed"][:4]] == ["1", "a", "2.5", None]
+    assert list(ref.features().columns) == ["mixed", "prediction", "3"]

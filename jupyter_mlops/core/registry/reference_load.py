@@ -25,6 +25,7 @@ from .reference import (
     SAMPLE_BYTES,
     TEXT_CHARS,
     ReferenceError,
+    as_text,
     cut_text,
 )
 
@@ -44,6 +45,7 @@ class Reference:
 
     @property
     def prediction_columns(self) -> list[str]:
+        """The sample's prediction columns (``prediction``, or one per output)."""
         return list(self.profile["predictions"]["columns"])
 
     @functools.cached_property
@@ -59,11 +61,11 @@ class Reference:
         """``frame`` (production inputs) prepared as the sample was: names as text, text cut
         at the same length, the same columns as text, so that ``drift`` compares like with like."""
         frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
-        as_text = set(self.profile["sample"]["as_text"])
+        texts = set(self.profile["sample"]["as_text"])
         out = {}
         for name in frame.columns:
             s = cut_text(frame[name])
-            if name in as_text:
+            if name in texts:
                 s = s.map(as_text)
             out[name] = s
         import pandas as pd
@@ -115,8 +117,12 @@ def _check_digests(client: Any, mv: Any, settings: Any, folder: Path, uri: str) 
         expected = digests.recorded_files(tag, uri=uri, manifest=manifest)
     except digests.ArtifactDigestError as exc:
         raise ReferenceError(str(exc)) from None
+    prefix = f"{tags.REFERENCE_FOLDER}/"
+    missing = [p for p in expected if p.startswith(prefix) and p[len(prefix) :] not in present]
+    if missing:
+        raise ReferenceError(f"{uri}: {missing[0]} is missing from the artifact: not read")
     for name, digest in present.items():
-        path = f"{tags.REFERENCE_FOLDER}/{name}"
+        path = f"{prefix}{name}"
         if path not in expected:
             raise ReferenceError(f"{uri}: {path} was added after promotion: not read")
         if expected[path] != digest:
