@@ -99,6 +99,9 @@ NOTEBOOK_FOLDER = "notebook"  # notebook/<stem>.ipynb and .html: the executed no
 DVC_FOLDER = "dvc"  # dvc/<file>.dvc: the .dvc files of the data a run used
 SWEEP_SUMMARY = "sweep/summary"  # .json and .csv
 SEGMENTS_SUMMARY = "segments/summary"  # .json and .html
+REFERENCE_FOLDER = "reference"  # in a promoted model: the training reference monitor reads
+REFERENCE_PROFILE = "reference/profile.json"  # per-column bins, levels, null rates
+REFERENCE_SAMPLE = "reference/sample.parquet"  # a seeded sample of X with its predictions
 
 
 def data_tag(path: str) -> str:

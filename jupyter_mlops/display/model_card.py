@@ -43,6 +43,7 @@ def render_model_card(
     training: dict[str, Any] | None = None,
     requirements: list[str] | None = None,
     contract_summary: str | None = None,
+    reference: str | None = None,
     segments: dict[str, Any] | None = None,
     model: dict[str, Any] | None = None,
 ) -> str:
@@ -61,7 +62,7 @@ def render_model_card(
     sections = [
         ("Description", [text or f"{NOT_RECORDED.capitalize()}."]),
         ("Model", _model(model)),
-        ("Training data", _training(training, facts.get("eda") or [])),
+        ("Training data", _training(training, facts.get("eda") or [], reference)),
         *([("Segments", _segments(segments))] if segments else []),
         ("Data versions", _data(facts.get("data") or [])),
         ("Run metrics", _run_values(facts, "metrics", "metric", _fmt)),
@@ -158,7 +159,9 @@ def _notebook_text(source: dict[str, Any], run: dict[str, Any]) -> str:
     return text
 
 
-def _training(training: dict[str, Any] | None, eda: list[dict[str, Any]]) -> list[str]:
+def _training(
+    training: dict[str, Any] | None, eda: list[dict[str, Any]], reference: str | None = None
+) -> list[str]:
     lines = []
     if not training:
         lines.append(f"Shape and columns: {NOT_RECORDED}.")
@@ -182,6 +185,8 @@ def _training(training: dict[str, Any] | None, eda: list[dict[str, Any]]) -> lis
             f"{inline(e['name'])} ({_count(e.get('warnings'), 'warning')})" for e in eda
         )
         lines += ["", f"Exploratory reports on the run: {reports} (`eda/<name>.html`)."]
+    if reference:
+        lines += ["", block(reference)]
     return lines
 
 

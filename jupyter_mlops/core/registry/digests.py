@@ -143,6 +143,24 @@ def verify(folder: Path, tag_value: str, *, uri: str) -> int:
     return len(expected)
 
 
+def recorded_files(tag_value: str, *, uri: str, manifest: Path | None = None) -> dict[str, str]:
+    """{relative path: sha256} as the version's tag recorded them, for checking some files of
+    an artifact without downloading all of it; ``manifest`` is the artifact's
+    ``MANIFEST_FILE`` when the tag names one (checked against the tag's digest first)."""
+    recorded = _parse(tag_value, uri)
+    if "manifest" not in recorded:
+        return _files(recorded, uri)
+    if manifest is None or not manifest.is_file():
+        raise ArtifactDigestError(f"{uri}: {MANIFEST_FILE} is missing from the artifact")
+    if file_sha256(manifest) != recorded["sha256"]:
+        raise ArtifactDigestError(_changed(uri, MANIFEST_FILE))
+    try:
+        listed = json.loads(manifest.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ArtifactDigestError(f"{uri}: {MANIFEST_FILE} is unreadable") from None
+    return _files(listed, uri)
+
+
 def _changed(uri: str, path: str) -> str:
     return (
         f"{uri}: {path} was modified after promotion (its sha256 differs from the one "

@@ -40,10 +40,10 @@ def load_model(
 
     A version without recorded digests loads with an ``UnverifiedModelWarning``.
     """
-    name, alias, version = _parse(uri)
+    name, alias, version = parse_uri(uri)
     settings = settings or project_settings(tracking_uri)
     client = models.registry_client(settings)
-    mv = _version(client, name, alias, version)
+    mv = registered_version(client, name, alias, version)
     uri = f"models:/{mv.name}/{mv.version}" if alias is None else uri
     folder = _download(client, mv, settings)
     recorded = (mv.tags or {}).get(tags.ARTIFACT_SHA256)
@@ -63,7 +63,7 @@ def load_model(
         return mlflow.pyfunc.load_model(str(folder))
 
 
-def _parse(uri: Any) -> tuple[str, str | None, str | None]:
+def parse_uri(uri: Any) -> tuple[str, str | None, str | None]:
     """(name, alias, version) of ``models:/NAME@ALIAS`` / ``models:/NAME/VERSION``."""
     match = _URI.match(uri) if isinstance(uri, str) else None
     if match is None:
@@ -79,7 +79,7 @@ def _parse(uri: Any) -> tuple[str, str | None, str | None]:
     return name, alias, version
 
 
-def _version(client: Any, name: str, alias: str | None, version: str | None) -> Any:
+def registered_version(client: Any, name: str, alias: str | None, version: str | None) -> Any:
     """The registered version; an unknown model, alias or version is a one-line NotFoundError."""
     from mlflow.exceptions import MlflowException
 

@@ -23,7 +23,7 @@ from ...display.markdown import card_html
 from ...display.model_card import render_model_card
 from .. import tags
 
-__all__ = ["card_facts", "card_html", "render_model_card"]
+__all__ = ["card_facts", "card_html", "reference_line", "render_model_card"]
 
 TOP_FEATURES = 10  # features of an explanation listed with their importance
 
@@ -74,6 +74,20 @@ def card_facts(client: Any, run_id: str) -> dict[str, Any]:
         "tags": {k: v for k, v in sorted(run_tags.items()) if not tags.is_ours_or_mlflows(k)},
         **reports,
     }
+
+
+def reference_line(summary: dict[str, Any] | None, reason: str | None = None) -> str:
+    """The card's one line on the training reference ``monitor`` compares production with."""
+    if summary is None:
+        return (
+            f"No training reference is kept with this version ({reason or 'not recorded'}): "
+            "monitor cannot compare production inputs with its training data."
+        )
+    return (
+        f"Training reference ({tags.REFERENCE_FOLDER}/): {summary['columns']:,} columns "
+        f"profiled over {summary['rows']:,} rows, {summary['sampled']:,} rows sampled with "
+        "their predictions, for monitor to compare production inputs with."
+    )
 
 
 def _experiment_name(client: Any, experiment_id: str) -> str | None:

@@ -3,6 +3,7 @@
 Layout of the folder (pyfunc always, the sklearn flavour too when it is one)::
 
     MLmodel  contract.json  requirements.txt  python_env.yaml  conda.yaml
+    reference/profile.json  reference/sample.parquet (the training reference: ``reference``)
     input_example.json  serving_input_example.json
     code/<notebook module>.py  code/mlops_loader_<hash>.py  code/mlops_contract_<hash>.py
     code/mlops_contract_<hash>_columns.py
@@ -33,6 +34,8 @@ from ...runtime import loader as packaged_loader
 from .promotion import EXAMPLE_ROWS, is_family, is_sklearn, native
 from .requirements import modules_of, requirements_and_local_code
 
+KEEP_REFERENCE = True  # write reference/ when X is given (tests switch it off: an old artifact)
+
 
 @dataclass
 class Package:
@@ -42,6 +45,8 @@ class Package:
     code_files: list[str]
     requirements: list[str]
     contract: Any  # the learned Contract, or None when no X was given
+    reference: dict[str, Any] | None = None  # the training reference's summary (reference/)
+    no_reference: str | None = None  # why the artifact has none
 
 
 class _Captured(NamedTuple):
@@ -100,7 +105,9 @@ def build(
         shutil.rmtree(pycache, ignore_errors=True)
     if contract is not None:
         contract.save(folder / packaged_loader.CONTRACT_FILE)
-    return Package(captured.module, code_files, requirements, contract)
+    package = Package(captured.module, code_files, requirements, contract)
+    package.reference, package.no_reference = _keep_reference(folder, model, X, input_kind)
+    return package
 
 
 # -- the steps  -----------------------------------------------------------------------------------
@@ -159,6 +166,27 @@ def _write_model_data(
     (data / packaged_loader.MODEL_FILE).write_bytes(pickled)
     written = {**settings, packaged_loader.CONTRACT_MODULE_SETTING: contract_module}
     (data / packaged_loader.SETTINGS_FILE).write_text(json.dumps(written), encoding="utf-8")
+
+
+def _keep_reference(
+    folder: Path, model: Any, X: Any, input_kind: str
+) -> tuple[dict[str, Any] | None, str | None]:
+    """``reference/`` beside the model (data ``monitor`` reads, never loaded by the model):
+    a profile of ``X`` and a seeded sample with the model's predictions on the sample's rows.
+    Returns its summary, or why there is none."""
+    from . import reference
+
+    if X is None:
+        return None, "promoted without X"
+    if not KEEP_REFERENCE:
+        return None, "not kept at promotion"
+    try:
+        kept = reference.write_reference(
+            folder, X, lambda rows: model.predict(native(rows, input_kind))
+        )
+    except reference.ReferenceError as exc:
+        return None, str(exc)
+    return kept, None
 
 
 def _learn_contract(model: Any, X: Any) -> Any:

@@ -97,6 +97,8 @@ def _card(
     model_facts: dict[str, Any],
 ) -> dict[str, Any]:
     """What the card says beyond the run's facts (``render_model_card``'s keywords)."""
+    from .model_card import reference_line
+
     training = None
     if X is not None:
         training = {"rows": len(X), "columns": [str(c) for c in X.columns]}
@@ -112,6 +114,7 @@ def _card(
         "training": training,
         "requirements": package.requirements,
         "contract_summary": _contract_summary(package.contract),
+        "reference": reference_line(package.reference, package.no_reference),
         "segments": model.to_dict() if is_family(model) else None,
         "model": model_facts,
     }

@@ -112,10 +112,9 @@ def _numeric(ref: np.ndarray, cur: np.ndarray) -> dict[str, Any]:
     statistic = ks_p = None
     if len(r) and len(c):
         statistic, ks_p = ks(r, c, presorted=True)
-    finite = r[np.searchsorted(r, -np.inf, "right") : np.searchsorted(r, np.inf, "left")]
-    edges = np.unique(np.quantile(finite, DECILES)) if len(finite) else np.array([])
-    ref_counts = _binned(r, edges, len(ref) - len(r))
-    cur_counts = _binned(c, edges, len(cur) - len(c))
+    edges = decile_edges(r)
+    ref_counts = binned_counts(r, edges, len(ref) - len(r))
+    cur_counts = binned_counts(c, edges, len(cur) - len(c))
     labels = _bin_labels(edges)
     if ref_counts[-1] == 0 and cur_counts[-1] == 0:  # no missing values: no missing bin
         ref_counts, cur_counts = ref_counts[:-1], cur_counts[:-1]
@@ -175,7 +174,15 @@ def _right_ranks(v: np.ndarray) -> np.ndarray:
     return ends[np.cumsum(run)]
 
 
-def _binned(sorted_values: np.ndarray, edges: np.ndarray, missing: int) -> np.ndarray:
+def decile_edges(sorted_values: np.ndarray) -> np.ndarray:
+    """PSI's bin edges: the distinct deciles of the finite values (sorted, no NaN). Public so
+    that the training reference kept at promotion bins its columns exactly as drift does."""
+    r = sorted_values
+    finite = r[np.searchsorted(r, -np.inf, "right") : np.searchsorted(r, np.inf, "left")]
+    return np.unique(np.quantile(finite, DECILES)) if len(finite) else np.array([])
+
+
+def binned_counts(sorted_values: np.ndarray, edges: np.ndarray, missing: int) -> np.ndarray:
     """Counts in the bins (-inf, e1], (e1, e2], ..., (ek, inf), then the missing count."""
     ends = np.searchsorted(sorted_values, edges, "right")  # values <= each edge
     counts = np.diff(np.concatenate([[0], ends, [len(sorted_values)]]))
