@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import pickle
 import subprocess
 import sys
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+import jupyter_mlops as mlops
 from jupyter_mlops.errors import MlopsError
 from jupyter_mlops.runtime import inference_log as il
 from tests.conftest import kernel_env
@@ -194,3 +197,82 @@ def test_a_killed_writer_loses_only_its_unwritten_batch_and_the_next_one_says_so
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         il.InferenceLog(str(tmp_path), "crashy", "1").close()  # said once, not every start
+
+
+NOTEBOOK = """
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+X = X.iloc[:, :5]
+X["size"] = pd.Categorical(np.where(X["mean radius"] > 15, "large", "small"))
+encode = ColumnTransformer(
+    [("size", OneHotEncoder(handle_unknown="ignore"), ["size"])], remainder=StandardScaler()
+)
+model = make_pipeline(encode, LogisticRegression(max_iter=5000)).fit(X, y)
+"""
+
+SERVED = """
+import pickle, sys, warnings
+import mlflow, pandas as pd
+uri, sample, out = sys.argv[1:4]
+X = pd.read_pickle(sample)
+model = mlflow.pyfunc.load_model(uri)
+odd = X.head(3).copy()
+odd["size"] = odd["size"].astype(str)  # JSON and CSV clients send text
+odd.loc[odd.index[0], "mean radius"] = 1e6
+odd.loc[odd.index[1], "size"] = "gigantic"
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    result = {"whole": model.predict(X), "odd": model.predict(odd)}
+result["one"] = [model.predict(X.iloc[[i]])[0] for i in range(5)]
+result["writer"] = type(model._model_impl.log).__module__
+with open(out, "wb") as f:
+    pickle.dump(result, f)
+"""
+
+
+def test_a_promoted_model_logs_its_predictions_from_a_fresh_process(ip, project, tmp_path):
+    ip.run_cell(textwrap.dedent(NOTEBOOK)).raise_error()
+    X, model = ip.user_ns["X"], ip.user_ns["model"]
+    mlops.promote(model, "ilog", X=X, alias="staging")
+    where = tmp_path / "elsewhere"
+    where.mkdir()
+    X.to_pickle(where / "X.pkl")
+    env = kernel_env()
+    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{(project / '.mlops' / 'mlflow.db').as_posix()}"
+    env["MLOPS_INFERENCE_LOG"] = str(tmp_path / "log")
+    done = subprocess.run(
+        [sys.executable, "-I", "-B", "-c", SERVED, "models:/ilog@staging", "X.pkl", "out.pkl"],
+        cwd=where,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    got = pickle.loads((where / "out.pkl").read_bytes())
+    assert got["writer"].startswith("mlops_inference_log_")  # the artifact's own copy
+    expected = model.predict(X)
+    assert np.array_equal(got["whole"], expected)  # predictions unchanged by the log
+    assert np.array_equal(got["one"], expected[:5])
+
+    log = il.dataset(str(tmp_path / "log"), "ilog").to_table().to_pandas()
+    assert len(log) == len(X) + 3 + 5
+    (version,) = set(log["version"])
+    assert version.startswith("uuid-")  # no MLOPS_MODEL_VERSION: MLflow's model_uuid
+    whole = log.groupby("_mlops_request").filter(lambda g: len(g) == len(X))
+    assert whole["prediction"].tolist() == expected.astype(float).tolist()
+    assert whole["mean radius"].tolist() == X["mean radius"].tolist()
+    assert whole["size"].tolist() == X["size"].astype(str).tolist()
+    assert set(whole["_mlops_violations"]) == {"{}"}
+    odd = log.groupby("_mlops_request").filter(lambda g: len(g) == 3)
+    assert json.loads(odd["_mlops_violations"].iloc[0]) == {"mean radius": 1, "size": 1}
+    assert odd["mean radius"].iloc[0] == 1e6 and odd["size"].iloc[1] == "gigantic"
+    assert odd["prediction"].tolist() == got["odd"].astype(float).tolist()
+    assert log.groupby("_mlops_request").ngroups == 7
