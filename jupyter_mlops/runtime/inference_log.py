@@ -10,11 +10,11 @@ partitions as columns::
 
 ``location`` is a folder or a URL pyarrow's filesystems open (``s3://``, ``gs://``, ``hdfs://``).
 A local file is written under a temporary name starting with ``.`` (which readers skip) and
-renamed; a remote object is written whole. Columns: the inputs (see ``arrow_column`` for the
-types, the same in every batch), ``prediction`` (or ``prediction_<name>`` per column of a 2-D
-output), ``_mlops_ts`` (UTC), ``_mlops_request`` (one id per ``record`` call) and
-``_mlops_violations`` (the request's contract findings as JSON ``{"column": rows}``, on each of
-its rows: the contract counts rows per column, not which rows).
+renamed; a remote object is written whole. Columns: the inputs (typed by
+``inference_log_rows.arrow_column``, the same in every batch), ``prediction`` (or
+``prediction_<name>`` per column of a 2-D output), ``_mlops_ts`` (UTC), ``_mlops_request`` (one
+id per ``record`` call) and ``_mlops_violations`` (the request's contract findings as JSON
+``{"column": rows}``, on each of its rows: the contract counts rows per column, not which rows).
 
 A location that cannot be written is one ``MlopsError`` at creation; a failure later (a full
 disk) never reaches the request: the rows are counted as dropped and one warning says so. Each
@@ -22,8 +22,9 @@ live writer keeps a marker (``_writers/<host>-<pid>-<id>.json``: rows received, 
 dropped) removed on a clean close; a writer that starts and finds the marker of a dead process
 on this host warns in one line of the rows that process received and never wrote.
 
-This file needs the standard library, numpy, pandas and pyarrow only: a promoted model ships a
-copy and logs where jupyter-mlops is not installed.
+This file and ``inference_log_rows.py`` need the standard library, numpy, pandas and pyarrow
+only: a promoted model ships a copy of both (the rows module as ``<this copy's name>_rows.py``)
+and logs where jupyter-mlops is not installed.
 """
 
 import atexit
@@ -55,6 +56,27 @@ except ImportError:  # a plain copy of this file, shipped with a packaged model
             """A mistake the user can fix: the message names the thing to change."""
 
 
+def _beside(part: str) -> Any:
+    """The module shipped beside a plain copy of this file as ``<its name>_<part>.py``."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__)
+    name = f"{here.stem}_{part}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, here.with_name(f"{name}.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+try:
+    from . import inference_log_rows as layout
+except ImportError:  # a plain copy: its rows module ships beside it
+    layout = _beside("rows")
+
 LOG_ENV = "MLOPS_INFERENCE_LOG"  # a folder or URL: set, a loaded model logs there
 NAME_ENV = "MLOPS_MODEL_NAME"  # the registered name, when settings.json does not say it
 VERSION_ENV = "MLOPS_MODEL_VERSION"  # the registry's version (known only after registration)
@@ -62,7 +84,8 @@ BATCH_ROWS = 10_000
 FLUSH_SECONDS = 10.0
 MAX_PENDING_ROWS = 1_000_000  # beyond this the writer is not keeping up: rows are dropped
 MARKERS = "_writers"
-TS, REQUEST, VIOLATIONS = "_mlops_ts", "_mlops_request", "_mlops_violations"
+TICK = 0.2  # seconds between the thread's looks at the queue
+MARK_SECONDS = 1.0  # the marker's counts are at most this old
 _STOP = object()
 
 
@@ -165,6 +188,8 @@ class InferenceLog:
                 uuid.uuid4().hex,
             )
             self._queue.put(item)
+            if self.received - self.written - self.dropped >= self.batch_rows:
+                self._wake.set()
         except Exception as exc:  # the prediction is served whatever happens to its log
             self._warn_once(f"{type(exc).__name__}: {exc}")
 
@@ -172,6 +197,7 @@ class InferenceLog:
         """Write what is queued now and wait for it (tests, and ``score`` between chunks)."""
         done = threading.Event()
         self._queue.put(done)
+        self._wake.set()
         done.wait(timeout)
 
     def close(self) -> None:
@@ -180,6 +206,7 @@ class InferenceLog:
             return
         self._closed = True
         self._queue.put(_STOP)
+        self._wake.set()
         self._thread.join()
         with contextlib.suppress(OSError):
             _delete(self._fs, self._marker)
@@ -198,6 +225,7 @@ class InferenceLog:
         self.received = self.written = self.dropped = 0
         self._warned = False
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._wake = threading.Event()
         name = f"{_host()}-{self._pid}-{uuid.uuid4().hex[:8]}.json"
         self._marker = _join(_join(self.folder, MARKERS), name)
         self._started = _now().isoformat(timespec="seconds")
@@ -207,40 +235,48 @@ class InferenceLog:
         self._thread.start()
 
     def _run(self) -> None:
+        """Wake every ``TICK`` seconds (or when woken: a full batch, ``flush``, ``close``) and
+        drain the queue; ``record`` never wakes it per request, so requests do not pay for a
+        thread switch each."""
         batch: list = []
-        rows, deadline = 0, 0.0
+        rows, deadline, marked = 0, 0.0, 0.0
         while True:
-            wait = 1.0 if not batch else min(1.0, max(0.0, deadline - time.monotonic()))
-            try:
-                item = self._queue.get(timeout=wait)
-            except queue.Empty:
-                item = None
-            if isinstance(item, tuple):
-                if not batch:
-                    deadline = time.monotonic() + self.flush_seconds
-                batch.append(item)
-                rows += len(item[0])
-            stop = item is _STOP
-            if batch and (
-                stop
-                or isinstance(item, threading.Event)
-                or rows >= self.batch_rows
-                or time.monotonic() >= deadline
-            ):
+            self._wake.wait(TICK)
+            self._wake.clear()
+            stop, waiters = False, []
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                elif isinstance(item, threading.Event):
+                    waiters.append(item)
+                else:
+                    if not batch:
+                        deadline = time.monotonic() + self.flush_seconds
+                    batch.append(item)
+                    rows += len(item[0])
+                    if rows >= self.batch_rows:
+                        self._write(batch, rows)
+                        batch, rows = [], 0
+            if batch and (stop or waiters or time.monotonic() >= deadline):
                 self._write(batch, rows)
                 batch, rows = [], 0
-            if isinstance(item, threading.Event):
-                item.set()
+            for waiter in waiters:
+                waiter.set()
             if stop:
                 return
-            if item is None or not self._queue.qsize():
+            if time.monotonic() - marked >= MARK_SECONDS:  # what a crash now would lose
                 self._mark()
+                marked = time.monotonic()
 
     def _write(self, batch: list, rows: int) -> None:
         try:
-            frame = log_frame(batch)
-            for day, part in frame.groupby(frame[TS].dt.strftime("%Y-%m-%d"), sort=True):
-                self._put(day, arrow_table(part))
+            frame = layout.log_frame(batch)
+            for day, part in frame.groupby(frame[layout.TS].dt.strftime("%Y-%m-%d"), sort=True):
+                self._put(day, layout.arrow_table(part))
             with self._lock:
                 self.written += rows
         except Exception as exc:  # a full disk, a lost bucket: counted, said once, not raised
@@ -338,78 +374,6 @@ class InferenceLog:
             )
             with contextlib.suppress(OSError):
                 _delete(self._fs, path)
-
-
-# the rows, as the log stores them ----------------------------------------------------------------
-
-
-def log_frame(batch: list) -> pd.DataFrame:
-    """The queued requests as one frame: inputs, prediction column(s) and our own columns
-    (built column by column over the whole batch: the thread shares the interpreter with the
-    requests, so its work per request must stay small)."""
-    frames = [item[0] for item in batch]
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    frame = frame.reset_index(drop=True)
-    frame.columns = [str(c) for c in frame.columns]
-    sizes = [len(f) for f in frames]
-    outputs = [prediction_columns(item[1], len(item[0])) for item in batch]
-    names = list(dict.fromkeys(name for out in outputs for name in out))
-    columns: dict[str, Any] = {}
-    for name in names:
-        parts = [out.get(name, np.full(sizes[i], np.nan)) for i, out in enumerate(outputs)]
-        columns[name] = np.concatenate(parts) if len(parts) > 1 else parts[0]
-    stamps = np.repeat(np.array([item[3] for item in batch]), sizes)
-    columns[TS] = pd.to_datetime(stamps, unit="s", utc=True)
-    columns[REQUEST] = np.repeat(np.array([item[4] for item in batch], object), sizes)
-    counts = [json.dumps({str(k): int(v) for k, v in item[2].items()}) for item in batch]
-    columns[VIOLATIONS] = np.repeat(np.array(counts, object), sizes)
-    clash = [c for c in frame.columns if c in columns or c.startswith("_mlops_")]
-    frame = frame.rename(columns={c: f"input_{c}" for c in clash})
-    return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
-
-
-def prediction_columns(predictions: Any, rows: int) -> dict[str, Any]:
-    """``prediction``, or ``prediction_<column>`` for each column of a 2-D output."""
-    if isinstance(predictions, pd.DataFrame):
-        return {f"prediction_{c}": predictions[c].to_numpy() for c in predictions.columns}
-    values = np.asarray(predictions)
-    if values.ndim == 2 and values.shape[1] == 1:
-        values = values[:, 0]
-    if values.ndim == 2:
-        return {f"prediction_{i}": values[:, i] for i in range(values.shape[1])}
-    return {"prediction": values.reshape(rows) if values.size == rows else values}
-
-
-def arrow_table(frame: pd.DataFrame) -> Any:
-    """``frame`` with every column typed by ``arrow_column``."""
-    import pyarrow as pa
-
-    arrays = [arrow_column(frame[name]) for name in frame.columns]
-    return pa.Table.from_arrays(arrays, names=[str(c) for c in frame.columns])
-
-
-def arrow_column(series: pd.Series) -> Any:
-    """One rule, so a column has the same type in every batch: booleans stay booleans, other
-    numbers are float64 (an integer column with nulls in one batch and none in the next would
-    otherwise change type), datetimes are UTC timestamps (naive ones taken as UTC), and
-    everything else (text, categoricals, mixed objects) is text; nulls stay nulls."""
-    import pyarrow as pa
-
-    dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return pa.array(series.astype("boolean").to_numpy(object, na_value=None), pa.bool_())
-    if pd.api.types.is_numeric_dtype(dtype):
-        values = series.to_numpy("float64", na_value=np.nan)
-        return pa.array(values, pa.float64(), from_pandas=True)
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        stamps = pd.to_datetime(series, utc=True).dt.as_unit("us")
-        return pa.array(stamps, pa.timestamp("us", tz="UTC"))
-    values = series.astype(object)
-    return pa.array([None if _missing(v) else str(v) for v in values], pa.string())
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
 # where the files go: a local folder (os) or a URL (pyarrow's filesystems) ------------------------
