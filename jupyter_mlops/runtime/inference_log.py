@@ -312,8 +312,8 @@ class InferenceLog:
             return
         self._warned = True
         warnings.warn(
-            f"the inference log at {self.location} lost rows ({reason}); predictions are still "
-            f"served, dropped rows are counted in {self._marker}",
+            f"the inference log at {shown(self.location)} lost rows ({reason}); predictions are "
+            f"still served, dropped rows are counted in {self._marker}",
             InferenceLogWarning,
             stacklevel=2,
         )
@@ -350,7 +350,7 @@ class InferenceLog:
         except Exception as exc:
             reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
             raise MlopsError(
-                f"the inference log at {self.location} is not writable ({reason}): set "
+                f"the inference log at {shown(self.location)} is not writable ({reason}): set "
                 f"{LOG_ENV} to a folder or URL this process can write, or unset it"
             ) from None
 
@@ -386,13 +386,24 @@ def _filesystem(location: str) -> tuple[Any, str]:
         try:
             filesystem, path = fs.FileSystem.from_uri(location)
         except Exception as exc:
+            reason = str(exc).splitlines()[0]
             raise MlopsError(
-                f"the inference log at {location} cannot be opened ({str(exc).splitlines()[0]}): "
+                f"the inference log at {shown(location)} cannot be opened ({reason}): "
                 f"set {LOG_ENV} to a folder or a URL such as s3://bucket/prefix"
             ) from None
         return filesystem, path.rstrip("/")
     path = location.removeprefix("file://")
     return None, os.path.abspath(os.path.expanduser(path))
+
+
+def shown(location: str) -> str:
+    """``location`` fit for a message: a URL without its query or user part (they may hold
+    keys)."""
+    if "://" not in location:
+        return location
+    scheme, rest = location.split("://", 1)
+    rest = rest.split("?", 1)[0].split("#", 1)[0]
+    return f"{scheme}://{rest.rsplit('@', 1)[-1] if '@' in rest.split('/', 1)[0] else rest}"
 
 
 def _join(folder: str, name: str) -> str:

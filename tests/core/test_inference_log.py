@@ -21,7 +21,9 @@ import jupyter_mlops as mlops
 from jupyter_mlops.errors import MlopsError
 from jupyter_mlops.runtime import inference_log as il
 from tests.conftest import kernel_env
+from tests.core import test_data_remote
 
+s3_server = test_data_remote.s3_server  # moto's S3 server on 127.0.0.1, with a bucket
 TODAY = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
 
 
@@ -218,7 +220,7 @@ model = make_pipeline(encode, LogisticRegression(max_iter=5000)).fit(X, y)
 """
 
 SERVED = """
-import pickle, sys, warnings
+import os, pickle, sys, warnings
 import mlflow, pandas as pd
 uri, sample, out = sys.argv[1:4]
 X = pd.read_pickle(sample)
@@ -232,6 +234,11 @@ with warnings.catch_warnings():
     result = {"whole": model.predict(X), "odd": model.predict(odd)}
 result["one"] = [model.predict(X.iloc[[i]])[0] for i in range(5)]
 result["writer"] = type(model._model_impl.log).__module__
+os.environ["MLOPS_INFERENCE_LOG"] = os.path.abspath(sample) + "/log"  # under a file
+try:
+    mlflow.pyfunc.load_model(uri)
+except Exception as exc:
+    result["unwritable"] = f"{type(exc).__name__}: {exc}"
 with open(out, "wb") as f:
     pickle.dump(result, f)
 """
@@ -258,6 +265,9 @@ def test_a_promoted_model_logs_its_predictions_from_a_fresh_process(ip, project,
     assert done.returncode == 0, done.stderr[-3000:]
     got = pickle.loads((where / "out.pkl").read_bytes())
     assert got["writer"].startswith("mlops_inference_log_")  # the artifact's own copy
+    # a location the server cannot write: one line when the model loads, not per request
+    assert got["unwritable"].startswith("MlopsError: the inference log at ")
+    assert "is not writable" in got["unwritable"] and "\n" not in got["unwritable"]
     expected = model.predict(X)
     assert np.array_equal(got["whole"], expected)  # predictions unchanged by the log
     assert np.array_equal(got["one"], expected[:5])
@@ -276,3 +286,28 @@ def test_a_promoted_model_logs_its_predictions_from_a_fresh_process(ip, project,
     assert odd["mean radius"].iloc[0] == 1e6 and odd["size"].iloc[1] == "gigantic"
     assert odd["prediction"].tolist() == got["odd"].astype(float).tolist()
     assert log.groupby("_mlops_request").ngroups == 7
+
+
+def test_an_s3_url_gets_whole_objects_and_an_unreachable_bucket_is_one_line(s3_server, monkeypatch):
+    url, s3 = s3_server
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    port = url.rsplit(":", 1)[1]
+    query = f"endpoint_override=127.0.0.1:{port}&scheme=http&region=us-east-1"
+    location = f"s3://mlops-data/inference?{query}"
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "kind": pd.Categorical(["a", "b", "a"])})
+    with il.InferenceLog(location, "remote", "4", batch_rows=3) as log:
+        log.record(frame, [0, 1, 0], {"x": 1})
+        log.record(frame.head(1), [1])
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="mlops-data")["Contents"]]
+    data = [k for k in keys if k.startswith("inference/remote/") and not k.endswith("/")]
+    assert len(data) == 2 and all(k.endswith(".parquet") for k in data)  # the marker is gone
+    assert all(f"/date={TODAY}/version=4/part-" in k for k in data)
+    got = il.dataset(location, "remote").to_table().to_pandas()
+    assert sorted(got["x"]) == [1.0, 1.0, 2.0, 3.0] and set(got["kind"]) == {"a", "b"}
+    missing = f"s3://no-such-bucket/inference?{query}"
+    with pytest.raises(MlopsError) as caught:
+        il.InferenceLog(missing, "remote", "4")
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith("the inference log at s3://no-such-bucket/")
+    assert "is not writable" in message and "endpoint_override" not in message  # no query shown
