@@ -233,6 +233,11 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     result = {"whole": model.predict(X), "odd": model.predict(odd)}
 result["one"] = [model.predict(X.iloc[[i]])[0] for i in range(5)]
+try:  # refused by the contract: not logged
+    model.predict(X.drop(columns=["size"]))
+except Exception as exc:
+    result["missing"] = type(exc).__name__
+model.predict(X.head(2), params={"method": "predict_proba"})  # not logged
 result["writer"] = type(model._model_impl.log).__module__
 os.environ["MLOPS_INFERENCE_LOG"] = os.path.abspath(sample) + "/log"  # under a file
 try:
@@ -285,7 +290,8 @@ def test_a_promoted_model_logs_its_predictions_from_a_fresh_process(ip, project,
     assert json.loads(odd["_mlops_violations"].iloc[0]) == {"mean radius": 1, "size": 1}
     assert odd["mean radius"].iloc[0] == 1e6 and odd["size"].iloc[1] == "gigantic"
     assert odd["prediction"].tolist() == got["odd"].astype(float).tolist()
-    assert log.groupby("_mlops_request").ngroups == 7
+    assert got["missing"] == "ContractError"
+    assert log.groupby("_mlops_request").ngroups == 7  # neither the refused call nor proba
 
 
 def test_an_s3_url_gets_whole_objects_and_an_unreachable_bucket_is_one_line(s3_server, monkeypatch):
