@@ -154,7 +154,6 @@ class InferenceLog:
         self.folder = _join(root, folder_name)
         self._probe()
         self._report_dead_writers()
-        self._lock = threading.Lock()
         self._closed = False
         self._start()
         atexit.register(self.close)
@@ -221,7 +220,10 @@ class InferenceLog:
     # the background thread ------------------------------------------------------------------
 
     def _start(self) -> None:
+        """A thread, a queue, a lock and a marker of this process's own (again in a forked
+        child: the parent's thread is not there, and its queued rows are the parent's to write)."""
         self._pid = os.getpid()
+        self._lock = threading.Lock()
         self.received = self.written = self.dropped = 0
         self._warned = False
         self._queue: queue.SimpleQueue = queue.SimpleQueue()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -317,3 +318,21 @@ def test_an_s3_url_gets_whole_objects_and_an_unreachable_bucket_is_one_line(s3_s
     message = str(caught.value)
     assert "\n" not in message and message.startswith("the inference log at s3://no-such-bucket/")
     assert "is not writable" in message and "endpoint_override" not in message  # no query shown
+
+
+def test_a_forked_worker_writes_its_own_rows_once(tmp_path):
+    log = il.InferenceLog(str(tmp_path), "forked", "1", flush_seconds=3600)
+    log.record(pd.DataFrame({"who": ["parent"] * 2}), [0, 0])  # queued, not yet written
+    pid = os.fork()
+    if pid == 0:  # a server's worker after the model was loaded
+        try:
+            log.record(pd.DataFrame({"who": ["child"] * 3}), [1, 1, 1])
+            log.close()
+        finally:
+            os._exit(0)
+    assert os.waitpid(pid, 0)[1] == 0
+    log.record(pd.DataFrame({"who": ["parent"]}), [0])
+    log.close()
+    got = il.dataset(str(tmp_path), "forked").to_table().to_pandas()
+    assert sorted(got["who"]) == ["child"] * 3 + ["parent"] * 3  # nothing twice, nothing lost
+    assert not list((tmp_path / "forked" / "_writers").iterdir())
