@@ -30,6 +30,7 @@ and logs where jupyter-mlops is not installed.
 import atexit
 import contextlib
 import datetime as dt
+import glob
 import importlib
 import json
 import os
@@ -152,6 +153,13 @@ class InferenceLog:
         self.max_pending_rows = int(max_pending_rows)
         self._fs, root = _filesystem(self.location)
         self.folder = _join(root, folder_name)
+        try:
+            importlib.import_module("pyarrow.parquet")
+        except ImportError:
+            raise MlopsError(
+                f"the inference log needs pyarrow, which this environment lacks: install it "
+                f"(pip install pyarrow) or unset {LOG_ENV}"
+            ) from None
         self._probe()
         self._report_dead_writers()
         self._closed = False
@@ -298,7 +306,7 @@ class InferenceLog:
                 pq.write_table(table, out)
             return
         os.makedirs(folder, exist_ok=True)
-        temporary = os.path.join(folder, f".{name}.tmp")
+        temporary = os.path.join(folder, f".{name}.{self._pid}.tmp")  # the pid: see below
         try:
             with open(temporary, "wb") as out:
                 pq.write_table(table, out)
@@ -376,6 +384,11 @@ class InferenceLog:
             )
             with contextlib.suppress(OSError):
                 _delete(self._fs, path)
+            if self._fs is None:  # a file it was writing when it died: never data, now gone
+                pattern = os.path.join(self.folder, "date=*", "version=*", f".*.{state['pid']}.tmp")
+                for half in glob.glob(pattern):
+                    with contextlib.suppress(OSError):
+                        os.remove(half)
 
 
 # where the files go: a local folder (os) or a URL (pyarrow's filesystems) ------------------------

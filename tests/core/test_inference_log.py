@@ -192,11 +192,16 @@ def test_a_killed_writer_loses_only_its_unwritten_batch_and_the_next_one_says_so
     got = il.dataset(str(tmp_path), "crashy").to_table().to_pandas()
     assert sorted(got["i"].unique()) == [0.0, 1.0, 2.0, 3.0]
     assert (got["prediction"] == got["x"] * 2).all()
+    (marker,) = (tmp_path / "crashy" / "_writers").iterdir()
+    dead = json.loads(marker.read_text())["pid"]
+    half = files[0].parent / f".part-cut.parquet.{dead}.tmp"  # as if killed mid-write
+    half.write_bytes(b"PAR1 and no more")
     with pytest.warns(il.InferenceLogWarning, match="ended without closing: 50 rows") as caught:
         log = il.InferenceLog(str(tmp_path), "crashy", "1")
     assert len(caught) == 1 and "\n" not in str(caught[0].message)
     log.close()
     assert not list((tmp_path / "crashy" / "_writers").iterdir())  # the dead marker is gone
+    assert not half.exists() and data_files(tmp_path) == files
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         il.InferenceLog(str(tmp_path), "crashy", "1").close()  # said once, not every start
