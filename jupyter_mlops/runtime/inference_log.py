@@ -11,7 +11,7 @@ partitions as columns::
 ``location`` is a folder or a URL pyarrow's filesystems open (``s3://``, ``gs://``, ``hdfs://``).
 A local file is written under a temporary name starting with ``.`` (which readers skip) and
 renamed; a remote object is written whole. Columns: the inputs (typed by
-``inference_log_rows.arrow_column``, the same in every batch), ``prediction`` (or
+``inference_log_files.arrow_column``, the same in every batch), ``prediction`` (or
 ``prediction_<name>`` per column of a 2-D output), ``_mlops_ts`` (UTC), ``_mlops_request`` (one
 id per ``record`` call) and ``_mlops_violations`` (the request's contract findings as JSON
 ``{"column": rows}``, on each of its rows: the contract counts rows per column, not which rows).
@@ -22,8 +22,8 @@ live writer keeps a marker (``_writers/<host>-<pid>-<id>.json``: rows received, 
 dropped) removed on a clean close; a writer that starts and finds the marker of a dead process
 on this host warns in one line of the rows that process received and never wrote.
 
-This file and ``inference_log_rows.py`` need the standard library, numpy, pandas and pyarrow
-only: a promoted model ships a copy of both (the rows module as ``<this copy's name>_rows.py``)
+This file and ``inference_log_files.py`` need the standard library, numpy, pandas and pyarrow
+only: a promoted model ships a copy of both (the files module as ``<this copy's name>_files.py``)
 and logs where jupyter-mlops is not installed.
 """
 
@@ -74,9 +74,9 @@ def _beside(part: str) -> Any:
 
 
 try:
-    from . import inference_log_rows as layout
-except ImportError:  # a plain copy: its rows module ships beside it
-    layout = _beside("rows")
+    from . import inference_log_files as layout
+except ImportError:  # a plain copy: its files module ships beside it
+    layout = _beside("files")
 
 LOG_ENV = "MLOPS_INFERENCE_LOG"  # a folder or URL: set, a loaded model logs there
 NAME_ENV = "MLOPS_MODEL_NAME"  # the registered name, when settings.json does not say it
@@ -120,7 +120,7 @@ def dataset(location: str, model_name: str) -> Any:
     import pyarrow.dataset as ds
 
     filesystem, root = _filesystem(location)
-    folder = _join(root, safe_name(model_name, "model name"))
+    folder = layout.join(root, safe_name(model_name, "model name"))
     found = ds.dataset(folder, filesystem=filesystem, format="parquet", partitioning=partitioning())
     schemas = [f.physical_schema for f in found.get_fragments()]
     if not schemas:
@@ -152,7 +152,7 @@ class InferenceLog:
         self.batch_rows, self.flush_seconds = int(batch_rows), float(flush_seconds)
         self.max_pending_rows = int(max_pending_rows)
         self._fs, root = _filesystem(self.location)
-        self.folder = _join(root, folder_name)
+        self.folder = layout.join(root, folder_name)
         try:
             importlib.import_module("pyarrow.parquet")
         except ImportError:
@@ -165,6 +165,7 @@ class InferenceLog:
         self._closed = False
         self._start()
         atexit.register(self.close)
+        _close_on_sigterm(self)
 
     # the request path -----------------------------------------------------------------------
 
@@ -207,16 +208,20 @@ class InferenceLog:
         self._wake.set()
         done.wait(timeout)
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> None:
         """Write what is queued, stop the thread, remove the marker (a clean end)."""
         if self._closed or os.getpid() != self._pid:
             return
         self._closed = True
         self._queue.put(_STOP)
         self._wake.set()
-        self._thread.join()
+        self._thread.join(timeout)
+        with contextlib.suppress(ValueError):
+            _OPEN.remove(self)
+        if self._thread.is_alive():  # still writing: the marker says what may be lost
+            return
         with contextlib.suppress(OSError):
-            _delete(self._fs, self._marker)
+            layout.delete(self._fs, self._marker)
         atexit.unregister(self.close)
 
     def __enter__(self) -> "InferenceLog":
@@ -237,7 +242,7 @@ class InferenceLog:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._wake = threading.Event()
         name = f"{_host()}-{self._pid}-{uuid.uuid4().hex[:8]}.json"
-        self._marker = _join(_join(self.folder, MARKERS), name)
+        self._marker = layout.join(layout.join(self.folder, MARKERS), name)
         self._started = _now().isoformat(timespec="seconds")
         self._marked: tuple = ()
         self._mark()
@@ -298,11 +303,11 @@ class InferenceLog:
     def _put(self, day: str, table: Any) -> None:
         import pyarrow.parquet as pq
 
-        folder = _join(_join(self.folder, f"date={day}"), f"version={self._version}")
+        folder = layout.join(layout.join(self.folder, f"date={day}"), f"version={self._version}")
         name = f"part-{_now().strftime('%Y%m%dT%H%M%S%fZ')}-{uuid.uuid4().hex[:12]}.parquet"
         if self._fs is not None:  # an object store: the object appears whole or not at all
             self._fs.create_dir(folder, recursive=True)
-            with self._fs.open_output_stream(_join(folder, name)) as out:
+            with self._fs.open_output_stream(layout.join(folder, name)) as out:
                 pq.write_table(table, out)
             return
         os.makedirs(folder, exist_ok=True)
@@ -322,8 +327,8 @@ class InferenceLog:
             return
         self._warned = True
         warnings.warn(
-            f"the inference log at {shown(self.location)} lost rows ({reason}); predictions are "
-            f"still served, dropped rows are counted in {self._marker}",
+            f"the inference log at {layout.shown(self.location)} lost rows ({reason}); "
+            f"predictions are still served, dropped rows are counted in {self._marker}",
             InferenceLogWarning,
             stacklevel=2,
         )
@@ -345,7 +350,7 @@ class InferenceLog:
             "dropped": counts[2],
         }
         try:
-            _write_text(self._fs, self._marker, json.dumps(state))
+            layout.write_text(self._fs, self._marker, json.dumps(state))
             self._marked = counts
         except OSError:
             pass  # the next flush tries again; the data files are what matters
@@ -353,22 +358,22 @@ class InferenceLog:
     def _probe(self) -> None:
         """Create the folder and a probe file once: a location this process cannot write is one
         line now, not a failure per request later."""
-        probe = _join(self.folder, f".probe-{uuid.uuid4().hex}")
+        probe = layout.join(self.folder, f".probe-{uuid.uuid4().hex}")
         try:
-            _write_text(self._fs, probe, "")
-            _delete(self._fs, probe)
+            layout.write_text(self._fs, probe, "")
+            layout.delete(self._fs, probe)
         except Exception as exc:
             reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
             raise MlopsError(
-                f"the inference log at {shown(self.location)} is not writable ({reason}): set "
-                f"{LOG_ENV} to a folder or URL this process can write, or unset it"
+                f"the inference log at {layout.shown(self.location)} is not writable ({reason}): "
+                f"set {LOG_ENV} to a folder or URL this process can write, or unset it"
             ) from None
 
     def _report_dead_writers(self) -> None:
         """One warning for the writers on this host that died without closing."""
-        for path in _listing(self._fs, _join(self.folder, MARKERS)):
+        for path in layout.listing(self._fs, layout.join(self.folder, MARKERS)):
             try:
-                state = json.loads(_read_text(self._fs, path))
+                state = json.loads(layout.read_text(self._fs, path))
             except (OSError, ValueError):
                 continue
             if state.get("host") != _host() or _alive(state.get("pid")):
@@ -383,7 +388,7 @@ class InferenceLog:
                 stacklevel=3,
             )
             with contextlib.suppress(OSError):
-                _delete(self._fs, path)
+                layout.delete(self._fs, path)
             if self._fs is None:  # a file it was writing when it died: never data, now gone
                 pattern = os.path.join(self.folder, "date=*", "version=*", f".*.{state['pid']}.tmp")
                 for half in glob.glob(pattern):
@@ -391,7 +396,45 @@ class InferenceLog:
                         os.remove(half)
 
 
-# where the files go: a local folder (os) or a URL (pyarrow's filesystems) ------------------------
+# a server stopped by SIGTERM --------------------------------------------------------------------
+
+_OPEN: list = []  # this process's open writers
+_PREVIOUS: dict = {}  # the SIGTERM handler ours replaced
+
+
+def _close_on_sigterm(log: InferenceLog) -> None:
+    """Write the last batch when the server is stopped by SIGTERM too: uvicorn (under ``mlflow
+    models serve``) shuts down gracefully and then re-raises the signal with the handler found at
+    start, whose default action ends the process without running ``atexit``."""
+    import signal
+
+    _OPEN.append(log)
+    if _PREVIOUS or threading.current_thread() is not threading.main_thread():
+        return
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        previous = signal.getsignal(signal.SIGTERM)
+        if previous in (signal.SIG_IGN, None):
+            return  # the process outlives SIGTERM: nothing ends here
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        _PREVIOUS["handler"] = previous
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    import signal
+
+    previous = _PREVIOUS.get("handler")
+    if callable(previous):  # someone else decides whether the process ends: write, keep open
+        for log in list(_OPEN):
+            log.flush(timeout=30)
+        previous(signum, frame)
+        return
+    for log in list(_OPEN):
+        log.close(timeout=30)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.raise_signal(signal.SIGTERM)
+
+
+# the location: a local folder, or a URL opened by pyarrow ---------------------------------------
 
 
 def _filesystem(location: str) -> tuple[Any, str]:
@@ -403,66 +446,12 @@ def _filesystem(location: str) -> tuple[Any, str]:
         except Exception as exc:
             reason = str(exc).splitlines()[0]
             raise MlopsError(
-                f"the inference log at {shown(location)} cannot be opened ({reason}): "
+                f"the inference log at {layout.shown(location)} cannot be opened ({reason}): "
                 f"set {LOG_ENV} to a folder or a URL such as s3://bucket/prefix"
             ) from None
         return filesystem, path.rstrip("/")
     path = location.removeprefix("file://")
     return None, os.path.abspath(os.path.expanduser(path))
-
-
-def shown(location: str) -> str:
-    """``location`` fit for a message: a URL without its query or user part (they may hold
-    keys)."""
-    if "://" not in location:
-        return location
-    scheme, rest = location.split("://", 1)
-    rest = rest.split("?", 1)[0].split("#", 1)[0]
-    return f"{scheme}://{rest.rsplit('@', 1)[-1] if '@' in rest.split('/', 1)[0] else rest}"
-
-
-def _join(folder: str, name: str) -> str:
-    return f"{folder}/{name}" if folder else name
-
-
-def _write_text(filesystem: Any, path: str, text: str) -> None:
-    parent = path.rsplit("/", 1)[0]
-    if filesystem is not None:
-        filesystem.create_dir(parent, recursive=True)
-        with filesystem.open_output_stream(path) as out:
-            out.write(text.encode("utf-8"))
-        return
-    os.makedirs(parent, exist_ok=True)
-    temporary = f"{path}.{uuid.uuid4().hex[:8]}.tmp"
-    with open(temporary, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(temporary, path)
-
-
-def _read_text(filesystem: Any, path: str) -> str:
-    if filesystem is not None:
-        with filesystem.open_input_stream(path) as f:
-            return f.read().decode("utf-8")
-    with open(path, encoding="utf-8") as f:
-        return f.read()
-
-
-def _delete(filesystem: Any, path: str) -> None:
-    if filesystem is not None:
-        filesystem.delete_file(path)
-    else:
-        os.remove(path)
-
-
-def _listing(filesystem: Any, folder: str) -> list[str]:
-    if filesystem is not None:
-        from pyarrow import fs
-
-        infos = filesystem.get_file_info(fs.FileSelector(folder, allow_not_found=True))
-        return [i.path for i in infos if i.path.endswith(".json")]
-    if not os.path.isdir(folder):
-        return []
-    return [os.path.join(folder, n) for n in sorted(os.listdir(folder)) if n.endswith(".json")]
 
 
 def _host() -> str:

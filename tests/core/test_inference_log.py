@@ -341,3 +341,28 @@ def test_a_forked_worker_writes_its_own_rows_once(tmp_path):
     got = il.dataset(str(tmp_path), "forked").to_table().to_pandas()
     assert sorted(got["who"]) == ["child"] * 3 + ["parent"] * 3  # nothing twice, nothing lost
     assert not list((tmp_path / "forked" / "_writers").iterdir())
+
+
+TERMINATED = """
+import os, signal, sys
+import pandas as pd
+from jupyter_mlops.runtime.inference_log import InferenceLog
+log = InferenceLog(sys.argv[1], "stopped", "1", flush_seconds=3600)
+log.record(pd.DataFrame({"x": [1.0, 2.0]}), [0, 1])
+signal.raise_signal(signal.SIGTERM)  # as uvicorn re-raises it after a graceful shutdown
+print("still running")
+"""
+
+
+def test_a_server_stopped_by_sigterm_writes_its_last_batch(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", TERMINATED, str(tmp_path)],
+        env=kernel_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == -15 and "still running" not in done.stdout  # it still ends
+    got = il.dataset(str(tmp_path), "stopped").to_table().to_pandas()
+    assert got["x"].tolist() == [1.0, 2.0]
+    assert not list((tmp_path / "stopped" / "_writers").iterdir())  # a clean end: no warning

@@ -6,7 +6,7 @@ Layout of the folder (pyfunc always, the sklearn flavour too when it is one)::
     input_example.json  serving_input_example.json
     code/<notebook module>.py  code/mlops_loader_<hash>.py  code/mlops_contract_<hash>.py
     code/mlops_contract_<hash>_columns.py
-    code/mlops_inference_log_<hash>.py  code/mlops_inference_log_<hash>_rows.py
+    code/mlops_inference_log_<hash>.py  code/mlops_inference_log_<hash>_files.py
     code/mlops_segments_<hash>.py (a segment family's class)
     model/model.pkl  model/settings.json
 
@@ -142,23 +142,23 @@ def _ship_runtime(code: Path) -> _Shipped:
     """Copies of the loader, the contract and the inference log writer in ``code/``, named by
     their content's digest. They are copied as they are: the loader finds the contract's and
     the log's copies through ``settings.json``, and each finds its second module beside it
-    (``<contract module>_columns.py``, ``<log module>_rows.py``)."""
-    from ...runtime import contract, contract_columns, inference_log, inference_log_rows
+    (``<contract module>_columns.py``, ``<log module>_files.py``)."""
+    from ...runtime import contract, contract_columns, inference_log, inference_log_files
 
     loader_text = Path(packaged_loader.__file__).read_text(encoding="utf-8")
     contract_text = Path(contract.__file__).read_text(encoding="utf-8")
     columns_text = Path(contract_columns.__file__).read_text(encoding="utf-8")
     log_text = Path(inference_log.__file__).read_text(encoding="utf-8")
-    rows_text = Path(inference_log_rows.__file__).read_text(encoding="utf-8")
+    files_text = Path(inference_log_files.__file__).read_text(encoding="utf-8")
     loader = f"mlops_loader_{digest(loader_text)}"
     shipped = f"mlops_contract_{digest(contract_text + columns_text)}"
-    log = f"mlops_inference_log_{digest(log_text + rows_text)}"
+    log = f"mlops_inference_log_{digest(log_text + files_text)}"
     files = {
         f"{loader}.py": loader_text,
         f"{shipped}.py": contract_text,
         f"{shipped}_columns.py": columns_text,
         f"{log}.py": log_text,
-        f"{log}_rows.py": rows_text,
+        f"{log}_files.py": files_text,
     }
     for name, text in files.items():
         (code / name).write_text(text, encoding="utf-8")

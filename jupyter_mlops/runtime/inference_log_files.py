@@ -1,10 +1,13 @@
-"""The rows of the inference log as it stores them: one frame per batch, one Arrow type per column.
+"""What the inference log writes: one frame per batch with one Arrow type per column, and small
+files on a local folder (os) or a URL (a pyarrow filesystem).
 
 A copy ships beside the writer's copy in a promoted model's ``code/`` folder as
-``<writer module>_rows.py``; it needs numpy, pandas and pyarrow only.
+``<writer module>_files.py``; it needs the standard library, numpy, pandas and pyarrow only.
 """
 
 import json
+import os
+import uuid
 from typing import Any
 
 import numpy as np
@@ -90,3 +93,60 @@ def arrow_column(series: pd.Series) -> Any:
 
 def _missing(value: Any) -> bool:
     return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+# small files: a local folder (os) or a URL (pyarrow's filesystems) ---------------------------
+
+
+def shown(location: str) -> str:
+    """``location`` fit for a message: a URL without its query or user part (they may hold
+    keys)."""
+    if "://" not in location:
+        return location
+    scheme, rest = location.split("://", 1)
+    rest = rest.split("?", 1)[0].split("#", 1)[0]
+    return f"{scheme}://{rest.rsplit('@', 1)[-1] if '@' in rest.split('/', 1)[0] else rest}"
+
+
+def join(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name
+
+
+def write_text(filesystem: Any, path: str, text: str) -> None:
+    parent = path.rsplit("/", 1)[0]
+    if filesystem is not None:
+        filesystem.create_dir(parent, recursive=True)
+        with filesystem.open_output_stream(path) as out:
+            out.write(text.encode("utf-8"))
+        return
+    os.makedirs(parent, exist_ok=True)
+    temporary = f"{path}.{uuid.uuid4().hex[:8]}.tmp"
+    with open(temporary, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(temporary, path)
+
+
+def read_text(filesystem: Any, path: str) -> str:
+    if filesystem is not None:
+        with filesystem.open_input_stream(path) as f:
+            return f.read().decode("utf-8")
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def delete(filesystem: Any, path: str) -> None:
+    if filesystem is not None:
+        filesystem.delete_file(path)
+    else:
+        os.remove(path)
+
+
+def listing(filesystem: Any, folder: str) -> list[str]:
+    if filesystem is not None:
+        from pyarrow import fs
+
+        infos = filesystem.get_file_info(fs.FileSelector(folder, allow_not_found=True))
+        return [i.path for i in infos if i.path.endswith(".json")]
+    if not os.path.isdir(folder):
+        return []
+    return [os.path.join(folder, n) for n in sorted(os.listdir(folder)) if n.endswith(".json")]
