@@ -209,6 +209,16 @@ class Contract:
         when ``on_violation="raise"`` (else one ``ContractWarning``). The frame returned has the
         training columns in training order, cast losslessly to the learned dtypes.
         """
+        return self._enforce(df, on_violation)[0]
+
+    def validate_counted(
+        self, df: pd.DataFrame, on_violation: Literal["warn", "raise"] = "warn"
+    ) -> tuple[pd.DataFrame, dict[str, int]]:
+        """``validate``, also returning the rows flagged per column (``{column: rows}``, only
+        columns with values the training data never had): what the inference log records."""
+        return self._enforce(df, on_violation)
+
+    def _enforce(self, df: pd.DataFrame, on_violation: str) -> tuple[pd.DataFrame, dict[str, int]]:
         if on_violation not in ("warn", "raise"):
             raise ValueError(f"on_violation must be 'warn' or 'raise', not {on_violation!r}")
         findings, frame = self._check(df)
@@ -221,14 +231,17 @@ class Contract:
                 f"dropped {counted(len(extra), 'column')} the model was not trained on: "
                 f"{listed(extra)}",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         values = [f for f in findings if f.severity == "warning"]
         if values:
             if on_violation == "raise":
                 raise ContractError(_summary(values))
-            warnings.warn(_summary(values), ContractWarning, stacklevel=2)
-        return frame  # type: ignore[return-value]  # None only with errors, raised above
+            warnings.warn(_summary(values), ContractWarning, stacklevel=3)
+        counts: dict[str, int] = {}
+        for f in values:
+            counts[str(f.column)] = counts.get(str(f.column), 0) + int(f.rows or 0)
+        return frame, counts  # type: ignore[return-value]  # None only with errors, raised above
 
     def _check(self, df: pd.DataFrame) -> tuple[list[Finding], pd.DataFrame | None]:
         if not isinstance(df, pd.DataFrame):

@@ -13,11 +13,15 @@ import importlib
 import json
 import os
 import pickle
+import re
 
 MODEL_FILE = "model.pkl"
 SETTINGS_FILE = "settings.json"
 CONTRACT_MODULE_SETTING = "contract_module"  # the shipped copy of contract.py, by module name
+LOG_MODULE_SETTING = "inference_log_module"  # the shipped copy of inference_log.py
+NAME_SETTING = "registered_name"  # the name promotion registered the model under
 CONTRACT_FILE = "contract.json"  # next to MLmodel, one level above the data folder
+LOG_ENV, NAME_ENV, VERSION_ENV = "MLOPS_INFERENCE_LOG", "MLOPS_MODEL_NAME", "MLOPS_MODEL_VERSION"
 ON_VIOLATION_ENV = "MLOPS_ON_VIOLATION"
 METHODS = ("predict", "predict_proba", "decision_function", "transform")
 
@@ -25,10 +29,11 @@ METHODS = ("predict", "predict_proba", "decision_function", "transform")
 class PromotedModel:
     """The notebook's model behind its data contract."""
 
-    def __init__(self, model, contract, settings):
+    def __init__(self, model, contract, settings, log=None):
         self.model = model
         self.contract = contract
         self.settings = settings
+        self.log = log  # an InferenceLog when MLOPS_INFERENCE_LOG was set at load
 
     def predict(self, model_input, params=None):
         params = params or {}
@@ -44,19 +49,26 @@ class PromotedModel:
             or self.settings.get("on_violation", "warn")
         )
         X = model_input
+        logged, counts = None, None
         if self.contract is not None:
             import pandas as pd
 
-            checked = self.contract.validate(
-                X if isinstance(X, pd.DataFrame) else pd.DataFrame(X), on_violation=on_violation
-            )
+            frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+            if self.log is not None and hasattr(self.contract, "validate_counted"):
+                checked, counts = self.contract.validate_counted(frame, on_violation=on_violation)
+            else:
+                checked = self.contract.validate(frame, on_violation=on_violation)
+            logged = checked
             if self.settings.get("input") != "array":
                 X = checked
             elif isinstance(X, pd.DataFrame):
                 X = checked.to_numpy()
             # else: an array goes in as given; BLAS sums in memory order, so even a copy with
             # another layout could move the last digit of a prediction
-        return getattr(self.model, method)(X)
+        result = getattr(self.model, method)(X)
+        if self.log is not None and method == "predict":
+            self.log.record(model_input if logged is None else logged, result, counts)
+        return result
 
     def get_raw_model(self):
         """The estimator itself, without the contract check (MLflow's pyfunc convention)."""
@@ -85,7 +97,38 @@ def _load_pyfunc(data_path):
     if settings.get("contract"):
         path = _find_contract(data_path)
         contract = _contract_class(settings).load(path)
-    return PromotedModel(model, contract, settings)
+    return PromotedModel(model, contract, settings, log=_inference_log(settings, data_path))
+
+
+def _inference_log(settings, data_path):
+    """The writer when ``MLOPS_INFERENCE_LOG`` names a location, else None. The model's name:
+    ``MLOPS_MODEL_NAME``, else the name it was promoted under; its version: ``MLOPS_MODEL_VERSION``
+    (the registry numbers a version only after the artifact is written), else ``uuid-`` and
+    the artifact's own MLflow ``model_uuid``, which names exactly this model too."""
+    location = os.environ.get(LOG_ENV)
+    if not location:
+        return None
+    shipped = settings.get(LOG_MODULE_SETTING)
+    if shipped:
+        module = importlib.import_module(shipped)
+    else:
+        from . import inference_log as module
+    name = os.environ.get(NAME_ENV) or settings.get(NAME_SETTING) or "unnamed"
+    version = os.environ.get(VERSION_ENV) or f"uuid-{_model_uuid(data_path)}"
+    return module.InferenceLog(location, name, version)
+
+
+def _model_uuid(data_path):
+    """MLflow's ``model_uuid`` from the MLmodel file above the data folder ("unknown" if none)."""
+    folder = os.path.abspath(data_path)
+    for _ in range(3):
+        folder = os.path.dirname(folder)
+        path = os.path.join(folder, "MLmodel")
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                found = re.search(r"^model_uuid:\s*'?([0-9a-fA-F-]+)", f.read(), re.MULTILINE)
+            return found.group(1) if found else "unknown"
+    return "unknown"
 
 
 def _contract_class(settings):

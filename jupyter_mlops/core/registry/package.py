@@ -7,11 +7,13 @@ Layout of the folder (pyfunc always, the sklearn flavour too when it is one)::
     input_example.json  serving_input_example.json
     code/<notebook module>.py  code/mlops_loader_<hash>.py  code/mlops_contract_<hash>.py
     code/mlops_contract_<hash>_columns.py
+    code/mlops_inference_log_<hash>.py  code/mlops_inference_log_<hash>_files.py
     code/mlops_segments_<hash>.py (a segment family's class)
     model/model.pkl  model/settings.json
 
 The runtime files are copied as they are, named by their content's digest; ``settings.json``
-names the contract's copy for the loader, and a family's class is pickled against its copy, so
+names the contract's and the inference log's copies for the loader (and the registered name,
+which the log files its rows under), and a family's class is pickled against its copy, so
 the model loads with neither jupyter-mlops nor the notebook.
 
 ``promote`` adds ``MODEL_CARD.md`` (and ``mlops_sha256.json`` when the digests are too many for a
@@ -49,6 +51,13 @@ class Package:
     no_reference: str | None = None  # why the artifact has none
 
 
+class _Shipped(NamedTuple):
+    loader: str
+    contract: str
+    inference_log: str
+    files: list[str]
+
+
 class _Captured(NamedTuple):
     module: str
     source: str
@@ -79,15 +88,15 @@ def build(
         captured.tops, root, skip={captured.module, *captured.shipped}
     )
     code_files += [_copy_code(path, code) for path in local]
-    loader_module, contract_module, runtime_files = _ship_runtime(code)
-    code_files += runtime_files
+    shipped = _ship_runtime(code)
+    code_files += shipped.files
     settings = {
         "input": input_kind,
         "on_violation": on_violation,
         "module": captured.module,
         "contract": X is not None,
     }
-    _write_model_data(data, captured.pickled, settings, contract_module)
+    _write_model_data(data, captured.pickled, settings, shipped, name)
     contract = _learn_contract(model, X)
     _save_model(
         folder,
@@ -95,7 +104,7 @@ def build(
         X=X,
         input_kind=input_kind,
         settings=settings,
-        loader_module=loader_module,
+        loader_module=shipped.loader,
         code=code,
         data=data,
         requirements=requirements,
@@ -136,35 +145,45 @@ def _write_notebook_code(code: Path, captured: _Captured) -> list[str]:
     return [f"{captured.module}.py"]
 
 
-def _ship_runtime(code: Path) -> tuple[str, str, list[str]]:
-    """Copies of the loader and the contract in ``code/``, named by their content's digest;
-    returns (loader module, contract module, files written). They are copied as they are: the
-    loader finds the contract's copy through ``settings.json``, and the contract finds its
-    columns module beside it as ``<contract module>_columns.py``."""
-    from ...runtime import contract, contract_columns
+def _ship_runtime(code: Path) -> _Shipped:
+    """Copies of the loader, the contract and the inference log writer in ``code/``, named by
+    their content's digest. They are copied as they are: the loader finds the contract's and
+    the log's copies through ``settings.json``, and each finds its second module beside it
+    (``<contract module>_columns.py``, ``<log module>_files.py``)."""
+    from ...runtime import contract, contract_columns, inference_log, inference_log_files
 
     loader_text = Path(packaged_loader.__file__).read_text(encoding="utf-8")
     contract_text = Path(contract.__file__).read_text(encoding="utf-8")
     columns_text = Path(contract_columns.__file__).read_text(encoding="utf-8")
+    log_text = Path(inference_log.__file__).read_text(encoding="utf-8")
+    files_text = Path(inference_log_files.__file__).read_text(encoding="utf-8")
     loader = f"mlops_loader_{digest(loader_text)}"
     shipped = f"mlops_contract_{digest(contract_text + columns_text)}"
+    log = f"mlops_inference_log_{digest(log_text + files_text)}"
     files = {
         f"{loader}.py": loader_text,
         f"{shipped}.py": contract_text,
         f"{shipped}_columns.py": columns_text,
+        f"{log}.py": log_text,
+        f"{log}_files.py": files_text,
     }
     for name, text in files.items():
         (code / name).write_text(text, encoding="utf-8")
-    return loader, shipped, list(files)
+    return _Shipped(loader, shipped, log, list(files))
 
 
 def _write_model_data(
-    data: Path, pickled: bytes, settings: dict[str, Any], contract_module: str
+    data: Path, pickled: bytes, settings: dict[str, Any], shipped: _Shipped, name: str
 ) -> None:
-    """``model.pkl`` and ``settings.json`` (with the contract copy's module): what the loader
-    reads."""
+    """``model.pkl`` and ``settings.json`` (with the runtime copies' modules and the registered
+    name): what the loader reads."""
     (data / packaged_loader.MODEL_FILE).write_bytes(pickled)
-    written = {**settings, packaged_loader.CONTRACT_MODULE_SETTING: contract_module}
+    written = {
+        **settings,
+        packaged_loader.CONTRACT_MODULE_SETTING: shipped.contract,
+        packaged_loader.LOG_MODULE_SETTING: shipped.inference_log,
+        packaged_loader.NAME_SETTING: name,
+    }
     (data / packaged_loader.SETTINGS_FILE).write_text(json.dumps(written), encoding="utf-8")
 
 
