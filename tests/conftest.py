@@ -149,6 +149,24 @@ def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
     )
 
 
+def start_cli(*args: str, cwd: Path) -> subprocess.Popen:
+    """The console script started as a terminal's foreground job (its own process group, the
+    default Ctrl-C action), for a test that interrupts or kills it while it runs."""
+    import signal
+
+    exe = Path(sys.executable).parent / "jupyter-mlops"
+    return subprocess.Popen(
+        [str(exe), *args],
+        cwd=cwd,
+        env=kernel_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
 def free_port() -> int:
     import socket
 

@@ -15,22 +15,11 @@ from pathlib import Path
 import nbformat
 import psutil
 
-from tests.conftest import all_runs, cli, kernel_env, write_notebook
-
-EXE = Path(sys.executable).parent / "jupyter-mlops"
+from tests.conftest import all_runs, cli, kernel_env, start_cli, write_notebook
 
 
 def _start(project: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [str(EXE), "run", *args],
-        cwd=project,
-        env=kernel_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, as a terminal's foreground job
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    return start_cli("run", *args, cwd=project)
 
 
 def _wait_for_marker(marker: Path, proc: subprocess.Popen) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import all_runs, cli, free_port, kernel_env, write_notebook
+from tests.conftest import all_runs, cli, free_port, kernel_env, start_cli, write_notebook
 
 CELLS = [
     "alpha = 0.1",
@@ -329,17 +329,7 @@ def test_ctrl_c_stops_the_workers_and_ends_the_parent_killed(project: Path, clie
         ["alpha = 0", "import time\ntime.sleep(120)"],
         tags={0: ["parameters"]},
     )
-    exe = Path(sys.executable).parent / "jupyter-mlops"
-    proc = subprocess.Popen(
-        [str(exe), "sweep", "slow.ipynb", "-p", "alpha", "1,2,3,4", "--workers", "2"],
-        cwd=project,
-        env=kernel_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, as a terminal's foreground job
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    proc = start_cli("sweep", "slow.ipynb", "-p", "alpha", "1,2,3,4", "--workers", "2", cwd=project)
     try:
         deadline = time.time() + 90
         while True:  # both workers are inside a notebook
