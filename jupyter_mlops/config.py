@@ -20,7 +20,15 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 STORE_DIR = ".mlops"
 CONFIG_TABLE = "jupyter-mlops"
-_KNOWN_KEYS = {"tracking_uri", "registry_uri", "experiment", "dvc_remote", "autolog"}
+_KNOWN_KEYS = {
+    "tracking_uri",
+    "registry_uri",
+    "experiment",
+    "dvc_remote",
+    "autolog",
+    "inference_log",
+}
+INFERENCE_DIR = "inference"  # <root>/.mlops/inference: the inference log's default home
 
 
 class ConfigError(MlopsError, ValueError):
@@ -78,6 +86,7 @@ class Settings:
     dvc_remote: str | None
     autolog: bool
     source: dict[str, str] = field(default_factory=dict, compare=False)
+    inference_log: str = ""  # a folder or fsspec URL; "" means <root>/.mlops/inference
 
     @property
     def store_dir(self) -> Path:
@@ -86,6 +95,11 @@ class Settings:
     @property
     def is_default_store(self) -> bool:
         return self.tracking_uri == _default_tracking_uri(self.root)
+
+    @property
+    def inference_log_location(self) -> str:
+        """Where served and scored models log their inputs and predictions (a folder or URL)."""
+        return self.inference_log or str(self.store_dir / INFERENCE_DIR)
 
     @property
     def artifact_root(self) -> Path | None:
@@ -152,6 +166,9 @@ def resolve_settings(
     exp = pick("experiment", experiment, "MLFLOW_EXPERIMENT_NAME", None)
     auto = _as_bool(pick("autolog", autolog, None, True), "autolog")
     remote = pick("dvc_remote", None, None, None)
+    log = pick("inference_log", None, "MLOPS_INFERENCE_LOG", "")
+    if log and "://" not in str(log) and not Path(str(log)).expanduser().is_absolute():
+        log = str((root / str(log)).resolve())  # a relative folder means relative to the root
     return Settings(
         root=root,
         tracking_uri=str(tracking),
@@ -160,4 +177,5 @@ def resolve_settings(
         dvc_remote=remote,
         autolog=auto,
         source=source,
+        inference_log=str(log or ""),
     )

@@ -68,3 +68,16 @@ def test_bad_autolog_value(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.jupyter-mlops]\nautolog = 'maybe'\n")
     with pytest.raises(ConfigError, match="autolog"):
         resolve_settings(tmp_path, environ={})
+
+
+def test_inference_log_location(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    s = resolve_settings(tmp_path, environ={})
+    assert s.inference_log_location == str(tmp_path.resolve() / ".mlops" / "inference")
+    (tmp_path / "pyproject.toml").write_text("[tool.jupyter-mlops]\ninference_log = 'logs/inf'\n")
+    s = resolve_settings(tmp_path, environ={})
+    assert s.inference_log_location == str(tmp_path.resolve() / "logs" / "inf")
+    assert s.source["inference_log"] == "pyproject.toml"
+    s = resolve_settings(tmp_path, environ={"MLOPS_INFERENCE_LOG": "s3://bucket/inference"})
+    assert s.inference_log_location == "s3://bucket/inference"
+    assert s.source["inference_log"] == "$MLOPS_INFERENCE_LOG"

@@ -40,27 +40,34 @@ def load_model(
 
     A version without recorded digests loads with an ``UnverifiedModelWarning``.
     """
-    name, alias, version = parse_uri(uri)
     settings = settings or project_settings(tracking_uri)
-    client = models.registry_client(settings)
-    mv = registered_version(client, name, alias, version)
-    uri = f"models:/{mv.name}/{mv.version}" if alias is None else uri
-    folder = _download(client, mv, settings)
-    recorded = (mv.tags or {}).get(tags.ARTIFACT_SHA256)
-    if recorded is None:
-        warnings.warn(
-            f"{uri} has no recorded file digests (promoted before they were recorded, or not "
-            "by jupyter-mlops): loaded unverified",
-            UnverifiedModelWarning,
-            stacklevel=2,
-        )
-    else:
-        digests.drop_load_byproducts(folder)
-        digests.verify(folder, recorded, uri=uri)
+    _, folder = verified_download(uri, settings)
     import mlflow.pyfunc
 
     with store.quiet_logs("mlflow"):
         return mlflow.pyfunc.load_model(str(folder))
+
+
+def verified_download(uri: str, settings: Settings) -> tuple[Any, Path]:
+    """(the registered version, a private folder holding its artifact), the files checked
+    against the digests recorded at promotion; ``load_model``, ``serve`` and ``score`` share it."""
+    name, alias, version = parse_uri(uri)
+    client = models.registry_client(settings)
+    mv = registered_version(client, name, alias, version)
+    shown = f"models:/{mv.name}/{mv.version}" if alias is None else uri
+    folder = _download(client, mv, settings)
+    recorded = (mv.tags or {}).get(tags.ARTIFACT_SHA256)
+    if recorded is None:
+        warnings.warn(
+            f"{shown} has no recorded file digests (promoted before they were recorded, or not "
+            "by jupyter-mlops): loaded unverified",
+            UnverifiedModelWarning,
+            stacklevel=3,
+        )
+    else:
+        digests.drop_load_byproducts(folder)
+        digests.verify(folder, recorded, uri=shown)
+    return mv, folder
 
 
 def parse_uri(uri: Any) -> tuple[str, str | None, str | None]:
@@ -125,4 +132,4 @@ def _download(client: Any, mv: Any, settings: Settings) -> Path:
     return Path(local)
 
 
-__all__ = ["UnverifiedModelWarning", "load_model"]
+__all__ = ["UnverifiedModelWarning", "load_model", "verified_download"]
