@@ -103,6 +103,25 @@ REFERENCE_FOLDER = "reference"  # in a promoted model: the training reference mo
 REFERENCE_PROFILE = "reference/profile.json"  # per-column bins, levels, null rates
 REFERENCE_SAMPLE = "reference/sample.parquet"  # a seeded sample of X with its predictions
 
+# -- monitoring: one run per window, in the experiment monitoring_experiment(model name) -------
+MONITOR_RUN = "mlops.monitor"  # "true" on a monitoring run
+MONITOR_MODEL = "mlops.monitor.model"  # the registered name monitored
+MONITOR_VERSION = "mlops.monitor.version"  # its version number, as text
+MONITOR_WINDOW_START = "mlops.monitor.window_start"  # ISO 8601 UTC, inclusive
+MONITOR_WINDOW_END = "mlops.monitor.window_end"  # ISO 8601 UTC, exclusive
+MONITOR_VERDICT = "mlops.monitor.verdict"  # "drifted", "stable", "inconclusive" or "empty"
+MONITOR_DRIFTED = "mlops.monitor.drifted"  # JSON list of the input columns that drifted
+MONITOR_PREDICTION_DRIFTED = "mlops.monitor.prediction_drifted"  # "true" or "false"
+MONITOR_ROWS = "rows"  # metric: logged rows in the window
+MONITOR_VIOLATION_RATE = "violation_rate"  # metric: share of rows out of contract, worst column
+MONITOR_DRIFTED_COUNT = "drifted_columns"  # metric: how many input columns drifted
+MONITOR_REPORT = "monitor/drift"  # artifacts: monitor/drift.json and monitor/drift.html
+
+
+def monitoring_experiment(model_name: str) -> str:
+    """The experiment that holds a registered model's monitoring runs, one per window."""
+    return f"monitoring/{model_name}"
+
 
 def data_tag(path: str) -> str:
     """The run tag that records the md5 of DVC-tracked ``path`` (MLflow keys stop at 250)."""
