@@ -19,6 +19,7 @@ from pathlib import Path
 from unittest import mock
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import jupyter_mlops as mlops
@@ -30,6 +31,7 @@ from tests.conftest import ENV_VARS, client_for, git
 NOTEBOOK = """
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
@@ -277,7 +279,7 @@ def test_violations_count_each_request_once_and_never_trust_a_cell():
     sizes = {"a": 5, "b": 3, "c": 10, "d": 1, "e": 1}
     rows = [(r, cells[r]) for r, n in sizes.items() for _ in range(n)]
     frame = pd.DataFrame(rows, columns=["_mlops_request", "_mlops_violations"])
-    out = monitor_report.violations(frame)
+    out = monitor_report.violations(pa.Table.from_pandas(frame, preserve_index=False))
     assert out["requests"] == 5 and out["unreadable_violations"] == 2
     assert out["violations"] == {
         "x": {"rows": 3, "rate": 3 / 20},

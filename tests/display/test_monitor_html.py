@@ -9,6 +9,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from jupyter_mlops.core.production import monitor, monitor_report
 from jupyter_mlops.core.production.monitor_windows import Window
@@ -46,7 +47,9 @@ def hostile_report(tmp_path) -> dict:
     names = monitor_report.log_names(reference, list(logged.columns))
     start = dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc)
     span = Window(start, start + dt.timedelta(days=1))
-    judged = [monitor_report.judge_window(span, logged, reference, names)]
+    table = pa.Table.from_pandas(logged, preserve_index=False)
+    rows = np.arange(len(logged))
+    judged = [monitor_report.judge_window(span, table, rows, reference, names)]
     source = {"kind": "promoted", "rows": 3000, "sampled": 3000}
     return monitor.summary("evil", "1", "1d", span.start, span.end, source, judged)
 

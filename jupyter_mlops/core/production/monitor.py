@@ -100,8 +100,8 @@ def monitor(
         )
     frame = mw.read_rows(dataset, version, start, end, [*names.values(), REQUEST, VIOLATIONS])
     judged = [
-        monitor_report.judge_window(span, frame.iloc[a:b], reference, names)
-        for span, (a, b) in zip(spans, mw.split(frame, spans), strict=True)
+        monitor_report.judge_window(span, frame, rows, reference, names)
+        for span, rows in zip(spans, mw.split(frame, spans), strict=True)
     ]
     data = summary(name, version, window, start, end, source, judged)
     data["log"] = shown(location)

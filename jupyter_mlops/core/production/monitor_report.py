@@ -39,15 +39,16 @@ def log_names(reference: Any, log_columns: list[str]) -> dict[str, str]:
 
 
 def judge_window(
-    window: Any, frame: Any, reference: Any, names: dict[str, str], alpha: float = 0.05
+    window: Any, table: Any, rows: Any, reference: Any, names: dict[str, str], alpha: float = 0.05
 ) -> dict[str, Any]:
-    """The report of one window (``frame``: its logged rows, possibly none)."""
+    """The report of one window: ``rows`` (numpy row numbers, possibly none) of ``table`` (the
+    logged rows, Arrow)."""
     from ..stats.reports import json_safe
 
     out: dict[str, Any] = {
         "start": window.start_iso,
         "end": window.end_iso,
-        "rows": len(frame),
+        "rows": len(rows),
         "requests": 0,
         "drift_rows": 0,
         "verdict": "empty",
@@ -60,26 +61,24 @@ def judge_window(
         "unreadable_violations": 0,
         "features": None,
     }
-    if len(frame) == 0:
+    if len(rows) == 0:
         return out
-    out.update(violations(frame))
-    sample = subsample(frame)
-    out["drift_rows"] = len(sample)
+    out.update(violations(_rows(table, rows)))
+    sampled = subsample(rows)
+    out["drift_rows"] = len(sampled)
+    wanted = list(dict.fromkeys(names.values()))
+    frame = _rows(table.select(wanted), sampled).to_pandas(ignore_metadata=True)
     features = [c for c in reference.columns if c in names]
-    report = _drift(
-        reference.features()[features],
-        reference.comparable(_take(sample, features, names)),
-        alpha,
-        "inputs",
-    )
+    current = reference.comparable(_take(frame, features, names))
+    report = _drift(reference.features()[features], current, alpha, "inputs")
     out["features"] = report
     out["drifted"] = list(report["drifted"])
     out["inconclusive"] = list(report["inconclusive"])
     predictions = [c for c in reference.prediction_columns if c in names]
     if predictions:
-        ref = reference.sample[predictions]
-        cur = _take(sample, predictions, names)
-        pred = _drift(ref, cur, alpha, "predictions")
+        pred = _drift(
+            reference.sample[predictions], _take(frame, predictions, names), alpha, "predictions"
+        )
         out["prediction_drift"] = pred
         out["prediction_drifted"] = bool(pred["drifted"])
     if out["drifted"]:
@@ -89,6 +88,13 @@ def judge_window(
     else:
         out["verdict"] = "stable"
     return json_safe(out)
+
+
+def _rows(table: Any, rows: Any) -> Any:
+    """``table``'s ``rows`` (all of them without a copy)."""
+    if len(rows) == table.num_rows and (len(rows) == 0 or rows[-1] == len(rows) - 1):
+        return table  # split's "every row" is 0..n-1 in order
+    return table.take(rows)
 
 
 def _take(frame: Any, columns: list[str], names: dict[str, str]) -> Any:
@@ -102,41 +108,49 @@ def _drift(reference: Any, current: Any, alpha: float, name: str) -> dict[str, A
     return compare(reference, current, alpha=alpha, name=name)
 
 
-def subsample(frame: Any, limit: int | None = None) -> Any:
-    """At most ``limit`` (``DRIFT_ROWS``) rows: a seeded uniform sample, in the log's order."""
+def subsample(rows: Any, limit: int | None = None) -> Any:
+    """At most ``limit`` (``DRIFT_ROWS``) of ``rows``: a seeded uniform sample, in order."""
     import numpy as np
 
     limit = DRIFT_ROWS if limit is None else limit
-    if len(frame) <= limit:
-        return frame
-    rows = np.sort(np.random.default_rng(SEED).choice(len(frame), limit, replace=False))
-    return frame.iloc[rows].reset_index(drop=True)
+    if len(rows) <= limit:
+        return rows
+    return rows[np.sort(np.random.default_rng(SEED).choice(len(rows), limit, replace=False))]
 
 
-def violations(frame: Any) -> dict[str, Any]:
+def violations(table: Any) -> dict[str, Any]:
     """Violation rates per column (violating rows / window rows), the worst as
-    ``violation_rate``, counting each request once."""
+    ``violation_rate``, counting each request once (``table``: the window's logged rows)."""
+    import pyarrow.compute as pc
+
     from ...runtime.inference_log_files import REQUEST, VIOLATIONS
 
-    rows = len(frame)
-    if REQUEST not in frame.columns or VIOLATIONS not in frame.columns:
+    rows = table.num_rows
+    if REQUEST not in table.column_names or VIOLATIONS not in table.column_names:
         return {"requests": 0, "violations": {}, "violation_rate": 0.0}
-    per_request = frame.groupby(REQUEST, sort=False, dropna=False).agg(
-        cells=(VIOLATIONS, "first"), size=(VIOLATIONS, "size")
+    requests = (
+        table.select([REQUEST, VIOLATIONS])
+        .group_by(REQUEST)
+        .aggregate([(VIOLATIONS, "min"), (VIOLATIONS, "max"), (REQUEST, "count")])
     )
+    cells, other = requests.column(f"{VIOLATIONS}_min"), requests.column(f"{VIOLATIONS}_max")
+    # a request's rows carry one cell; one that does not is unreadable
+    found = pc.or_kleene(pc.not_equal(cells, "{}"), pc.not_equal(cells, other))
+    found = pc.fill_null(found, True)
+    columns = [f"{VIOLATIONS}_min", f"{VIOLATIONS}_max", f"{REQUEST}_count"]
+    kept = requests.filter(found).select(columns).to_pandas()  # requests with findings: few
     counts: dict[str, int] = {}
     unreadable = 0
-    grouped = per_request.groupby("cells", sort=False, dropna=False)["size"]
-    for cell, sizes in grouped:
-        parsed = _counts(cell)
+    for cell, high, size in kept.itertuples(index=False, name=None):
+        parsed = _counts(cell) if cell == high else None
         if parsed is None:
-            unreadable += len(sizes)
+            unreadable += 1
             continue
-        for column, n in parsed.items():  # capped at each request's rows
-            counts[column] = counts.get(column, 0) + int(sizes.clip(upper=n).sum())
+        for column, n in parsed.items():  # capped at the request's rows
+            counts[column] = counts.get(column, 0) + min(int(n), int(size))
     rates = {c: n / rows for c, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n}
     return {
-        "requests": len(per_request),
+        "requests": requests.num_rows,
         "violations": {c: {"rows": counts[c], "rate": r} for c, r in rates.items()},
         "violation_rate": max(rates.values(), default=0.0),
         "unreadable_violations": unreadable,

@@ -165,29 +165,38 @@ def first_stamp(dataset: Any, version: str) -> dt.datetime | None:
 def read_rows(
     dataset: Any, version: str, since: dt.datetime, until: dt.datetime, columns: list[str]
 ) -> Any:
-    """The logged rows of ``[since, until)`` as a pandas frame sorted by ``_mlops_ts`` (the
-    columns that exist in the log; the others are absent and said so by the report)."""
+    """The logged rows of ``[since, until)`` as an Arrow table of the ``columns`` that exist in
+    the log (the others are absent, and said so by the report). Kept in Arrow: only the rows
+    drift compares become pandas (``monitor_report``)."""
     from ...runtime.inference_log_files import TS
 
     present = [c for c in dict.fromkeys([TS, *columns]) if c in dataset.schema.names]
-    table = dataset.to_table(columns=present, filter=version_filter(version, since, until))
-    frame = table.to_pandas(ignore_metadata=True)
-    return frame.sort_values(TS, kind="stable").reset_index(drop=True)
+    return dataset.to_table(columns=present, filter=version_filter(version, since, until))
 
 
-def split(frame: Any, spans: list[Window]) -> list[tuple[int, int]]:
-    """``(first row, end row)`` of each window in ``frame`` (sorted by ``_mlops_ts``)."""
+def split(table: Any, spans: list[Window]) -> list[Any]:
+    """The row numbers of ``table`` in each window, in the log's order (numpy arrays)."""
     import numpy as np
-    import pandas as pd
 
     from ...runtime.inference_log_files import TS
 
-    stamps = pd.DatetimeIndex(frame[TS]).tz_convert("UTC").tz_localize(None).as_unit("us")
-    stamps = stamps.to_numpy()
-    edges = [np.datetime64(pd.Timestamp(w.start).tz_convert(None), "us") for w in spans]
-    edges.append(np.datetime64(pd.Timestamp(spans[-1].end).tz_convert(None), "us"))
-    cuts = np.searchsorted(stamps, np.array(edges, "M8[us]"), side="left")
-    return [(int(cuts[i]), int(cuts[i + 1])) for i in range(len(spans))]
+    if table.num_rows == 0:
+        return [np.array([], "int64") for _ in spans]
+    stamps = table.column(TS).to_numpy().astype("datetime64[us]")  # UTC, tz dropped
+    edges = np.array([_naive(w.start) for w in spans] + [_naive(spans[-1].end)], "M8[us]")
+    which = np.searchsorted(edges, stamps, side="right") - 1  # the filter kept [since, until)
+    if (which == which[0]).all():  # one window holds every row: no copy
+        rows = np.arange(len(which))
+        return [rows if k == which[0] else np.array([], "int64") for k in range(len(spans))]
+    order = np.argsort(which, kind="stable")
+    cuts = np.searchsorted(which[order], np.arange(len(spans) + 1), side="left")
+    return [order[cuts[k] : cuts[k + 1]] for k in range(len(spans))]
+
+
+def _naive(stamp: dt.datetime) -> Any:
+    import numpy as np
+
+    return np.datetime64(stamp.astimezone(UTC).replace(tzinfo=None), "us")
 
 
 __all__ = [

@@ -69,7 +69,11 @@ class Reference:
         texts = set(self.profile["sample"]["as_text"])
         out = {}
         for name in frame.columns:
-            s = cut_text(frame[name])
+            s = frame[name]
+            # Arrow-backed text (as read from the inference log) is cut by Arrow, as fast as
+            # a copy; the rest as the sample was cut
+            arrow = getattr(s.dtype, "storage", None) == "pyarrow"
+            s = s.str.slice(0, TEXT_CHARS) if arrow else cut_text(s)
             if name in texts:
                 s = s.map(as_text)
             out[name] = s
