@@ -8,13 +8,14 @@ import json
 import pytest
 
 from tests.conftest import cli, client_for
-from tests.core.test_monitor import build_project, monitoring_runs, project_at
+from tests.core.test_monitor import monitoring_runs, project_at, shared_shop
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory, _shell):
-    with project_at(tmp_path_factory.mktemp("monitor-cli") / "proj") as root:
-        yield build_project(root, _shell)
+    built = shared_shop(tmp_path_factory, _shell)  # built once per session
+    with project_at(built["root"]):
+        yield built
 
 
 def no_constant(name: str):
@@ -23,6 +24,7 @@ def no_constant(name: str):
 
 def test_a_drifted_day_exits_3_naming_its_columns_in_text_json_and_runs(shop):
     root = shop["root"]
+    before = len(monitoring_runs(client_for(root)))
     done = cli("monitor", "shop@live", "--since", "2026-11-02", "--until", "2026-11-05", cwd=root)
     assert done.returncode == 3, done.stderr
     lines = done.stdout.splitlines()
@@ -51,7 +53,7 @@ def test_a_drifted_day_exits_3_naming_its_columns_in_text_json_and_runs(shop):
     assert report["prediction_drifted"] is True and report["rows"] == 8000
     # both calls recorded their windows: 2 x 3 runs
     runs = monitoring_runs(client_for(root))
-    assert len(runs) == 6 and {r.info.status for r in runs} == {"FINISHED"}
+    assert len(runs) == before + 6 and {r.info.status for r in runs} == {"FINISHED"}
     assert {r.info.run_id for r in runs} >= {w["run_id"] for w in report["windows"]}
 
 

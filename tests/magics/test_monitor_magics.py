@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import execute_notebook, write_notebook
-from tests.core.test_monitor import build_project, project_at
+from tests.core.test_monitor import project_at, shared_shop
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory, _shell):
-    with project_at(tmp_path_factory.mktemp("monitor-magic") / "proj") as root:
-        yield build_project(root, _shell)
+    built = shared_shop(tmp_path_factory, _shell)  # built once per session
+    with project_at(built["root"]):
+        yield built
 
 
 def test_monitor_shows_its_windows_inline(shop):
