@@ -285,6 +285,13 @@ def test_no_log_is_one_line(shop, tmp_path):
         mlops.monitor("shop@live", settings=settings, record=False)
     message = str(caught.value)
     assert message.startswith("no inference log of models:/shop/1 at ") and "\n" not in message
+    # a writer started and wrote nothing yet: its marker only, no Parquet file
+    (tmp_path / "nothing" / "shop" / "_writers").mkdir(parents=True)
+    (tmp_path / "nothing" / "shop" / "_writers" / "h-1-x.json").write_text("{}")
+    with pytest.raises(MlopsError) as caught:
+        mlops.monitor("shop@live", since=SINCE, settings=settings, record=False)
+    assert str(caught.value).startswith("the inference log at ")
+    assert "has no rows of models:/shop/1" in str(caught.value)
 
 
 def test_violations_count_each_request_once_and_never_trust_a_cell():

@@ -69,7 +69,7 @@ def monitor(
     ``[since, until)`` (ISO 8601, UTC when naive; default: its first logged row to now), one
     ``window`` (``1h``, ``6h``, ``1d``, ``7d``...) at a time, against its training reference;
     with ``record``, each window is a run in the experiment ``monitoring/<name>``."""
-    from ...runtime.inference_log_files import REQUEST, VIOLATIONS, shown
+    from ...runtime.inference_log_files import REQUEST, TS, VIOLATIONS, shown
     from ..session import project_settings
     from . import monitor_record, monitor_report
     from . import monitor_windows as mw
@@ -82,14 +82,14 @@ def monitor(
     reference, source = training_reference(uri, settings)
     location = settings.inference_log_location
     dataset = mw.log_dataset(location, name, uri)
-    if start is None:
+    if start is None or TS not in dataset.schema.names:  # no file written yet: no columns
         first = mw.first_stamp(dataset, version)
         if first is None:
             raise MonitorError(
                 f"the inference log at {shown(location)} has no rows of {uri}: serve or score "
                 "it with the log on first, or check inference_log / MLOPS_INFERENCE_LOG"
             )
-        start = mw.floor(first, length)
+        start = start or mw.floor(first, length)
     end = end or dt.datetime.now(mw.UTC)
     spans = mw.windows(start, end, length)
     names = monitor_report.log_names(reference, dataset.schema.names)
