@@ -104,7 +104,8 @@ describe('healthBars', () => {
     const bars = healthBars([STABLE, DRIFTED, window({ drifted_count: null })], 240, 28);
     expect(bars.map(b => b.verdict)).toEqual(['stable', 'drifted', 'stable']);
     expect(bars[1].height).toBe(24); // the most drifted fills the strip
-    expect(bars[0].height).toBe(2); // nothing drifted: a baseline tick
+    expect(bars[0].height).toBe(3); // nothing drifted: a baseline tick
+    expect(bars[1].x - bars[0].x).toBe(18); // packed from the left
     expect(bars[0].x).toBeLessThan(bars[1].x);
     expect(bars[2].title).toContain('drifted columns unreadable');
     expect(healthBars([])).toEqual([]);

@@ -8,7 +8,7 @@ export const STRIP_HEIGHT = 28;
 const PAD = 2;
 const GAP = 2;
 const MAX_BAR = 16; // a few windows stay narrow bars, not wide blocks
-const MIN_BAR_HEIGHT = 2; // a window with nothing drifted is a baseline tick
+const MIN_BAR_HEIGHT = 3; // a window with nothing drifted is a baseline tick
 
 /** How each verdict reads: an icon and words, so colour is never the only cue. */
 const VERDICTS: Record<MonitorVerdict | 'unknown', { icon: string; text: string }> = {
@@ -45,7 +45,8 @@ export function healthBars(
   }
   const counts = windows.map(w => w.drifted_count ?? 0);
   const most = Math.max(1, ...counts);
-  const slot = (width - 2 * PAD) / windows.length;
+  // packed from the left, oldest first; many windows share the width
+  const slot = Math.min(MAX_BAR + GAP, (width - 2 * PAD) / windows.length);
   const barWidth = Math.max(1, Math.min(MAX_BAR, slot - GAP));
   const room = height - 2 * PAD;
   return windows.map((w, index) => {
@@ -219,7 +220,7 @@ export function ModelHealth(props: ModelHealth.IProps): JSX.Element {
         className="jp-mlops-health-window jp-mlops-dim"
         title="last window: start inclusive, end exclusive"
       >
-        {`last window ${windowText(last)}`}
+        last window <span className="jp-mlops-health-dates">{windowText(last)}</span>
         {last.problems.length > 0 && (
           <span className="jp-mlops-health-problems" title={last.problems.join('\n')}>
             {` · ${plural(last.problems.length, 'value')} unreadable`}
