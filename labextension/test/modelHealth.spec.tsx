@@ -81,6 +81,17 @@ describe('ModelHealth', () => {
     );
   });
 
+  it('says each verdict in words and an icon', () => {
+    const said: string[] = [];
+    for (const verdict of ['drifted', 'stable', 'inconclusive', 'empty'] as const) {
+      act(() =>
+        root.render(<ModelHealth health={monitoring([window({ verdict })])} error={null} />)
+      );
+      said.push(host.querySelector('.jp-mlops-health-verdict')?.textContent ?? '');
+    }
+    expect(said).toEqual(['▲ drifted', '✓ stable', '? inconclusive', '∅ no rows logged']);
+  });
+
   it('says when a version was never monitored, or could not be read', () => {
     act(() => root.render(<ModelHealth health={monitoring([])} error={null} />));
     expect(host.textContent).toBe('not monitored yet');
@@ -145,5 +156,17 @@ describe('RegistryModel health', () => {
     expect(api.calls.filter(c => c === 'monitoring:m/2').length).toBe(2);
     await model.toggleModel('m'); // closed: nothing kept
     expect(model.health(2)).toBeNull();
+  });
+
+  it('reads the health of the 20 newest versions only', async () => {
+    const api = new FakeApi();
+    api.versions = async () =>
+      Array.from({ length: 25 }, (_, i) => ({ name: 'm', version: 25 - i, aliases: [] }));
+    const model = new RegistryModel(api);
+    await model.toggleModel('m');
+    const asked = api.calls.filter(c => c.startsWith('monitoring:'));
+    expect(asked.length).toBe(20);
+    expect(model.health(6)).not.toBeNull();
+    expect(model.health(5)).toBeNull();
   });
 });
