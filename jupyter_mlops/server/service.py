@@ -259,9 +259,7 @@ class MlopsService:
         number = check_version(version)
         size = check_max_results(limit, "limit")
         settings = self.settings()
-        return monitoring_history(
-            settings, name, number, limit=size, client=self.client(settings)
-        )
+        return monitoring_history(settings, name, number, limit=size, client=self.client(settings))
 
     # -- data -----------------------------------------------------------------------------------
     @_answers
