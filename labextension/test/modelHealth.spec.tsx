@@ -100,7 +100,8 @@ describe('ModelHealth', () => {
   });
 
   it('counts the names it was not given and the values it could not read', () => {
-    const odd = window({ verdict: null, drifted: ['a'], drifted_count: 3, problems: ['x'] });
+    const verdict = 'toString' as any; // not a verdict, though every object has it
+    const odd = window({ verdict, drifted: ['a'], drifted_count: 3, problems: ['x'] });
     act(() => root.render(<ModelHealth health={monitoring([odd])} error={null} />));
     expect(host.querySelector('.jp-mlops-health-drifted')?.textContent).toBe(
       'columns: a and 2 more'

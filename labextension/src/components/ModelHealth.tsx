@@ -75,7 +75,8 @@ function verdictOf(w: IMonitoringWindow): {
   icon: string;
   text: string;
 } {
-  const key = w.verdict && w.verdict in VERDICTS ? w.verdict : 'unknown';
+  const known = w.verdict !== null && Object.prototype.hasOwnProperty.call(VERDICTS, w.verdict);
+  const key = known ? (w.verdict as MonitorVerdict) : 'unknown';
   return { key, ...VERDICTS[key] };
 }
 
