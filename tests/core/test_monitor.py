@@ -215,6 +215,18 @@ def test_a_shifted_day_flags_exactly_its_two_columns_and_is_recorded_run_by_run(
     html = (Path(local) / "drift.html").read_text()
     assert "<script" not in html and "amount" in html and "Contract violations" in html
 
+    # the panel's reader (monitor_history, the REST route's) reads them as written
+    from jupyter_mlops.core.production.monitor_history import monitoring_history
+
+    history = monitoring_history(shop["settings"], "shop", 1)
+    mine = [w for w in history["windows"] if w["run_id"] in {r.info.run_id for r in runs}]
+    assert [(w["verdict"], w["drifted"], w["rows"], w["problems"]) for w in mine] == [
+        ("stable", [], 4000, []),
+        ("drifted", ["amount", "channel"], 4000, []),
+        ("empty", [], 0, []),
+    ]
+    assert mine[1]["prediction_drifted"] is True and mine[1]["start"] == "2026-11-03T00:00:00+00:00"
+
     # again: new runs beside the old (a record of each judgement), none without record
     again = mlops.monitor("shop/1", since="2026-11-03", until="2026-11-04", record=False)
     assert [w["drifted"] for w in again.windows] == [["amount", "channel"]]

@@ -1,7 +1,7 @@
 """``monitor`` of a version promoted before references were kept: the reference is rebuilt from
 the training data its run recorded (DVC md5, the object in the project's real DVC cache), or one
 line says why it cannot be. The old version is a real promotion with the reference switched off
-(``package.KEEP_REFERENCE``), as every promotion was before issue 20."""
+(``promote(..., reference=False)``), as every promotion was before issue 20."""
 
 from __future__ import annotations
 
@@ -12,21 +12,19 @@ import pytest
 
 import jupyter_mlops as mlops
 from jupyter_mlops.core import tags
-from jupyter_mlops.core.registry import package
 from jupyter_mlops.errors import MlopsError
 from tests.core.test_monitor import NOTEBOOK, SINCE, UNTIL, log_two_days
 
 
 def test_an_old_version_is_judged_against_a_reference_rebuilt_from_its_dvc_data(
-    ip, project: Path, client, monkeypatch
+    ip, project: Path, client
 ):
-    monkeypatch.setattr(package, "KEEP_REFERENCE", False)
     ip.run_cell(textwrap.dedent(NOTEBOOK)).raise_error()
     X, model = ip.user_ns["X"], ip.user_ns["model"]
     X.to_csv(project / "train.csv", index=False)
     ip.run_line_magic("mlops", "track start -e training --no-autolog")
     mlops.data.add("train.csv")
-    mlops.promote(model, "old", X=X)
+    mlops.promote(model, "old", X=X, reference=False)  # as every promotion before issue 20
     ip.run_line_magic("mlops", "track stop")
     stored = client.get_model_version("old", "1")
     md5 = stored.tags[tags.data_tag("train.csv")]
