@@ -69,6 +69,8 @@ def monitor(
     ``[since, until)`` (ISO 8601, UTC when naive; default: its first logged row to now), one
     ``window`` (``1h``, ``6h``, ``1d``, ``7d``...) at a time, against its training reference;
     with ``record``, each window is a run in the experiment ``monitoring/<name>``."""
+    import numpy as np
+
     from ...runtime.inference_log_files import REQUEST, TS, VIOLATIONS, shown
     from ..session import project_settings
     from . import monitor_record, monitor_report
@@ -98,11 +100,13 @@ def monitor(
             f"the inference log of {uri} at {shown(location)} has none of the model's input "
             f"columns ({', '.join(reference.columns[:5])}...): is it this model's log?"
         )
-    frame = mw.read_rows(dataset, version, start, end, [*names.values(), REQUEST, VIOLATIONS])
-    judged = [
-        monitor_report.judge_window(span, frame, rows, reference, names)
-        for span, rows in zip(spans, mw.split(frame, spans), strict=True)
-    ]
+    columns = [*names.values(), REQUEST, VIOLATIONS]
+    judged = []
+    for span in spans:  # one window in memory at a time
+        table = mw.read_rows(dataset, version, span.start, span.end, columns)
+        rows = np.arange(table.num_rows)
+        judged.append(monitor_report.judge_window(span, table, rows, reference, names))
+        del table
     data = summary(name, version, window, start, end, source, judged)
     data["log"] = shown(location)
     data["missing"] = [c for c in reference.columns if c not in names]

@@ -140,9 +140,13 @@ def version_filter(version: str, since: dt.datetime | None, until: dt.datetime |
 
     where = ds.field("version") == str(version)  # hive partitions read back URI-decoded
     ts = pa.timestamp("us", tz="UTC")
+    # the date partitions too (YYYY-MM-DD compares as text): other days' files are not opened
     if since is not None:
+        where = where & (ds.field("date") >= since.astimezone(UTC).strftime("%Y-%m-%d"))
         where = where & (ds.field(TS) >= pa.scalar(since, ts))
     if until is not None:
+        last = (until - dt.timedelta(microseconds=1)).astimezone(UTC)
+        where = where & (ds.field("date") <= last.strftime("%Y-%m-%d"))
         where = where & (ds.field(TS) < pa.scalar(until, ts))
     return where
 
@@ -167,36 +171,12 @@ def read_rows(
 ) -> Any:
     """The logged rows of ``[since, until)`` as an Arrow table of the ``columns`` that exist in
     the log (the others are absent, and said so by the report). Kept in Arrow: only the rows
-    drift compares become pandas (``monitor_report``)."""
+    drift compares become pandas (``monitor_report``). ``monitor`` reads one window at a time,
+    so memory is bounded by the largest window, not the period."""
     from ...runtime.inference_log_files import TS
 
     present = [c for c in dict.fromkeys([TS, *columns]) if c in dataset.schema.names]
     return dataset.to_table(columns=present, filter=version_filter(version, since, until))
-
-
-def split(table: Any, spans: list[Window]) -> list[Any]:
-    """The row numbers of ``table`` in each window, in the log's order (numpy arrays)."""
-    import numpy as np
-
-    from ...runtime.inference_log_files import TS
-
-    if table.num_rows == 0:
-        return [np.array([], "int64") for _ in spans]
-    stamps = table.column(TS).to_numpy().astype("datetime64[us]")  # UTC, tz dropped
-    edges = np.array([_naive(w.start) for w in spans] + [_naive(spans[-1].end)], "M8[us]")
-    which = np.searchsorted(edges, stamps, side="right") - 1  # the filter kept [since, until)
-    if (which == which[0]).all():  # one window holds every row: no copy
-        rows = np.arange(len(which))
-        return [rows if k == which[0] else np.array([], "int64") for k in range(len(spans))]
-    order = np.argsort(which, kind="stable")
-    cuts = np.searchsorted(which[order], np.arange(len(spans) + 1), side="left")
-    return [order[cuts[k] : cuts[k + 1]] for k in range(len(spans))]
-
-
-def _naive(stamp: dt.datetime) -> Any:
-    import numpy as np
-
-    return np.datetime64(stamp.astimezone(UTC).replace(tzinfo=None), "us")
 
 
 __all__ = [
@@ -208,6 +188,5 @@ __all__ = [
     "parse_time",
     "parse_window",
     "read_rows",
-    "split",
     "windows",
 ]
