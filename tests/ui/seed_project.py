@@ -16,52 +16,72 @@ XSS_NAME = "<img src=x onerror=alert(1)>"
 MODEL = "ui-model"
 LOSSES = [0.9, 0.5, 0.3, 0.2]
 DRIFTED = ["age", "plan"]  # one numeric, one categorical column (issue 20, acceptance 4)
-VIOLATION_RATE = 0.042
 
 
-def seed_monitoring(name: str, version: str) -> dict:
-    """Two monitoring windows of version ``version`` of model ``name``, recorded as ``monitor``
-    records them (the names in ``core/tags.py``): a stable day, then a day where ``DRIFTED``
-    drifted. Until ``mlops.monitor`` is on main; at merge, swap this for a real ``monitor``
-    call over logged inputs shifted in those two columns."""
-    from mlflow.entities import Metric, RunTag
+HEALTH_MODEL = "ui-health"
+DAYS = ("2026-03-01", "2026-03-02", "2026-03-03")  # day 1 as in training, day 2 shifted
+
+
+def health_rows(n: int, seed: int, shifted: bool = False):
+    """Customers: ``age`` (numeric) and ``plan`` (categorical) move on the shifted day,
+    ``income`` never does."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "age": rng.normal(52, 4, n).clip(18, 60)
+            if shifted
+            else rng.normal(40, 8, n).clip(18, 90),
+            "plan": rng.choice(
+                ["basic", "plus", "pro"], n, p=[0.2, 0.3, 0.5] if shifted else [0.6, 0.3, 0.1]
+            ),
+            "income": rng.lognormal(10, 0.4, n),
+        }
+    )
+
+
+def seed_monitoring() -> dict:
+    """A pipeline on ``age``, ``plan`` and ``income`` promoted as ``HEALTH_MODEL``; a day of
+    requests drawn as its training data was and a day with ``age`` and ``plan`` shifted
+    (50 of its 1,200 rows aged 150, beyond the contract's range), logged by the real writer
+    of the loaded model (``time.time`` set to the day while it records each request); then a
+    real ``mlops.monitor`` over both days, which records the two windows the panel shows."""
+    import datetime as dt
+    import os
+    from unittest import mock
+
+    import mlflow.pyfunc
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
 
     from jupyter_mlops.config import resolve_settings
-    from jupyter_mlops.core import store, tags
+    from jupyter_mlops.core.production import target
 
+    X = health_rows(3000, 1)
+    y = 0.1 * X["age"] + (X["plan"] == "pro") + 0.00001 * X["income"]
+    encode = ColumnTransformer([("plan", OneHotEncoder(), ["plan"])], remainder="passthrough")
+    model = make_pipeline(encode, Ridge()).fit(X, y)
+    with mlops.track(experiment=EXPERIMENT, run_name="health", autolog=False):
+        mlops.promote(model, name=HEALTH_MODEL, X=X, alias="live")
     settings = resolve_settings()
-    client = store.client(settings)
-    experiment = store.experiment_id(settings, tags.monitoring_experiment(name))
-    windows = [
-        ("2026-03-01", "2026-03-02", "stable", [], 1000, 0.0),
-        ("2026-03-02", "2026-03-03", "drifted", DRIFTED, 1200, VIOLATION_RATE),
-    ]
-    runs = []
-    for day, next_day, verdict, drifted, rows, rate in windows:
-        run_id = client.create_run(experiment, run_name=f"monitor {day}").info.run_id
-        values = {
-            tags.MONITOR_RUN: "true",
-            tags.MONITOR_MODEL: name,
-            tags.MONITOR_VERSION: version,
-            tags.MONITOR_WINDOW_START: f"{day}T00:00:00+00:00",
-            tags.MONITOR_WINDOW_END: f"{next_day}T00:00:00+00:00",
-            tags.MONITOR_VERDICT: verdict,
-            tags.MONITOR_DRIFTED: json.dumps(drifted),
-            tags.MONITOR_PREDICTION_DRIFTED: "false",
-        }
-        metrics = {
-            tags.MONITOR_ROWS: rows,
-            tags.MONITOR_VIOLATION_RATE: rate,
-            tags.MONITOR_DRIFTED_COUNT: len(drifted),
-        }
-        client.log_batch(
-            run_id,
-            metrics=[Metric(k, v, 0, 0) for k, v in metrics.items()],
-            tags=[RunTag(k, v) for k, v in values.items()],
-        )
-        client.set_terminated(run_id)
-        runs.append(run_id)
-    return {"experiment_id": experiment, "runs": runs}
+    resolved = target.resolve(f"models:/{HEALTH_MODEL}/1", settings)
+    with mock.patch.dict(os.environ, resolved.log_env(settings)):
+        loaded = mlflow.pyfunc.load_model(str(resolved.folder))
+    shifted = health_rows(1200, 3, shifted=True)
+    shifted.loc[:49, "age"] = 150.0  # 50 of 1,200 rows out of the contract: 4.2%
+    for day, frame in ((DAYS[0], health_rows(1000, 2)), (DAYS[1], shifted)):
+        noon = dt.datetime.fromisoformat(day).replace(hour=12, tzinfo=dt.timezone.utc)
+        for i in range(0, len(frame), 200):
+            with mock.patch("time.time", return_value=noon.timestamp() + i):
+                loaded.predict(frame.iloc[i : i + 200])
+    loaded._model_impl.log.close()  # every queued request written
+    report = mlops.monitor(f"{HEALTH_MODEL}/1", since=DAYS[0], until=DAYS[2], window="1d")
+    last = report.to_dict()["windows"][-1]
+    return {"drifted": report.drifted, "violation_rate": last["violation_rate"]}
 
 
 def main(with_model: bool) -> dict:
@@ -88,7 +108,8 @@ def main(with_model: bool) -> dict:
         with mlops.track(experiment=EXPERIMENT, run_name="promoted", autolog=False):
             mlops.promote(model, name=MODEL, X=X, y=y, alias="staging")
         facts["model"] = MODEL
-        facts["monitoring"] = seed_monitoring(MODEL, "1")
+        facts["health_model"] = HEALTH_MODEL
+        facts["monitoring"] = seed_monitoring()
     return facts
 
 

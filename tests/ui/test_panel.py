@@ -357,7 +357,9 @@ def health_of(model: Any, version: int | str) -> Any:
 def test_model_health_shows_the_last_windows_drifted_columns(ui: UI) -> None:
     from tests.ui.seed_project import DRIFTED
 
-    name = ui.lab.facts["model"]
+    name = ui.lab.facts["health_model"]  # monitored by a real mlops.monitor in the seed
+    assert ui.lab.facts["monitoring"]["drifted"] == DRIFTED
+    assert ui.lab.facts["monitoring"]["violation_rate"] == 50 / 1200  # the 50 planted rows
     model = open_model(ui, name)
     health = health_of(model, 1)
     assert health.get_attribute("data-verdict") == "drifted"
@@ -415,7 +417,7 @@ def test_model_health_shows_a_hostile_column_name_as_text(ui: UI) -> None:
 
 
 def test_model_health_screenshots_in_light_and_dark_themes(ui: UI) -> None:
-    name = ui.lab.facts["model"]
+    name = ui.lab.facts["health_model"]
 
     def shot(file: str) -> None:
         model = open_model(ui, name)
