@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -83,7 +84,7 @@ def clear_log(promoted) -> None:
 
 
 def test_parquet_in_chunks_equals_predict_on_the_whole_frame_and_every_row_is_logged(
-    promoted, tmp_path
+    promoted, tmp_path, capsys
 ):
     clear_log(promoted)
     frame = rows(25_000, 1)
@@ -94,7 +95,10 @@ def test_parquet_in_chunks_equals_predict_on_the_whole_frame_and_every_row_is_lo
         tmp_path / "out.parquet",
         chunksize=7_000,  # does not divide 25,000, nor the row groups
         settings=promoted["settings"],
+        progress=True,
     )
+    bar = capsys.readouterr().err
+    assert "Scoring" in bar and "25.0k/25.0k" in bar  # tqdm's bar, in rows
     assert (result.rows, result.chunks, result.files) == (25_000, 4, 1)
     assert result.model == "models:/churn/1"  # the version the alias resolved to
     out = pd.read_parquet(tmp_path / "out.parquet")
@@ -221,7 +225,11 @@ def test_a_folder_on_a_dask_cluster_gives_the_local_predictions(
     assert sorted(log["amount"].tolist()) == sorted(
         a for f in frames.values() for a in f["amount"].tolist()
     )
-    assert not (tmp_path / "here" / ".mlops").exists()
+    # the rows were logged by the workers' processes (each keeps a marker named by its pid
+    # while its log is open); this process never loaded the model for the Dask run
+    markers = list((Path(settings.inference_log_location) / "churn" / "_writers").iterdir())
+    pids = {int(m.name.split("-")[-2]) for m in markers}
+    assert pids and os.getpid() not in pids
 
 
 def test_bad_input_is_one_line_before_anything_is_written(promoted, tmp_path):

@@ -27,6 +27,7 @@ CONTRACT_FILE = "contract.json"  # beside MLmodel in a promoted artifact
 PREDICTION = "prediction"
 STALLED_SECONDS = 120.0  # a log writer that wrote nothing for this long is not waited for
 _LOAD_LOCK = threading.Lock()  # the environment is the process's: one load at a time
+_CACHE_LOCK = threading.Lock()  # a worker's threads share its one loaded model
 _LOADED: dict[tuple, Any] = {}  # a Dask worker loads each model once
 
 
@@ -85,11 +86,18 @@ def load(folder: str | Path, env: dict[str, str]) -> Scoring:
 
 
 def load_once(folder: str, env: dict[str, str]) -> Scoring:
-    """``load``, cached per process: a Dask worker scoring many files loads the model once."""
+    """``load``, kept per process: a Dask worker scoring many files loads the model once. Only
+    the latest model is kept (a new ``score`` downloads a new folder); the one it replaces has
+    its log closed, so its rows are written."""
     key = (folder, tuple(sorted(env.items())))
-    if key not in _LOADED:
-        _LOADED[key] = load(folder, env)
-    return _LOADED[key]
+    with _CACHE_LOCK:
+        if key not in _LOADED:
+            for old in _LOADED.values():
+                if old.log is not None:
+                    old.log.close()
+            _LOADED.clear()
+            _LOADED[key] = load(folder, env)
+        return _LOADED[key]
 
 
 def score_file(
