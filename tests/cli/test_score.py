@@ -244,6 +244,7 @@ def test_bad_input_is_one_line_before_anything_is_written(promoted, tmp_path):
         ((URI, "fake.parquet", "o.parquet"), "is not a readable parquet file"),
         ((URI, "in.parquet", "o.csv"), "the output is written in the input's format (parquet)"),
         ((URI, "in.parquet", "nowhere/o.parquet"), "nowhere does not exist: create it first"),
+        ((URI, ".", "in.parquet"), "the output folder"),  # a folder's output exists already
     ]
     for (uri, source, out), expected in cases:
         with pytest.raises(MlopsError) as caught:
