@@ -395,3 +395,26 @@ def test_a_large_parquet_file_scores_in_bounded_memory(promoted, tmp_path):
     assert np.array_equal(scored["prediction"].to_numpy(), expected)
     assert len(logged(promoted)) == n + 4 * chunksize  # the small file's rows, the big file's
     os.remove(str(big) + ".out.parquet")
+
+
+def test_a_model_promoted_before_models_logged_scores_as_it_predicts_and_says_it_logs_nothing(
+    tmp_path,
+):
+    """A 0.1.0 artifact (``tests/fixtures``) has no log writer: it scores, and the one thing
+    score must not do is name a log that holds nothing."""
+    from jupyter_mlops.core.production import score_chunks
+
+    folder = Path(__file__).parents[1] / "fixtures" / "promoted-0.1.0" / "pipeline"
+    expected = json.loads((folder / "expected.json").read_text())
+    pd.DataFrame(**expected["rows"]).to_parquet(tmp_path / "in.parquet")
+    env = {"MLOPS_INFERENCE_LOG": str(tmp_path / "log"), "MLOPS_MODEL_NAME": "old"}
+    scoring = score_chunks.load(folder, env)
+    assert "before promoted models logged" in score_chunks.unlogged(scoring, env)
+    assert score_chunks.unlogged(scoring, {**env, "MLOPS_INFERENCE_LOG": ""}) is None
+    result = score_chunks.score_file(
+        scoring, tmp_path / "in.parquet", tmp_path / "out.parquet", "parquet", 7
+    )
+    assert result.rows == len(expected["predictions"])
+    got = pd.read_parquet(tmp_path / "out.parquet")["prediction"].tolist()
+    assert got == pytest.approx(expected["predictions"], rel=1e-9, abs=1e-12)
+    assert not (tmp_path / "log").exists()

@@ -112,7 +112,7 @@ def score(
         files=len(paths.files),
         seconds=time.perf_counter() - started,
         violations=done.violations,
-        logged_to=env[target.LOG_ENV] or None,
+        logged_to=(env[target.LOG_ENV] or None) if done.logged else None,
         workers=workers,
         notes=done.notes,
     )
@@ -132,6 +132,9 @@ def _here(
     """Every file in this process, one after the other; the log closed (written) at the end."""
     scoring = score_chunks.load(found.folder, env)
     done = score_chunks.FileResult()
+    note = score_chunks.unlogged(scoring, env)
+    if note:
+        done.logged, done.notes = False, [note]
     folder = score_io.temporary_folder(paths.output) if paths.folder else None
     step = bar.update if bar is not None else None
     try:
@@ -198,6 +201,7 @@ def _on_dask(
             part = score_chunks.FileResult(
                 answer["rows"], answer["chunks"], answer["violations"], answer["notes"]
             )
+            part.logged = answer["logged"]
             done.add(part)
             if bar is not None:
                 bar.update(part.rows)

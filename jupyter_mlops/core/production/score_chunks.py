@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import MlopsError
-from . import score_io
+from . import score_io, target
 
 CONTRACT_FILE = "contract.json"  # beside MLmodel in a promoted artifact
 PREDICTION = "prediction"
@@ -49,8 +49,10 @@ class FileResult:
     chunks: int = 0
     violations: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    logged: bool = True  # False: logging was asked for and the model has no writer
 
     def add(self, other: FileResult) -> None:
+        self.logged = self.logged and other.logged
         self.rows += other.rows
         self.chunks += other.chunks
         for column, rows in other.violations.items():
@@ -83,6 +85,17 @@ def load(folder: str | Path, env: dict[str, str]) -> Scoring:
     # ``log`` is the writer it started) as ``_model_impl``; a model not promoted by us has none
     log = getattr(getattr(model, "_model_impl", None), "log", None)
     return Scoring(model, contract, log)
+
+
+def unlogged(scoring: Scoring, env: dict[str, str]) -> str | None:
+    """Why no row will be logged although a location was given (a version promoted before
+    promoted models logged), so that the summary never names a log that holds nothing."""
+    if env.get(target.LOG_ENV) and scoring.log is None:
+        return (
+            "this version was promoted before promoted models logged their predictions: "
+            "nothing was written to the inference log"
+        )
+    return None
 
 
 def load_once(folder: str, env: dict[str, str]) -> Scoring:
@@ -265,6 +278,7 @@ def score_file_task(task: dict[str, Any]) -> dict[str, Any]:
     if scoring.log is not None:
         scoring.log.flush()
     return {
+        "logged": unlogged(scoring, task["env"]) is None,
         "rows": result.rows,
         "chunks": result.chunks,
         "violations": result.violations,
