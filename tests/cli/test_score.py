@@ -23,7 +23,7 @@ from jupyter_mlops.errors import MlopsError
 from jupyter_mlops.runtime import inference_log as il
 from jupyter_mlops.runtime.contract import Contract
 from tests.cli.test_sweep import dask_cluster  # noqa: F401  (a fixture: scheduler + 2 workers)
-from tests.conftest import ENV_VARS, cli, git, kernel_env
+from tests.conftest import ENV_VARS, cli, git, kernel_env, start_cli
 
 URI = "models:/churn@prod"
 
@@ -418,3 +418,30 @@ def test_a_model_promoted_before_models_logged_scores_as_it_predicts_and_says_it
     got = pd.read_parquet(tmp_path / "out.parquet")["prediction"].tolist()
     assert got == pytest.approx(expected["predictions"], rel=1e-9, abs=1e-12)
     assert not (tmp_path / "log").exists()
+
+
+def test_ctrl_c_leaves_no_output_and_logs_only_the_chunks_it_predicted(promoted, tmp_path):
+    import signal
+    import time
+
+    clear_log(promoted)
+    rows(1_000_000, 12).to_parquet(tmp_path / "in.parquet")
+    out = tmp_path / "out.parquet"
+    proc = start_cli("score", URI, str(tmp_path / "in.parquet"), "-o", str(out),
+                     "--chunksize", "5000", cwd=promoted["root"])  # fmt: skip
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:  # the output is being written
+            if [p for p in tmp_path.iterdir() if p.name.startswith(".out.parquet.")]:
+                break
+            time.sleep(0.01)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "jupyter mlops score: interrupted; no output written"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet"]
+    logged_rows = len(logged(promoted))  # what was predicted before the interrupt, written
+    assert 0 < logged_rows < 1_000_000 and logged_rows % 5_000 == 0
