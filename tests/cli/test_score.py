@@ -353,7 +353,7 @@ def test_a_large_parquet_file_scores_in_bounded_memory(promoted, tmp_path):
     scored a small file (4 chunks: the allocator's arenas and pyarrow's thread pools are warm,
     which cost some 70 MB once, whatever the file), sampled every 2 ms while it runs: the chunk
     as read (all columns, for the output), the model's columns as pandas, the contract's checked
-    copy, the log's copy and batch, the output's row group, about four times the chunk's own size
+    copy, the log's copy and batch, the output's row group: a few times the chunk's own size
     whatever the file's length. The bound's scale is the whole file as ``pandas.read_parquet``
     holds it (179 MB): the increase must stay under a third of it (measured: 20-50 MB on 2
     shared cores, the allocator's reuse varies). The same process then predicts on the whole
