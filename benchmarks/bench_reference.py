@@ -3,7 +3,7 @@
 Model: a scikit-learn pipeline (one-hot encoding of 2 categorical columns, 18 numeric columns
 passed through, ``LogisticRegression``) on a seeded frame of ``--rows`` rows (1,000,000 by
 default) x 20 columns. In one process and one fresh git project, ``mlops.promote(model, X=X)``
-is timed alternately with the reference switched off (``package.KEEP_REFERENCE = False``: a
+is timed alternately with the reference switched off (``mlops.promote(..., reference=False)``: a
 promotion as before issue 20, the peer) and on (ours), ``--repeats`` times each; medians printed
 side by side with the reference's files' sizes. ``build_reference`` alone is timed too, on the
 same frame and on a wide one (20,000 rows x 3,000 columns) and a long-text one (200,000 rows,
@@ -55,7 +55,6 @@ def main() -> int:
     from sklearn.preprocessing import OneHotEncoder
 
     import jupyter_mlops as mlops
-    from jupyter_mlops.core.registry import package
     from jupyter_mlops.core.registry.reference import build_reference
 
     X, y = frame(args.rows)
@@ -77,9 +76,8 @@ def main() -> int:
         times: dict[bool, list[float]] = {False: [], True: []}
         for _ in range(args.repeats):
             for keep in (False, True):
-                package.KEEP_REFERENCE = keep
                 started = time.perf_counter()
-                mlops.promote(model, f"bench_{keep}", X=X)
+                mlops.promote(model, f"bench_{keep}", X=X, reference=keep)
                 times[keep].append(time.perf_counter() - started)
         before, after = statistics.median(times[False]), statistics.median(times[True])
         stored = Path(tmp) / ".mlops"

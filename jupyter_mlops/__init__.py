@@ -34,6 +34,7 @@ _LAZY = {
     "models": "jupyter_mlops.core.registry.models",
     "set_alias": "jupyter_mlops.core.registry.models",
     "load_model": "jupyter_mlops.core.registry.load",
+    "monitor": "jupyter_mlops.core.production.monitor",
     "score": "jupyter_mlops.core.production.score",
     "ArtifactDigestError": "jupyter_mlops.core.registry.digests",
     "UnverifiedModelWarning": "jupyter_mlops.core.registry.load",

@@ -82,7 +82,6 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
     stack: list[str] = []
     on: set[str] = set()
     found: list[list[str]] = []
-    sys.setrecursionlimit(10_000)
 
     def visit(v: str) -> None:
         index[v] = low[v] = len(index)
@@ -105,9 +104,14 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
             if len(component) > 1:
                 found.append(sorted(component))
 
-    for v in sorted(graph):
-        if v not in index:
-            visit(v)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10_000))
+    try:  # restored: a worker's later tests (deeply nested JSON, say) keep the default limit
+        for v in sorted(graph):
+            if v not in index:
+                visit(v)
+    finally:
+        sys.setrecursionlimit(limit)
     return found
 
 

@@ -115,6 +115,7 @@ MONITOR_PREDICTION_DRIFTED = "mlops.monitor.prediction_drifted"  # "true" or "fa
 MONITOR_ROWS = "rows"  # metric: logged rows in the window
 MONITOR_VIOLATION_RATE = "violation_rate"  # metric: share of rows out of contract, worst column
 MONITOR_DRIFTED_COUNT = "drifted_columns"  # metric: how many input columns drifted
+MONITOR_DRIFT_ROWS = "drift_rows"  # metric: window rows drift compared (a seeded subsample)
 MONITOR_REPORT = "monitor/drift"  # artifacts: monitor/drift.json and monitor/drift.html
 
 

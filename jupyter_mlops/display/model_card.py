@@ -293,7 +293,7 @@ def _checks(checks: list[dict[str, Any]]) -> list[str]:
                     i["verdict"],
                     ", ".join(code_span(col) for col in i["columns"][:5])
                     + more(len(i["columns"]), 5),
-                    inline(i["message"], limit=400),
+                    inline(i["message"], limit=400) + _rows_named(i.get("rows") or []),
                 )
                 for i in c["issues"]
             ]
@@ -302,6 +302,13 @@ def _checks(checks: list[dict[str, Any]]) -> list[str]:
             lines.append("No check failed or warned.")
         lines.append("")
     return lines[:-1]
+
+
+def _rows_named(rows: list[str]) -> str:
+    """The rows a check names (by the frame's index), so a reader can look them up."""
+    if not rows:
+        return ""
+    return " Rows: " + ", ".join(code_span(r) for r in rows) + "."
 
 
 def _drift(drift: list[dict[str, Any]]) -> list[str]:
@@ -321,6 +328,12 @@ def _drift(drift: list[dict[str, Any]]) -> list[str]:
         if d.get("drifted"):
             names = ", ".join(code_span(c) for c in d["drifted"][:MAX_COLUMNS])
             text += f": {names}{more(len(d['drifted']), MAX_COLUMNS)}"
+        if d.get("inconclusive"):
+            names = ", ".join(code_span(c) for c in d["inconclusive"][:MAX_COLUMNS])
+            text += (
+                f"; too few rows to tell drift from chance in {names}"
+                f"{more(len(d['inconclusive']), MAX_COLUMNS)} (inconclusive)"
+            )
         target = d.get("target")
         if target and target.get("column"):
             text += f"; target {code_span(target['column'])}: {inline(target.get('verdict'))}"

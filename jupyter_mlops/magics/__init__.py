@@ -25,6 +25,7 @@ from . import (
     explain,
     log,
     models,
+    monitor,
     promote,
     runs,
     segments,
@@ -45,6 +46,7 @@ COMMANDS = {
     "promote": promote,
     "segments": segments,
     "models": models,
+    "monitor": monitor,
     "status": status,
 }
 

@@ -1,4 +1,5 @@
-"""``%mlops promote MODEL --name NAME [--X X] [--y Y] [--alias ALIAS] [--description TEXT]``."""
+"""``%mlops promote MODEL --name NAME [--X X] [--y Y] [--alias ALIAS] [--description TEXT]
+[--on-violation warn|raise] [--no-reference]``."""
 
 from __future__ import annotations
 
@@ -31,6 +32,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         default="warn",
         help="what the packaged model does with values outside the training data (default warn)",
     )
+    p.add_argument(
+        "--no-reference",
+        dest="reference",
+        action="store_false",
+        help="keep no training reference (profile and sample of X) in the artifact",
+    )
     return p
 
 
@@ -48,6 +55,7 @@ def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
         alias=args.alias,
         description=args.description,
         on_violation=args.on_violation,
+        reference=args.reference,
         user_ns=magics.shell.user_ns,
     )
     print(f"{result.uri} (version {result.version})")

@@ -171,6 +171,15 @@ class ModelCardHandler(MlopsHandler):
         await self.answer(self.service.model_card, name, version)
 
 
+class ModelMonitoringHandler(MlopsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str, version: str) -> None:
+        await self.answer(
+            self.service.monitoring, name, version, self.get_query_argument("limit", None)
+        )
+
+
 class DataHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
@@ -206,6 +215,7 @@ ROUTES: list[tuple[str, type[MlopsHandler]]] = [
     ("models/{name}", ModelHandler),
     ("models/{name}/aliases", AliasesHandler),
     ("models/{name}/versions/{version}/card", ModelCardHandler),
+    ("models/{name}/versions/{version}/monitoring", ModelMonitoringHandler),
     ("data", DataHandler),
 ]
 _WIDE = {"key"}

@@ -246,6 +246,21 @@ class MlopsService:
             markdown += f"\n\n*(cut at {MAX_CARD_BYTES // 1000} kB)*\n"
         return {"name": name, "version": number, "markdown": markdown, "html": card_html(markdown)}
 
+    @_answers
+    def monitoring(
+        self, name: str, version: str | int, limit: str | int | None = None
+    ) -> dict[str, Any]:
+        """The version's health: the windows ``monitor`` recorded, oldest first, and the last
+        (``monitor_history.monitoring_history``); none when it was never monitored."""
+        from ..core.production.monitor_history import monitoring_history
+        from ..core.registry import models
+
+        models.check_name(name)
+        number = check_version(version)
+        size = check_max_results(limit, "limit")
+        settings = self.settings()
+        return monitoring_history(settings, name, number, limit=size, client=self.client(settings))
+
     # -- data -----------------------------------------------------------------------------------
     @_answers
     def data(self) -> dict[str, Any]:
@@ -336,8 +351,8 @@ def check_metric_key(value: Any) -> str:
     return value
 
 
-def check_max_results(value: str | int | None) -> int:
-    """1..1000, default 100."""
+def check_max_results(value: str | int | None, what: str = "max_results") -> int:
+    """1..1000, default 100 (``what`` names the parameter in the error)."""
     if value is None or value == "":
         return DEFAULT_MAX_RESULTS
     if isinstance(value, int) and not isinstance(value, bool):
@@ -348,7 +363,7 @@ def check_max_results(value: str | int | None) -> int:
         number = -1
     if not 1 <= number <= MAX_RESULTS_LIMIT:
         raise ApiError(
-            400, "bad_parameter", f"max_results must be 1 to {MAX_RESULTS_LIMIT}, not {value!r}"
+            400, "bad_parameter", f"{what} must be 1 to {MAX_RESULTS_LIMIT}, not {value!r}"
         )
     return number
 

@@ -8,6 +8,7 @@ import {
   IMetricHistory,
   IMlopsApi,
   IModelCard,
+  IModelMonitoring,
   IModelsTable,
   IModelVersion,
   IRegisteredModel,
@@ -66,6 +67,10 @@ export class MlopsApi implements IMlopsApi {
 
   modelCard(name: string, version: number): Promise<IModelCard> {
     return this._get(['models', name, 'versions', String(version), 'card']);
+  }
+
+  monitoring(name: string, version: number): Promise<IModelMonitoring> {
+    return this._get(['models', name, 'versions', String(version), 'monitoring']);
   }
 
   setAlias(name: string, alias: string, version: number): Promise<IModelVersion> {

@@ -1,6 +1,9 @@
 import { messageOf } from './request';
 import { SectionModel } from './sectionModel';
-import { IMlopsApi, IModelCard, IModelVersion, IRegisteredModel } from './tokens';
+import { IMlopsApi, IModelCard, IModelMonitoring, IModelVersion, IRegisteredModel } from './tokens';
+
+/** The newest versions of the opened model whose health is read (one request each). */
+export const MAX_HEALTH_VERSIONS = 20;
 
 /**
  * The Models section: registered models, the versions of the one opened, and
@@ -41,7 +44,20 @@ export class RegistryModel extends SectionModel {
     return this._cardError;
   }
 
-  /** Re-read the models, and the versions of the opened one. */
+  /**
+   * The health `monitor` recorded for `version` of the opened model: null
+   * until read (and for versions past the newest `MAX_HEALTH_VERSIONS`).
+   */
+  health(version: number): IModelMonitoring | null {
+    return this._health.get(version) ?? null;
+  }
+
+  /** Why the health of `version` could not be read. */
+  healthError(version: number): string | null {
+    return this._healthErrors.get(version) ?? null;
+  }
+
+  /** Re-read the models, and the versions of the opened one with their health. */
   async load(): Promise<void> {
     await this.guard(async () => {
       this._models = await this._api.models();
@@ -52,6 +68,9 @@ export class RegistryModel extends SectionModel {
         this._closeModel();
       }
     });
+    if (this._modelName !== null) {
+      await this._loadHealth(this._modelName);
+    }
   }
 
   /** Show the versions of model `name` (again: hide them). */
@@ -69,6 +88,7 @@ export class RegistryModel extends SectionModel {
         this._versions = versions;
       }
     });
+    await this._loadHealth(name);
   }
 
   /** Show the model card of `version` of the opened model. */
@@ -106,12 +126,41 @@ export class RegistryModel extends SectionModel {
     return row;
   }
 
+  /**
+   * Read the health of the newest versions of model `name`, all at once; a
+   * version whose read fails keeps its message, the others still show.
+   */
+  private async _loadHealth(name: string): Promise<void> {
+    const versions = this._versions.slice(0, MAX_HEALTH_VERSIONS).map(v => v.version);
+    if (this._modelName !== name || versions.length === 0) {
+      return;
+    }
+    const health = new Map<number, IModelMonitoring>();
+    const errors = new Map<number, string>();
+    await Promise.all(
+      versions.map(version =>
+        this._api.monitoring(name, version).then(
+          answer => void health.set(version, answer),
+          error => void errors.set(version, messageOf(error))
+        )
+      )
+    );
+    if (this._modelName !== name) {
+      return;
+    }
+    this._health = health;
+    this._healthErrors = errors;
+    this.stateChanged.emit();
+  }
+
   private _closeModel(): void {
     this._modelName = null;
     this._versions = [];
     this._version = null;
     this._card = null;
     this._cardError = null;
+    this._health = new Map();
+    this._healthErrors = new Map();
   }
 
   private _models: IRegisteredModel[] = [];
@@ -120,4 +169,6 @@ export class RegistryModel extends SectionModel {
   private _version: number | null = null;
   private _card: IModelCard | null = null;
   private _cardError: string | null = null;
+  private _health = new Map<number, IModelMonitoring>();
+  private _healthErrors = new Map<number, string>();
 }

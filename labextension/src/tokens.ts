@@ -127,6 +127,42 @@ export interface IModelCard {
   html: string;
 }
 
+/** What `monitor` concluded about a window. */
+export type MonitorVerdict = 'drifted' | 'stable' | 'inconclusive' | 'empty';
+
+/**
+ * One window `monitor` recorded. Read from a store others may write: a
+ * field that could not be read is null and named in `problems`.
+ */
+export interface IMonitoringWindow {
+  run_id: string;
+  /** UTC ISO times, start inclusive, end exclusive. */
+  start: string | null;
+  end: string | null;
+  verdict: MonitorVerdict | null;
+  rows: number | null;
+  /** Share of rows out of contract in the worst column, 0 to 1. */
+  violation_rate: number | null;
+  /** Names of the input columns that drifted (at most 50 kept): text only. */
+  drifted: string[];
+  /** How many drifted (may exceed `drifted.length`). */
+  drifted_count: number | null;
+  prediction_drifted: boolean | null;
+  problems: string[];
+}
+
+/** `GET models/<name>/versions/<version>/monitoring`: a version's health. */
+export interface IModelMonitoring {
+  name: string;
+  version: number;
+  /** The experiment `monitoring/<name>`; null when never monitored. */
+  experiment_id: string | null;
+  /** Oldest first. */
+  windows: IMonitoringWindow[];
+  last: IMonitoringWindow | null;
+  truncated: boolean;
+}
+
 /** States `GET data` reports for a tracked path. */
 export type DataState =
   'in sync' | 'modified' | 'missing' | 'not in cache' | 'not pushed' | 'not committed';
@@ -172,6 +208,7 @@ export interface IMlopsApi {
   versions(name: string): Promise<IModelVersion[]>;
   modelCard(name: string, version: number): Promise<IModelCard>;
   setAlias(name: string, alias: string, version: number): Promise<IModelVersion>;
+  monitoring(name: string, version: number): Promise<IModelMonitoring>;
   data(): Promise<IDataStatus>;
   addData(path: string): Promise<IDataAdded>;
 }

@@ -1,4 +1,11 @@
-import { IMlopsApi, IRunSummary, IRunsPage, RunStatus } from '../src/tokens';
+import {
+  IMlopsApi,
+  IModelVersion,
+  IRegisteredModel,
+  IRunSummary,
+  IRunsPage,
+  RunStatus
+} from '../src/tokens';
 
 /** A run row as `GET runs` answers it. */
 export function runRow(
@@ -48,10 +55,10 @@ export class FakeApi implements IMlopsApi {
   async metricHistory(runId: string, key: string) {
     return { run_id: runId, key, history: [] };
   }
-  async models() {
+  async models(): Promise<IRegisteredModel[]> {
     return [];
   }
-  async versions() {
+  async versions(): Promise<IModelVersion[]> {
     return [];
   }
   async modelCard(name: string, version: number) {
@@ -59,6 +66,17 @@ export class FakeApi implements IMlopsApi {
   }
   async setAlias(name: string, alias: string, version: number) {
     return { name, version, aliases: [alias] };
+  }
+  async monitoring(name: string, version: number) {
+    this.calls.push(`monitoring:${name}/${version}`);
+    return {
+      name,
+      version,
+      experiment_id: null,
+      windows: [],
+      last: null,
+      truncated: false
+    };
   }
   async data(): Promise<any> {
     return { root: '/', remote: null, ok: true, initialized: false, paths: {} };

@@ -65,7 +65,7 @@ def test_card_names_run_data_metrics_and_reports(project: Path, client, cancer) 
         mlops.log(accuracy=0.95, max_depth=3, criterion="gini")
         report = mlops.check(cancer, target="target", name="train")
         model = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)
-        mlops.drift(X.head(150), X.tail(150), name="halves")
+        halves = mlops.drift(X.head(150), X.tail(150), name="halves")
         explanation = mlops.explain(model, X, y, n_repeats=2, name="tree")
 
     facts = card_facts(client, run.run_id)
@@ -103,6 +103,11 @@ def test_card_names_run_data_metrics_and_reports(project: Path, client, cancer) 
     }
     (drift,) = facts["drift"]
     assert drift["drifted_count"] == len(drift["drifted"]) and drift["compared"] == 30
+    frame = halves.to_frame()
+    assert drift["inconclusive"] == list(frame.index[frame["verdict"] == "inconclusive"])
+    assert {i["id"]: i["rows"] for i in checks["issues"]} == {
+        c.id: [str(r) for r in c.rows[:5]] for c in flagged
+    }
     (explained,) = facts["explain"]
     assert explained["top"] == explanation.features[:10] and explained["error"] is None
 
@@ -148,7 +153,34 @@ def test_card_names_run_data_metrics_and_reports(project: Path, client, cancer) 
     for check in flagged:
         assert f"| `{check.id}` | {check.verdict} |" in text
         assert check.message in text
+        if check.rows:  # the rows a check names are listed, so a reader can look them up
+            assert "Rows: " + ", ".join(f"`{r}`" for r in check.rows[:5]) in text
+    if drift["inconclusive"]:
+        assert "too few rows to tell drift from chance in" in text
     assert NOT_RECORDED not in section(text, "Data versions")
+    assert_tables_intact(text)
+
+
+def test_card_names_the_rows_a_check_flags_and_inconclusive_columns(project: Path, client) -> None:
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    y = 2 * x + rng.normal(size=200) * 0.5
+    y[17] += 15  # one planted outlier: the outliers check names its row
+    frame = pd.DataFrame({"x": x, "y": y}, index=[f"r{i}" for i in range(200)])
+    small = {side: pd.DataFrame({"x": rng.normal(size=12)}) for side in ("a", "b")}
+    with mlops.track(experiment="rows", autolog=False) as run:
+        report = mlops.check(frame, target="y", name="fit")
+        few = mlops.drift(small["a"], small["b"], name="few")
+    (outliers,) = [c for c in report.checks if c.id == "outliers"]
+    assert outliers.rows == ["r17"] and few.to_frame()["verdict"].tolist() == ["inconclusive"]
+    facts = card_facts(client, run.run_id)
+    assert {i["id"]: i["rows"] for i in facts["checks"][0]["issues"]}["outliers"] == ["r17"]
+    assert facts["drift"][0]["inconclusive"] == ["x"]
+    text = card(facts)
+    assert "Rows: `r17`." in text
+    assert "too few rows to tell drift from chance in `x` (inconclusive)" in text
     assert_tables_intact(text)
 
 

@@ -16,7 +16,7 @@ import pytest
 
 import jupyter_mlops as mlops
 from jupyter_mlops.core import tags
-from jupyter_mlops.core.registry import package, reference
+from jupyter_mlops.core.registry import reference
 from jupyter_mlops.core.registry.reference import ReferenceError, build_reference
 from jupyter_mlops.core.registry.reference_load import (
     Reference,
@@ -261,11 +261,10 @@ def test_a_large_frame_keeps_a_bounded_seeded_sample_that_drift_can_read(ip, pro
     assert sorted(moved["drifted"]) == ["amount", "channel"]
 
 
-def test_a_version_without_a_reference_says_so_in_one_line(ip, project, client, monkeypatch):
+def test_a_version_without_a_reference_says_so_in_one_line(ip, project, client):
     ip.run_cell(textwrap.dedent(NOTEBOOK)).raise_error()
     X, model = ip.user_ns["X"], ip.user_ns["model"]
-    monkeypatch.setattr(package, "KEEP_REFERENCE", False)  # as promoted before this change
-    old = mlops.promote(model, "old", X=X)
+    old = mlops.promote(model, "old", X=X, reference=False)  # as promoted before this change
     assert not (stored_folder(client, old.model_id) / tags.REFERENCE_FOLDER).exists()
     message = one_line_refusal("models:/old/1")
     assert message == (
@@ -273,8 +272,11 @@ def test_a_version_without_a_reference_says_so_in_one_line(ip, project, client, 
         "without X): promote it again with X to keep one"
     )
     card = (stored_folder(client, old.model_id) / tags.MODEL_CARD).read_text(encoding="utf-8")
-    assert "No training reference is kept with this version (not kept at promotion)" in card
-    monkeypatch.setattr(package, "KEEP_REFERENCE", True)
+    assert "No training reference is kept with this version (promoted with reference=False)" in card
+    ip.run_line_magic("mlops", "promote model --name quiet --X X --no-reference")
+    source = client.get_model_version("quiet", "1").source  # models:/m-<id> in MLflow 3
+    folder = stored_folder(client, source.removeprefix("models:/"))
+    assert (folder / "MLmodel").exists() and not (folder / tags.REFERENCE_FOLDER).exists()
     bare = mlops.promote(model, "bare")  # no X: no reference, and the card says why
     card = (stored_folder(client, bare.model_id) / tags.MODEL_CARD).read_text(encoding="utf-8")
     assert "No training reference is kept with this version (promoted without X)" in card

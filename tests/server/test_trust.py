@@ -213,6 +213,15 @@ async def test_malformed_requests_are_4xx_json(jp_fetch, seeded) -> None:
         (("models", long), "GET", None, None, 400, "bad_request"),
         (("models", long, "versions", "1", "card"), "GET", None, None, 400, "bad_request"),
         (("models", "churn", "versions", "9" * 5_000, "card"), "GET", None, None, 400, None),
+        (("models", long, "versions", "1", "monitoring"), "GET", None, None, 400, "bad_request"),
+        (
+            ("models", "churn", "versions", "1", "monitoring"),
+            "GET",
+            None,
+            {"limit": long},
+            400,
+            None,
+        ),
         (("runs", "a" * 5_000), "GET", None, None, 400, "bad_run_id"),
         (("runs", seeded["run_id"], "metrics", long), "GET", None, None, 400, None),
     ]

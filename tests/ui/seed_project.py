@@ -15,6 +15,53 @@ EXPERIMENT = "ui-panel"
 XSS_NAME = "<img src=x onerror=alert(1)>"
 MODEL = "ui-model"
 LOSSES = [0.9, 0.5, 0.3, 0.2]
+DRIFTED = ["age", "plan"]  # one numeric, one categorical column (issue 20, acceptance 4)
+VIOLATION_RATE = 0.042
+
+
+def seed_monitoring(name: str, version: str) -> dict:
+    """Two monitoring windows of version ``version`` of model ``name``, recorded as ``monitor``
+    records them (the names in ``core/tags.py``): a stable day, then a day where ``DRIFTED``
+    drifted. Until ``mlops.monitor`` is on main; at merge, swap this for a real ``monitor``
+    call over logged inputs shifted in those two columns."""
+    from mlflow.entities import Metric, RunTag
+
+    from jupyter_mlops.config import resolve_settings
+    from jupyter_mlops.core import store, tags
+
+    settings = resolve_settings()
+    client = store.client(settings)
+    experiment = store.experiment_id(settings, tags.monitoring_experiment(name))
+    windows = [
+        ("2026-03-01", "2026-03-02", "stable", [], 1000, 0.0),
+        ("2026-03-02", "2026-03-03", "drifted", DRIFTED, 1200, VIOLATION_RATE),
+    ]
+    runs = []
+    for day, next_day, verdict, drifted, rows, rate in windows:
+        run_id = client.create_run(experiment, run_name=f"monitor {day}").info.run_id
+        values = {
+            tags.MONITOR_RUN: "true",
+            tags.MONITOR_MODEL: name,
+            tags.MONITOR_VERSION: version,
+            tags.MONITOR_WINDOW_START: f"{day}T00:00:00+00:00",
+            tags.MONITOR_WINDOW_END: f"{next_day}T00:00:00+00:00",
+            tags.MONITOR_VERDICT: verdict,
+            tags.MONITOR_DRIFTED: json.dumps(drifted),
+            tags.MONITOR_PREDICTION_DRIFTED: "false",
+        }
+        metrics = {
+            tags.MONITOR_ROWS: rows,
+            tags.MONITOR_VIOLATION_RATE: rate,
+            tags.MONITOR_DRIFTED_COUNT: len(drifted),
+        }
+        client.log_batch(
+            run_id,
+            metrics=[Metric(k, v, 0, 0) for k, v in metrics.items()],
+            tags=[RunTag(k, v) for k, v in values.items()],
+        )
+        client.set_terminated(run_id)
+        runs.append(run_id)
+    return {"experiment_id": experiment, "runs": runs}
 
 
 def main(with_model: bool) -> dict:
@@ -41,6 +88,7 @@ def main(with_model: bool) -> dict:
         with mlops.track(experiment=EXPERIMENT, run_name="promoted", autolog=False):
             mlops.promote(model, name=MODEL, X=X, y=y, alias="staging")
         facts["model"] = MODEL
+        facts["monitoring"] = seed_monitoring(MODEL, "1")
     return facts
 
 

@@ -331,3 +331,103 @@ def test_a_hostile_model_card_loads_nothing_and_overlays_nothing(ui: UI) -> None
     finally:
         server.shutdown()
         server.server_close()
+
+
+# -- a version's health (issue 20): what monitor recorded, under each version ----------------
+def open_model(ui: UI, name: str) -> Any:
+    """The model's entry in the Models section with its versions shown, re-read (Refresh)."""
+    panel = show_section(ui, "models")
+    panel.locator("button.jp-mlops-refresh").click()
+    model = panel.locator(f'.jp-mlops-models [data-model-name="{name}"]').first
+    if model.locator("ul.jp-mlops-versions").count() == 0:
+        model.locator("button.jp-mlops-model-toggle").click()
+    model.locator('[data-model-version="1"]').wait_for()
+    return model
+
+
+def health_of(model: Any, version: int | str) -> Any:
+    """The health line of a version, once read (the route answered)."""
+    from playwright.sync_api import expect
+
+    health = model.locator(f'[data-model-version="{version}"] .jp-mlops-health')
+    expect(health).not_to_contain_text("reading health")
+    return health
+
+
+def test_model_health_shows_the_last_windows_drifted_columns(ui: UI) -> None:
+    from tests.ui.seed_project import DRIFTED
+
+    name = ui.lab.facts["model"]
+    model = open_model(ui, name)
+    health = health_of(model, 1)
+    assert health.get_attribute("data-verdict") == "drifted"
+    verdict = health.locator(".jp-mlops-health-verdict").inner_text()
+    assert "drifted" in verdict and "▲" in verdict  # words and an icon, not colour alone
+    columns = health.locator(".jp-mlops-health-column").all_inner_texts()
+    assert columns == DRIFTED, columns  # exactly the two of the last window
+    assert health.locator(".jp-mlops-health-rate").inner_text() == "4.2% out of contract"
+    assert health.locator(".jp-mlops-health-rows").inner_text() == "1,200 rows"
+    assert "2026-03-02 → 2026-03-03 UTC" in health.inner_text()
+    chart = health.locator("svg.jp-mlops-health-chart")
+    assert chart.get_attribute("data-windows") == "2"
+    bars = chart.locator("rect.jp-mlops-health-bar")
+    assert [bars.nth(i).get_attribute("data-verdict") for i in range(2)] == ["stable", "drifted"]
+    assert bars.nth(1).locator("title").text_content() == (
+        "2026-03-02 → 2026-03-03 UTC: drifted, 2 drifted columns, 1,200 rows"
+    )
+    box, stable = bars.nth(1).bounding_box(), bars.nth(0).bounding_box()
+    assert box and stable and box["height"] > stable["height"] > 0  # drawn, drift taller
+    api = ui.lab.api("GET", f"mlops/api/models/{name}/versions/1/monitoring")
+    assert api["last"]["drifted"] == DRIFTED and len(api["windows"]) == 2
+
+
+def test_model_health_shows_a_hostile_column_name_as_text(ui: UI) -> None:
+    from tests.conftest import client_for
+    from tests.monitoring_runs import write_window
+
+    name = ui.lab.facts["model"]
+    client = client_for(ui.lab.root)
+    run = client.create_run(ui.lab.facts["experiment_id"], run_name="hostile health")
+    version = client.create_model_version(
+        name, source=f"{run.info.artifact_uri}/model", run_id=run.info.run_id
+    ).version
+    assert health_of(open_model(ui, name), version).inner_text() == "not monitored yet"
+    write_window(
+        client,
+        name,
+        version,
+        "2026-03-05T00:00:00+00:00",
+        verdict="drifted",
+        drifted=[XSS_NAME],
+        violation_rate=None,
+    )
+    from playwright.sync_api import expect
+
+    model = open_model(ui, name)  # the refresh re-reads it; the old line shows until then
+    health = health_of(model, version)
+    expect(health).to_have_attribute("data-verdict", "drifted")
+    assert health.locator(".jp-mlops-health-column").all_inner_texts() == [XSS_NAME]
+    assert health.locator(".jp-mlops-health-rate").count() == 0  # no rate recorded: none shown
+    assert "1 value unreadable" in health.inner_text()
+    ui.page.wait_for_timeout(500)  # a broken image would fire its onerror by now
+    assert_no_injected_html(ui)
+    assert "not monitored yet" not in health.inner_text()
+
+
+def test_model_health_screenshots_in_light_and_dark_themes(ui: UI) -> None:
+    name = ui.lab.facts["model"]
+
+    def shot(file: str) -> None:
+        model = open_model(ui, name)
+        health = health_of(model, 1)
+        health.scroll_into_view_if_needed()
+        model.screenshot(path=SCREENSHOTS / file)
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot("model-health-light.png")
+    try:
+        _set_theme(ui, "JupyterLab Dark")
+        shot("model-health-dark.png")
+    finally:
+        _set_theme(ui, "JupyterLab Light")
+    assert ui.page_errors == [], f"uncaught errors in the page: {ui.page_errors}"

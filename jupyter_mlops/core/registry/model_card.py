@@ -27,6 +27,7 @@ __all__ = ["card_facts", "card_html", "reference_line", "render_model_card"]
 
 TOP_FEATURES = 10  # features of an explanation listed with their importance
 
+MAX_ROWS_NAMED = 5  # rows a check names (outliers, influential points) listed in the card
 # summary tags the report loggers write (core/stats/: checks, drift, explain, eda):
 # tags.report_tag(kind, name, suffix); the card reads them back by these suffixes
 _SUMMARY_SUFFIXES = {
@@ -196,6 +197,9 @@ def _check_facts(name: str, summary: dict[str, str], reader: _ArtifactReader) ->
                 "verdict": str(c.get("verdict")),
                 "columns": [str(col) for col in c.get("columns") or []],
                 "message": str(c.get("message") or ""),
+                "rows": [str(r) for r in (c.get("rows") or [])[:MAX_ROWS_NAMED]]
+                if isinstance(c.get("rows"), list)
+                else [],
             }
             for c in report.get("checks") or []
             if isinstance(c, dict) and c.get("verdict") in _VERDICT_ORDER
@@ -209,12 +213,19 @@ def _drift_facts(name: str, summary: dict[str, str], reader: _ArtifactReader) ->
     report, error = reader.json(artifact)
     report = report or {}
     drifted = [str(c) for c in report.get("drifted") or []]
+    columns = report.get("columns") if isinstance(report.get("columns"), dict) else {}
+    inconclusive = [
+        str(c)
+        for c, r in columns.items()
+        if isinstance(r, dict) and r.get("verdict") == "inconclusive"
+    ]
     target = report.get("target") if isinstance(report.get("target"), dict) else None
     return {
         "name": name,
         "artifact": artifact,
         "drifted_count": _int(summary.get("drifted"), len(drifted) if report else None),
         "drifted": drifted,
+        "inconclusive": inconclusive,  # too few rows to tell drift from chance (drift_verdict)
         "compared": len(report["columns"]) if isinstance(report.get("columns"), dict) else None,
         "n_reference": report.get("n_reference"),
         "n_current": report.get("n_current"),

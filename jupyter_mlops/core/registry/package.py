@@ -36,8 +36,6 @@ from ...runtime import loader as packaged_loader
 from .promotion import EXAMPLE_ROWS, is_family, is_sklearn, native
 from .requirements import modules_of, requirements_and_local_code
 
-KEEP_REFERENCE = True  # write reference/ when X is given (tests switch it off: an old artifact)
-
 
 @dataclass
 class Package:
@@ -76,6 +74,7 @@ def build(
     on_violation: str,
     user_ns: dict | None,
     root: Path,
+    keep_reference: bool = True,
 ) -> Package:
     """Write the MLflow model into ``folder``; return what the card and the tags need."""
     staging = folder.parent / "staging"
@@ -115,7 +114,9 @@ def build(
     if contract is not None:
         contract.save(folder / packaged_loader.CONTRACT_FILE)
     package = Package(captured.module, code_files, requirements, contract)
-    package.reference, package.no_reference = _keep_reference(folder, model, X, input_kind)
+    package.reference, package.no_reference = _keep_reference(
+        folder, model, X, input_kind, keep_reference
+    )
     return package
 
 
@@ -188,7 +189,7 @@ def _write_model_data(
 
 
 def _keep_reference(
-    folder: Path, model: Any, X: Any, input_kind: str
+    folder: Path, model: Any, X: Any, input_kind: str, keep: bool
 ) -> tuple[dict[str, Any] | None, str | None]:
     """``reference/`` beside the model (data ``monitor`` reads, never loaded by the model):
     a profile of ``X`` and a seeded sample with the model's predictions on the sample's rows.
@@ -197,8 +198,8 @@ def _keep_reference(
 
     if X is None:
         return None, "promoted without X"
-    if not KEEP_REFERENCE:
-        return None, "not kept at promotion"
+    if not keep:
+        return None, "promoted with reference=False"
     try:
         kept = reference.write_reference(
             folder, X, lambda rows: model.predict(native(rows, input_kind))

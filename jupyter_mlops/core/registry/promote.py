@@ -43,6 +43,7 @@ def promote(
     description: str | None = None,
     *,
     on_violation: str = "warn",
+    reference: bool = True,
     user_ns: dict | None = None,
 ) -> Promotion:
     """Package ``model`` with its notebook code and data contract, prove it loads and predicts
@@ -51,6 +52,10 @@ def promote(
     Uses the active run (a short ``promote <name>`` run otherwise), so the model card can
     name the data versions, metrics and checks that run recorded. Nothing is registered when
     capturing the code or the fresh-process check fails.
+
+    With ``X``, a training reference (a profile of ``X`` and a seeded sample of at most 10,000
+    of its rows) is kept in the artifact for ``monitor``; ``reference=False`` keeps none, for
+    training rows that must not be copied into the registry.
     """
     from .. import tracking
 
@@ -70,7 +75,7 @@ def promote(
         run = tracking.start_run(run_name=f"promote {name}", autolog=False)
     try:
         result = _promote_on(
-            run, model, name, X, y, alias, description, input_kind, on_violation, user_ns
+            run, model, name, X, y, alias, description, input_kind, on_violation, user_ns, reference
         )
     except BaseException as exc:
         if own_run:
@@ -94,6 +99,7 @@ def _promote_on(
     input_kind: str,
     on_violation: str,
     user_ns: dict | None,
+    keep_reference: bool = True,
 ) -> Promotion:
     """Package, verify, register: nothing reaches the store before the fresh process agrees."""
     from .. import tracking
@@ -105,7 +111,15 @@ def _promote_on(
         work = Path(tmp)
         folder = work / "model"
         package = _package(
-            folder, model, name, X, input_kind, on_violation, user_ns, run.settings.root
+            folder,
+            model,
+            name,
+            X,
+            input_kind,
+            on_violation,
+            user_ns,
+            run.settings.root,
+            keep_reference,
         )
         verification = verify(folder, model, X, input_kind, work)
         # verified: now write to the store, the card naming the version it is about to get
@@ -134,6 +148,7 @@ def _package(
     on_violation: str,
     user_ns: dict | None,
     root: Path,
+    keep_reference: bool = True,
 ) -> Package:
     """``package.build``, its failures as one ``PromoteError`` line each."""
     from mlflow.exceptions import MlflowException
@@ -151,6 +166,7 @@ def _package(
                 on_violation=on_violation,
                 user_ns=user_ns,
                 root=root,
+                keep_reference=keep_reference,
             )
     except CaptureError as exc:
         raise PromoteError(f"not registered: {exc}") from None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,10 @@ from .reference import (
     as_text,
     cut_text,
 )
+
+
+class NoReferenceError(ReferenceError):
+    """The version has no training reference (``monitor`` may rebuild one)."""
 
 
 @dataclass
@@ -64,7 +69,11 @@ class Reference:
         texts = set(self.profile["sample"]["as_text"])
         out = {}
         for name in frame.columns:
-            s = cut_text(frame[name])
+            s = frame[name]
+            # Arrow-backed text (as read from the inference log) is cut by Arrow, as fast as
+            # a copy; the rest as the sample was cut
+            arrow = getattr(s.dtype, "storage", None) == "pyarrow"
+            s = s.str.slice(0, TEXT_CHARS) if arrow else cut_text(s)
             if name in texts:
                 s = s.map(as_text)
             out[name] = s
@@ -90,15 +99,24 @@ def load_reference(
     client = models.registry_client(settings)
     mv = load.registered_version(client, name, alias, version)
     uri = f"models:/{mv.name}/{mv.version}"
-    folder = _download(client, mv, settings, uri, tags.REFERENCE_FOLDER)
-    profile_path, sample_path = folder / "profile.json", folder / "sample.parquet"
-    if not profile_path.is_file() and not sample_path.is_file():
-        raise ReferenceError(no_reference(uri))
-    _check_digests(client, mv, settings, folder, uri)
-    return Reference(uri, read_profile(profile_path, uri), sample_path)
+    downloads: list[Path] = []
+    try:
+        folder = _download(client, mv, settings, uri, tags.REFERENCE_FOLDER, downloads)
+        profile_path, sample_path = folder / "profile.json", folder / "sample.parquet"
+        if not profile_path.is_file() and not sample_path.is_file():
+            raise NoReferenceError(no_reference(uri))
+        _check_digests(client, mv, settings, folder, uri, downloads)
+        reference = Reference(uri, read_profile(profile_path, uri), sample_path)
+        reference.sample  # read now: the downloaded files are removed below  # noqa: B018
+        return reference
+    finally:  # nothing left behind in the temporary folder, read or refused
+        for path in downloads:
+            shutil.rmtree(path, ignore_errors=True)
 
 
-def _check_digests(client: Any, mv: Any, settings: Any, folder: Path, uri: str) -> None:
+def _check_digests(
+    client: Any, mv: Any, settings: Any, folder: Path, uri: str, downloads: list[Path]
+) -> None:
     """Every file of ``reference/`` must be one recorded on the version at promotion, unchanged
     (``digests``): a reference is only worth comparing with if it is the one promoted."""
     from . import digests
@@ -112,7 +130,7 @@ def _check_digests(client: Any, mv: Any, settings: Any, folder: Path, uri: str) 
         )
     manifest = None
     if digests.MANIFEST_FILE in tag:
-        manifest = _download(client, mv, settings, uri, digests.MANIFEST_FILE)
+        manifest = _download(client, mv, settings, uri, digests.MANIFEST_FILE, downloads)
     try:
         expected = digests.recorded_files(tag, uri=uri, manifest=manifest)
     except digests.ArtifactDigestError as exc:
@@ -141,7 +159,11 @@ def no_reference(uri: str) -> str:
     )
 
 
-def _download(client: Any, mv: Any, settings: Any, uri: str, path: str) -> Path:
+def _download(
+    client: Any, mv: Any, settings: Any, uri: str, path: str, downloads: list[Path]
+) -> Path:
+    """``path`` of the version's artifact in a new temporary folder (added to ``downloads``,
+    which the caller removes)."""
     import tempfile
 
     import mlflow.artifacts
@@ -152,6 +174,7 @@ def _download(client: Any, mv: Any, settings: Any, uri: str, path: str) -> Path:
 
     location = str(models.version_artifacts(client, mv, settings)).rstrip("/")
     folder = Path(tempfile.mkdtemp(prefix="mlops-reference-"))
+    downloads.append(folder)
     try:
         with store.quiet_logs("mlflow"), store.no_progress_bars():
             local = mlflow.artifacts.download_artifacts(
@@ -161,10 +184,10 @@ def _download(client: Any, mv: Any, settings: Any, uri: str, path: str) -> Path:
                 registry_uri=settings.registry_uri,
             )
     except (MlflowException, OSError):
-        raise ReferenceError(no_reference(uri)) from None
+        raise NoReferenceError(no_reference(uri)) from None
     local = Path(local)
     if local.is_symlink() or not local.exists():
-        raise ReferenceError(no_reference(uri))
+        raise NoReferenceError(no_reference(uri))
     return local
 
 
@@ -269,4 +292,11 @@ def read_sample(path: Path, uri: str, rows: int) -> Any:
     return table.to_pandas(ignore_metadata=True)
 
 
-__all__ = ["Reference", "load_reference", "no_reference", "read_profile", "read_sample"]
+__all__ = [
+    "NoReferenceError",
+    "Reference",
+    "load_reference",
+    "no_reference",
+    "read_profile",
+    "read_sample",
+]

@@ -3,11 +3,12 @@ import { caretDownIcon, caretRightIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { formatAgo, formatTime } from '../format';
-import { RegistryModel } from '../registryModel';
-import { IModelVersion, IRegisteredModel } from '../tokens';
+import { MAX_HEALTH_VERSIONS, RegistryModel } from '../registryModel';
+import { IModelMonitoring, IModelVersion, IRegisteredModel } from '../tokens';
 import { AliasForm } from './AliasForm';
 import { ErrorLine } from './ErrorLine';
 import { ModelCard } from './ModelCard';
+import { ModelHealth } from './ModelHealth';
 
 /** Aliases as small labels (with the version each points at, when given). */
 function Aliases(props: { aliases: string[]; versions?: Record<string, number> }): JSX.Element {
@@ -24,13 +25,15 @@ function Aliases(props: { aliases: string[]; versions?: Record<string, number> }
   );
 }
 
-/** One version of the opened model; a click opens its model card. */
+/** One version of the opened model and its health; a click opens its model card. */
 function VersionRow(props: {
   version: IModelVersion;
   open: boolean;
   onOpen: () => void;
+  /** Undefined for versions whose health is not read (past the newest few). */
+  health?: ModelHealth.IProps;
 }): JSX.Element {
-  const { version, open } = props;
+  const { version, open, health } = props;
   return (
     <li
       className={`jp-mlops-version${open ? ' jp-mod-selected' : ''}`}
@@ -49,8 +52,15 @@ function VersionRow(props: {
       <span className="jp-mlops-dim" title={formatTime(version.created)}>
         {formatAgo(version.created)}
       </span>
+      {health && <ModelHealth {...health} />}
     </li>
   );
+}
+
+/** What `ModelHealth` shows for `version` of the opened model. */
+function healthOf(model: RegistryModel, version: number): ModelHealth.IProps {
+  const health: IModelMonitoring | null = model.health(version);
+  return { health, error: model.healthError(version) };
 }
 
 /** The opened model: its versions, the alias form and the card of the opened version. */
@@ -59,12 +69,13 @@ function ModelBody(props: ModelsView.IProps): JSX.Element {
   return (
     <div className="jp-mlops-model-body">
       <ul className="jp-mlops-versions">
-        {model.versions.map(v => (
+        {model.versions.map((v, index) => (
           <VersionRow
             key={v.version}
             version={v}
             open={model.version === v.version}
             onOpen={() => void model.openVersion(v.version)}
+            health={index < MAX_HEALTH_VERSIONS ? healthOf(model, v.version) : undefined}
           />
         ))}
       </ul>
