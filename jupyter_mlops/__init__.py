@@ -35,6 +35,7 @@ _LAZY = {
     "set_alias": "jupyter_mlops.core.registry.models",
     "load_model": "jupyter_mlops.core.registry.load",
     "monitor": "jupyter_mlops.core.production.monitor",
+    "score": "jupyter_mlops.core.production.score",
     "ArtifactDigestError": "jupyter_mlops.core.registry.digests",
     "UnverifiedModelWarning": "jupyter_mlops.core.registry.load",
     "resolve_settings": "jupyter_mlops.config",

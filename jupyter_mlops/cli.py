@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-from . import cli_monitor
+from . import cli_monitor, cli_score
 from .errors import MlopsError
 
 
@@ -331,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1")
     ui.set_defaults(func=cmd_ui)
     cli_monitor.add_parser(sub)
+    cli_score.add_parser(sub)
     return parser
 
 
