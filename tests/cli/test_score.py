@@ -355,10 +355,10 @@ def test_a_large_parquet_file_scores_in_bounded_memory(promoted, tmp_path):
     as read (all columns, for the output), the model's columns as pandas, the contract's checked
     copy, the log's copy and batch, the output's row group: a few times the chunk's own size
     whatever the file's length. The bound's scale is the whole file as ``pandas.read_parquet``
-    holds it (179 MB): the increase must stay under a third of it (measured: 22-44 MB on 2
+    holds it (179 MB): the increase must stay under half of it (measured: 18-44 MB on 2
     shared cores, the allocators' reuse varies). The same process then predicts on the whole
     frame read at once and shows the same measure growing with the file (380-550 MB;
-    asserted: ours under a quarter of it), so the test tells a streaming scorer from one that
+    asserted: ours under a third of it), so the test tells a streaming scorer from one that
     reads everything. The inference log is on."""
     n, chunksize = 1_000_000, 25_000
     clear_log(promoted)
@@ -388,8 +388,9 @@ def test_a_large_parquet_file_scores_in_bounded_memory(promoted, tmp_path):
         f"{got['seconds']:.1f} s"
     )
     assert (got["rows"], got["chunks"]) == (n, n // chunksize)
-    assert got["ours"] < in_memory / 3, got
-    assert got["ours"] < got["whole"] / 4, got
+    # a streaming scorer adds a few chunks' worth; one that reads the file adds at least the frame
+    assert got["ours"] < in_memory / 2, got
+    assert got["ours"] < got["whole"] / 3, got
     scored = pq.read_table(str(big) + ".out.parquet", columns=["prediction"]).to_pandas()
     expected = promoted["model"].predict(frame[["amount", "plan"]])
     assert np.array_equal(scored["prediction"].to_numpy(), expected)
