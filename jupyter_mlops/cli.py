@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
+from . import cli_serve
 from .errors import MlopsError
 
 
@@ -329,6 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=5000)
     ui.add_argument("--host", default="127.0.0.1")
     ui.set_defaults(func=cmd_ui)
+    cli_serve.add_parser(sub)
     return parser
 
 

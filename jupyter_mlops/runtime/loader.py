@@ -203,7 +203,7 @@ def _model_uuid(data_path):
         path = os.path.join(folder, "MLmodel")
         if os.path.exists(path):
             with open(path, encoding="utf-8") as f:
-                found = re.search(r"^model_uuid:\s*'?([0-9a-fA-F-]+)", f.read(), re.MULTILINE)
+                found = re.search(r"^model_uuid:\s*'?([\w.-]+)", f.read(), re.MULTILINE)
             return found.group(1) if found else "unknown"
     return "unknown"
 

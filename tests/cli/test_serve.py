@@ -1,0 +1,209 @@
+"""``jupyter mlops serve``: a real promoted pipeline (a numeric and a categorical column) served
+by the console script as a real subprocess, real HTTP requests from this process, the inference
+log read back with pyarrow; and the same artifact under plain ``mlflow models serve`` in a
+virtual environment where jupyter-mlops cannot be imported (acceptance 1, 2 and the serve cases
+of 6 of issue 20)."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jupyter_mlops.runtime import inference_log as il
+from tests.conftest import free_port, git, kernel_env, start_cli, stop
+
+PROMOTE = """
+import numpy as np, pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+import jupyter_mlops as mlops
+
+X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+X = X.iloc[:, :5]
+X["size"] = pd.Categorical(np.where(X["mean radius"] > 15, "large", "small"))
+encode = ColumnTransformer(
+    [("size", OneHotEncoder(handle_unknown="ignore"), ["size"])], remainder=StandardScaler()
+)
+model = make_pipeline(encode, LogisticRegression(max_iter=5000)).fit(X, y)
+mlops.promote(model, "served", X=X, alias="prod")
+odd = X.head(3).copy()
+odd["size"] = odd["size"].astype(str)
+odd.loc[odd.index[0], "mean radius"] = 1e6  # out of range
+odd.loc[odd.index[1], "size"] = "gigantic"  # an unseen level
+X.to_pickle("X.pkl")
+odd.to_pickle("odd.pkl")
+np.save("expected.npy", model.predict(X))
+np.save("expected_odd.npy", model.predict(odd))
+"""
+
+
+@pytest.fixture(scope="module")
+def promoted(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A project with ``models:/served@prod`` (version 1), promoted in a process of its own;
+    the frames and the notebook model's own predictions on them."""
+    root = tmp_path_factory.mktemp("serve") / "proj"
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / "README.md").write_text("demo\n")
+    git(root, "add", "README.md")
+    git(root, "commit", "-q", "-m", "init")
+    (root / "promote.py").write_text(PROMOTE)
+    done = subprocess.run(
+        [sys.executable, "promote.py"], cwd=root, env=kernel_env(), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {
+        "root": root,
+        "X": pd.read_pickle(root / "X.pkl"),
+        "odd": pd.read_pickle(root / "odd.pkl"),
+        "expected": np.load(root / "expected.npy"),
+        "expected_odd": np.load(root / "expected_odd.npy"),
+    }
+
+
+def wait_ready(url: str, proc: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/ping", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    stop(proc)
+    raise AssertionError(f"the server did not answer: {proc.communicate()}")
+
+
+@pytest.fixture(scope="module")
+def ours(promoted: dict):
+    """``jupyter mlops serve models:/served@prod --workers 2`` on a free port."""
+    port = free_port()
+    proc = start_cli(
+        "serve", "models:/served@prod", "--port", str(port), "--workers", "2", cwd=promoted["root"]
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(url, proc)
+    yield {"url": url, "proc": proc, "port": port}
+    stop(proc)
+
+
+def post(url: str, body: bytes | str, content_type: str | None = "application/json"):
+    """(status, parsed JSON answer, raw bytes) of ``POST url/invocations``."""
+    data = body.encode() if isinstance(body, str) else body
+    request = urllib.request.Request(f"{url}/invocations", data=data, method="POST")
+    if content_type is not None:
+        request.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            raw = answer.read()
+            return answer.status, json.loads(raw), raw
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        return error.code, json.loads(raw), raw
+
+
+def split(frame: pd.DataFrame) -> str:
+    """``dataframe_split`` with Python's exact float text (pandas' to_json rounds to 10 digits)."""
+    values = frame.astype(object).to_numpy().tolist()
+    return json.dumps({"dataframe_split": {"columns": list(frame.columns), "data": values}})
+
+
+def records(frame: pd.DataFrame) -> str:
+    return json.dumps({"dataframe_records": frame.astype(object).to_dict(orient="records")})
+
+
+def logged(location: Path) -> pd.DataFrame:
+    return il.dataset(str(location), "served").to_table().to_pandas()
+
+
+# acceptance 1 ----------------------------------------------------------------------------------
+
+
+def test_split_records_and_csv_get_exactly_the_notebook_models_predictions(promoted, ours):
+    X, expected = promoted["X"], promoted["expected"].tolist()
+    for body, kind in [(split(X), None), (records(X), None), (X.to_csv(index=False), "text/csv")]:
+        status, answer, _ = post(ours["url"], body, kind or "application/json")
+        assert status == 200 and answer == {"predictions": expected}, (kind, answer)
+
+
+def test_a_request_without_a_column_is_a_short_400_naming_it(promoted, ours):
+    big = pd.concat([promoted["X"]] * 18, ignore_index=True).drop(columns=["size"])
+    assert len(big) > 10_000
+    status, answer, raw = post(ours["url"], split(big))
+    assert status == 400
+    assert answer["error_code"] == "INVALID_PARAMETER_VALUE" and answer["columns"] == ["size"]
+    assert answer["message"] == "missing column the model was trained on: size"
+    assert len(raw) < 400  # not 10,000 rows echoed back
+
+
+def test_out_of_range_and_unseen_values_are_served(promoted, ours):
+    status, answer, _ = post(ours["url"], split(promoted["odd"]))
+    assert status == 200 and answer["predictions"] == promoted["expected_odd"].tolist()
+
+
+def test_bad_requests_are_inert_4xx_json_never_500(promoted, ours):
+    row = promoted["X"].head(1).astype(object)
+    row.loc[row.index[0], "mean radius"] = "<img src=x onerror=alert(1)>"
+    cases = [
+        ("{not json", "application/json"),
+        ("", "application/json"),
+        ('{"dataframe_split": 3}', "application/json"),
+        ('{"nothing": []}', "application/json"),
+        ("a,b\n1,2", "text/plain"),
+        (split(promoted["X"].head(2)), None),  # no content type: MLflow's own app answers 500
+        (split(row), "application/json"),
+    ]
+    for body, kind in cases:
+        status, answer, raw = post(ours["url"], body, kind)
+        assert 400 <= status < 500, (body, status, answer)
+        assert set(answer) >= {"error_code", "message"} and "stack_trace" not in answer
+        assert b"<" not in raw and b">" not in raw and len(answer["message"]) <= 500
+    assert "alert(1)" in answer["message"]  # said, escaped: \u003cimg ...
+
+
+def test_stopped_by_sigterm_the_log_holds_the_served_rows_under_the_version_number(promoted, ours):
+    X, odd = promoted["X"], promoted["odd"]
+    head = X.head(7)
+    assert post(ours["url"], split(head))[0] == 200
+    assert post(ours["url"], split(odd))[0] == 200
+    proc = ours["proc"]
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-2000:]
+    url = ours["url"]
+    assert out.count(f"Serving models:/served@prod = models:/served/1 at {url}/invocations") == 1
+    folder = promoted["root"] / ".mlops" / "inference"
+    log = logged(folder)
+    assert set(log["version"]) == {"1"}
+    assert (folder / "served").glob("date=*/version=1/*.parquet")
+    by_request = dict(list(log.groupby("_mlops_request")))
+    mine = [
+        g for g in by_request.values() if len(g) == 7 and g["_mlops_violations"].iloc[0] == "{}"
+    ]
+    assert any(
+        g["mean radius"].tolist() == head["mean radius"].tolist()
+        and g["prediction"].tolist() == promoted["expected"][:7].astype(float).tolist()
+        for g in mine
+    )
+    flagged = [g for g in by_request.values() if g["_mlops_violations"].iloc[0] != "{}"]
+    assert flagged  # the odd request, served and counted
+    for g in flagged:
+        assert json.loads(g["_mlops_violations"].iloc[0]) == {"mean radius": 1, "size": 1}
+        assert g["prediction"].tolist() == promoted["expected_odd"].astype(float).tolist()
+        assert g["size"].tolist()[1] == "gigantic"
+    assert not list((folder / "served" / "_writers").iterdir())  # each worker ended cleanly
+    assert not re.search(r"Traceback", err)
