@@ -7,10 +7,14 @@ of 6 of issue 20)."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import sysconfig
 import time
 import urllib.error
 import urllib.request
@@ -21,7 +25,7 @@ import pandas as pd
 import pytest
 
 from jupyter_mlops.runtime import inference_log as il
-from tests.conftest import free_port, git, kernel_env, start_cli, stop
+from tests.conftest import cli, free_port, git, kernel_env, start_cli, stop
 
 PROMOTE = """
 import numpy as np, pandas as pd
@@ -73,6 +77,15 @@ def promoted(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "expected": np.load(root / "expected.npy"),
         "expected_odd": np.load(root / "expected_odd.npy"),
     }
+
+
+MISSING = {  # the answer to a request without the column "size", ours and plain MLflow's
+    "error_code": "INVALID_PARAMETER_VALUE",
+    "message": "missing column the model was trained on: size",
+    "sqlstate": "KAM00",
+    "error_class": "INVALID_PARAMETER_VALUE",
+    "columns": ["size"],
+}
 
 
 def wait_ready(url: str, proc: subprocess.Popen, seconds: float = 120) -> None:
@@ -145,8 +158,7 @@ def test_a_request_without_a_column_is_a_short_400_naming_it(promoted, ours):
     assert len(big) > 10_000
     status, answer, raw = post(ours["url"], split(big))
     assert status == 400
-    assert answer["error_code"] == "INVALID_PARAMETER_VALUE" and answer["columns"] == ["size"]
-    assert answer["message"] == "missing column the model was trained on: size"
+    assert answer == MISSING
     assert len(raw) < 400  # not 10,000 rows echoed back
 
 
@@ -207,3 +219,125 @@ def test_stopped_by_sigterm_the_log_holds_the_served_rows_under_the_version_numb
         assert g["size"].tolist()[1] == "gigantic"
     assert not list((folder / "served" / "_writers").iterdir())  # each worker ended cleanly
     assert not re.search(r"Traceback", err)
+
+
+# acceptance 2: plain `mlflow models serve`, where jupyter-mlops cannot be imported ---------------
+
+
+@pytest.fixture(scope="module")
+def bare_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new virtual environment that sees this one's packages through a plain path line in a
+    ``.pth`` file (whose own ``.pth`` files, the editable jupyter-mlops among them, are not
+    processed), with a ``uvicorn`` command, which ``mlflow models serve`` runs from the PATH."""
+    venv = tmp_path_factory.mktemp("bare") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (site,) = (venv / "lib").glob("python3*/site-packages")
+    (site / "shared.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    python = venv / "bin" / "python"
+    uvicorn = venv / "bin" / "uvicorn"
+    uvicorn.write_text(f"#!{python}\nfrom uvicorn.main import main\nmain()\n")
+    uvicorn.chmod(0o755)
+    return python
+
+
+def bare_env(python: Path, **extra: str) -> dict[str, str]:
+    return {"PATH": f"{python.parent}:/usr/bin:/bin", "HOME": str(python.parents[2]), **extra}
+
+
+def test_plain_mlflow_models_serve_without_jupyter_mlops_answers_and_logs_the_same(
+    promoted, bare_python, tmp_path
+):
+    from jupyter_mlops.config import resolve_settings
+    from jupyter_mlops.core.production import target
+
+    verified = target.resolve("models:/served/1", resolve_settings(promoted["root"])).folder
+    folder = str(tmp_path / "model")
+    shutil.copytree(verified, folder)
+    shutil.rmtree(next(p for p in verified.parents if p.name.startswith("mlops-model-")))
+    env = bare_env(bare_python, MLOPS_INFERENCE_LOG=str(tmp_path / "log"))
+    probe = subprocess.run(
+        [str(bare_python), "-c", "import mlflow, uvicorn; import jupyter_mlops"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert "No module named 'jupyter_mlops'" in probe.stderr  # mlflow and uvicorn import
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            str(bare_python),
+            "-m",
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            folder,
+            "--env-manager",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, proc)
+        X = promoted["X"]
+        status, answer, _ = post(url, split(X))
+        assert status == 200 and answer == {"predictions": promoted["expected"].tolist()}
+        status, answer, _ = post(url, split(X.drop(columns=["size"])))
+        assert status == 400 and answer == MISSING  # the same answer as ours
+    finally:  # as a terminal's Ctrl-C or a container's stop: the whole group
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.communicate(timeout=60)
+    log = logged(tmp_path / "log")
+    uuid = re.search(r"^model_uuid: (\S+)", (Path(folder) / "MLmodel").read_text(), re.M)[1]
+    assert set(log["version"]) == {f"uuid-{uuid}"}  # MLflow's id of exactly this artifact
+    assert log["prediction"].tolist() == promoted["expected"].astype(float).tolist()
+    assert log["size"].tolist() == X["size"].astype(str).tolist()
+
+
+# bad input: one line, exit 2, nothing started or written ----------------------------------------
+
+
+def one_line_exit_2(done: subprocess.CompletedProcess, *expected: str) -> str:
+    assert done.returncode == 2, done.stderr
+    line = done.stderr.strip()
+    assert line.startswith("jupyter mlops serve: ") and "\n" not in line, line
+    for text in expected:
+        assert text in line
+    return line
+
+
+def test_an_unknown_model_uri_is_one_line(promoted):
+    done = cli("serve", "models:/nowhere@prod", cwd=promoted["root"])
+    one_line_exit_2(done, "nowhere")
+    one_line_exit_2(cli("serve", "served", cwd=promoted["root"]), "models:/NAME@ALIAS")
+
+
+def test_a_port_in_use_is_one_line_before_the_model_loads(promoted):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = cli("serve", "models:/served@prod", "--port", str(port), cwd=promoted["root"])
+    one_line_exit_2(done, f"port {port} on 127.0.0.1 is in use", "--port")
+
+
+def test_a_log_folder_that_cannot_be_written_is_one_line_and_nothing_is_written(promoted, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    env = {"MLOPS_INFERENCE_LOG": str(blocker / "log")}
+    done = cli(
+        "serve", "models:/served@prod", "--port", str(free_port()), cwd=promoted["root"], env=env
+    )
+    one_line_exit_2(done, "is not writable", "--no-log")
+    assert blocker.read_text() == "not a folder\n" and list(tmp_path.iterdir()) == [blocker]
