@@ -110,7 +110,8 @@ def ours(promoted: dict):
     )
     url = f"http://127.0.0.1:{port}"
     wait_ready(url, proc)
-    yield {"url": url, "proc": proc, "port": port}
+    said = proc.stdout.readline()  # printed once its own /ping answered
+    yield {"url": url, "proc": proc, "port": port, "said": said}
     stop(proc)
 
 
@@ -127,6 +128,24 @@ def post(url: str, body: bytes | str, content_type: str | None = "application/js
     except urllib.error.HTTPError as error:
         raw = error.read()
         return error.code, json.loads(raw), raw
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes under ``pid`` (Linux's /proc), children first."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += [int(child), *descendants(int(child))]
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running: not gone, nor a zombie (this container's init may not reap orphans)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def split(frame: pd.DataFrame) -> str:
@@ -193,11 +212,14 @@ def test_stopped_by_sigterm_the_log_holds_the_served_rows_under_the_version_numb
     assert post(ours["url"], split(head))[0] == 200
     assert post(ours["url"], split(odd))[0] == 200
     proc = ours["proc"]
+    children = descendants(proc.pid)
+    assert len(children) >= 3  # uvicorn's supervisor, its two workers (and a helper)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err[-2000:]
     url = ours["url"]
-    assert out.count(f"Serving models:/served@prod = models:/served/1 at {url}/invocations") == 1
+    said = ours["said"] + out
+    assert said.count(f"Serving models:/served@prod = models:/served/1 at {url}/invocations") == 1
     folder = promoted["root"] / ".mlops" / "inference"
     log = logged(folder)
     assert set(log["version"]) == {"1"}
@@ -219,6 +241,7 @@ def test_stopped_by_sigterm_the_log_holds_the_served_rows_under_the_version_numb
         assert g["size"].tolist()[1] == "gigantic"
     assert not list((folder / "served" / "_writers").iterdir())  # each worker ended cleanly
     assert not re.search(r"Traceback", err)
+    assert not [pid for pid in children if alive(pid)]  # none outlives it
 
 
 # acceptance 2: plain `mlflow models serve`, where jupyter-mlops cannot be imported ---------------
