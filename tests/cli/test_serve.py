@@ -110,7 +110,7 @@ def ours(promoted: dict):
     )
     url = f"http://127.0.0.1:{port}"
     wait_ready(url, proc)
-    said = proc.stdout.readline()  # printed once its own /ping answered
+    said = ready_line(proc)
     yield {"url": url, "proc": proc, "port": port, "said": said}
     stop(proc)
 
@@ -128,6 +128,14 @@ def post(url: str, body: bytes | str, content_type: str | None = "application/js
     except urllib.error.HTTPError as error:
         raw = error.read()
         return error.code, json.loads(raw), raw
+
+
+def ready_line(proc: subprocess.Popen) -> str:
+    """The line serve prints once its own /ping answered (uvicorn's access log shares stdout)."""
+    for line in proc.stdout:
+        if line.startswith("Serving "):
+            return line
+    return ""
 
 
 def descendants(pid: int) -> list[int]:
@@ -342,7 +350,9 @@ def one_line_exit_2(done: subprocess.CompletedProcess, *expected: str) -> str:
 
 def test_an_unknown_model_uri_is_one_line(promoted):
     done = cli("serve", "models:/nowhere@prod", cwd=promoted["root"])
-    one_line_exit_2(done, "nowhere")
+    one_line_exit_2(done, "no registered model named 'nowhere'; registered: served")
+    done = cli("serve", "models:/served/7", cwd=promoted["root"])
+    one_line_exit_2(done, "model 'served' has no version 7")
     one_line_exit_2(cli("serve", "served", cwd=promoted["root"]), "models:/NAME@ALIAS")
 
 
@@ -364,3 +374,52 @@ def test_a_log_folder_that_cannot_be_written_is_one_line_and_nothing_is_written(
     )
     one_line_exit_2(done, "is not writable", "--no-log")
     assert blocker.read_text() == "not a folder\n" and list(tmp_path.iterdir()) == [blocker]
+
+
+def test_ctrl_c_with_no_log_stops_cleanly_and_writes_nothing(promoted, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLOPS_INFERENCE_LOG", str(tmp_path / "log"))
+    port = free_port()
+    proc = start_cli(
+        "serve", "models:/served/1", "--port", str(port), "--no-log", cwd=promoted["root"]
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(url, proc)
+    said = ready_line(proc)
+    assert said.startswith(f"Serving models:/served/1 at {url}/invocations (inference log: off")
+    assert post(url, split(promoted["X"].head(3)))[1] == {
+        "predictions": promoted["expected"][:3].tolist()
+    }
+    children = descendants(proc.pid)
+    proc.send_signal(signal.SIGINT)  # what a terminal's Ctrl-C sends serve
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "Traceback" not in err, err[-2000:]
+    assert not [pid for pid in children if alive(pid)]
+    assert not (tmp_path / "log").exists()
+
+
+def test_the_contract_error_of_a_loaded_model_is_also_mlflows_and_still_ours(promoted):
+    import pickle
+
+    import mlflow.pyfunc
+    from mlflow.exceptions import MlflowException
+
+    from jupyter_mlops.config import resolve_settings
+    from jupyter_mlops.core.production import target
+    from jupyter_mlops.errors import MlopsError
+
+    verified = target.resolve("models:/served/1", resolve_settings(promoted["root"])).folder
+    try:
+        model = mlflow.pyfunc.load_model(str(verified))
+        with pytest.raises(MlopsError) as caught:
+            model.predict(promoted["X"].drop(columns=["size", "mean area"]))
+    finally:
+        shutil.rmtree(next(p for p in verified.parents if p.name.startswith("mlops-model-")))
+    error = caught.value
+    assert type(error).__name__ == "ContractError" and isinstance(error, MlflowException)
+    assert str(error) == "missing columns the model was trained on: mean area, size"
+    assert error.get_http_status_code() == 400
+    assert json.loads(error.serialize_as_json())["columns"] == ["mean area", "size"]
+    error.message = "Failed to predict data '<the whole frame>'"  # what MLflow's server does
+    assert error.message == str(error) and "whole frame" not in error.serialize_as_json()
+    again = pickle.loads(pickle.dumps(error))
+    assert isinstance(again, MlopsError) and str(again) == str(error)

@@ -71,7 +71,6 @@ class Serving:
             str(self.port),
             "--workers",
             str(self.workers),
-            "--no-access-log",
         ]
 
     def environment(self, settings: Settings) -> dict[str, str]:
