@@ -3,7 +3,8 @@
 ``bench_serve_requests``: requests per second of ``jupyter mlops serve`` (inference log on)
 against plain ``mlflow models serve --env-manager local`` (no log) on the same promoted model
 (a breast-cancer pipeline with a categorical column) and the same ``dataframe_split`` payloads,
-1 row and 100 rows, each server with one worker. A client in this process sends a fixed number of
+1 row and 100 rows, each server with one worker; ``serve --no-log`` too, which says what the
+log costs apart from the rest of ours. A client in this process sends a fixed number of
 requests over ``--connections`` keep-alive connections (one thread each); the two servers are
 measured alternately, best of ``--repeats``. The client shares the machine with the server, so
 the figures are the pair's, and the ratio is what matters. Goal: ours at least 0.9x MLflow's. The
@@ -16,6 +17,7 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -132,6 +134,41 @@ def hammer(port: int, body: bytes, requests: int, connections: int) -> tuple[flo
     return seconds, answers[0]
 
 
+def measure(X, ports: dict, args: argparse.Namespace) -> tuple[bool, int]:
+    """The table; (whether every server answered the same, the rows the logging one served)."""
+    ok, sent_rows, names = True, 0, list(ports)
+    print(
+        f"requests/s, {args.connections} connections, 1 worker each, best of {args.repeats}, "
+        "servers alternating (a shared machine: compare the ratios)"
+    )
+    print(f"{'payload':<15}{'requests':>9}" + "".join(f"{n:>15}" for n in names) + f"{'ratio':>8}")
+    for rows, requests in ((1, args.requests), (100, max(args.requests // 4, 1))):
+        frame = X.head(rows).astype(object)
+        body = json.dumps(
+            {"dataframe_split": {"columns": list(frame.columns), "data": frame.values.tolist()}}
+        ).encode()
+        best, answers = dict.fromkeys(names, float("inf")), {}
+        for name in names:
+            hammer(ports[name], body, 20, args.connections)  # warm-up
+        sent_rows += 20 * rows
+        for _ in range(args.repeats):
+            for name in names:
+                seconds, answers[name] = hammer(ports[name], body, requests, args.connections)
+                best[name] = min(best[name], seconds)
+            sent_rows += requests * rows
+        if len({json.dumps(json.loads(a)) for a in answers.values()}) != 1:
+            print(f"  different answers on {rows} rows: {answers}")
+            ok = False
+        rates = {n: requests / best[n] for n in names}
+        print(
+            f"{f'{rows}-row split':<15}{requests:>9}"
+            + "".join(f"{rates[n]:>15.0f}" for n in names)
+            + f"{rates['ours'] / rates['mlflow']:>7.2f}x"
+        )
+    print("ratio: ours (inference log on) / mlflow")
+    return ok, sent_rows
+
+
 def bench_serve_requests(args: argparse.Namespace) -> bool:
     """Ours against plain ``mlflow models serve``; False when an answer or a logged row is wrong."""
     import pandas as pd
@@ -148,59 +185,32 @@ def bench_serve_requests(args: argparse.Namespace) -> bool:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # uvicorn
     env.pop("MLOPS_INFERENCE_LOG", None)
     log = home / "log"
-    ours_port, theirs_port = free_port(), free_port()
+    ports = {"mlflow": free_port(), "ours --no-log": free_port(), "ours": free_port()}
     exe = str(Path(sys.executable).parent / "jupyter-mlops")
-    ours = start(
-        [exe, "serve", "models:/bench@prod", "--port", str(ours_port)],
-        root,
-        {**env, "MLOPS_INFERENCE_LOG": str(log)},
-        ours_port,
-    )
     plain = ["models", "serve", "-m", str(folder), "--env-manager", "local"]
-    theirs = start(
-        [sys.executable, "-m", "mlflow", *plain, "--port", str(theirs_port)],
-        home,
-        env,
-        theirs_port,
-    )
-    ok, sent_rows = True, 0
-    print(
-        f"requests/s, {args.connections} connections, 1 worker each, best of {args.repeats} "
-        "(a shared machine: compare the ratio)"
-    )
-    print(f"{'payload':<16}{'requests':>9}{'ours (log on)':>15}{'mlflow':>10}{'ratio':>8}")
+    commands = {
+        "mlflow": [sys.executable, "-m", "mlflow", *plain],
+        "ours --no-log": [exe, "serve", "models:/bench@prod", "--no-log"],
+        "ours": [exe, "serve", "models:/bench@prod"],
+    }
+    servers = {}
     try:
-        for rows, requests in ((1, args.requests), (100, max(args.requests // 4, 1))):
-            frame = X.head(rows).astype(object)
-            body = json.dumps(
-                {"dataframe_split": {"columns": list(frame.columns), "data": frame.values.tolist()}}
-            ).encode()
-            hammer(ours_port, body, 20, args.connections)  # warm-up
-            hammer(theirs_port, body, 20, args.connections)
-            sent_rows += 20 * rows
-            best = {"ours": float("inf"), "mlflow": float("inf")}
-            for _ in range(args.repeats):
-                for name, port in (("mlflow", theirs_port), ("ours", ours_port)):
-                    seconds, answer = hammer(port, body, requests, args.connections)
-                    best[name] = min(best[name], seconds)
-                    if name == "ours":
-                        sent_rows += requests * rows
-                        mine = answer
-                    else:
-                        peer = answer
-            if json.loads(mine) != json.loads(peer):
-                print(f"  different answers on {rows} rows: {mine[:200]!r} != {peer[:200]!r}")
-                ok = False
-            mine_rate, peer_rate = requests / best["ours"], requests / best["mlflow"]
-            print(
-                f"{f'{rows}-row split':<16}{requests:>9}{mine_rate:>15.0f}{peer_rate:>10.0f}"
-                f"{mine_rate / peer_rate:>7.2f}x"
+        for name, command in commands.items():
+            where = home if name == "mlflow" else root
+            servers[name] = start(
+                [*command, "--port", str(ports[name])],
+                where,
+                {**env, "MLOPS_INFERENCE_LOG": str(log)} if name == "ours" else env,
+                ports[name],
             )
+        ok, sent_rows = measure(X, ports, args)
     finally:
-        stop(ours)
-        stop(theirs)
+        for proc in servers.values():
+            stop(proc)
     logged = inference_log.dataset(str(log), "bench").count_rows()
     print(f"inference log: {logged:,} rows written of {sent_rows:,} served")
+    shutil.rmtree(home, ignore_errors=True)
+    shutil.rmtree(next(p for p in folder.parents if p.name.startswith("mlops-model-")))
     return ok and logged == sent_rows
 
 
