@@ -103,7 +103,13 @@ def wait_ready(url: str, proc: subprocess.Popen, seconds: float = 120) -> None:
 
 @pytest.fixture(scope="module")
 def ours(promoted: dict):
-    """``jupyter mlops serve models:/served@prod --workers 2`` on a free port."""
+    """``jupyter mlops serve models:/served@prod --workers 2`` on a free port, after a writer
+    of this model died without closing (its marker left, 20 rows received and not written)."""
+    markers = promoted["root"] / ".mlops" / "inference" / "served" / "_writers"
+    markers.mkdir(parents=True)
+    dead = {"pid": 2**22 + 1, "host": socket.gethostname(), "started": "2026-01-01T00:00:00"}
+    dead.update(updated="2026-01-01T00:01:00", received=120, written=100, dropped=0)
+    (markers / "dead.json").write_text(json.dumps(dead))
     port = free_port()
     proc = start_cli(
         "serve", "models:/served@prod", "--port", str(port), "--workers", "2", cwd=promoted["root"]
@@ -249,6 +255,13 @@ def test_stopped_by_sigterm_the_log_holds_the_served_rows_under_the_version_numb
         assert g["size"].tolist()[1] == "gigantic"
     assert not list((folder / "served" / "_writers").iterdir())  # each worker ended cleanly
     assert not re.search(r"Traceback", err)
+    said = [line for line in err.splitlines() if "ended without closing" in line]
+    assert said == [
+        f"jupyter mlops serve: warning: the inference log writer of process {2**22 + 1} "
+        "(started 2026-01-01T00:00:00) ended without closing: 20 rows it had received by "
+        "2026-01-01T00:01:00 were never written, and any received after then (at most one "
+        "batch) were lost too"
+    ]  # said once, at start-up, by serve (the workers find the marker gone)
     assert not [pid for pid in children if alive(pid)]  # none outlives it
 
 

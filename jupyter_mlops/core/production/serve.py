@@ -133,12 +133,22 @@ def check_port(host: str, port: int) -> None:
 def check_log(location: str, target: targets.Target) -> None:
     """Open and close the model's writer here, as each worker will: a location we cannot
     write is one line, and a writer that died earlier is reported once, at start-up."""
-    from ...runtime.inference_log import InferenceLog
+    import logging
+    import warnings
 
-    try:
-        InferenceLog(location, target.name, target.version).close()
-    except MlopsError as exc:
-        raise MlopsError(f"{exc}; or serve with --no-log") from None
+    from ...runtime.inference_log import InferenceLog, InferenceLogWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InferenceLogWarning)
+        try:
+            InferenceLog(location, target.name, target.version).close()
+        except MlopsError as exc:
+            raise MlopsError(f"{exc}; or serve with --no-log") from None
+    for found in caught:  # a crash's loss: one line (the CLI's "warning:"), said before serving
+        if issubclass(found.category, InferenceLogWarning):
+            logging.getLogger(__name__).warning(str(found.message))
+        else:
+            warnings.warn_explicit(found.message, found.category, found.filename, found.lineno)
 
 
 def run(
