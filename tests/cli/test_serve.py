@@ -6,6 +6,7 @@ of 6 of issue 20)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -389,12 +390,31 @@ def test_a_log_folder_that_cannot_be_written_is_one_line_and_nothing_is_written(
     assert blocker.read_text() == "not a folder\n" and list(tmp_path.iterdir()) == [blocker]
 
 
-def test_ctrl_c_with_no_log_stops_cleanly_and_writes_nothing(promoted, tmp_path, monkeypatch):
+@pytest.fixture
+def serve_cli(promoted):
+    """Starts ``jupyter mlops serve ARGS`` in the promoted project; whatever a failed test left
+    running (serve and every process under it) is ended at teardown."""
+    started = []
+
+    def start(*args: str) -> subprocess.Popen:
+        started.append(start_cli("serve", *args, cwd=promoted["root"]))
+        return started[-1]
+
+    yield start
+    for proc in started:
+        tree = descendants(proc.pid) if proc.poll() is None else []
+        stop(proc)
+        for pid in tree:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_ctrl_c_with_no_log_stops_cleanly_and_writes_nothing(
+    promoted, serve_cli, tmp_path, monkeypatch
+):
     monkeypatch.setenv("MLOPS_INFERENCE_LOG", str(tmp_path / "log"))
     port = free_port()
-    proc = start_cli(
-        "serve", "models:/served/1", "--port", str(port), "--no-log", cwd=promoted["root"]
-    )
+    proc = serve_cli("models:/served/1", "--port", str(port), "--no-log")
     url = f"http://127.0.0.1:{port}"
     wait_ready(url, proc)
     said = ready_line(proc)
@@ -436,3 +456,20 @@ def test_the_contract_error_of_a_loaded_model_is_also_mlflows_and_still_ours(pro
     assert error.message == str(error) and "whole frame" not in error.serialize_as_json()
     again = pickle.loads(pickle.dumps(error))
     assert isinstance(again, MlopsError) and str(again) == str(error)
+
+
+def test_a_killed_serve_takes_its_server_with_it(serve_cli):
+    port = free_port()
+    proc = serve_cli("models:/served/1", "--port", str(port), "--no-log")
+    wait_ready(f"http://127.0.0.1:{port}", proc)
+    children = descendants(proc.pid)
+    assert children
+    proc.kill()  # SIGKILL: serve forwards nothing; the kernel tells its child (Linux)
+    proc.communicate(timeout=30)
+    deadline = time.time() + 30
+    while [pid for pid in children if alive(pid)] and time.time() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in children if alive(pid)]
+    with socket.socket() as again:  # nothing listens there any more (as uvicorn binds)
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("127.0.0.1", port))
