@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-from . import cli_monitor, cli_score
+from . import cli_monitor, cli_score, cli_serve
 from .errors import MlopsError
 
 
@@ -330,8 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=5000)
     ui.add_argument("--host", default="127.0.0.1")
     ui.set_defaults(func=cmd_ui)
-    cli_monitor.add_parser(sub)
+    cli_serve.add_parser(sub)
     cli_score.add_parser(sub)
+    cli_monitor.add_parser(sub)
     return parser
 
 

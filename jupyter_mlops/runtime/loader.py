@@ -7,6 +7,11 @@ notebook. Before every ``predict`` the input is checked against ``contract.json`
 model cannot use raises, values it never saw warn, or raise when configured (``on_violation``:
 the ``MLOPS_ON_VIOLATION`` environment variable, or ``params={"on_violation": "raise"}`` per
 call; the default was set at promotion).
+
+A ``ContractError`` raised at ``predict`` is also an ``MlflowException`` with
+``INVALID_PARAMETER_VALUE`` when MLflow is importable (``served_error``), so that MLflow's scoring
+server (``mlflow models serve``, ``jupyter mlops serve``) answers it as a 400 whose JSON names the
+columns, instead of its generic "unexpected error" with a stack trace.
 """
 
 import importlib
@@ -14,6 +19,7 @@ import json
 import os
 import pickle
 import re
+import sys
 
 MODEL_FILE = "model.pkl"
 SETTINGS_FILE = "settings.json"
@@ -34,6 +40,7 @@ class PromotedModel:
         self.contract = contract
         self.settings = settings
         self.log = log  # an InferenceLog when MLOPS_INFERENCE_LOG was set at load
+        self.contract_error = _contract_error(contract)
 
     def predict(self, model_input, params=None):
         params = params or {}
@@ -54,10 +61,17 @@ class PromotedModel:
             import pandas as pd
 
             frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
-            if self.log is not None and hasattr(self.contract, "validate_counted"):
-                checked, counts = self.contract.validate_counted(frame, on_violation=on_violation)
-            else:
-                checked = self.contract.validate(frame, on_violation=on_violation)
+            try:
+                if self.log is not None and hasattr(self.contract, "validate_counted"):
+                    checked, counts = self.contract.validate_counted(
+                        frame, on_violation=on_violation
+                    )
+                else:
+                    checked = self.contract.validate(frame, on_violation=on_violation)
+            except Exception as exc:
+                if self.contract_error is None or not isinstance(exc, self.contract_error):
+                    raise
+                raise served_error(exc, self.contract, frame, on_violation) from None
             logged = checked
             if self.settings.get("input") != "array":
                 X = checked
@@ -73,6 +87,69 @@ class PromotedModel:
     def get_raw_model(self):
         """The estimator itself, without the contract check (MLflow's pyfunc convention)."""
         return self.model
+
+
+def served_error(exc, contract, frame, on_violation):
+    """``exc``, the contract's error, as one MLflow's scoring server answers with a 400 naming
+    the columns (``{"error_code": "INVALID_PARAMETER_VALUE", "message": ..., "columns": [...]}``)
+    and still an instance of the contract's ``ContractError`` (and so of ``MlopsError``); ``exc``
+    itself where MLflow cannot be imported."""
+    try:
+        from mlflow.exceptions import MlflowException
+        from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+    except ImportError:
+        return exc
+    base = type(exc)
+    served = _SERVED.get(base)
+    if served is None:
+        served = _SERVED[base] = _served_class(base, MlflowException)
+    severities = ("error", "warning") if on_violation == "raise" else ("error",)
+    try:
+        found = contract.violations(frame) if hasattr(contract, "violations") else []
+    except Exception:
+        found = []
+    columns = list(dict.fromkeys(f["column"] for f in found if f["severity"] in severities))
+    return served(str(exc), error_code=INVALID_PARAMETER_VALUE, columns=columns)
+
+
+_SERVED = {}  # the contract's ContractError class -> its serving twin
+
+
+def _served_class(base, mlflow_exception):
+    """A class deriving from the contract's ``ContractError`` and ``MlflowException``, with the
+    same name, whose message stays the one line it was raised with: MLflow's scoring server
+    rewrites a failed prediction's message as "Failed to predict data '<the input frame>'", which
+    would echo up to a screenful of the request back, and bury the columns."""
+
+    class ContractError(base, mlflow_exception):
+        def __init__(self, message, error_code, columns):
+            mlflow_exception.__init__(self, message, error_code=error_code, columns=columns)
+
+        @property
+        def message(self):
+            return self.__dict__.get("_line", "")
+
+        @message.setter
+        def message(self, value):
+            self.__dict__.setdefault("_line", value)  # the first: the contract's own line
+
+        def __str__(self):
+            return self.message
+
+        def __reduce__(self):  # picklable, as the contract's own error (a process pool's)
+            return base, (self.message,)
+
+    ContractError.__module__, ContractError.__qualname__ = base.__module__, base.__qualname__
+    ContractError.__doc__ = base.__doc__
+    return ContractError
+
+
+def _contract_error(contract):
+    """The ``ContractError`` class of the module ``contract`` came from (None without one)."""
+    if contract is None:
+        return None
+    module = sys.modules.get(type(contract).__module__)
+    return getattr(module, "ContractError", None)
 
 
 def _allow_pickle():
@@ -126,7 +203,7 @@ def _model_uuid(data_path):
         path = os.path.join(folder, "MLmodel")
         if os.path.exists(path):
             with open(path, encoding="utf-8") as f:
-                found = re.search(r"^model_uuid:\s*'?([0-9a-fA-F-]+)", f.read(), re.MULTILINE)
+                found = re.search(r"^model_uuid:\s*'?([\w.-]+)", f.read(), re.MULTILINE)
             return found.group(1) if found else "unknown"
     return "unknown"
 
