@@ -1,4 +1,6 @@
-"""Production verbs against what a user would run without them (issue 20).
+"""Production verbs against what a user would run without them (issue 20): ``serve``,
+``score`` (``bench_score_part.py``) and ``monitor`` (``bench_monitor_part.py``), all three by
+default, one with ``--only``.
 
 ``bench_serve_requests``: requests per second of ``jupyter mlops serve`` (inference log on)
 against plain ``mlflow models serve --env-manager local`` (no log) on the same promoted model
@@ -219,8 +221,24 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000, help="1-row requests (100-row: /4)")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=2_000_000, help="score: rows of the file")
+    parser.add_argument("--chunksize", type=int, default=100_000, help="score: rows per chunk")
+    parser.add_argument(
+        "--only", choices=("serve", "score", "monitor"), help="one of the three (default: all)"
+    )
     args = parser.parse_args()
-    ok = bench_serve_requests(args)
+    ok = True
+    if args.only in (None, "serve"):
+        ok &= bench_serve_requests(args)
+    if args.only in (None, "score"):
+        from bench_score_part import bench_score
+
+        figures = bench_score(args.rows, args.chunksize, args.repeats)["rows_per_second"]
+        ok &= figures["ours (log on)"] / figures["plain loop"] >= 0.9
+    if args.only in (None, "monitor"):
+        from bench_monitor_part import bench_monitor
+
+        ok &= bench_monitor()
     return 0 if ok else 1
 
 

@@ -289,9 +289,8 @@ class InferenceLog:
 
     def _write(self, batch: list, rows: int) -> None:
         try:
-            frame = layout.log_frame(batch)
-            for day, part in frame.groupby(frame[layout.TS].dt.strftime("%Y-%m-%d"), sort=True):
-                self._put(day, layout.arrow_table(part))
+            for day, items in layout.days(batch).items():
+                self._put(day, layout.log_table(items))
             with self._lock:
                 self.written += rows
         except Exception as exc:  # a full disk, a lost bucket: counted, said once, not raised

@@ -16,29 +16,45 @@ import pandas as pd
 TS, REQUEST, VIOLATIONS = "_mlops_ts", "_mlops_request", "_mlops_violations"
 
 
-def log_frame(batch: list) -> pd.DataFrame:
-    """The queued requests as one frame: inputs, prediction column(s) and our own columns
-    (built column by column over the whole batch: the thread shares the interpreter with the
-    requests, so its work per request must stay small)."""
+def days(batch: list) -> dict:
+    """The queued requests by their UTC day (``YYYY-MM-DD``), in order: a batch is written as one
+    file per day it spans (usually one), and the day is read once per request, not per row."""
+    import time
+
+    by_day: dict = {}
+    for item in batch:
+        by_day.setdefault(time.strftime("%Y-%m-%d", time.gmtime(item[3])), []).append(item)
+    return by_day
+
+
+def log_table(batch: list) -> Any:
+    """The queued requests as one Arrow table: the inputs (``arrow_column``'s types), the
+    prediction column(s) and our own columns, built column by column over the whole batch (the
+    thread shares the interpreter with the requests, so its work per request must stay small;
+    our per-request columns are taken from one value per request, never a Python loop per row)."""
+    import pyarrow as pa
+
     frames = [item[0] for item in batch]
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    frame = frame.reset_index(drop=True)
-    frame.columns = [str(c) for c in frame.columns]
-    sizes = [len(f) for f in frames]
+    names = [str(c) for c in frame.columns]
+    sizes = np.array([len(f) for f in frames])
     outputs = [prediction_columns(item[1], len(item[0])) for item in batch]
-    names = list(dict.fromkeys(name for out in outputs for name in out))
-    columns: dict[str, Any] = {}
-    for name in names:
+    predicted = list(dict.fromkeys(name for out in outputs for name in out))
+    ours: dict[str, Any] = {}
+    for name in predicted:
         parts = [out.get(name, np.full(sizes[i], np.nan)) for i, out in enumerate(outputs)]
-        columns[name] = np.concatenate(parts) if len(parts) > 1 else parts[0]
-    stamps = np.repeat(np.array([item[3] for item in batch]), sizes)
-    columns[TS] = pd.to_datetime(stamps, unit="s", utc=True)
-    columns[REQUEST] = np.repeat(np.array([item[4] for item in batch], object), sizes)
+        values = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        ours[name] = arrow_column(pd.Series(values))
+    per_request = np.repeat(np.arange(len(batch)), sizes)  # each row's request, by position
+    micros = np.array([round(item[3] * 1_000_000) for item in batch], dtype="int64")
+    ours[TS] = pa.array(micros[per_request], pa.timestamp("us", tz="UTC"))
+    ours[REQUEST] = pa.array([item[4] for item in batch], pa.string()).take(per_request)
     counts = [json.dumps({str(k): int(v) for k, v in item[2].items()}) for item in batch]
-    columns[VIOLATIONS] = np.repeat(np.array(counts, object), sizes)
-    clash = [c for c in frame.columns if c in columns or c.startswith("_mlops_")]
-    frame = frame.rename(columns={c: f"input_{c}" for c in clash})
-    return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
+    ours[VIOLATIONS] = pa.array(counts, pa.string()).take(per_request)
+    clash = {c for c in names if c in ours or c.startswith("_mlops_")}
+    arrays = [arrow_column(frame.iloc[:, i]) for i in range(len(names))]
+    names = [f"input_{c}" if c in clash else c for c in names]
+    return pa.Table.from_arrays([*arrays, *ours.values()], names=[*names, *ours])
 
 
 def prediction_columns(predictions: Any, rows: int) -> dict[str, Any]:
@@ -51,14 +67,6 @@ def prediction_columns(predictions: Any, rows: int) -> dict[str, Any]:
     if values.ndim == 2:
         return {f"prediction_{i}": values[:, i] for i in range(values.shape[1])}
     return {"prediction": values.reshape(rows) if values.size == rows else values}
-
-
-def arrow_table(frame: pd.DataFrame) -> Any:
-    """``frame`` with every column typed by ``arrow_column``."""
-    import pyarrow as pa
-
-    arrays = [arrow_column(frame[name]) for name in frame.columns]
-    return pa.Table.from_arrays(arrays, names=[str(c) for c in frame.columns])
 
 
 def arrow_column(series: pd.Series) -> Any:
