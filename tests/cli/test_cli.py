@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -176,7 +177,9 @@ def test_example_notebooks_run_through_the_batch_runner(project: Path, client, e
     shutil.copy(example, target)
     out = cli("run", str(target), cwd=project)
     assert out.returncode == 0, out.stdout + out.stderr
-    runs = [r for r in all_runs(client) if "mlflow.parentRunId" not in r.data.tags]
+    everything = all_runs(client)
+    watched = [r for r in everything if r.data.tags.get("mlops.monitor") == "true"]
+    runs = [r for r in everything if "mlflow.parentRunId" not in r.data.tags and r not in watched]
     assert [r.info.status for r in runs] == ["FINISHED"]
     if example.name == "quickstart.ipynb":  # promoted from inside the tracked run
         version = client.get_model_version_by_alias("breast_cancer", "staging")
@@ -214,6 +217,14 @@ def test_example_notebooks_run_through_the_batch_runner(project: Path, client, e
         assert len(all_runs(client)) == 2 + 36  # and nothing else: its fits are not candidates
         version = client.get_model_version_by_alias("sales-by-store", "staging")
         assert version.run_id == family.info.run_id
+    if example.name == "production.ipynb":  # promoted, a shifted batch scored, monitored
+        version = client.get_model_version_by_alias("fair_affairs", "live")
+        (window,) = watched  # today's window, one run in monitoring/fair_affairs
+        assert window.info.status == "FINISHED"
+        assert window.data.tags["mlops.monitor.version"] == str(version.version)
+        assert json.loads(window.data.tags["mlops.monitor.drifted"]) == ["age", "occupation"]
+        assert window.data.metrics["rows"] == 1592  # the held-out quarter, every row logged
+        assert window.data.metrics["violation_rate"] > 0  # ages no one in training had
     if example.name == "statistics.ipynb":  # every report logged on the notebook's run
         tags = runs[0].data.tags
         assert tags["mlops.checks.stackloss.failed"] == "1"  # the robust fit's outliers
