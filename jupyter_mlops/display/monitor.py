@@ -85,7 +85,7 @@ def _window_row(w: dict[str, Any]) -> str:
     return (
         f"<tr><td>{esc(w['start'])}</td><td>{esc(w['end'])}</td><td>{num(w['rows'])}</td>"
         f"<td>{_badge(w['verdict'])}</td><td class='cols'>{drifted}</td>"
-        f"<td>{'yes' if w['prediction_drifted'] else ''}</td>"
+        f"<td>{('yes' if w['prediction_drifted'] else 'no') if w['rows'] else ''}</td>"
         f"<td>{pct(w['violation_rate']) if w['rows'] else ''}</td></tr>"
     )
 

@@ -101,6 +101,10 @@ def test_parquet_in_chunks_equals_predict_on_the_whole_frame_and_every_row_is_lo
     assert "Scoring" in bar and "25.0k/25.0k" in bar  # tqdm's bar, in rows
     assert (result.rows, result.chunks, result.files) == (25_000, 4, 1)
     assert result.model == "models:/churn/1"  # the version the alias resolved to
+    from IPython.lib.pretty import pretty
+
+    assert pretty(result) == result.summary()  # a notebook shows what the CLI prints
+    assert pretty(result).startswith("scored 25,000 rows in 4 chunks (1 file) with models:/churn/1")
     out = pd.read_parquet(tmp_path / "out.parquet")
     assert list(out.columns) == ["id", "amount", "plan", "prediction"]
     pd.testing.assert_frame_equal(out[["id", "amount", "plan"]], frame)

@@ -63,6 +63,10 @@ class ScoreResult:
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """In a notebook, the summary the CLI prints (the fields stay on the object)."""
+        printer.text(self.summary())
+
 
 def score(
     uri: str,
