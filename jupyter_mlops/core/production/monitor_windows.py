@@ -65,7 +65,10 @@ def parse_time(value: Any, what: str) -> dt.datetime | None:
         stamp = dt.datetime(value.year, value.month, value.day)
     else:
         try:
-            stamp = dt.datetime.fromisoformat(str(value).strip())
+            text = str(value).strip()
+            if text[-1:] in ("Z", "z"):  # Python 3.10 reads no "Z": the same instant spelled out
+                text = text[:-1] + "+00:00"
+            stamp = dt.datetime.fromisoformat(text)
         except ValueError:
             raise MonitorError(
                 f"--{what} {str(value)[:60]!r} is not an ISO 8601 date or time: give one such "
