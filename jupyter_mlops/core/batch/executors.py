@@ -132,7 +132,7 @@ class DaskCluster:
             from distributed import Client
         except ImportError:
             raise MlopsError(
-                "a Dask sweep needs the 'distributed' package: pip install 'jupyter-mlops[dask]'"
+                "running on Dask needs the 'distributed' package: pip install 'jupyter-mlops[dask]'"
             ) from None
         self.owned = not isinstance(address, Client)
         self.address = address if self.owned else getattr(address.scheduler, "address", "?")
