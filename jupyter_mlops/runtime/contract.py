@@ -36,14 +36,25 @@ from typing import Any, Literal
 import pandas as pd
 
 try:
-    from .errors import MlopsError
+    from .errors import ContractWarning, MlopsError
 except ImportError:  # a plain copy of this file, shipped with a packaged model
-    try:  # the installed jupyter-mlops's base: `except mlops.MlopsError` still catches ours
-        MlopsError = importlib.import_module("jupyter_mlops.runtime.errors").MlopsError
+    try:  # the installed jupyter-mlops's classes: `except mlops.MlopsError` still catches ours
+        _installed: Any = importlib.import_module("jupyter_mlops.runtime.errors")
     except ImportError:  # jupyter-mlops is not installed here
+        _installed = None
+    if hasattr(_installed, "MlopsError"):
+        MlopsError = _installed.MlopsError
+    else:
 
         class MlopsError(Exception):  # type: ignore[no-redef]
             """A mistake the user can fix: the message names the thing to change."""
+
+    if hasattr(_installed, "ContractWarning"):  # (an older jupyter-mlops has none)
+        ContractWarning = _installed.ContractWarning
+    else:
+
+        class ContractWarning(UserWarning):  # type: ignore[no-redef]
+            """Values the training data never had: out of range, unseen levels, nulls."""
 
 
 def _beside(part: str) -> Any:
@@ -78,10 +89,6 @@ CONTRACT_VERSION = 1
 
 class ContractError(MlopsError):
     """Input a model cannot use, or (when so configured) values its training data never had."""
-
-
-class ContractWarning(UserWarning):
-    """Values the training data never had: out of range, unseen levels, unexpected nulls."""
 
 
 @dataclass

@@ -47,14 +47,25 @@ import numpy as np
 import pandas as pd
 
 try:
-    from .errors import MlopsError
+    from .errors import InferenceLogWarning, MlopsError
 except ImportError:  # a plain copy of this file, shipped with a packaged model
-    try:
-        MlopsError = importlib.import_module("jupyter_mlops.runtime.errors").MlopsError
+    try:  # the installed jupyter-mlops's classes: `except mlops.MlopsError` still catches ours
+        _installed: Any = importlib.import_module("jupyter_mlops.runtime.errors")
     except ImportError:  # jupyter-mlops is not installed here
+        _installed = None
+    if hasattr(_installed, "MlopsError"):
+        MlopsError = _installed.MlopsError
+    else:
 
         class MlopsError(Exception):  # type: ignore[no-redef]
             """A mistake the user can fix: the message names the thing to change."""
+
+    if hasattr(_installed, "InferenceLogWarning"):  # (an older jupyter-mlops has none)
+        InferenceLogWarning = _installed.InferenceLogWarning
+    else:
+
+        class InferenceLogWarning(UserWarning):  # type: ignore[no-redef]
+            """Rows the inference log did not write: a failed write, or a writer that died."""
 
 
 def _beside(part: str) -> Any:
@@ -88,10 +99,6 @@ MARKERS = "_writers"
 TICK = 0.2  # seconds between the thread's looks at the queue
 MARK_SECONDS = 1.0  # the marker's counts are at most this old
 _STOP = object()
-
-
-class InferenceLogWarning(UserWarning):
-    """Rows the inference log did not write: a failed write, or a writer that died."""
 
 
 def safe_name(text: Any, what: str) -> str:

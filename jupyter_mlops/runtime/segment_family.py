@@ -25,14 +25,25 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 try:
-    from .errors import MlopsError
+    from .errors import MlopsError, SegmentWarning
 except ImportError:  # a plain copy of this file, shipped with a packaged model
-    try:  # the installed jupyter-mlops's base: `except mlops.MlopsError` still catches ours
-        MlopsError = importlib.import_module("jupyter_mlops.runtime.errors").MlopsError
+    try:  # the installed jupyter-mlops's classes: `except mlops.MlopsError` still catches ours
+        _installed: Any = importlib.import_module("jupyter_mlops.runtime.errors")
     except ImportError:  # jupyter-mlops is not installed here
+        _installed = None
+    if hasattr(_installed, "MlopsError"):
+        MlopsError = _installed.MlopsError
+    else:
 
         class MlopsError(Exception):  # type: ignore[no-redef]
             """A mistake the user can fix: the message names the thing to change."""
+
+    if hasattr(_installed, "SegmentWarning"):  # (an older jupyter-mlops has none)
+        SegmentWarning = _installed.SegmentWarning
+    else:
+
+        class SegmentWarning(UserWarning):  # type: ignore[no-redef]
+            """Rows of segments the family never saw were served by the fallback model."""
 
 
 __all__ = ["SegmentError", "SegmentFamily", "SegmentWarning"]
@@ -43,10 +54,6 @@ TEXT_ROWS = 10  # segments listed by repr()
 
 class SegmentError(MlopsError):
     """Input a segment family cannot fit or route; the message names what to change."""
-
-
-class SegmentWarning(UserWarning):
-    """Rows of segments the family never saw were served by the fallback model."""
 
 
 class SegmentFamily(BaseEstimator):

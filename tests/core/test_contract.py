@@ -521,6 +521,38 @@ def test_the_segment_column_keeps_every_segment(X: pd.DataFrame) -> None:
 # plain file, speed ------------------------------------------------------------------------------
 
 
+def test_a_shipped_copy_warns_with_the_installed_class(tmp_path: Path) -> None:
+    """Where jupyter-mlops is installed, a model's plain copy of the contract warns with the
+    package's ``ContractWarning`` (a class any process can import by name: pytest-xdist's
+    controller re-creates a worker's warnings from it)."""
+    copy = tmp_path / "mlops_contract_shipped.py"
+    shutil.copy(contract_module.__file__, copy)
+    shutil.copy(
+        Path(contract_module.__file__).with_name("contract_columns.py"),
+        tmp_path / "mlops_contract_shipped_columns.py",
+    )
+    script = f"""
+import importlib.util, warnings
+import pandas as pd
+from jupyter_mlops.runtime.errors import ContractWarning, MlopsError
+
+spec = importlib.util.spec_from_file_location("mlops_contract_shipped", {str(copy)!r})
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+assert module.ContractWarning is ContractWarning and module.MlopsError is MlopsError
+contract = module.Contract.learn(pd.DataFrame({{"x": [1.0, 2.0]}}))
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    contract.validate(pd.DataFrame({{"x": [9.0]}}))
+print(caught[0].category.__module__, caught[0].category.__name__)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["jupyter_mlops.runtime.errors", "ContractWarning"]
+
+
 def test_the_module_runs_as_a_plain_file_with_only_pandas_and_numpy(tmp_path: Path) -> None:
     copy = tmp_path / "contract.py"
     shutil.copy(contract_module.__file__, copy)
