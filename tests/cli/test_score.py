@@ -450,3 +450,26 @@ def test_ctrl_c_leaves_no_output_and_logs_only_the_chunks_it_predicted(promoted,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet"]
     logged_rows = len(logged(promoted))  # what was predicted before the interrupt, written
     assert 0 < logged_rows < 1_000_000 and logged_rows % 5_000 == 0
+
+
+def test_the_log_location_named_in_pyproject_is_where_score_writes_and_monitor_reads(
+    promoted, tmp_path, monkeypatch
+):
+    """``inference_log`` in ``[tool.jupyter-mlops]`` (a folder relative to the project root)
+    decides where a scored file's rows go, and ``monitor`` reads them from there."""
+    root = promoted["root"]
+    monkeypatch.delenv("MLOPS_INFERENCE_LOG", raising=False)
+    (root / "pyproject.toml").write_text('[tool.jupyter-mlops]\ninference_log = "logs/served"\n')
+    try:
+        settings = resolve_settings(root)
+        assert settings.inference_log_location == str(root.resolve() / "logs" / "served")
+        rows(3_000, 5).to_parquet(tmp_path / "in.parquet")
+        result = mlops.score(
+            URI, tmp_path / "in.parquet", tmp_path / "out.parquet", settings=settings
+        )
+        assert result.logged_to == settings.inference_log_location
+        assert il.dataset(str(root / "logs" / "served"), "churn").count_rows() == 3_000
+        report = mlops.monitor("churn/1", settings=settings, record=False)
+        assert report.to_dict()["rows"] == 3_000
+    finally:
+        (root / "pyproject.toml").unlink()
