@@ -111,20 +111,9 @@ def verify(folder: Path, tag_value: str, *, uri: str) -> int:
     refused: Python could import it or MLflow load it). Returns the number of files checked.
     Reads and hashes files only; nothing in ``folder`` is imported or unpickled."""
     recorded = _parse(tag_value, uri)
-    expected: dict[str, str]
-    if "manifest" in recorded:
-        manifest = folder / MANIFEST_FILE
-        if not manifest.is_file():
-            raise ArtifactDigestError(f"{uri}: {MANIFEST_FILE} is missing from the artifact")
-        if file_sha256(manifest) != recorded["sha256"]:
-            raise ArtifactDigestError(_changed(uri, MANIFEST_FILE))
-        try:
-            listed = json.loads(manifest.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise ArtifactDigestError(f"{uri}: {MANIFEST_FILE} is unreadable") from None
-        expected = {**_files(listed, uri), MANIFEST_FILE: recorded["sha256"]}
-    else:
-        expected = _files(recorded, uri)
+    expected = dict(recorded_files(tag_value, uri=uri, manifest=folder / MANIFEST_FILE))
+    if "manifest" in recorded:  # the manifest itself is one of the artifact's files
+        expected[MANIFEST_FILE] = recorded["sha256"]
     present = folder_sha256(folder)
     for path, digest in expected.items():
         if path not in present:
