@@ -78,10 +78,26 @@ def test_wheel_in_fresh_venv_lists_both_extensions(tmp_path: Path) -> None:
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)],
+    # the versions the dev environment was tested with (a release made since cannot break the
+    # resolution), fetched with pip's patience for a busy registry; pip's own words on failure
+    pinned = tmp_path / "constraints.txt"
+    frozen = subprocess.run(
+        [sys.executable, "-m", "pip", "freeze", "--exclude-editable"],
+        capture_output=True,
+        text=True,
         check=True,
-        env=kernel_env(),
-        timeout=900,
+        timeout=120,
+    ).stdout
+    pinned.write_text(
+        "\n".join(line for line in frozen.splitlines() if "==" in line and " @ " not in line)
     )
+    install = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--retries", "10"]
+    install += ["--timeout", "60", "-c", str(pinned), str(wheel)]
+    for _attempt in (1, 2):
+        done = subprocess.run(
+            install, capture_output=True, text=True, env=kernel_env(), timeout=900
+        )
+        if done.returncode == 0:
+            break
+    assert done.returncode == 0, f"pip install of the wheel failed twice:\n{done.stderr[-3000:]}"
     assert_enabled_and_ok(*extension_lists(venv / "bin", tmp_path))
