@@ -33,6 +33,8 @@ _LAZY = {
     "promote": "jupyter_mlops.core.registry.promote",
     "models": "jupyter_mlops.core.registry.models",
     "set_alias": "jupyter_mlops.core.registry.models",
+    "alias_history": "jupyter_mlops.core.registry.alias_history",
+    "alias_at": "jupyter_mlops.core.registry.alias_history",
     "load_model": "jupyter_mlops.core.registry.load",
     "monitor": "jupyter_mlops.core.production.monitor",
     "score": "jupyter_mlops.core.production.score",

@@ -27,7 +27,9 @@ _KNOWN_KEYS = {
     "dvc_remote",
     "autolog",
     "inference_log",
+    "protected_aliases",
 }
+DEFAULT_PROTECTED_ALIASES = ("champion", "production")
 INFERENCE_DIR = "inference"  # <root>/.mlops/inference: the inference log's default home
 
 
@@ -87,6 +89,8 @@ class Settings:
     autolog: bool
     source: dict[str, str] = field(default_factory=dict, compare=False)
     inference_log: str = ""  # a folder or fsspec URL; "" means <root>/.mlops/inference
+    # aliases promote refuses to set for a run whose checks failed, unless forced with a reason
+    protected_aliases: tuple[str, ...] = DEFAULT_PROTECTED_ALIASES
 
     @property
     def store_dir(self) -> Path:
@@ -169,6 +173,7 @@ def resolve_settings(
     log = pick("inference_log", None, "MLOPS_INFERENCE_LOG", "")
     if log and "://" not in str(log) and not Path(str(log)).expanduser().is_absolute():
         log = str((root / str(log)).resolve())  # a relative folder means relative to the root
+    protected = _aliases(pick("protected_aliases", None, None, DEFAULT_PROTECTED_ALIASES))
     return Settings(
         root=root,
         tracking_uri=str(tracking),
@@ -178,4 +183,14 @@ def resolve_settings(
         autolog=auto,
         source=source,
         inference_log=str(log or ""),
+        protected_aliases=protected,
+    )
+
+
+def _aliases(value: Any) -> tuple[str, ...]:
+    """``protected_aliases`` as a tuple of names: a list of strings (``[]`` protects none)."""
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ConfigError(
+        f'protected_aliases must be a list of alias names such as ["champion"], not {value!r}'
     )

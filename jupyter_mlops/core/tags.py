@@ -118,6 +118,37 @@ MONITOR_DRIFTED_COUNT = "drifted_columns"  # metric: how many input columns drif
 MONITOR_DRIFT_ROWS = "drift_rows"  # metric: window rows drift compared (a seeded subsample)
 MONITOR_REPORT = "monitor/drift"  # artifacts: monitor/drift.json and monitor/drift.html
 
+# -- alias history: one run per alias move (or gate refusal), in audit_experiment(model name) ---
+AUDIT_RUN = "mlops.audit"  # "alias" on an alias history run
+AUDIT_MODEL = "mlops.audit.model"  # the registered name
+AUDIT_ALIAS = "mlops.audit.alias"
+AUDIT_PREVIOUS = "mlops.audit.previous"  # the version that held the alias before, "" for none
+AUDIT_VERSION = "mlops.audit.version"  # the version that holds it after ("" when removed)
+AUDIT_MOVED = "mlops.audit.moved"  # "true", or "false" for a gate that refused (a decision)
+AUDIT_TIME = "mlops.audit.time"  # ISO 8601 UTC with microseconds: when the move was made
+AUDIT_USER = "mlops.audit.user"  # who moved it
+AUDIT_REASON = "mlops.audit.reason"  # what they gave as the reason ("" for none)
+AUDIT_VIA = "mlops.audit.via"  # api, magic, cli, rest, promote, gate, retrain
+AUDIT_FORCED = "mlops.audit.forced"  # "true" when a guard or a gate was overridden
+AUDIT_GATE = "mlops.audit.gate"  # the gate's decision (JSON: result, scores, scorer, reason)
+AUDIT_SOURCE_RUN = "mlops.audit.source_run"  # the run whose promotion or retrain moved it
+AUDIT_ERROR = "mlops.audit.error"  # on a FAILED history run: why the registry refused the move
+
+# -- the gate's decision, on the challenger's registered version --------------------------------
+GATE_RESULT = "mlops.gate.result"  # "passed", "refused" or "forced"
+GATE_DECISION = "mlops.gate.decision"  # JSON: scorer, both scores, tolerance, reasons, eval data
+GATE_CHAMPION = "mlops.gate.champion"  # models:/NAME/VERSION it was judged against
+
+# -- retraining, on the run that re-ran the champion's notebook -----------------------------------
+RETRAIN_OF = "mlops.retrain.of"  # models:/NAME/VERSION: the champion whose notebook was re-run
+RETRAIN_ALIAS = "mlops.retrain.alias"  # the alias the challenger is to take
+RETRAIN_RUN = "mlops.retrain.run"  # the champion's run, whose notebook and parameters were used
+
+
+def audit_experiment(model_name: str) -> str:
+    """The experiment that holds a registered model's alias history, one run per move."""
+    return f"registry-audit/{model_name}"
+
 
 def monitoring_experiment(model_name: str) -> str:
     """The experiment that holds a registered model's monitoring runs, one per window."""

@@ -38,6 +38,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         action="store_false",
         help="keep no training reference (profile and sample of X) in the artifact",
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="set a protected alias (protected_aliases: champion, production) even though "
+        "the run's checks failed; needs --reason",
+    )
+    p.add_argument("--reason", metavar="TEXT", help="why, kept in the alias history")
     return p
 
 
@@ -56,6 +63,8 @@ def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
         description=args.description,
         on_violation=args.on_violation,
         reference=args.reference,
+        force=args.force,
+        reason=args.reason,
         user_ns=magics.shell.user_ns,
     )
     print(f"{result.uri} (version {result.version})")

@@ -130,7 +130,7 @@ def apply_best(
 
     for name, version in sorted(child.promoted.items()):
         try:
-            set_alias(name, alias, version, settings=settings)
+            set_alias(name, alias, version, via="sweep", settings=settings)
         except MlopsError as exc:  # the version was deleted since, say
             result.problem = f"alias {alias!r} not moved on {name}: {exc}"
             continue

@@ -154,12 +154,19 @@ def set_alias(
     alias: str,
     version: int | str,
     *,
+    reason: str | None = None,
+    user: str | None = None,
+    via: str = "api",
     tracking_uri: str | None = None,
     settings: Settings | None = None,
 ) -> dict[str, Any]:
-    """Point ``alias`` of model ``name`` at ``version`` (moving it if set elsewhere); returns the
+    """Point ``alias`` of model ``name`` at ``version`` (moving it if set elsewhere) and record
+    the move in the alias history (``alias_history``) with ``user`` (default: the current
+    user), ``reason`` and ``via`` (the adapter that asked: api, magic, cli, rest); returns the
     version's row, as in ``models(name)``. ``settings`` names the project explicitly."""
     from mlflow.exceptions import MlflowException
+
+    from .alias_moves import move_alias
 
     check_name(name)
     check_alias(alias)
@@ -179,7 +186,7 @@ def set_alias(
             else "it has no versions yet"
         )
         raise NotFoundError(f"model {model.name!r} has no version {number}; {have}") from None
-    client.set_registered_model_alias(model.name, alias, str(number))
+    move_alias(client, settings, model.name, alias, number, reason=reason, user=user, via=via)
     model = client.get_registered_model(model.name)
     mv = client.get_model_version(model.name, str(number))
     return _version_row(mv, model.aliases)
@@ -380,6 +387,11 @@ def logged_model_id(mv: Any) -> str | None:
         return mv.model_id
     match = _LOGGED_MODEL_URI.match(mv.source or "")
     return match.group(1) if match else None
+
+
+def aliases_of(model: Any) -> dict[str, int]:
+    """``{alias: version}`` of a registered model as the registry gives them."""
+    return {str(a): int(v) for a, v in (model.aliases or {}).items()}
 
 
 def _aliases(aliases: dict[str, Any]) -> dict[str, int]:

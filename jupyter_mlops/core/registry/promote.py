@@ -24,6 +24,7 @@ from typing import Any
 
 from .. import store
 from ..autolog import without_autolog
+from .guard import check_force, guard_alias, run_tags_now
 from .package import Package, build
 from .promotion import EXAMPLE_ROWS, PromoteError, Promotion, is_family, is_sklearn, native
 from .register import register
@@ -44,6 +45,8 @@ def promote(
     *,
     on_violation: str = "warn",
     reference: bool = True,
+    force: bool = False,
+    reason: str | None = None,
     user_ns: dict | None = None,
 ) -> Promotion:
     """Package ``model`` with its notebook code and data contract, prove it loads and predicts
@@ -56,11 +59,16 @@ def promote(
     With ``X``, a training reference (a profile of ``X`` and a seeded sample of at most 10,000
     of its rows) is kept in the artifact for ``monitor``; ``reference=False`` keeps none, for
     training rows that must not be copied into the registry.
+
+    An alias named in ``protected_aliases`` (default ``champion`` and ``production``) is
+    refused for a run whose checks failed, unless ``force=True`` with a ``reason``; every alias
+    move is recorded in the alias history (``mlops.alias_history``) with ``reason``.
     """
     from .. import tracking
 
     started = time.perf_counter()
     _check_arguments(model, name, alias, X, y)
+    check_force(force, reason)
     if on_violation not in ("warn", "raise"):
         raise PromoteError(f"on_violation must be 'warn' or 'raise', not {on_violation!r}")
     input_kind = "frame"
@@ -75,7 +83,18 @@ def promote(
         run = tracking.start_run(run_name=f"promote {name}", autolog=False)
     try:
         result = _promote_on(
-            run, model, name, X, y, alias, description, input_kind, on_violation, user_ns, reference
+            run,
+            model,
+            name,
+            X,
+            y,
+            alias,
+            description,
+            input_kind,
+            on_violation,
+            user_ns,
+            reference,
+            (force, reason),
         )
     except BaseException as exc:
         if own_run:
@@ -100,6 +119,7 @@ def _promote_on(
     on_violation: str,
     user_ns: dict | None,
     keep_reference: bool = True,
+    override: tuple[bool, str | None] = (False, None),
 ) -> Promotion:
     """Package, verify, register: nothing reaches the store before the fresh process agrees."""
     from .. import tracking
@@ -107,6 +127,12 @@ def _promote_on(
     held = None
     if alias and tracking.aliases_held():
         held, alias = alias, None  # register only: the card and the run tag name no alias
+    force, reason = override
+    forced = False
+    if alias and alias in run.settings.protected_aliases:  # before anything is built
+        forced = guard_alias(
+            run.settings, alias, run.run_id, run_tags_now(run.client, run.run_id), force
+        )
     with tempfile.TemporaryDirectory(prefix="mlops-promote-") as tmp:
         work = Path(tmp)
         folder = work / "model"
@@ -136,6 +162,8 @@ def _promote_on(
             y=y,
             package=package,
             verification=verification,
+            reason=reason,
+            forced=forced,
         )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import tags
 from . import digests
+from .alias_moves import move_alias
 from .package import Package
 from .promotion import Promotion, is_family, is_sklearn
 
@@ -36,6 +37,8 @@ def register(
     y: Any,
     package: Package,
     verification: dict[str, Any],
+    reason: str | None = None,
+    forced: bool = False,
 ) -> Promotion:
     """Write the card, log the model, register the version, move the alias, tag the runs."""
     from .model_card import card_facts
@@ -69,6 +72,18 @@ def register(
     if int(mv.version) != version:  # another promotion got in between: fix the card
         _rewrite_card(client, folder, facts, logged.model_id, name, alias, mv.version, card)
     _name_version(client, name, alias, description, mv.version)
+    if alias:  # the move, recorded in the alias history with the run that made the version
+        move_alias(
+            client,
+            run.settings,
+            name,
+            alias,
+            int(mv.version),
+            reason=reason,
+            via="promote",
+            forced=forced,
+            source_run=run.run_id,
+        )
     _tag_runs(client, name, alias, mv.version, [run.run_id, candidate_run_id])
     return Promotion(
         name=name,
@@ -187,9 +202,7 @@ def _rewrite_card(
 def _name_version(
     client: Any, name: str, alias: str | None, description: str | None, version: str
 ) -> None:
-    """Move the alias to the version; describe the registered model if it has no description."""
-    if alias:
-        client.set_registered_model_alias(name, alias, version)
+    """Describe the registered model if it has no description (the alias moves after)."""
     if description and not client.get_registered_model(name).description:
         client.update_registered_model(name, description)
 
