@@ -1,0 +1,203 @@
+"""`jupyter mlops retrain` as a user (or cron) runs it: a real git + DVC project, real kernels,
+the real sqlite store; one project shared by the tests of this file (each re-run costs a kernel
+and a promotion)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import jupyter_mlops as mlops
+from tests.conftest import ENV_VARS, all_runs, cli, client_for, git, write_notebook
+
+TRAIN = [
+    "shuffle_labels = False",
+    "import numpy as np\n"
+    "import pandas as pd\n"
+    "from sklearn.linear_model import LogisticRegression\n"
+    "import jupyter_mlops as mlops\n"
+    "mlops.data.use('data/train.csv')\n"
+    "df = pd.read_csv('data/train.csv')\n"
+    "X, y = df.drop(columns='y'), df['y'].to_numpy()\n"
+    "if shuffle_labels:\n"
+    "    y = np.random.default_rng(0).permutation(y)\n"
+    "model = LogisticRegression(max_iter=5000).fit(X, y)\n"
+    "mlops.promote(model, 'bc', X=X)",
+]
+PLAIN = """
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+import jupyter_mlops as mlops
+df = pd.read_csv('holdout.csv')
+X = df.drop(columns='y')
+mlops.promote(LogisticRegression(max_iter=5000).fit(X, df['y']), 'plain', X=X, alias='champion')
+"""
+
+
+def _frame():
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    frame = X.iloc[:, :4].set_axis(["radius", "texture", "perimeter", "area"], axis=1)
+    return frame.assign(y=y)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory):
+    """A project whose notebook promoted bc version 1 from data version 1 (60 rows), set as
+    champion; then data version 2 (300 other rows) committed. A holdout beside it."""
+    root = tmp_path_factory.mktemp("retrain") / "proj"
+    root.mkdir()
+    git(root, "init", "-q")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ENV_VARS:
+            mp.delenv(name, raising=False)
+        mp.chdir(root)
+        frame = _frame()
+        (root / "data").mkdir()
+        frame.iloc[:60].to_csv(root / "data" / "train.csv", index=False)
+        frame.iloc[400:].to_csv(root / "holdout.csv", index=False)
+        frame.iloc[400:].drop(columns="y").to_csv(root / "no_target.csv", index=False)
+        mlops.data.add("data/train.csv")
+        write_notebook(root / "train.ipynb", TRAIN, {0: ["parameters"]})
+        (root / "plain.py").write_text(PLAIN)
+        git(root, "add", "train.ipynb", "plain.py")
+        git(root, "commit", "-q", "-m", "train on data v1")
+        out = cli("run", "train.ipynb", cwd=root)
+        assert out.returncode == 0, out.stdout + out.stderr
+        mlops.set_alias("bc", "champion", 1, reason="first model")
+
+        frame.iloc[100:400].to_csv(root / "data" / "train.csv", index=False)
+        mlops.data.add("data/train.csv")
+        git(root, "commit", "-q", "-m", "data v2")
+        yield root
+
+
+def _state(client) -> tuple:
+    """What must not change when retrain refuses: versions, aliases, runs."""
+    versions = sorted(
+        (mv.name, int(mv.version)) for mv in client.search_model_versions(max_results=1000)
+    )
+    aliases = {m.name: dict(m.aliases) for m in client.search_registered_models()}
+    return versions, aliases, len(all_runs(client))
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def test_bad_input_is_one_line_and_nothing_runs_registers_or_moves(trained: Path) -> None:
+    plain = subprocess.run(
+        [sys.executable, "plain.py"], cwd=trained, capture_output=True, text=True, timeout=300
+    )
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    client = client_for(trained)
+    before = _state(client)
+    ev = ["--eval", "holdout.csv", "--target", "y"]
+    cases = [
+        (
+            ["bc@prod", *ev],
+            "model 'bc' has no alias 'prod'; aliases: champion",
+        ),
+        (
+            ["plain@champion", *ev],
+            "which recorded no notebook (mlops.notebook.path / mlflow.source.name)",
+        ),
+        (
+            ["bc@champion", "--eval", "no_target.csv", "--target", "y"],
+            "the evaluation data has no column 'y' (--target); its columns: radius, texture, "
+            "perimeter, area",
+        ),
+        (
+            ["bc@champion", *ev, "--scoring", "nope"],
+            "no scorer 'nope': give a scikit-learn scorer name, for example accuracy, roc_auc",
+        ),
+        (
+            ["bc@champion", *ev, "-p", "shuffle_lables", "True"],
+            "not re-run: parameter 'shuffle_lables' is not defined in the notebook's "
+            "parameters cell (did you mean 'shuffle_labels'?)",
+        ),
+        (["bc@champion", *ev, "--force"], "--force needs --reason TEXT"),
+        (["bc", *ev], "retrain needs the champion as NAME@ALIAS"),
+    ]
+    for args, message in cases:
+        out = cli("retrain", *args, cwd=trained)
+        assert out.returncode == 2, (args, out.stdout, out.stderr)
+        assert out.stderr.startswith("jupyter mlops retrain: "), (args, out.stderr)
+        assert message in out.stderr, (args, out.stderr)
+        assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+        assert out.stdout == ""
+    assert _state(client) == before
+
+
+def test_retrain_gates_the_challenger_on_new_data_and_refuses_a_ruined_one(
+    trained: Path,
+) -> None:
+    client = client_for(trained)
+    new_md5 = _md5(trained / "data" / "train.csv")
+    dvc_text = (trained / "data" / "train.csv.dvc").read_text()
+    (champion_run,) = [r for r in all_runs(client) if r.data.tags.get("mlops.promoted.bc")]
+    assert champion_run.data.tags["mlops.data.data/train.csv"] != new_md5  # trained on v1
+
+    out = cli("retrain", "bc@champion", "--eval", "holdout.csv", "--target", "y", cwd=trained)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert str(client.get_model_version_by_alias("bc", "champion").version) == "2"
+    (rerun,) = [r for r in all_runs(client) if r.data.tags.get("mlops.retrain.of")]
+    tags = rerun.data.tags
+    assert rerun.info.status == "FINISHED"
+    assert tags["mlops.data.data/train.csv"] == new_md5  # the re-run read data version 2
+    assert tags["mlops.retrain.of"] == "models:/bc/1"
+    assert tags["mlops.retrain.alias"] == "champion"
+    assert tags["mlops.retrain.run"] == champion_run.info.run_id
+    assert tags["mlops.runner"] == "jupyter-mlops retrain"
+    assert tags["mlops.promoted.bc"] == "2"
+    assert tags["mlops.git.commit"] == git(trained, "rev-parse", "HEAD")
+    assert tags["mlops.notebook.path"] == str(trained / "train.ipynb")
+    assert rerun.info.experiment_id == champion_run.info.experiment_id
+    assert client.get_model_version("bc", "2").tags["mlops.run_id"] == rerun.info.run_id
+    assert "challenger: models:/bc/2" in out.stdout
+
+    history = _history(trained)
+    moves = [row for row in history if row["alias"] == "champion"]
+    assert [(m["previous"], m["version"], m["via"]) for m in moves] == [
+        (None, 1, "api"),
+        (1, 2, "retrain"),
+    ]
+    assert moves[1]["gate"] is not None and moves[1]["run_id"]
+    assert moves[0]["reason"] == "first model"
+
+    # a parameter that ruins the model: the gate refuses, the alias stays
+    out = cli(
+        "retrain",
+        "bc@champion",
+        "-p",
+        "shuffle_labels",
+        "True",
+        "--eval",
+        "holdout.csv",
+        "--target",
+        "y",
+        cwd=trained,
+    )
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert str(client.get_model_version_by_alias("bc", "champion").version) == "2"
+    last = out.stdout.strip().splitlines()[-1]
+    gate = json.loads(client.get_model_version("bc", "3").tags["mlops.gate.decision"])
+    assert f"{gate['challenger_score']:.4g}" in last or str(gate["challenger_score"]) in last
+    assert (trained / "data" / "train.csv.dvc").read_text() == dvc_text  # workspace untouched
+    refused = [r for r in _history(trained) if r["alias"] == "champion"][-1]
+    assert refused["moved"] is False and refused["version"] == 2
+
+
+def _history(root: Path) -> list[dict]:
+    from jupyter_mlops.config import resolve_settings
+    from jupyter_mlops.core.registry.alias_history import history_rows
+
+    rows, truncated = history_rows(resolve_settings(root), "bc")
+    assert not truncated
+    return rows
