@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
+import re
 from pathlib import Path
 
 import pytest
@@ -91,19 +90,16 @@ def _md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-def test_bad_input_is_one_line_and_nothing_runs_registers_or_moves(trained: Path) -> None:
-    plain = subprocess.run(
-        [sys.executable, "plain.py"], cwd=trained, capture_output=True, text=True, timeout=300
-    )
-    assert plain.returncode == 0, plain.stdout + plain.stderr
+def test_bad_input_is_one_line_and_nothing_runs_registers_or_moves(
+    trained: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(trained)
+    exec(compile(PLAIN, "plain.py", "exec"), {"__name__": "__main__"})  # not a batch run
     client = client_for(trained)
     before = _state(client)
     ev = ["--eval", "holdout.csv", "--target", "y"]
     cases = [
-        (
-            ["bc@prod", *ev],
-            "model 'bc' has no alias 'prod'; aliases: champion",
-        ),
+        (["bc@prod", *ev], "model 'bc' has no alias 'prod'; aliases: champion"),
         (
             ["plain@champion", *ev],
             "which recorded no notebook (mlops.notebook.path / mlflow.source.name)",
@@ -123,7 +119,6 @@ def test_bad_input_is_one_line_and_nothing_runs_registers_or_moves(trained: Path
             "parameters cell (did you mean 'shuffle_labels'?)",
         ),
         (["bc@champion", *ev, "--force"], "--force needs --reason TEXT"),
-        (["bc", *ev], "retrain needs the champion as NAME@ALIAS"),
     ]
     for args, message in cases:
         out = cli("retrain", *args, cwd=trained)
@@ -132,6 +127,16 @@ def test_bad_input_is_one_line_and_nothing_runs_registers_or_moves(trained: Path
         assert message in out.stderr, (args, out.stderr)
         assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
         assert out.stdout == ""
+    # the same refusals from Python, one line each (the CLI prints exactly these)
+    for model, kwargs, message in [
+        ("bc", {}, "retrain needs the champion as NAME@ALIAS (for example mymodel@champion)"),
+        ("bc@champion", {"data": ["holdout.csv"]}, "--data holdout.csv: no holdout.csv.dvc is"),
+        ("bc@champion", {"target": "y"}, "--target needs --eval PATH"),
+        ("bc@champion", {"eval": "holdout.csv", "target": "y", "tolerance": -1}, "--tolerance"),
+    ]:
+        with pytest.raises(mlops.MlopsError, match=re.escape(message)) as refused:
+            mlops.retrain(model, **kwargs)
+        assert "\n" not in str(refused.value)
     assert _state(client) == before
 
 
@@ -201,3 +206,44 @@ def _history(root: Path) -> list[dict]:
     rows, truncated = history_rows(resolve_settings(root), "bc")
     assert not truncated
     return rows
+
+
+def test_without_eval_the_challenger_is_registered_and_nothing_moves(
+    trained: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = client_for(trained)
+    champion = str(client.get_model_version_by_alias("bc", "champion").version)
+    moves = len(_history(trained))
+    newest = max(int(mv.version) for mv in client.search_model_versions("name='bc'"))
+
+    out = cli("retrain", "bc@champion", "--data", "data/train.csv", cwd=trained)
+    assert out.returncode == 0, out.stdout + out.stderr
+    challenger = f"models:/bc/{newest + 1}"
+    assert out.stdout.strip().splitlines()[-1] == (
+        f"registered the challenger {challenger}; nothing gated or moved: gate it with "
+        f"`jupyter mlops gate {challenger} models:/bc/{champion} --eval PATH --target COL "
+        "--alias champion`"
+    )
+    assert str(client.get_model_version_by_alias("bc", "champion").version) == champion
+    assert len(_history(trained)) == moves
+    assert "mlops.gate.result" not in client.get_model_version("bc", str(newest + 1)).tags
+
+    # a promotion asking for an alias inside a retrain's re-run says who moves it instead
+    from jupyter_mlops.core.session import HOLD_ALIASES_ENV
+
+    monkeypatch.chdir(trained)
+    monkeypatch.setenv(HOLD_ALIASES_ENV, "retrain")  # what retrain's runner sets in the kernel
+    frame = _frame().iloc[:100]
+    X = frame.drop(columns="y")
+    from sklearn.linear_model import LogisticRegression
+
+    held = mlops.promote(
+        LogisticRegression(max_iter=5000).fit(X, frame["y"]), "held", X=X, alias="champion"
+    )
+    assert held.held_alias == "champion" and held.alias is None
+    assert held.held_note == (
+        "alias 'champion' not moved: a retrain's re-run registers the challenger only; its "
+        "gate moves the alias (`jupyter mlops gate CHALLENGER CHAMPION --eval PATH --target "
+        "COL --alias champion`)"
+    )
+    assert "champion" not in client.get_registered_model("held").aliases
