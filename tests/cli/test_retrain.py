@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import signal
+import time
 from pathlib import Path
 
 import pytest
 
 import jupyter_mlops as mlops
-from tests.conftest import ENV_VARS, all_runs, cli, client_for, git, write_notebook
+from tests.conftest import ENV_VARS, all_runs, cli, client_for, git, start_cli, write_notebook
 
 TRAIN = [
-    "shuffle_labels = False",
+    "shuffle_labels = False\npause = 0\nmarker = ''",
     "import numpy as np\n"
     "import pandas as pd\n"
     "from sklearn.linear_model import LogisticRegression\n"
@@ -26,6 +29,10 @@ TRAIN = [
     "if shuffle_labels:\n"
     "    y = np.random.default_rng(0).permutation(y)\n"
     "model = LogisticRegression(max_iter=5000).fit(X, y)\n"
+    "if pause:  # for the Ctrl-C test\n"
+    "    import pathlib, time\n"
+    "    pathlib.Path(marker).touch()\n"
+    "    time.sleep(pause)\n"
     "mlops.promote(model, 'bc', X=X)",
 ]
 PLAIN = """
@@ -247,3 +254,40 @@ def test_without_eval_the_challenger_is_registered_and_nothing_moves(
         "COL --alias champion`)"
     )
     assert "champion" not in client.get_registered_model("held").aliases
+
+
+def test_ctrl_c_kills_the_rerun_and_moves_nothing(trained: Path, tmp_path: Path) -> None:
+    client = client_for(trained)
+    before = _state(client)
+    marker = tmp_path / "reached"
+    proc = start_cli(
+        "retrain",
+        "bc@champion",
+        "-p",
+        "pause",
+        "600",
+        "-p",
+        "marker",
+        str(marker),
+        *("--eval", "holdout.csv", "--target", "y"),
+        cwd=trained,
+    )
+    try:
+        for _ in range(600):  # the re-run's kernel is in its sleeping cell
+            if marker.exists() or proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        assert marker.exists(), proc.communicate(timeout=60)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == (
+        "jupyter mlops retrain: interrupted; the re-run is KILLED, nothing moved"
+    )
+    killed = [r for r in all_runs(client) if r.data.tags.get("mlops.retrain.of")]
+    assert killed[0].info.status == "KILLED"  # newest first
+    versions, aliases, runs = _state(client)
+    assert (versions, aliases) == before[:2] and runs == before[2] + 1
