@@ -83,11 +83,9 @@ def cmd_retrain(args: argparse.Namespace) -> int:
             kernel_name=args.kernel,
             timeout=args.timeout,
         )
-    except KeyboardInterrupt:  # the re-run is already ended KILLED; nothing was moved
-        print(
-            "jupyter mlops retrain: interrupted; the re-run is KILLED, nothing moved",
-            file=sys.stderr,
-        )
+    except KeyboardInterrupt:  # a started re-run is already ended KILLED; nothing was moved
+        message = "interrupted; nothing moved (a re-run that had started is KILLED)"
+        print(f"jupyter mlops retrain: {message}", file=sys.stderr)
         return 130
     print(result.to_json() if args.json else result.summary())
     if result.exit_code == 1:

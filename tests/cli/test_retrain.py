@@ -285,7 +285,7 @@ def test_ctrl_c_kills_the_rerun_and_moves_nothing(trained: Path, tmp_path: Path)
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == (
-        "jupyter mlops retrain: interrupted; the re-run is KILLED, nothing moved"
+        "jupyter mlops retrain: interrupted; nothing moved (a re-run that had started is KILLED)"
     )
     killed = [r for r in all_runs(client) if r.data.tags.get("mlops.retrain.of")]
     assert killed[0].info.status == "KILLED"  # newest first
