@@ -39,6 +39,7 @@ _LAZY = {
     "monitor": "jupyter_mlops.core.production.monitor",
     "score": "jupyter_mlops.core.production.score",
     "retrain": "jupyter_mlops.core.production.retrain",
+    "gate": "jupyter_mlops.core.production.gate",
     "ArtifactDigestError": "jupyter_mlops.core.registry.digests",
     "UnverifiedModelWarning": "jupyter_mlops.core.registry.load",
     "resolve_settings": "jupyter_mlops.config",
