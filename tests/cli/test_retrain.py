@@ -113,12 +113,14 @@ def test_bad_input_is_one_line_and_nothing_runs_registers_or_moves(
         ),
         (
             ["bc@champion", "--eval", "no_target.csv", "--target", "y"],
-            "the evaluation data has no column 'y' (--target); its columns: radius, texture, "
-            "perimeter, area",
+            "the evaluation data has no column 'y' to score against (its columns: radius, "
+            "texture, perimeter, area)",
         ),
         (
             ["bc@champion", *ev, "--scoring", "nope"],
-            "no scorer 'nope': give a scikit-learn scorer name, for example accuracy, roc_auc",
+            "no scikit-learn scorer named 'nope'; for example accuracy, balanced_accuracy, "
+            "f1, roc_auc, r2, neg_mean_absolute_error (sklearn.metrics.get_scorer_names() "
+            "lists all)",
         ),
         (
             ["bc@champion", *ev, "-p", "shuffle_lables", "True"],
@@ -153,13 +155,19 @@ def test_retrain_gates_the_challenger_on_new_data_and_refuses_a_ruined_one(
     client = client_for(trained)
     new_md5 = _md5(trained / "data" / "train.csv")
     dvc_text = (trained / "data" / "train.csv.dvc").read_text()
-    (champion_run,) = [r for r in all_runs(client) if r.data.tags.get("mlops.promoted.bc")]
+    (champion_run,) = [
+        r
+        for r in all_runs(client)
+        if r.data.tags.get("mlops.promoted.bc") and "mlflow.parentRunId" not in r.data.tags
+    ]  # the notebook's run (its autologged fit, a child, is tagged too)
     assert champion_run.data.tags["mlops.data.data/train.csv"] != new_md5  # trained on v1
 
     out = cli("retrain", "bc@champion", "--eval", "holdout.csv", "--target", "y", cwd=trained)
     assert out.returncode == 0, out.stdout + out.stderr
     assert str(client.get_model_version_by_alias("bc", "champion").version) == "2"
-    (rerun,) = [r for r in all_runs(client) if r.data.tags.get("mlops.retrain.of")]
+    (rerun,) = [
+        r for r in all_runs(client) if r.data.tags.get("mlops.runner", "").endswith("retrain")
+    ]
     tags = rerun.data.tags
     assert rerun.info.status == "FINISHED"
     assert tags["mlops.data.data/train.csv"] == new_md5  # the re-run read data version 2
@@ -173,6 +181,13 @@ def test_retrain_gates_the_challenger_on_new_data_and_refuses_a_ruined_one(
     assert rerun.info.experiment_id == champion_run.info.experiment_id
     assert client.get_model_version("bc", "2").tags["mlops.run_id"] == rerun.info.run_id
     assert "challenger: models:/bc/2" in out.stdout
+    decision = json.loads(client.get_model_version("bc", "2").tags["mlops.gate.decision"])
+    c, k = decision["challenger_score"], decision["champion_score"]
+    assert decision["result"] == "passed" and decision["scoring"] == "accuracy" and c > k
+    assert out.stdout.strip().splitlines()[-1] == (
+        f"gate passed: accuracy: challenger v2 {c:.4f}, champion v1 {k:.4f} (tolerance 0); "
+        "'champion' of bc -> v2"
+    )
 
     history = _history(trained)
     moves = [row for row in history if row["alias"] == "champion"]
@@ -180,7 +195,7 @@ def test_retrain_gates_the_challenger_on_new_data_and_refuses_a_ruined_one(
         (None, 1, "api"),
         (1, 2, "retrain"),
     ]
-    assert moves[1]["gate"] is not None and moves[1]["run_id"]
+    assert moves[1]["gate"]["result"] == "passed" and moves[1]["gate"]["challenger_score"] == c
     assert moves[0]["reason"] == "first model"
 
     # a parameter that ruins the model: the gate refuses, the alias stays
@@ -198,12 +213,17 @@ def test_retrain_gates_the_challenger_on_new_data_and_refuses_a_ruined_one(
     )
     assert out.returncode == 3, out.stdout + out.stderr
     assert str(client.get_model_version_by_alias("bc", "champion").version) == "2"
-    last = out.stdout.strip().splitlines()[-1]
-    gate = json.loads(client.get_model_version("bc", "3").tags["mlops.gate.decision"])
-    assert f"{gate['challenger_score']:.4g}" in last or str(gate["challenger_score"]) in last
+    decision = json.loads(client.get_model_version("bc", "3").tags["mlops.gate.decision"])
+    c, k = decision["challenger_score"], decision["champion_score"]
+    assert decision["result"] == "refused" and c < k
+    assert out.stdout.strip().splitlines()[-1] == (
+        f"gate refused: accuracy: challenger v3 {c:.4f}, champion v2 {k:.4f} (tolerance 0); "
+        "its accuracy is below the champion's; 'champion' of bc stays at v2"
+    )
     assert (trained / "data" / "train.csv.dvc").read_text() == dvc_text  # workspace untouched
     refused = [r for r in _history(trained) if r["alias"] == "champion"][-1]
-    assert refused["moved"] is False and refused["version"] == 2
+    assert refused["moved"] is False and refused["via"] == "retrain"
+    assert refused["gate"]["result"] == "refused"
 
 
 def _history(root: Path) -> list[dict]:
