@@ -319,3 +319,19 @@ def test_ctrl_c_kills_the_rerun_and_moves_nothing(trained: Path, tmp_path: Path)
     assert reruns[0].info.status == "KILLED"  # newest first
     assert reruns[0].data.tags["mlops.error"] == "interrupted"
     assert _state(client)[:2] == before[:2]  # no version registered, no alias moved
+
+
+def test_a_failed_rerun_is_one_line_exit_1_and_moves_nothing(trained: Path) -> None:
+    client = client_for(trained)
+    before = _state(client)
+    ev = ("--eval", "holdout.csv", "--target", "y")
+    out = cli("retrain", "bc@champion", "-p", "pause", "120", "--timeout", "3", *ev, cwd=trained)
+    assert out.returncode == 1, out.stdout + out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert line.startswith("jupyter mlops retrain: the re-run ") and "timed out after 3 s" in line
+    assert "failed, nothing moved: " in line and "Traceback" not in out.stderr
+    reruns = [
+        r for r in all_runs(client) if r.data.tags.get("mlops.runner", "").endswith("retrain")
+    ]
+    assert reruns[0].info.status == "FAILED"
+    assert _state(client)[:2] == before[:2]  # no version registered, no alias moved
