@@ -3,7 +3,7 @@ import { act } from 'react';
 import { createRoot, Root } from 'react-dom/client';
 
 import { AliasForm } from '../src/components/AliasForm';
-import { AliasHistory, gateText, moveText } from '../src/components/AliasHistory';
+import { AliasHistory, gateText, MAX_SHOWN, moveText } from '../src/components/AliasHistory';
 import { RegistryModel } from '../src/registryModel';
 import { IAliasMove } from '../src/tokens';
 import { FakeApi } from './fakeApi';
@@ -106,6 +106,19 @@ describe('AliasHistory', () => {
     expect(outside.querySelector('.jp-mlops-history-who')).toBeNull();
     expect(rows[2].querySelector('.jp-mlops-history-gate')).toBeNull();
     expect(rows[2].querySelector('.jp-mlops-history-forced')).toBeNull();
+  });
+
+  it('lists the newest moves of a long history and says how many are left', () => {
+    const rows = Array.from({ length: MAX_SHOWN + 5 }, (_, i) =>
+      move({ run_id: `r${i}`, version: i + 1 })
+    );
+    render(<AliasHistory history={{ name: 'm', rows, truncated: false }} error={null} />);
+    const shown = host.querySelectorAll('li.jp-mlops-history-row');
+    expect(shown.length).toBe(MAX_SHOWN);
+    expect(shown[0].getAttribute('data-run-id')).toBe(`r${MAX_SHOWN + 4}`);
+    expect(host.querySelector('.jp-mlops-history-older')?.textContent).toBe(
+      'and 5 older moves: mlops.alias_history("m") lists them all'
+    );
   });
 
   it('says when nothing was recorded, while it reads, and why it failed', () => {

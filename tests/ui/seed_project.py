@@ -18,6 +18,11 @@ LOSSES = [0.9, 0.5, 0.3, 0.2]
 DRIFTED = ["age", "plan"]  # one numeric, one categorical column (issue 20, acceptance 4)
 
 
+# issue 21: the model's second recorded move (the first is promote's), with a reason that
+# looks like HTML and must show as text
+SEED_ALIAS = "candidate"
+SEED_REASON = "holdout AUC 0.93 <b>steady</b> & no drift"
+
 HEALTH_MODEL = "ui-health"
 DAYS = ("2026-03-01", "2026-03-02", "2026-03-03")  # day 1 as in training, day 2 shifted
 
@@ -107,6 +112,7 @@ def main(with_model: bool) -> dict:
         model = LinearRegression().fit(X, y)
         with mlops.track(experiment=EXPERIMENT, run_name="promoted", autolog=False):
             mlops.promote(model, name=MODEL, X=X, y=y, alias="staging")
+        mlops.set_alias(MODEL, SEED_ALIAS, 1, reason=SEED_REASON)
         facts["model"] = MODEL
         facts["health_model"] = HEALTH_MODEL
         facts["monitoring"] = seed_monitoring()

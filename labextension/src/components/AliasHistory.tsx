@@ -4,6 +4,9 @@ import { formatTime, formatValue } from '../format';
 import { IAliasHistory, IAliasMove } from '../tokens';
 import { ErrorLine } from './ErrorLine';
 
+/** Moves listed at most, the newest (a long history is read in full elsewhere). */
+export const MAX_SHOWN = 200;
+
 /** A version as the history shows it: `v3`, or `none`. */
 function shown(version: number | null): string {
   return version === null ? 'none' : `v${version}`;
@@ -132,7 +135,9 @@ function MoveRow(props: { move: IAliasMove }): JSX.Element {
  */
 export function AliasHistory(props: AliasHistory.IProps): JSX.Element {
   const { history, error } = props;
-  const rows = history ? [...history.rows].reverse() : [];
+  const all = history?.rows ?? [];
+  const rows = all.slice(-MAX_SHOWN).reverse();
+  const older = all.length - rows.length;
   return (
     <section className="jp-mlops-history">
       <h3 className="jp-mlops-heading">Alias history · newest first</h3>
@@ -152,6 +157,12 @@ export function AliasHistory(props: AliasHistory.IProps): JSX.Element {
             <MoveRow key={move.run_id ?? `note-${move.alias}-${index}`} move={move} />
           ))}
         </ol>
+      )}
+      {older > 0 && (
+        <div className="jp-mlops-note jp-mlops-history-older">
+          {`and ${older.toLocaleString()} older moves: ` +
+            `mlops.alias_history(${JSON.stringify(history?.name ?? '')}) lists them all`}
+        </div>
       )}
     </section>
   );
