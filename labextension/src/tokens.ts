@@ -196,7 +196,7 @@ export interface IAliasMove {
 export interface IAliasHistory {
   name: string;
   rows: IAliasMove[];
-  /** More moves were recorded than read (the newest are left out). */
+  /** More moves were recorded than read (the oldest are left out). */
   truncated: boolean;
 }
 

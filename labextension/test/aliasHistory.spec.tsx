@@ -124,6 +124,8 @@ describe('AliasHistory', () => {
   it('says when nothing was recorded, while it reads, and why it failed', () => {
     render(<AliasHistory history={{ name: 'm', rows: [], truncated: false }} error={null} />);
     expect(host.textContent).toContain('no alias moves recorded yet');
+    render(<AliasHistory history={{ name: 'm', rows: [FIRST], truncated: true }} error={null} />);
+    expect(host.textContent).toContain('its oldest moves are left out');
     render(<AliasHistory history={null} error={null} />);
     expect(host.textContent).toContain('reading history');
     render(<AliasHistory history={null} error="store unreachable" />);

@@ -148,7 +148,7 @@ export function AliasHistory(props: AliasHistory.IProps): JSX.Element {
       )}
       {history?.truncated && (
         <div className="jp-mlops-note">
-          the history is longer than the server reads: only its oldest moves are listed
+          the history is longer than the server reads: its oldest moves are left out
         </div>
       )}
       {rows.length > 0 && (
