@@ -579,3 +579,23 @@ def test_setting_an_alias_with_a_reason_adds_a_history_row(ui: UI) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     history.screenshot(path=SCREENSHOTS / "alias-history-light.png")
     screenshot(ui, "alias-history-panel-light.png")
+
+
+def test_alias_history_in_the_dark_theme(ui: UI) -> None:
+    name = ui.lab.facts["model"]
+    try:
+        _set_theme(ui, "JupyterLab Dark")
+        model = open_model(ui, name)
+        rows = ui.lab.api("GET", f"mlops/api/models/{name}/history")["rows"]
+        history_rows_shown(model, len(rows))
+        notes = model.locator(".jp-mlops-history-note")
+        if notes.count():  # the outside move of the test before, when it ran
+            colour, warning = notes.first.evaluate(WARN_COLOUR)
+            assert colour == warning, (colour, warning)
+        history = model.locator(".jp-mlops-history")
+        history.scroll_into_view_if_needed()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        history.screenshot(path=SCREENSHOTS / "alias-history-dark.png")
+    finally:
+        _set_theme(ui, "JupyterLab Light")
+    assert ui.page_errors == [], f"uncaught errors in the page: {ui.page_errors}"
