@@ -45,7 +45,8 @@ const GATED = move({
     challenger: 2,
     champion: 1,
     challenger_score: 0.8123456,
-    champion_score: 0.9
+    champion_score: 0.9,
+    reasons: ['roc_auc 0.8123 is below the champion 0.9000 minus 0', 42]
   },
   run_id: 'r2'
 });
@@ -93,7 +94,11 @@ describe('AliasHistory', () => {
     expect(gated.querySelector('.jp-mlops-history-via')?.textContent).toBe('retrain');
     expect(gated.querySelector('.jp-mlops-history-forced')?.textContent).toBe('forced');
     expect(gated.querySelector('.jp-mlops-history-gate')?.textContent).toBe(
-      'gate refused · roc_auc: challenger v2 0.8123, champion v1 0.9'
+      'gate refused · roc_auc: challenger v2 0.8123, champion v1 0.9000' +
+        'roc_auc 0.8123 is below the champion 0.9000 minus 0'
+    );
+    expect(gated.querySelector('.jp-mlops-history-gate-reasons')?.textContent).toBe(
+      'roc_auc 0.8123 is below the champion 0.9000 minus 0'
     );
     const time = gated.querySelector('time');
     expect(time?.getAttribute('title')).toBe('2026-03-08T09:30:00.000000+00:00 (UTC)');
@@ -136,13 +141,18 @@ describe('AliasHistory', () => {
     expect(gateText({ result: 'passed', challenger_score: 0.5 })).toEqual({
       result: 'passed',
       passed: true,
-      scores: 'challenger 0.5'
+      scores: 'challenger 0.5000',
+      reasons: ''
     });
-    expect(gateText({ passed: 'yes', challenger_score: { x: 1 }, scoring: ['a'] })).toEqual({
+    expect(
+      gateText({ passed: 'yes', challenger_score: { x: 1 }, scoring: ['a'], reasons: 'x' })
+    ).toEqual({
       result: 'decision unreadable',
       passed: null,
-      scores: ''
+      scores: '',
+      reasons: ''
     });
+    expect(gateText({ result: 'forced', champion_score: null }).passed).toBeNull();
     expect(moveText(move({ moved: false, previous: 4, version: 4 }))).toBe('champion: stays v4');
     expect(moveText(move({ previous: 4, version: null }))).toBe('champion: v4 → none');
   });

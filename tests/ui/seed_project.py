@@ -113,6 +113,14 @@ def main(with_model: bool) -> dict:
         with mlops.track(experiment=EXPERIMENT, run_name="promoted", autolog=False):
             mlops.promote(model, name=MODEL, X=X, y=y, alias="staging")
         mlops.set_alias(MODEL, SEED_ALIAS, 1, reason=SEED_REASON)
+        # a challenger fit on the labels reversed: the real gate refuses it, a third move
+        with mlops.track(experiment=EXPERIMENT, run_name="challenger", autolog=False):
+            worse = LinearRegression().fit(X, y[::-1].to_numpy())
+            mlops.promote(worse, name=MODEL, X=X)
+        gated = mlops.gate(
+            f"models:/{MODEL}/2", f"models:/{MODEL}@{SEED_ALIAS}", eval=X.assign(y=y), target="y"
+        )
+        facts["gate"] = gated.to_dict()
         facts["model"] = MODEL
         facts["health_model"] = HEALTH_MODEL
         facts["monitoring"] = seed_monitoring()

@@ -469,6 +469,10 @@ def history_rows_shown(model: Any, count: int) -> list[dict[str, str]]:
                 "via": text(row, ".jp-mlops-history-via"),
                 "reason": text(row, ".jp-mlops-history-reason"),
                 "utc": row.locator(".jp-mlops-history-time").get_attribute("title") or "",
+                "gate": text(row, ".jp-mlops-history-gate-result")
+                + text(row, ".jp-mlops-history-scores"),
+                "reasons": text(row, ".jp-mlops-history-gate-reasons"),
+                "badges": " ".join(row.locator(".jp-mlops-history-badge").all_inner_texts()),
             }
         )
     return shown
@@ -480,14 +484,32 @@ def expected_rows(api_rows: list[dict[str, Any]]) -> list[dict[str, str]]:
     def version(v: int | None) -> str:
         return "none" if v is None else f"v{v}"
 
+    def move(r: dict[str, Any]) -> str:
+        if not r["moved"]:
+            return f"{r['alias']}: stays {version(r['previous'])}"
+        return f"{r['alias']}: {version(r['previous'])} → {version(r['version'])}"
+
+    def gate(g: dict[str, Any] | None) -> str:
+        if not g:
+            return ""
+        return (
+            f"gate {g['result']} · {g['scoring']}: challenger v{g['challenger']} "
+            f"{g['challenger_score']:.4f}, champion v{g['champion']} {g['champion_score']:.4f}"
+        )
+
     return [
         {
             "run_id": r["run_id"] or "",
-            "move": f"{r['alias']}: {version(r['previous'])} → {version(r['version'])}",
+            "move": move(r),
             "user": r["user"],
             "via": r["via"],
             "reason": r["reason"],
             "utc": f"{r['time']} (UTC)" if r["time"] else "",
+            "gate": gate(r["gate"]),
+            "reasons": "; ".join((r["gate"] or {}).get("reasons", [])),
+            "badges": " ".join(
+                b for b, on in (("forced", r["forced"]), ("not moved", not r["moved"])) if on
+            ),
         }
         for r in reversed(api_rows)
     ]
@@ -507,16 +529,24 @@ def test_alias_history_shows_the_recorded_moves_as_the_api_answers(ui: UI) -> No
     name = ui.lab.facts["model"]
     answer = ui.lab.api("GET", f"mlops/api/models/{name}/history")
     seeded = [r for r in answer["rows"] if r["via"] in ("promote", "api")]
-    assert [(r["alias"], r["via"], r["reason"]) for r in seeded] == [
-        ("staging", "promote", ""),
-        (SEED_ALIAS, "api", SEED_REASON),
+    assert [(r["alias"], r["via"], r["reason"], r["moved"]) for r in seeded] == [
+        ("staging", "promote", "", True),
+        (SEED_ALIAS, "api", SEED_REASON, True),
+        (SEED_ALIAS, "api", "", False),  # the gate refused the reversed-label challenger
     ], answer
     assert all(r["user"] and r["time"] for r in seeded), seeded
+    gate = ui.lab.facts["gate"]
+    assert seeded[2]["gate"]["result"] == gate["result"] == "refused"
+    assert seeded[2]["gate"]["challenger_score"] == gate["challenger_score"]
     model = open_model(ui, name)
     heading = model.locator(".jp-mlops-history h3").inner_text()
     assert "newest first" in heading, heading
     shown = history_rows_shown(model, len(answer["rows"]))
     assert shown == expected_rows(answer["rows"])
+    refused = next(r for r in shown if r["run_id"] == seeded[2]["run_id"])
+    assert refused["move"] == f"{SEED_ALIAS}: stays v1" and refused["badges"] == "not moved"
+    assert refused["gate"] == "gate refused · r2: challenger v2 -3.0000, champion v1 1.0000"
+    assert refused["reasons"] == "its r2 is below the champion's"
     # the seeded reason looks like HTML: text in the page, no element made of it
     assert model.locator(".jp-mlops-history b").count() == 0
     assert_no_injected_html(ui)
@@ -579,23 +609,3 @@ def test_setting_an_alias_with_a_reason_adds_a_history_row(ui: UI) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     history.screenshot(path=SCREENSHOTS / "alias-history-light.png")
     screenshot(ui, "alias-history-panel-light.png")
-
-
-def test_alias_history_in_the_dark_theme(ui: UI) -> None:
-    name = ui.lab.facts["model"]
-    try:
-        _set_theme(ui, "JupyterLab Dark")
-        model = open_model(ui, name)
-        rows = ui.lab.api("GET", f"mlops/api/models/{name}/history")["rows"]
-        history_rows_shown(model, len(rows))
-        notes = model.locator(".jp-mlops-history-note")
-        if notes.count():  # the outside move of the test before, when it ran
-            colour, warning = notes.first.evaluate(WARN_COLOUR)
-            assert colour == warning, (colour, warning)
-        history = model.locator(".jp-mlops-history")
-        history.scroll_into_view_if_needed()
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        history.screenshot(path=SCREENSHOTS / "alias-history-dark.png")
-    finally:
-        _set_theme(ui, "JupyterLab Light")
-    assert ui.page_errors == [], f"uncaught errors in the page: {ui.page_errors}"

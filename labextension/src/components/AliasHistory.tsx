@@ -20,7 +20,7 @@ export function moveText(move: IAliasMove): string {
   return `${move.alias}: ${shown(move.previous)} → ${shown(move.version)}`;
 }
 
-/** A value of the gate's record that can be shown: a number or a short text. */
+/** A value of the gate's record that can be shown: a number or a text. */
 function scalar(value: unknown): string | null {
   if (typeof value === 'number') {
     return formatValue(value);
@@ -35,8 +35,10 @@ function scalar(value: unknown): string | null {
 export interface IGateText {
   result: string;
   passed: boolean | null;
-  /** e.g. `accuracy: challenger v2 0.912, champion v1 0.897`; empty when unknown. */
+  /** e.g. `accuracy: challenger v2 0.9120, champion v1 0.8970`; empty when unknown. */
   scores: string;
+  /** Why it refused (or would have, when forced): the gate's reasons, one line. */
+  reasons: string;
 }
 
 /**
@@ -54,7 +56,10 @@ export function gateText(gate: Record<string, unknown>): IGateText {
   }
   const scorer = scalar(gate.scoring) ?? scalar(gate.scorer);
   const side = (who: 'challenger' | 'champion'): string | null => {
-    const score = scalar(gate[`${who}_score`]);
+    const value = gate[`${who}_score`];
+    // four decimals, as the gate's own line prints them
+    const score =
+      typeof value === 'number' && Number.isFinite(value) ? value.toFixed(4) : scalar(value);
     if (score === null) {
       return null;
     }
@@ -63,7 +68,9 @@ export function gateText(gate: Record<string, unknown>): IGateText {
   };
   const sides = [side('challenger'), side('champion')].filter(s => s !== null);
   const scores = sides.length ? `${scorer ? `${scorer}: ` : ''}${sides.join(', ')}` : '';
-  return { result, passed, scores };
+  const listed = Array.isArray(gate.reasons) ? gate.reasons : [];
+  const reasons = listed.filter(r => typeof r === 'string' && r).join('; ');
+  return { result, passed, scores, reasons };
 }
 
 /** One move: when, what, who and how, why, the gate's verdict, and any note. */
@@ -116,6 +123,7 @@ function MoveRow(props: { move: IAliasMove }): JSX.Element {
         <div className="jp-mlops-history-gate" data-passed={String(gate.passed)}>
           <span className="jp-mlops-history-gate-result">{`gate ${gate.result}`}</span>
           {gate.scores && <span className="jp-mlops-history-scores">{` · ${gate.scores}`}</span>}
+          {gate.reasons && <div className="jp-mlops-history-gate-reasons">{gate.reasons}</div>}
         </div>
       )}
       {move.note && (
