@@ -25,7 +25,9 @@ bounded, and never parsed as code.
 
 from __future__ import annotations
 
+import copy
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +59,45 @@ COLUMNS = (
     "run_id",
 )
 OUTSIDE = "outside jupyter-mlops"
+
+
+@dataclass(eq=False, repr=False)
+class AliasHistory:
+    """The alias history of one model: ``rows`` as ``history_rows`` gives them (oldest first),
+    and whether only the oldest ``MAX_SCANNED`` moves were read. ``to_frame()`` is
+    ``alias_history``'s DataFrame, and the text and HTML tables show exactly its rows, so the
+    CLI, the magic and the Python API show the same history."""
+
+    name: str
+    rows: list[dict[str, Any]]
+    truncated: bool = False
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``name``, ``rows`` and ``truncated``: what ``--json`` prints."""
+        return {"name": self.name, "rows": copy.deepcopy(self.rows), "truncated": self.truncated}
+
+    def to_frame(self) -> pd.DataFrame:
+        """The rows as a DataFrame: ``time`` a UTC timestamp, versions nullable integers."""
+        import pandas as pd
+
+        frame = pd.DataFrame(copy.deepcopy(self.rows), columns=list(COLUMNS))
+        frame["time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601")
+        for column in ("previous", "version"):
+            frame[column] = frame[column].astype("Int64")
+        return frame
+
+    def _repr_html_(self) -> str:
+        from ...display.alias_history import history_html
+
+        return history_html(self.to_dict())
+
+    def __repr__(self) -> str:
+        from ...display.alias_history import history_text
+
+        return history_text(self.to_dict())
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -92,15 +133,20 @@ def alias_history(
     that refused), ``user``, ``reason``, ``gate`` (its decision, a dict), ``forced``, ``via``,
     ``note`` (a move made outside jupyter-mlops, or one missing between two rows) and
     ``run_id`` (the history run)."""
-    import pandas as pd
+    return history(name, tracking_uri=tracking_uri, settings=settings).to_frame()
 
+
+def history(
+    name: str,
+    *,
+    tracking_uri: str | None = None,
+    settings: Settings | None = None,
+) -> AliasHistory:
+    """The alias history of model ``name`` as an ``AliasHistory`` (a table in a notebook and a
+    terminal, ``to_frame()`` the DataFrame of ``alias_history``), for the magic and the CLI."""
     settings = settings or project_settings(tracking_uri)
-    rows, _ = history_rows(settings, name)
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    frame["time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601")
-    for column in ("previous", "version"):
-        frame[column] = frame[column].astype("Int64")
-    return frame
+    rows, truncated = history_rows(settings, name)
+    return AliasHistory(models.check_name(name), rows, truncated)
 
 
 def alias_at(
@@ -219,17 +265,22 @@ def _text(value: Any, limit: int = MAX_TEXT) -> str:
 
 def _version(value: Any) -> int | None:
     text = str(value or "")
-    return int(text) if text.isdigit() and len(text) < 10 else None
+    # ASCII digits only: "²" is a digit to str.isdigit but not to int()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
 
 
 def _gate(value: Any) -> dict[str, Any] | None:
     if not value:
         return None
-    try:
-        found = json.loads(value)
-    except ValueError:
+    try:  # NaN is no JSON (the REST answer must stay JSON); nesting deep enough recurses
+        found = json.loads(str(value), parse_constant=_no_constant)
+    except (ValueError, RecursionError):
         return None
     return found if isinstance(found, dict) else None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _note_gaps(rows: list[dict[str, Any]]) -> None:
