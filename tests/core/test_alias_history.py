@@ -133,6 +133,15 @@ def test_a_move_outside_jupyter_mlops_is_a_row_and_the_next_recorded_move_notes_
         "moved outside jupyter-mlops, time unknown"
     )
 
+    now = datetime.now(timezone.utc)
+    with pytest.raises(MlopsError) as caught:  # v1 or v2: when it moved was not recorded
+        alias_at("churn", "champion", now)
+    assert str(caught.value) == (
+        f"alias 'champion' of 'churn' was moved from version 1 to version 2 outside "
+        f"jupyter-mlops after {rows[0]['time']}, at a time not recorded: at "
+        f"{now.isoformat()} it held version 1 or version 2"
+    )
+
     set_alias("churn", "champion", 3, reason="after the hotfix")
     rows, _ = history_rows(project_settings(), "churn")
     assert [(r["previous"], r["version"], r["reason"]) for r in rows] == [
@@ -145,6 +154,12 @@ def test_a_move_outside_jupyter_mlops_is_a_row_and_the_next_recorded_move_notes_
         "between was made outside jupyter-mlops"
     )
     assert "outside jupyter-mlops" in history_text(history("churn").to_dict())
+    t1, t2 = (datetime.fromisoformat(r["time"]) for r in rows)
+    assert alias_at("churn", "champion", t1 - timedelta(seconds=1)) is None
+    assert alias_at("churn", "champion", t1) == 1  # the recorded move, before anything else
+    assert alias_at("churn", "champion", t2) == 3
+    with pytest.raises(MlopsError, match=r"between .* it held version 1 or version 2$"):
+        alias_at("churn", "champion", t1 + (t2 - t1) / 2)
 
 
 def test_history_runs_with_garbage_tags_are_read_with_those_fields_empty(

@@ -159,32 +159,54 @@ def alias_at(
 ) -> int | None:
     """The version that held ``alias`` of model ``name`` at ``when`` (a datetime, naive ones
     read as UTC; a Unix timestamp in seconds; or an ISO 8601 text), by the recorded moves;
-    ``None`` when no recorded move had given it a version by then. A time before the first
-    recorded move of an alias set outside jupyter-mlops cannot be answered: that raises."""
+    ``None`` when no recorded move had given it a version by then. A time at which the alias
+    may have been moved outside jupyter-mlops (before the first recorded move of an alias set
+    elsewhere, between two rows whose versions do not join, after the last recorded move of an
+    alias the registry now gives another version) cannot be answered: that raises, naming both
+    versions it may have held."""
     models.check_alias(alias)
     moment = _moment(when)
     settings = settings or project_settings(tracking_uri)
     rows, _ = history_rows(settings, name)
+    timed = [r for r in rows if r["alias"] == alias and r["time"] is not None]
     held: int | None = None
-    first: dict[str, Any] | None = None
-    for row in rows:
-        if row["alias"] != alias or row["time"] is None or not row["moved"]:
-            continue
-        first = first or row
+    since: str | None = None  # the time of the last recorded row at or before the moment
+    for row in timed:
         if datetime.fromisoformat(row["time"]) > moment:
-            break
-        held = row["version"]
-    if (
-        first is not None
-        and moment < datetime.fromisoformat(first["time"])
-        and first["previous"] is not None
-    ):
-        raise MlopsError(
-            f"alias {alias!r} of {name!r} already held version {first['previous']} when "
-            f"its history begins ({first['time']}): which version held it at "
-            f"{moment.isoformat()} was not recorded"
-        )
+            if row["previous"] != held and not _at(since, moment):  # moved in between
+                _unknown(name, alias, moment, held, row["previous"], since, row["time"])
+            return held
+        held, since = row["version"], row["time"]  # a refusal's version is its previous
+    outside = [r for r in rows if r["alias"] == alias and r["time"] is None and not r["run_id"]]
+    if outside and outside[0]["version"] != held and not _at(since, moment):
+        _unknown(name, alias, moment, held, outside[0]["version"], since, None)
     return held
+
+
+def _at(since: str | None, moment: datetime) -> bool:
+    """Whether ``moment`` is the time of the recorded move ``since``: then it is known."""
+    return since is not None and datetime.fromisoformat(since) == moment
+
+
+def _unknown(
+    name: str,
+    alias: str,
+    moment: datetime,
+    held: int | None,
+    then: int | None,
+    since: str | None,
+    until: str | None,
+) -> None:
+    """Raise: the alias moved from ``held`` to ``then`` outside jupyter-mlops, at a time between
+    ``since`` and ``until`` that was not recorded, so ``moment`` cannot be answered."""
+    span = f"after {since}" if since else "before its history begins"
+    if until:
+        span = f"between {since} and {until}" if since else f"before {until}"
+    raise MlopsError(
+        f"alias {alias!r} of {name!r} was moved from {_shown(held)} to {_shown(then)} outside "
+        f"jupyter-mlops {span}, at a time not recorded: at {moment.isoformat()} it held "
+        f"{_shown(held)} or {_shown(then)}"
+    )
 
 
 def _moment(when: Any) -> datetime:
