@@ -19,7 +19,12 @@ from jupyter_mlops.core.registry.alias_history import (
     history,
     history_rows,
 )
-from jupyter_mlops.core.registry.alias_moves import MAX_REASON, current_user, move_alias
+from jupyter_mlops.core.registry.alias_moves import (
+    MAX_REASON,
+    current_user,
+    move_alias,
+    record_decision,
+)
 from jupyter_mlops.core.registry.models import set_alias
 from jupyter_mlops.core.session import project_settings
 from jupyter_mlops.display.alias_history import history_html, history_text
@@ -282,3 +287,48 @@ def test_hostile_values_print_and_render_as_the_text_they_are(project: Path, cli
     assert parsed.attributes == {"class"}  # no src, href, onerror, style from the store
     assert "<img src=x onerror=alert(1)> \\x1b[31mred\\x1b[0m \\u202eevil" in parsed.text
     assert "<b>mallory</b>" in parsed.text and "\x1b" not in page
+
+
+def test_a_gate_row_shows_its_result_and_both_scores(project: Path, client) -> None:
+    _, info = log_model()
+    register(info, "gated", 2)
+    set_alias("gated", "champion", 1)
+    decision = {
+        "result": "passed",
+        "scoring": "accuracy",
+        "challenger_score": 0.9561,
+        "champion_score": 0.9473,
+    }
+    move_alias(
+        client,
+        project_settings(),
+        "gated",
+        "champion",
+        2,
+        reason="checks failed on a flaky test",
+        via="gate",
+        forced=True,
+        gate=decision,
+    )
+    record_decision(
+        client,
+        project_settings(),
+        "gated",
+        "champion",
+        gate={"result": "refused", "scoring": "<i>f1</i>", "challenger_score": 0.5,
+              "champion_score": 0.9},
+    )  # fmt: skip
+    rows = history("gated").rows
+    assert [(r["previous"], r["version"], r["moved"], r["via"]) for r in rows] == [
+        (None, 1, True, "api"),
+        (1, 2, True, "gate"),
+        (2, 2, False, "gate"),
+    ]
+    assert rows[1]["gate"] == decision and rows[1]["forced"] is True
+    lines = history_text(history("gated").to_dict()).splitlines()
+    assert lines[1].split()[-2:] == ["gate", "forced"]
+    assert "v1 -> v2" in lines[3] and "passed: accuracy 0.9561 vs 0.9473" in lines[3]
+    assert lines[3].rstrip().endswith("forced")
+    assert "v2 stays" in lines[4] and "refused: <i>f1</i> 0.5 vs 0.9" in lines[4]
+    page = history_html(history("gated").to_dict())
+    assert "refused: &lt;i&gt;f1&lt;/i&gt; 0.5 vs 0.9" in page and "<i>" not in page
