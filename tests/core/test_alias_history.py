@@ -76,9 +76,7 @@ def iris_promoted(name: str, alias: str | None):
     return mlops.promote(LogisticRegression(max_iter=500).fit(X, y), name, X=X, alias=alias)
 
 
-def test_promote_then_set_alias_are_two_rows_and_alias_at_reads_them(
-    project: Path, client, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_promote_then_set_alias_are_two_rows_and_alias_at_reads_them(project: Path, client) -> None:
     first = iris_promoted("iris", "champion")
     _, info = log_model()
     register(info, "iris")  # version 2
@@ -108,14 +106,16 @@ def test_promote_then_set_alias_are_two_rows_and_alias_at_reads_them(
     assert alias_at("iris", "champion", between.strftime("%Y-%m-%dT%H:%M:%S.%fZ")) == 1
     assert alias_at("iris", "staging", t2) is None  # an alias never set
     # a naive datetime is UTC, not the machine's local time (9 hours off here)
-    monkeypatch.setenv("TZ", "Asia/Tokyo")
-    time.tzset()
-    try:
-        assert alias_at("iris", "champion", between.replace(tzinfo=None)) == 1
-        assert alias_at("iris", "champion", between.replace(tzinfo=None).isoformat()) == 1
-    finally:
-        monkeypatch.delenv("TZ")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TZ", "Asia/Tokyo")
         time.tzset()
+        try:
+            assert time.localtime(0).tm_hour == 9
+            assert alias_at("iris", "champion", between.replace(tzinfo=None)) == 1
+            assert alias_at("iris", "champion", between.replace(tzinfo=None).isoformat()) == 1
+        finally:
+            mp.undo()
+            time.tzset()
     with pytest.raises(MlopsError, match="is not a time"):
         alias_at("iris", "champion", "1 October")
 
