@@ -315,9 +315,13 @@ def test_a_gate_row_shows_its_result_and_both_scores(project: Path, client) -> N
         project_settings(),
         "gated",
         "champion",
-        gate={"result": "refused", "scoring": "<i>f1</i>", "challenger_score": 0.5,
-              "champion_score": 0.9},
-    )  # fmt: skip
+        gate={
+            "result": "refused",
+            "scoring": "<i>f1</i>",
+            "challenger_score": 0.5,
+            "champion_score": 0.9,
+        },
+    )
     rows = history("gated").rows
     assert [(r["previous"], r["version"], r["moved"], r["via"]) for r in rows] == [
         (None, 1, True, "api"),
@@ -332,3 +336,51 @@ def test_a_gate_row_shows_its_result_and_both_scores(project: Path, client) -> N
     assert "v2 stays" in lines[4] and "refused: <i>f1</i> 0.5 vs 0.9" in lines[4]
     page = history_html(history("gated").to_dict())
     assert "refused: &lt;i&gt;f1&lt;/i&gt; 0.5 vs 0.9" in page and "<i>" not in page
+
+
+def test_the_history_on_a_real_mlflow_server(project: Path, mlflow_server: str) -> None:
+    """A shared server: the moves, a move by a plain client, and the CLI reading them back."""
+    import json
+
+    import mlflow
+    import mlflow.sklearn
+    from mlflow import MlflowClient
+    from sklearn.linear_model import LogisticRegression
+
+    import jupyter_mlops as mlops
+    from tests.conftest import cli
+
+    model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+    with mlops.track(experiment="remote-history", tracking_uri=mlflow_server, autolog=False):
+        info = mlflow.sklearn.log_model(model, name="m", pip_requirements=["scikit-learn"])
+    client = MlflowClient(mlflow_server, registry_uri=mlflow_server)
+    client.create_registered_model("served")
+    for _ in range(2):
+        client.create_model_version("served", info.model_uri, model_id=info.model_id)
+    set_alias("served", "champion", 1, reason="first", tracking_uri=mlflow_server)
+    set_alias("served", "champion", 2, reason="second", tracking_uri=mlflow_server)
+    client.set_registered_model_alias("served", "champion", "1")  # outside jupyter-mlops
+
+    found = history("served", tracking_uri=mlflow_server)
+    assert [(r["previous"], r["version"], r["reason"], r["via"]) for r in found.rows] == [
+        (None, 1, "first", "api"),
+        (1, 2, "second", "api"),
+        (2, 1, "", ""),
+    ]
+    assert "outside jupyter-mlops" in found.rows[2]["note"]
+    t1, t2 = (datetime.fromisoformat(r["time"]) for r in found.rows[:2])
+    assert alias_at("served", "champion", t1 + (t2 - t1) / 2, tracking_uri=mlflow_server) == 1
+    assert client.get_experiment_by_name(tags.audit_experiment("served")) is not None
+    embedded = client_for(project)  # nothing of it in the embedded store
+    assert embedded.get_experiment_by_name(tags.audit_experiment("served")) is None
+
+    out = cli(
+        "models",
+        "served",
+        "--history",
+        "--json",
+        cwd=project,
+        env={"MLFLOW_TRACKING_URI": mlflow_server},
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["rows"] == found.rows
