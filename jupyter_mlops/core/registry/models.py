@@ -178,14 +178,14 @@ def record_alias(
 ) -> Move:  # fmt: skip
     """``set_alias``'s move, returning the recorded ``Move`` (the adapters print its previous
     version): everything is checked (name, alias, version, reason) before anything is written."""
-    from mlflow.exceptions import MlflowException
-
     from .alias_moves import check_reason, move_alias
 
     check_name(name)
     check_alias(alias)
     number = version_number(version)
     reason = check_reason(reason)
+    from mlflow.exceptions import MlflowException  # after the checks: a typo answers at once
+
     client = registry_client(settings)
     model = registered_model(client, name, PAGE_SIZE)
     try:
