@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-from . import cli_models, cli_monitor, cli_score, cli_serve
+from . import cli_gate, cli_models, cli_monitor, cli_score, cli_serve
 from .errors import MlopsError
 
 
@@ -333,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_serve.add_parser(sub)
     cli_score.add_parser(sub)
     cli_monitor.add_parser(sub)
+    cli_gate.add_parser(sub)
     cli_models.add_parser(sub)
     return parser
 
@@ -342,6 +343,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _say_warnings(args.command)
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    # a command's answer is its own lines: no "View run ... at: <server>" from MLflow in them
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     try:
         return args.func(args)
     except MlopsError as exc:

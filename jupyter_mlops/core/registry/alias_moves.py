@@ -205,11 +205,13 @@ def _record(
         message = exc.message if isinstance(exc, MlflowException) else type(exc).__name__
         try:
             client.set_tag(run_id, tags.AUDIT_ERROR, str(message)[:MAX_TEXT])
-            client.set_terminated(run_id, "FAILED")
+            with store.no_run_links():
+                client.set_terminated(run_id, "FAILED")
         except Exception:
             pass
         raise
-    client.set_terminated(run_id, "FINISHED")
+    with store.no_run_links():
+        client.set_terminated(run_id, "FINISHED")
     return Move(
         name=name,
         alias=alias,
