@@ -70,16 +70,23 @@ def moved_line(move: dict[str, Any]) -> str:
 
 
 def _score(value: Any) -> str:
+    """A score as the gate's line shows it (``0.9850``); text from the store cut short."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return plain(value, 20) if value is not None else DASH
     if isinstance(value, float) and not math.isfinite(value):
         return DASH
-    return f"{value:.4g}"
+    return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.4g}"
+
+
+def _version(value: Any) -> str:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return f"v{value} " if ok else ""
 
 
 def gate(decision: dict[str, Any] | None) -> str:
-    """A gate's decision as ``passed: accuracy 0.9561 vs 0.9473`` (challenger vs champion),
-    read tolerantly: the decision is a dict from the store, any key may be missing."""
+    """A gate's decision as ``refused: accuracy v3 0.9850 vs v2 0.9900`` (the challenger, then
+    the champion), read tolerantly: the decision is a dict from the store, any key may be
+    missing or of another type."""
     if not decision:
         return ""
     result = decision.get("result")
@@ -87,13 +94,15 @@ def gate(decision: dict[str, Any] | None) -> str:
         passed = decision.get("passed")
         result = "passed" if passed is True else "refused" if passed is False else "gate"
     text = plain(result, 20)
-    scoring = decision.get("scoring", decision.get("scorer"))
-    scores = decision.get("scores") if isinstance(decision.get("scores"), dict) else {}
-    challenger = decision.get("challenger_score", scores.get("challenger"))
-    champion = decision.get("champion_score", scores.get("champion"))
+    scoring = decision.get("scoring")
+    challenger = decision.get("challenger_score")
+    champion = decision.get("champion_score")
     if challenger is not None or champion is not None:
         what = f"{plain(scoring, 30)} " if scoring else ""
-        text += f": {what}{_score(challenger)} vs {_score(champion)}"
+        text += (
+            f": {what}{_version(decision.get('challenger'))}{_score(challenger)} vs "
+            f"{_version(decision.get('champion'))}{_score(champion)}"
+        )
     return text
 
 

@@ -293,11 +293,15 @@ def test_a_gate_row_shows_its_result_and_both_scores(project: Path, client) -> N
     _, info = log_model()
     register(info, "gated", 2)
     set_alias("gated", "champion", 1)
-    decision = {
+    decision = {  # as core.production.gate records it (GateResult.decision())
         "result": "passed",
         "scoring": "accuracy",
+        "challenger": 2,
+        "champion": 1,
         "challenger_score": 0.9561,
         "champion_score": 0.9473,
+        "tolerance": 0.0,
+        "reasons": [],
     }
     move_alias(
         client,
@@ -331,11 +335,11 @@ def test_a_gate_row_shows_its_result_and_both_scores(project: Path, client) -> N
     assert rows[1]["gate"] == decision and rows[1]["forced"] is True
     lines = history_text(history("gated").to_dict()).splitlines()
     assert lines[1].split()[-2:] == ["gate", "forced"]
-    assert "v1 -> v2" in lines[3] and "passed: accuracy 0.9561 vs 0.9473" in lines[3]
+    assert "v1 -> v2" in lines[3] and "passed: accuracy v2 0.9561 vs v1 0.9473" in lines[3]
     assert lines[3].rstrip().endswith("forced")
-    assert "v2 stays" in lines[4] and "refused: <i>f1</i> 0.5 vs 0.9" in lines[4]
+    assert "v2 stays" in lines[4] and "refused: <i>f1</i> 0.5000 vs 0.9000" in lines[4]
     page = history_html(history("gated").to_dict())
-    assert "refused: &lt;i&gt;f1&lt;/i&gt; 0.5 vs 0.9" in page and "<i>" not in page
+    assert "refused: &lt;i&gt;f1&lt;/i&gt; 0.5000 vs 0.9000" in page and "<i>" not in page
 
 
 def test_the_history_on_a_real_mlflow_server(project: Path, mlflow_server: str) -> None:
