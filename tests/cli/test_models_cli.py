@@ -91,9 +91,11 @@ def test_models_lists_models_and_versions_as_the_api_does(project: Path, client)
     _, info = log_model()
     register(info, "churn", 2)
     client.set_registered_model_alias("churn", "staging", "2")
+    client.update_registered_model("churn", "\x1b[2J\x1b[31mwiped")  # another user wrote it
     out = cli("models", cwd=project)
     assert out.returncode == 0, out.stderr
     assert out.stdout == repr(models()) + "\n"
+    assert "\x1b" not in out.stdout and "\\x1b[2J\\x1b[31mwiped" in out.stdout
     out = cli("models", "churn", "--json", cwd=project)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == models("churn").to_dict()
