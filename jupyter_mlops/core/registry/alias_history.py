@@ -106,8 +106,10 @@ def history_rows(
 ) -> tuple[list[dict[str, Any]], bool]:
     """The recorded moves of model ``name`` as JSON-able rows, oldest first, then one row per
     alias the registry holds differently from the last recorded move; and whether the history
-    was longer than ``MAX_SCANNED`` (only the oldest were read). An unknown name is the one-line
-    ``NotFoundError`` of ``models``."""
+    was longer than ``MAX_SCANNED`` (then only the newest were read: the registry's aliases are
+    compared with the last moves, and ``alias_at`` refuses a time before the first row rather
+    than answer from a partial past). An unknown name is the one-line ``NotFoundError`` of
+    ``models``."""
     models.check_name(name)
     client = client or models.registry_client(settings)
     model = models.registered_model(client, name, models.PAGE_SIZE)
@@ -230,8 +232,9 @@ def _moment(when: Any) -> datetime:
 
 
 def _finished_runs(client: Any, experiment_id: str, name: str) -> tuple[list[Any], bool]:
-    """The FINISHED history runs of ``name``, at most ``MAX_SCANNED``; and whether more exist.
-    The experiment is the model's own; a run in it naming another model is left out."""
+    """The FINISHED history runs of ``name``, the newest ``MAX_SCANNED`` at most; and whether
+    more exist. The experiment is the model's own; a run in it naming another model is left
+    out."""
     query = f"tags.`{tags.AUDIT_RUN}` = 'alias' AND attributes.status = 'FINISHED'"
     found: list[Any] = []
     token = None
@@ -240,7 +243,7 @@ def _finished_runs(client: Any, experiment_id: str, name: str) -> tuple[list[Any
             [experiment_id],
             filter_string=query,
             max_results=PAGE,
-            order_by=["attributes.start_time ASC"],
+            order_by=["attributes.start_time DESC"],
             page_token=token,
         )
         found += [run for run in page if run.data.tags.get(tags.AUDIT_MODEL) == name]
