@@ -388,3 +388,20 @@ def test_the_history_on_a_real_mlflow_server(project: Path, mlflow_server: str) 
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["rows"] == found.rows
+
+
+def test_alias_at_before_a_history_that_begins_with_the_alias_set(project: Path, client) -> None:
+    _, info = log_model()
+    register(info, "pre", 2)
+    client.set_registered_model_alias("pre", "champion", "1")  # before any recorded move
+    set_alias("pre", "champion", 2, reason="first recorded")
+    (row,) = history("pre").rows
+    assert (row["previous"], row["version"], row["note"]) == (1, 2, "")
+    moment = datetime.fromisoformat(row["time"]) - timedelta(days=1)
+    with pytest.raises(MlopsError) as caught:
+        alias_at("pre", "champion", moment)
+    assert str(caught.value) == (
+        f"alias 'champion' of 'pre' already held version 1 when its history begins "
+        f"({row['time']}): which version held it at {moment.isoformat()} was not recorded"
+    )
+    assert alias_at("pre", "champion", row["time"]) == 2

@@ -169,12 +169,14 @@ def alias_at(
     models.check_alias(alias)
     moment = _moment(when)
     settings = settings or project_settings(tracking_uri)
-    rows, _ = history_rows(settings, name)
+    rows, truncated = history_rows(settings, name)
     timed = [r for r in rows if r["alias"] == alias and r["time"] is not None]
     held: int | None = None
     since: str | None = None  # the time of the last recorded row at or before the moment
     for row in timed:
         if datetime.fromisoformat(row["time"]) > moment:
+            if since is None and (truncated or row["previous"] is not None):
+                _before(name, alias, moment, row, truncated)
             if row["previous"] != held and not _at(since, moment):  # moved in between
                 _unknown(name, alias, moment, held, row["previous"], since, row["time"])
             return held
@@ -183,6 +185,24 @@ def alias_at(
     if outside and outside[0]["version"] != held and not _at(since, moment):
         _unknown(name, alias, moment, held, outside[0]["version"], since, None)
     return held
+
+
+def _before(
+    name: str, alias: str, moment: datetime, first: dict[str, Any], truncated: bool
+) -> None:
+    """Raise: ``moment`` is before the first row read, and the alias held a version then (set
+    outside jupyter-mlops) or the rows read are only the newest of a longer history."""
+    if truncated:
+        raise MlopsError(
+            f"only the newest {MAX_SCANNED:,} moves of {name!r}'s alias history were read, "
+            f"the first at {first['time']}: which version held {alias!r} at "
+            f"{moment.isoformat()} was not recorded in them"
+        )
+    raise MlopsError(
+        f"alias {alias!r} of {name!r} already held {_shown(first['previous'])} when its history "
+        f"begins ({first['time']}): which version held it at {moment.isoformat()} was not "
+        "recorded"
+    )
 
 
 def _at(since: str | None, moment: datetime) -> bool:
