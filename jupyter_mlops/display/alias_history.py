@@ -111,7 +111,7 @@ def title(table: dict[str, Any]) -> str:
     text = f"Alias history of {plain(table['name'], 100)!r}: {n} move{'s' if n != 1 else ''}"
     text += ", oldest first"
     if table.get("truncated"):
-        text += " (only the oldest were read: the history is longer)"
+        text += " (the newest only: the history is longer)"
     return text
 
 

@@ -64,7 +64,7 @@ OUTSIDE = "outside jupyter-mlops"
 @dataclass(eq=False, repr=False)
 class AliasHistory:
     """The alias history of one model: ``rows`` as ``history_rows`` gives them (oldest first),
-    and whether only the oldest ``MAX_SCANNED`` moves were read. ``to_frame()`` is
+    and whether only the newest ``MAX_SCANNED`` moves were read. ``to_frame()`` is
     ``alias_history``'s DataFrame, and the text and HTML tables show exactly its rows, so the
     CLI, the magic and the Python API show the same history."""
 
