@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-from . import cli_gate, cli_monitor, cli_retrain, cli_score, cli_serve
+from . import cli_gate, cli_models, cli_monitor, cli_retrain, cli_score, cli_serve
 from .errors import MlopsError
 
 
@@ -335,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_monitor.add_parser(sub)
     cli_retrain.add_parser(sub)
     cli_gate.add_parser(sub)
+    cli_models.add_parser(sub)
     return parser
 
 

@@ -63,11 +63,14 @@ def client(project: Path):
     return client_for(project)
 
 
-def all_runs(client) -> list:
+def all_runs(client, *, audit: bool = False) -> list:
+    """Every run in the store, but the alias history's (runs of ``registry-audit/<model>``, one
+    per alias move: read them with ``mlops.alias_history``) unless ``audit``."""
     from mlflow.entities import ViewType
 
     ids = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)]
-    return client.search_runs(ids, max_results=1000) if ids else []
+    runs = client.search_runs(ids, max_results=1000) if ids else []
+    return runs if audit else [r for r in runs if r.data.tags.get("mlops.audit") != "alias"]
 
 
 def run_and_children(client) -> tuple:

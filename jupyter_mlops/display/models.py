@@ -1,7 +1,8 @@
 """The model registry as a table: registered models, or one model's versions and aliases.
 
 Renders ``ModelsTable.to_dict()`` as self-contained HTML (no scripts, every string escaped)
-and as a plain-text table. Stdlib only.
+and as a plain-text table (control characters, a terminal's escapes among them, shown as
+text). Stdlib only.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import shlex
 from datetime import datetime
 from typing import Any
 
+from .alias_history import plain
 from .html import DASH, esc, single
 
 LONG_TAG = 200  # characters of a tag value shown in full in the table
@@ -185,7 +187,7 @@ def models_text(table: dict[str, Any]) -> str:
             ]
             for row in table["rows"]
         ]
-    cells = [[" ".join(c.split()) for c in row[:-1]] + [_clip(row[-1])] for row in cells]
+    cells = [[plain(" ".join(c.split())) for c in row[:-1]] + [_clip(row[-1])] for row in cells]
     widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
     store = table.get("registry_uri")
     lines = [title(table) + (f" ({store})" if store else "")]
@@ -195,5 +197,5 @@ def models_text(table: dict[str, Any]) -> str:
 
 
 def _clip(text: str) -> str:
-    text = " ".join(text.split())  # one line per row, whatever the description holds
-    return text if len(text) <= MAX_TEXT_CELL else text[: MAX_TEXT_CELL - 1] + "\u2026"
+    # one line per row, whatever the description holds; a terminal's escapes shown as text
+    return plain(" ".join(text.split()), MAX_TEXT_CELL)

@@ -18,6 +18,7 @@ from traitlets import Bool, Unicode
 
 from ..errors import MlopsError
 from . import (
+    alias,
     check,
     data,
     drift,
@@ -46,6 +47,7 @@ COMMANDS = {
     "promote": promote,
     "segments": segments,
     "models": models,
+    "alias": alias,
     "monitor": monitor,
     "status": status,
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import math
 import re
@@ -161,7 +162,16 @@ class AliasesHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
     async def post(self, name: str) -> None:
-        await self.answer_with_body(self.service.set_alias, name)
+        # the history records who moved the alias: the user Jupyter authenticated
+        user = self.current_user.username
+        await self.answer_with_body(functools.partial(self.service.set_alias, user=user), name)
+
+
+class AliasHistoryHandler(MlopsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        await self.answer(self.service.history, name)
 
 
 class ModelCardHandler(MlopsHandler):
@@ -214,6 +224,7 @@ ROUTES: list[tuple[str, type[MlopsHandler]]] = [
     ("models", ModelsHandler),
     ("models/{name}", ModelHandler),
     ("models/{name}/aliases", AliasesHandler),
+    ("models/{name}/history", AliasHistoryHandler),
     ("models/{name}/versions/{version}/card", ModelCardHandler),
     ("models/{name}/versions/{version}/monitoring", ModelMonitoringHandler),
     ("data", DataHandler),

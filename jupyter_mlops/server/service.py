@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .._version import __version__
 from ..config import ConfigError, Settings, resolve_settings
 from ..core.redact import redact_url
+from ..core.registry.alias_moves import MAX_REASON
 from ..errors import MlopsError, NotFoundError
 
 if TYPE_CHECKING:
@@ -212,8 +213,10 @@ class MlopsService:
         return result
 
     @_answers
-    def set_alias(self, name: str, body: Any) -> dict[str, Any]:
-        """Point ``body["alias"]`` of model ``name`` at ``body["version"]``; the version's row."""
+    def set_alias(self, name: str, body: Any, *, user: str | None = None) -> dict[str, Any]:
+        """Point ``body["alias"]`` of model ``name`` at ``body["version"]``; the version's row.
+        The move is recorded in the alias history with ``body["reason"]`` (optional), via
+        ``rest`` and ``user``: the Jupyter user the request is authenticated as."""
         from ..core.registry import models
 
         models.check_name(name)
@@ -224,7 +227,22 @@ class MlopsService:
         models.check_alias(alias)
         if isinstance(version, bool) or not isinstance(version, int | str):
             raise ApiError(400, "bad_body", '"version" is a whole number such as 3')
-        return models.set_alias(name, alias, version, settings=self.settings())
+        reason = check_reason(body.get("reason"))
+        return models.set_alias(
+            name, alias, version, reason=reason, user=user, via="rest", settings=self.settings()
+        )
+
+    @_answers
+    def history(self, name: str) -> dict[str, Any]:
+        """Every recorded move of model ``name``'s aliases, oldest first, and whether older
+        moves were left out (``alias_history.history_rows``): times are ISO 8601 UTC."""
+        from ..core.registry import models
+        from ..core.registry.alias_history import history_rows
+
+        models.check_name(name)
+        settings = self.settings()
+        rows, truncated = history_rows(settings, name, client=self.client(settings))
+        return {"name": name, "rows": rows, "truncated": truncated}
 
     @_answers
     def model_card(self, name: str, version: str | int) -> dict[str, Any]:
@@ -343,6 +361,22 @@ def check_version(value: Any) -> int:
         raise ApiError(
             400, "bad_parameter", f"{value!r} is not a model version (1, 2, ...)"
         ) from None
+
+
+def check_reason(value: Any) -> str | None:
+    """A reason for an alias move: optional text of at most ``MAX_REASON`` characters, with
+    no control character (line breaks and tabs aside) nor lone surrogate."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, "bad_body", '"reason" is text')
+    if len(value) > MAX_REASON:
+        raise ApiError(
+            400, "bad_body", f'"reason" is at most {MAX_REASON} characters ({len(value)} given)'
+        )
+    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\t\n\r" for c in value):
+        raise ApiError(400, "bad_body", '"reason" contains a control character or a lone surrogate')
+    return value
 
 
 def check_metric_key(value: Any) -> str:

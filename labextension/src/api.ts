@@ -2,6 +2,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI } from './request';
 import {
+  IAliasHistory,
   IDataAdded,
   IDataStatus,
   IExperiment,
@@ -73,12 +74,18 @@ export class MlopsApi implements IMlopsApi {
     return this._get(['models', name, 'versions', String(version), 'monitoring']);
   }
 
-  setAlias(name: string, alias: string, version: number): Promise<IModelVersion> {
+  /** A reason, when given, is recorded in the alias history with the move. */
+  setAlias(name: string, alias: string, version: number, reason?: string): Promise<IModelVersion> {
+    const body = reason ? { alias, version, reason } : { alias, version };
     return requestAPI(['models', name, 'aliases'], {
       method: 'POST',
-      body: { alias, version },
+      body,
       settings: this._settings
     });
+  }
+
+  history(name: string): Promise<IAliasHistory> {
+    return this._get(['models', name, 'history']);
   }
 
   data(): Promise<IDataStatus> {

@@ -1,6 +1,13 @@
 import { messageOf } from './request';
 import { SectionModel } from './sectionModel';
-import { IMlopsApi, IModelCard, IModelMonitoring, IModelVersion, IRegisteredModel } from './tokens';
+import {
+  IAliasHistory,
+  IMlopsApi,
+  IModelCard,
+  IModelMonitoring,
+  IModelVersion,
+  IRegisteredModel
+} from './tokens';
 
 /** The newest versions of the opened model whose health is read (one request each). */
 export const MAX_HEALTH_VERSIONS = 20;
@@ -57,7 +64,20 @@ export class RegistryModel extends SectionModel {
     return this._healthErrors.get(version) ?? null;
   }
 
-  /** Re-read the models, and the versions of the opened one with their health. */
+  /** The alias history of the opened model, once read (rows oldest first). */
+  get history(): IAliasHistory | null {
+    return this._history;
+  }
+
+  /** Why the alias history could not be read. */
+  get historyError(): string | null {
+    return this._historyError;
+  }
+
+  /**
+   * Re-read the models, and the versions of the opened one with their health
+   * and its alias history.
+   */
   async load(): Promise<void> {
     await this.guard(async () => {
       this._models = await this._api.models();
@@ -69,7 +89,8 @@ export class RegistryModel extends SectionModel {
       }
     });
     if (this._modelName !== null) {
-      await this._loadHealth(this._modelName);
+      const name = this._modelName;
+      await Promise.all([this._loadHealth(name), this._loadHistory(name)]);
     }
   }
 
@@ -88,7 +109,7 @@ export class RegistryModel extends SectionModel {
         this._versions = versions;
       }
     });
-    await this._loadHealth(name);
+    await Promise.all([this._loadHealth(name), this._loadHistory(name)]);
   }
 
   /** Show the model card of `version` of the opened model. */
@@ -113,17 +134,35 @@ export class RegistryModel extends SectionModel {
   }
 
   /**
-   * Point `alias` of the opened model at `version`, then re-read the list.
-   * Errors are thrown with the server's message for the form to show.
+   * Point `alias` of the opened model at `version` (with the `reason` the
+   * history records, if any), then re-read the list and the history. Errors
+   * are thrown with the server's message for the form to show.
    */
-  async setAlias(alias: string, version: number): Promise<IModelVersion> {
+  async setAlias(alias: string, version: number, reason?: string): Promise<IModelVersion> {
     const name = this._modelName;
     if (name === null) {
       throw new Error('open a model first');
     }
-    const row = await this._api.setAlias(name, alias, version);
+    const row = await this._api.setAlias(name, alias, version, reason);
     await this.load();
     return row;
+  }
+
+  /** Read the alias history of model `name`; a failure keeps its message. */
+  private async _loadHistory(name: string): Promise<void> {
+    let history: IAliasHistory | null = null;
+    let error: string | null = null;
+    try {
+      history = await this._api.history(name);
+    } catch (reason) {
+      error = messageOf(reason);
+    }
+    if (this._modelName !== name) {
+      return;
+    }
+    this._history = history;
+    this._historyError = error;
+    this.stateChanged.emit();
   }
 
   /**
@@ -161,6 +200,8 @@ export class RegistryModel extends SectionModel {
     this._cardError = null;
     this._health = new Map();
     this._healthErrors = new Map();
+    this._history = null;
+    this._historyError = null;
   }
 
   private _models: IRegisteredModel[] = [];
@@ -171,4 +212,6 @@ export class RegistryModel extends SectionModel {
   private _cardError: string | null = null;
   private _health = new Map<number, IModelMonitoring>();
   private _healthErrors = new Map<number, string>();
+  private _history: IAliasHistory | null = null;
+  private _historyError: string | null = null;
 }

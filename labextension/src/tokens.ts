@@ -163,6 +163,43 @@ export interface IModelMonitoring {
   truncated: boolean;
 }
 
+/** How an alias was moved (empty when the store holds something else). */
+export type AliasVia =
+  'api' | 'magic' | 'cli' | 'rest' | 'promote' | 'gate' | 'retrain' | 'sweep' | '';
+
+/**
+ * One row of the alias history (`GET models/<name>/history`). Read from a
+ * store others may write: every value is text to show as text.
+ */
+export interface IAliasMove {
+  /** ISO 8601 UTC; null for a move made outside jupyter-mlops (time unknown). */
+  time: string | null;
+  alias: string;
+  /** The version before and after (null: none). */
+  previous: number | null;
+  version: number | null;
+  /** False for a gate that refused: the alias stayed. */
+  moved: boolean;
+  user: string;
+  reason: string;
+  /** The gate's decision (result, scorer, both scores), when a gate judged. */
+  gate: Record<string, unknown> | null;
+  forced: boolean;
+  via: AliasVia | string;
+  /** A move made outside jupyter-mlops, here or between two rows; else empty. */
+  note: string;
+  /** The history run; null for a note row. */
+  run_id: string | null;
+}
+
+/** `GET models/<name>/history`: the recorded moves, oldest first. */
+export interface IAliasHistory {
+  name: string;
+  rows: IAliasMove[];
+  /** More moves were recorded than read (the oldest are left out). */
+  truncated: boolean;
+}
+
 /** States `GET data` reports for a tracked path. */
 export type DataState =
   'in sync' | 'modified' | 'missing' | 'not in cache' | 'not pushed' | 'not committed';
@@ -207,7 +244,8 @@ export interface IMlopsApi {
   models(): Promise<IRegisteredModel[]>;
   versions(name: string): Promise<IModelVersion[]>;
   modelCard(name: string, version: number): Promise<IModelCard>;
-  setAlias(name: string, alias: string, version: number): Promise<IModelVersion>;
+  setAlias(name: string, alias: string, version: number, reason?: string): Promise<IModelVersion>;
+  history(name: string): Promise<IAliasHistory>;
   monitoring(name: string, version: number): Promise<IModelMonitoring>;
   data(): Promise<IDataStatus>;
   addData(path: string): Promise<IDataAdded>;

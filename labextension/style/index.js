@@ -1,2 +1,3 @@
 import './base.css';
 import './health.css';
+import './history.css';

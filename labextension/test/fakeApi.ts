@@ -1,4 +1,6 @@
 import {
+  IAliasHistory,
+  IAliasMove,
   IMlopsApi,
   IModelVersion,
   IRegisteredModel,
@@ -31,6 +33,7 @@ export function runRow(
 export class FakeApi implements IMlopsApi {
   pages: Record<string, IRunsPage> = {};
   calls: string[] = [];
+  moves: IAliasMove[] = [];
 
   async status(): Promise<any> {
     this.calls.push('status');
@@ -64,8 +67,13 @@ export class FakeApi implements IMlopsApi {
   async modelCard(name: string, version: number) {
     return { name, version, markdown: '', html: '' };
   }
-  async setAlias(name: string, alias: string, version: number) {
+  async setAlias(name: string, alias: string, version: number, reason?: string) {
+    this.calls.push(`setAlias:${name}/${alias}/${version}/${reason ?? ''}`);
     return { name, version, aliases: [alias] };
+  }
+  async history(name: string): Promise<IAliasHistory> {
+    this.calls.push(`history:${name}`);
+    return { name, rows: this.moves, truncated: false };
   }
   async monitoring(name: string, version: number) {
     this.calls.push(`monitoring:${name}/${version}`);

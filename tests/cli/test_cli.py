@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import jupyter_mlops as mlops
 from tests.conftest import all_runs, cli, kernel_env, run_and_children, write_notebook
 
 REPO = Path(__file__).resolve().parents[2]
@@ -177,7 +178,8 @@ def test_example_notebooks_run_through_the_batch_runner(project: Path, client, e
     shutil.copy(example, target)
     out = cli("run", str(target), cwd=project)
     assert out.returncode == 0, out.stdout + out.stderr
-    everything = all_runs(client)
+    # alias moves are recorded as runs of registry-audit/<model>: not the notebook's runs
+    everything = [r for r in all_runs(client) if r.data.tags.get("mlops.audit") != "alias"]
     watched = [r for r in everything if r.data.tags.get("mlops.monitor") == "true"]
     runs = [r for r in everything if "mlflow.parentRunId" not in r.data.tags and r not in watched]
     assert [r.info.status for r in runs] == ["FINISHED"]
@@ -214,17 +216,28 @@ def test_example_notebooks_run_through_the_batch_runner(project: Path, client, e
             if r.data.tags.get("mlflow.parentRunId") == family.info.run_id
         ]
         assert len(stores) == family.data.metrics["segments.count"] == 36
-        assert len(all_runs(client)) == 2 + 36  # and nothing else: its fits are not candidates
+        assert len(everything) == 2 + 36  # and nothing else: its fits are not candidates
         version = client.get_model_version_by_alias("sales-by-store", "staging")
         assert version.run_id == family.info.run_id
-    if example.name == "production.ipynb":  # promoted, a shifted batch scored, monitored
-        version = client.get_model_version_by_alias("fair_affairs", "live")
+    if example.name == "production.ipynb":  # promoted, scored, monitored, retrained, gated
         (window,) = watched  # today's window, one run in monitoring/fair_affairs
         assert window.info.status == "FINISHED"
-        assert window.data.tags["mlops.monitor.version"] == str(version.version)
+        assert window.data.tags["mlops.monitor.version"] == "1"  # the champion then
         assert json.loads(window.data.tags["mlops.monitor.drifted"]) == ["age", "occupation"]
         assert window.data.metrics["rows"] == 1592  # the held-out quarter, every row logged
         assert window.data.metrics["violation_rate"] > 0  # ages no one in training had
+        # the challenger (v2) passed the gate on roc_auc and took `live`: on the version, and in
+        # the alias history with the promote that first set it
+        challenger = client.get_model_version("fair_affairs", "2")
+        decision = json.loads(challenger.tags["mlops.gate.decision"])
+        assert decision["result"] == "passed" and decision["scoring"] == "roc_auc"
+        assert decision["challenger_score"] >= decision["champion_score"]
+        assert str(client.get_model_version_by_alias("fair_affairs", "live").version) == "2"
+        history = mlops.alias_history("fair_affairs", tracking_uri=client.tracking_uri)
+        assert history["previous"].isna().tolist() == [True, False]
+        assert history["previous"].iloc[1] == 1 and history["version"].tolist() == [1, 2]
+        assert history["via"].tolist() == ["promote", "api"]
+        assert history.reason.iloc[-1] == "the shifted batch's labels came back"
     if example.name == "statistics.ipynb":  # every report logged on the notebook's run
         tags = runs[0].data.tags
         assert tags["mlops.checks.stackloss.failed"] == "1"  # the robust fit's outliers

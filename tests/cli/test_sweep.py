@@ -183,6 +183,11 @@ def test_points_hold_the_alias_and_best_moves_it_to_the_best(project: Path, clie
     line = f"best: {label} test_auc={value} → models:/cancer@staging is now version {version}"
     assert line in out.stdout.splitlines()[-1]
     assert "test_auc, highest wins (default" in out.stdout and "held" not in out.stdout
+    from jupyter_mlops.core.registry.alias_history import alias_history
+
+    moves = alias_history("cancer")  # the plain run's promotion, then the sweep's --alias
+    assert moves["via"].tolist() == ["promote", "sweep"]
+    assert moves["version"].tolist() == [1, int(version)] and moves["previous"][1] == 1
 
 
 def test_minimize_moves_the_alias_to_the_lowest(project: Path, client) -> None:

@@ -267,7 +267,9 @@ def test_the_guard_refuses_a_protected_alias_for_a_run_whose_checks_failed(model
                 mlops.promote(model, m["name"], X=X, alias="production")
             message = str(caught.value)
             assert message.startswith("not registered: alias 'production' is protected")
-            assert run.run_id in message and "failed" in message and "\n" not in message
+            assert run.run_id in message and "\n" not in message
+            assert f"run {run.run_id} recorded failed checks 'checks' (" in message
+            assert message.endswith("or give --force --reason TEXT")
             assert len(client(m).search_model_versions(f"name = '{m['name']}'")) == versions
             # an alias nobody protects is set as before
             staging = mlops.promote(model, m["name"], X=X, alias="staging")

@@ -76,7 +76,7 @@ def test_models_mistakes_are_one_line(ip, capfd, project: Path, line: str, messa
 
 def test_models_help(ip, capfd) -> None:
     _, output = run_cell(ip, "%mlops models --help", capfd)
-    assert "usage: %mlops models [-h] [NAME]" in output and "newest first" in output
+    assert "usage: %mlops models [-h] [--history] [NAME]" in output and "newest first" in output
     _, output = run_cell(ip, "%mlops --help", capfd)
     assert "models" in output and "registered models" in output
 

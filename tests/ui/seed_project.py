@@ -18,6 +18,11 @@ LOSSES = [0.9, 0.5, 0.3, 0.2]
 DRIFTED = ["age", "plan"]  # one numeric, one categorical column (issue 20, acceptance 4)
 
 
+# issue 21: the model's second recorded move (the first is promote's), with a reason that
+# looks like HTML and must show as text
+SEED_ALIAS = "candidate"
+SEED_REASON = "holdout AUC 0.93 <b>steady</b> & no drift"
+
 HEALTH_MODEL = "ui-health"
 DAYS = ("2026-03-01", "2026-03-02", "2026-03-03")  # day 1 as in training, day 2 shifted
 
@@ -107,6 +112,15 @@ def main(with_model: bool) -> dict:
         model = LinearRegression().fit(X, y)
         with mlops.track(experiment=EXPERIMENT, run_name="promoted", autolog=False):
             mlops.promote(model, name=MODEL, X=X, y=y, alias="staging")
+        mlops.set_alias(MODEL, SEED_ALIAS, 1, reason=SEED_REASON)
+        # a challenger fit on the labels reversed: the real gate refuses it, a third move
+        with mlops.track(experiment=EXPERIMENT, run_name="challenger", autolog=False):
+            worse = LinearRegression().fit(X, y[::-1].to_numpy())
+            mlops.promote(worse, name=MODEL, X=X)
+        gated = mlops.gate(
+            f"models:/{MODEL}/2", f"models:/{MODEL}@{SEED_ALIAS}", eval=X.assign(y=y), target="y"
+        )
+        facts["gate"] = gated.to_dict()
         facts["model"] = MODEL
         facts["health_model"] = HEALTH_MODEL
         facts["monitoring"] = seed_monitoring()

@@ -433,3 +433,179 @@ def test_model_health_screenshots_in_light_and_dark_themes(ui: UI) -> None:
     finally:
         _set_theme(ui, "JupyterLab Light")
     assert ui.page_errors == [], f"uncaught errors in the page: {ui.page_errors}"
+
+
+# -- the alias history (issue 21): every recorded move, newest first, under the versions -----
+# the colour an element is painted in, and the theme's warning colour
+WARN_COLOUR = """(element) => {
+  const probe = document.createElement('span');
+  probe.style.color = 'var(--jp-warn-color0)';
+  element.appendChild(probe);
+  const warning = getComputedStyle(probe).color;
+  probe.remove();
+  return [getComputedStyle(element).color, warning];
+}"""
+
+
+def history_rows_shown(model: Any, count: int) -> list[dict[str, str]]:
+    """The history rows the panel shows, once it shows ``count`` of them."""
+    from playwright.sync_api import expect
+
+    rows = model.locator(".jp-mlops-history li.jp-mlops-history-row")
+    expect(rows).to_have_count(count)
+
+    def text(row: Any, selector: str) -> str:
+        found = row.locator(selector)
+        return found.inner_text() if found.count() else ""
+
+    shown = []
+    for index in range(count):
+        row = rows.nth(index)
+        shown.append(
+            {
+                "run_id": row.get_attribute("data-run-id") or "",
+                "move": text(row, ".jp-mlops-history-move"),
+                "user": text(row, ".jp-mlops-history-user"),
+                "via": text(row, ".jp-mlops-history-via"),
+                "reason": text(row, ".jp-mlops-history-reason"),
+                "utc": row.locator(".jp-mlops-history-time").get_attribute("title") or "",
+                "gate": text(row, ".jp-mlops-history-gate-result")
+                + text(row, ".jp-mlops-history-scores"),
+                "reasons": text(row, ".jp-mlops-history-gate-reasons"),
+                "badges": " ".join(row.locator(".jp-mlops-history-badge").all_inner_texts()),
+            }
+        )
+    return shown
+
+
+def expected_rows(api_rows: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """What the panel should show for the rows the REST route answered: newest first."""
+
+    def version(v: int | None) -> str:
+        return "none" if v is None else f"v{v}"
+
+    def move(r: dict[str, Any]) -> str:
+        if not r["moved"]:
+            return f"{r['alias']}: stays {version(r['previous'])}"
+        return f"{r['alias']}: {version(r['previous'])} → {version(r['version'])}"
+
+    def gate(g: dict[str, Any] | None) -> str:
+        if not g:
+            return ""
+        return (
+            f"gate {g['result']} · {g['scoring']}: challenger v{g['challenger']} "
+            f"{g['challenger_score']:.4f}, champion v{g['champion']} {g['champion_score']:.4f}"
+        )
+
+    return [
+        {
+            "run_id": r["run_id"] or "",
+            "move": move(r),
+            "user": r["user"],
+            "via": r["via"],
+            "reason": r["reason"],
+            "utc": f"{r['time']} (UTC)" if r["time"] else "",
+            "gate": gate(r["gate"]),
+            "reasons": "; ".join((r["gate"] or {}).get("reasons", [])),
+            "badges": " ".join(
+                b for b, on in (("forced", r["forced"]), ("not moved", not r["moved"])) if on
+            ),
+        }
+        for r in reversed(api_rows)
+    ]
+
+
+def browser_user(ui: UI) -> str:
+    """The Jupyter user the page is logged in as (its cookie, as the panel's requests are)."""
+    return ui.page.evaluate(
+        "async (base) => (await (await fetch(base + 'api/me')).json()).identity.username",
+        ui.lab.url,
+    )
+
+
+def test_alias_history_shows_the_recorded_moves_as_the_api_answers(ui: UI) -> None:
+    from tests.ui.seed_project import SEED_ALIAS, SEED_REASON
+
+    name = ui.lab.facts["model"]
+    answer = ui.lab.api("GET", f"mlops/api/models/{name}/history")
+    seeded = [r for r in answer["rows"] if r["via"] in ("promote", "api")]
+    assert [(r["alias"], r["via"], r["reason"], r["moved"]) for r in seeded] == [
+        ("staging", "promote", "", True),
+        (SEED_ALIAS, "api", SEED_REASON, True),
+        (SEED_ALIAS, "api", "", False),  # the gate refused the reversed-label challenger
+    ], answer
+    assert all(r["user"] and r["time"] for r in seeded), seeded
+    gate = ui.lab.facts["gate"]
+    assert seeded[2]["gate"]["result"] == gate["result"] == "refused"
+    assert seeded[2]["gate"]["challenger_score"] == gate["challenger_score"]
+    model = open_model(ui, name)
+    heading = model.locator(".jp-mlops-history h3").inner_text()
+    assert "newest first" in heading, heading
+    shown = history_rows_shown(model, len(answer["rows"]))
+    assert shown == expected_rows(answer["rows"])
+    refused = next(r for r in shown if r["run_id"] == seeded[2]["run_id"])
+    assert refused["move"] == f"{SEED_ALIAS}: stays v1" and refused["badges"] == "not moved"
+    assert refused["gate"] == "gate refused · r2: challenger v2 -3.0000, champion v1 1.0000"
+    assert refused["reasons"] == "its r2 is below the champion's"
+    # the seeded reason looks like HTML: text in the page, no element made of it
+    assert model.locator(".jp-mlops-history b").count() == 0
+    assert_no_injected_html(ui)
+
+
+def test_setting_an_alias_with_a_reason_adds_a_history_row(ui: UI) -> None:
+    from playwright.sync_api import expect
+
+    from tests.conftest import client_for
+
+    name = ui.lab.facts["model"]
+    reason = f"{XSS_NAME} retrained on the March data, gate passed by hand"
+    # a move made outside jupyter-mlops (a plain MLflow client): a note row, time unknown
+    client_for(ui.lab.root).set_registered_model_alias(name, "legacy", "1")
+    model = open_model(ui, name)
+    before = ui.lab.api("GET", f"mlops/api/models/{name}/history")["rows"]
+    assert before[-1]["alias"] == "legacy" and before[-1]["time"] is None, before
+    history_rows_shown(model, len(before))
+    note = model.locator(".jp-mlops-history-note")
+    assert "outside jupyter-mlops" in note.inner_text()
+    colour, warning = note.evaluate(WARN_COLOUR)
+    assert colour == warning, (colour, warning)
+    form = model.locator("form.jp-mlops-alias-form")
+    form.locator("input.jp-mlops-alias-input").fill("shadow")
+    form.locator("select.jp-mlops-alias-version").select_option("1")
+    form.locator("textarea.jp-mlops-alias-reason").fill(reason)
+    form.locator('button[type="submit"]').click()
+    expect(form.locator('[role="status"]')).to_have_text("shadow → version 1")
+    after = ui.lab.api("GET", f"mlops/api/models/{name}/history")["rows"]
+    assert len(after) == len(before) + 1, after
+    new = after[-2]  # the note row on legacy stays last: it is about the registry now
+    user = browser_user(ui)
+    assert user
+    assert (new["alias"], new["version"], new["via"], new["user"], new["reason"]) == (
+        "shadow",
+        1,
+        "rest",
+        user,
+        reason,
+    )
+    shown = history_rows_shown(model, len(after))  # refreshed after the move
+    assert shown == expected_rows(after)
+    assert shown[1]["via"] == "rest" and shown[1]["user"] == user
+    assert shown[1]["reason"] == reason and shown[1]["move"] == "shadow: none → v1"
+    assert form.locator("textarea.jp-mlops-alias-reason").input_value() == ""
+    ui.page.wait_for_timeout(500)  # a broken image would fire its onerror by now
+    assert_no_injected_html(ui)
+    # readable at the sidebar's default width: every row's text inside the panel, none clipped
+    panel = ui.page.locator(PANEL).bounding_box()
+    rows = model.locator(".jp-mlops-history li.jp-mlops-history-row")
+    for index in range(rows.count()):
+        box = rows.nth(index).bounding_box()
+        assert box and panel and box["x"] + box["width"] <= panel["x"] + panel["width"] + 1
+        clipped = rows.nth(index).evaluate(
+            "(row) => [...row.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1)"
+        )
+        assert not clipped, f"row {index} has clipped text: {rows.nth(index).inner_text()!r}"
+    history = model.locator(".jp-mlops-history")
+    history.scroll_into_view_if_needed()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    history.screenshot(path=SCREENSHOTS / "alias-history-light.png")
+    screenshot(ui, "alias-history-panel-light.png")

@@ -25,7 +25,9 @@ bounded, and never parsed as code.
 
 from __future__ import annotations
 
+import copy
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -59,14 +61,55 @@ COLUMNS = (
 OUTSIDE = "outside jupyter-mlops"
 
 
+@dataclass(eq=False, repr=False)
+class AliasHistory:
+    """The alias history of one model: ``rows`` as ``history_rows`` gives them (oldest first),
+    and whether only the newest ``MAX_SCANNED`` moves were read. ``to_frame()`` is
+    ``alias_history``'s DataFrame, and the text and HTML tables show exactly its rows, so the
+    CLI, the magic and the Python API show the same history."""
+
+    name: str
+    rows: list[dict[str, Any]]
+    truncated: bool = False
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``name``, ``rows`` and ``truncated``: what ``--json`` prints."""
+        return {"name": self.name, "rows": copy.deepcopy(self.rows), "truncated": self.truncated}
+
+    def to_frame(self) -> pd.DataFrame:
+        """The rows as a DataFrame: ``time`` a UTC timestamp, versions nullable integers."""
+        import pandas as pd
+
+        frame = pd.DataFrame(copy.deepcopy(self.rows), columns=list(COLUMNS))
+        frame["time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601")
+        for column in ("previous", "version"):
+            frame[column] = frame[column].astype("Int64")
+        return frame
+
+    def _repr_html_(self) -> str:
+        from ...display.alias_history import history_html
+
+        return history_html(self.to_dict())
+
+    def __repr__(self) -> str:
+        from ...display.alias_history import history_text
+
+        return history_text(self.to_dict())
+
+
 # -- reading ----------------------------------------------------------------------------------
 def history_rows(
     settings: Settings, name: str, *, client: Any | None = None
 ) -> tuple[list[dict[str, Any]], bool]:
     """The recorded moves of model ``name`` as JSON-able rows, oldest first, then one row per
     alias the registry holds differently from the last recorded move; and whether the history
-    was longer than ``MAX_SCANNED`` (only the oldest were read). An unknown name is the one-line
-    ``NotFoundError`` of ``models``."""
+    was longer than ``MAX_SCANNED`` (then only the newest were read: the registry's aliases are
+    compared with the last moves, and ``alias_at`` refuses a time before the first row rather
+    than answer from a partial past). An unknown name is the one-line ``NotFoundError`` of
+    ``models``."""
     models.check_name(name)
     client = client or models.registry_client(settings)
     model = models.registered_model(client, name, models.PAGE_SIZE)
@@ -92,15 +135,20 @@ def alias_history(
     that refused), ``user``, ``reason``, ``gate`` (its decision, a dict), ``forced``, ``via``,
     ``note`` (a move made outside jupyter-mlops, or one missing between two rows) and
     ``run_id`` (the history run)."""
-    import pandas as pd
+    return history(name, tracking_uri=tracking_uri, settings=settings).to_frame()
 
+
+def history(
+    name: str,
+    *,
+    tracking_uri: str | None = None,
+    settings: Settings | None = None,
+) -> AliasHistory:
+    """The alias history of model ``name`` as an ``AliasHistory`` (a table in a notebook and a
+    terminal, ``to_frame()`` the DataFrame of ``alias_history``), for the magic and the CLI."""
     settings = settings or project_settings(tracking_uri)
-    rows, _ = history_rows(settings, name)
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    frame["time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601")
-    for column in ("previous", "version"):
-        frame[column] = frame[column].astype("Int64")
-    return frame
+    rows, truncated = history_rows(settings, name)
+    return AliasHistory(models.check_name(name), rows, truncated)
 
 
 def alias_at(
@@ -113,32 +161,74 @@ def alias_at(
 ) -> int | None:
     """The version that held ``alias`` of model ``name`` at ``when`` (a datetime, naive ones
     read as UTC; a Unix timestamp in seconds; or an ISO 8601 text), by the recorded moves;
-    ``None`` when no recorded move had given it a version by then. A time before the first
-    recorded move of an alias set outside jupyter-mlops cannot be answered: that raises."""
+    ``None`` when no recorded move had given it a version by then. A time at which the alias
+    may have been moved outside jupyter-mlops (before the first recorded move of an alias set
+    elsewhere, between two rows whose versions do not join, after the last recorded move of an
+    alias the registry now gives another version) cannot be answered: that raises, naming both
+    versions it may have held."""
     models.check_alias(alias)
     moment = _moment(when)
     settings = settings or project_settings(tracking_uri)
-    rows, _ = history_rows(settings, name)
+    rows, truncated = history_rows(settings, name)
+    timed = [r for r in rows if r["alias"] == alias and r["time"] is not None]
     held: int | None = None
-    first: dict[str, Any] | None = None
-    for row in rows:
-        if row["alias"] != alias or row["time"] is None or not row["moved"]:
-            continue
-        first = first or row
+    since: str | None = None  # the time of the last recorded row at or before the moment
+    for row in timed:
         if datetime.fromisoformat(row["time"]) > moment:
-            break
-        held = row["version"]
-    if (
-        first is not None
-        and moment < datetime.fromisoformat(first["time"])
-        and first["previous"] is not None
-    ):
-        raise MlopsError(
-            f"alias {alias!r} of {name!r} already held version {first['previous']} when "
-            f"its history begins ({first['time']}): which version held it at "
-            f"{moment.isoformat()} was not recorded"
-        )
+            if since is None and (truncated or row["previous"] is not None):
+                _before(name, alias, moment, row, truncated)
+            if row["previous"] != held and not _at(since, moment):  # moved in between
+                _unknown(name, alias, moment, held, row["previous"], since, row["time"])
+            return held
+        held, since = row["version"], row["time"]  # a refusal's version is its previous
+    outside = [r for r in rows if r["alias"] == alias and r["time"] is None and not r["run_id"]]
+    if outside and outside[0]["version"] != held and not _at(since, moment):
+        _unknown(name, alias, moment, held, outside[0]["version"], since, None)
     return held
+
+
+def _before(
+    name: str, alias: str, moment: datetime, first: dict[str, Any], truncated: bool
+) -> None:
+    """Raise: ``moment`` is before the first row read, and the alias held a version then (set
+    outside jupyter-mlops) or the rows read are only the newest of a longer history."""
+    if truncated:
+        raise MlopsError(
+            f"only the newest {MAX_SCANNED:,} moves of {name!r}'s alias history were read, "
+            f"the first at {first['time']}: which version held {alias!r} at "
+            f"{moment.isoformat()} was not recorded in them"
+        )
+    raise MlopsError(
+        f"alias {alias!r} of {name!r} already held {_shown(first['previous'])} when its history "
+        f"begins ({first['time']}): which version held it at {moment.isoformat()} was not "
+        "recorded"
+    )
+
+
+def _at(since: str | None, moment: datetime) -> bool:
+    """Whether ``moment`` is the time of the recorded move ``since``: then it is known."""
+    return since is not None and datetime.fromisoformat(since) == moment
+
+
+def _unknown(
+    name: str,
+    alias: str,
+    moment: datetime,
+    held: int | None,
+    then: int | None,
+    since: str | None,
+    until: str | None,
+) -> None:
+    """Raise: the alias moved from ``held`` to ``then`` outside jupyter-mlops, at a time between
+    ``since`` and ``until`` that was not recorded, so ``moment`` cannot be answered."""
+    span = f"after {since}" if since else "before its history begins"
+    if until:
+        span = f"between {since} and {until}" if since else f"before {until}"
+    raise MlopsError(
+        f"alias {alias!r} of {name!r} was moved from {_shown(held)} to {_shown(then)} outside "
+        f"jupyter-mlops {span}, at a time not recorded: at {moment.isoformat()} it held "
+        f"{_shown(held)} or {_shown(then)}"
+    )
 
 
 def _moment(when: Any) -> datetime:
@@ -162,8 +252,9 @@ def _moment(when: Any) -> datetime:
 
 
 def _finished_runs(client: Any, experiment_id: str, name: str) -> tuple[list[Any], bool]:
-    """The FINISHED history runs of ``name``, at most ``MAX_SCANNED``; and whether more exist.
-    The experiment is the model's own; a run in it naming another model is left out."""
+    """The FINISHED history runs of ``name``, the newest ``MAX_SCANNED`` at most; and whether
+    more exist. The experiment is the model's own; a run in it naming another model is left
+    out."""
     query = f"tags.`{tags.AUDIT_RUN}` = 'alias' AND attributes.status = 'FINISHED'"
     found: list[Any] = []
     token = None
@@ -172,7 +263,7 @@ def _finished_runs(client: Any, experiment_id: str, name: str) -> tuple[list[Any
             [experiment_id],
             filter_string=query,
             max_results=PAGE,
-            order_by=["attributes.start_time ASC"],
+            order_by=["attributes.start_time DESC"],
             page_token=token,
         )
         found += [run for run in page if run.data.tags.get(tags.AUDIT_MODEL) == name]
@@ -219,17 +310,22 @@ def _text(value: Any, limit: int = MAX_TEXT) -> str:
 
 def _version(value: Any) -> int | None:
     text = str(value or "")
-    return int(text) if text.isdigit() and len(text) < 10 else None
+    # ASCII digits only: "²" is a digit to str.isdigit but not to int()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
 
 
 def _gate(value: Any) -> dict[str, Any] | None:
     if not value:
         return None
-    try:
-        found = json.loads(value)
-    except ValueError:
+    try:  # NaN is no JSON (the REST answer must stay JSON); nesting deep enough recurses
+        found = json.loads(str(value), parse_constant=_no_constant)
+    except (ValueError, RecursionError):
         return None
     return found if isinstance(found, dict) else None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _note_gaps(rows: list[dict[str, Any]]) -> None:

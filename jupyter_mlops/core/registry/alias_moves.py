@@ -228,6 +228,17 @@ def _record(
     )
 
 
+def check_reason(reason: Any) -> str | None:
+    """A reason as a user typed it (``--reason``): ``None`` for none given, else one line of
+    text; an empty or blank one is a one-line error, checked before anything moves."""
+    if reason is None:
+        return None
+    text = _reason(reason)
+    if not text:
+        raise MlopsError("a reason cannot be empty: say why the alias moves, or give no reason")
+    return text
+
+
 def _reason(reason: Any) -> str:
     if reason is None:
         return ""

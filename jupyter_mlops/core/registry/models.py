@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..store import RetryingClient
+    from .alias_moves import Move
 
 PAGE_SIZE = 500  # rows per registry request; MLflow allows up to 1000 registered models a page
 MAX_NAME = 256  # the registry's column width for a model name
@@ -164,14 +165,27 @@ def set_alias(
     the move in the alias history (``alias_history``) with ``user`` (default: the current
     user), ``reason`` and ``via`` (the adapter that asked: api, magic, cli, rest); returns the
     version's row, as in ``models(name)``. ``settings`` names the project explicitly."""
-    from mlflow.exceptions import MlflowException
+    settings = settings or project_settings(tracking_uri)
+    move = record_alias(name, alias, version, reason=reason, user=user, via=via, settings=settings)
+    client = registry_client(settings)
+    mv = client.get_model_version(move.name, str(move.version))
+    return _version_row(mv, client.get_registered_model(move.name).aliases)
 
-    from .alias_moves import move_alias
+
+def record_alias(
+    name: str, alias: str, version: int | str, *, reason: str | None, user: str | None, via: str,
+    settings: Settings,
+) -> Move:  # fmt: skip
+    """``set_alias``'s move, returning the recorded ``Move`` (the adapters print its previous
+    version): everything is checked (name, alias, version, reason) before anything is written."""
+    from .alias_moves import check_reason, move_alias
 
     check_name(name)
     check_alias(alias)
     number = version_number(version)
-    settings = settings or project_settings(tracking_uri)
+    reason = check_reason(reason)
+    from mlflow.exceptions import MlflowException  # after the checks: a typo answers at once
+
     client = registry_client(settings)
     model = registered_model(client, name, PAGE_SIZE)
     try:
@@ -179,17 +193,12 @@ def set_alias(
     except MlflowException as exc:
         if exc.error_code != MISSING:
             raise
-        numbers = [int(mv.version) for mv in versions_of(client, model.name, PAGE_SIZE)]
-        have = (
-            f"versions: {', '.join(map(str, sorted(numbers)))}"
-            if numbers
-            else "it has no versions yet"
-        )
+        numbers = sorted(int(mv.version) for mv in versions_of(client, model.name, PAGE_SIZE))
+        have = f"versions: {', '.join(map(str, numbers))}" if numbers else "it has no versions yet"
         raise NotFoundError(f"model {model.name!r} has no version {number}; {have}") from None
-    move_alias(client, settings, model.name, alias, number, reason=reason, user=user, via=via)
-    model = client.get_registered_model(model.name)
-    mv = client.get_model_version(model.name, str(number))
-    return _version_row(mv, model.aliases)
+    return move_alias(
+        client, settings, model.name, alias, number, reason=reason, user=user, via=via
+    )
 
 
 # -- validation -------------------------------------------------------------------------------

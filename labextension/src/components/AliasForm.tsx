@@ -4,11 +4,18 @@ import * as React from 'react';
 import { messageOf } from '../request';
 import { IModelVersion } from '../tokens';
 
-/** Point an alias (such as `staging`) of the opened model at one of its versions. */
+/** Characters of a reason the server accepts. */
+export const MAX_REASON = 2000;
+
+/**
+ * Point an alias (such as `staging`) of the opened model at one of its
+ * versions, with an optional reason the alias history records.
+ */
 export function AliasForm(props: AliasForm.IProps): JSX.Element {
   const { versions, onSubmit } = props;
   const [alias, setAlias] = React.useState('');
   const [version, setVersion] = React.useState<number | null>(null);
+  const [reason, setReason] = React.useState('');
   const [message, setMessage] = React.useState<{ text: string; ok: boolean } | null>(null);
   const [busy, setBusy] = React.useState(false);
   const chosen = version ?? props.version ?? versions[0]?.version ?? null;
@@ -20,9 +27,10 @@ export function AliasForm(props: AliasForm.IProps): JSX.Element {
     }
     setBusy(true);
     try {
-      const row = await onSubmit(alias.trim(), chosen);
+      const row = await onSubmit(alias.trim(), chosen, reason.trim() || undefined);
       setMessage({ text: `${alias.trim()} → version ${row.version}`, ok: true });
       setAlias('');
+      setReason('');
     } catch (error) {
       setMessage({ text: messageOf(error), ok: false });
     } finally {
@@ -57,6 +65,18 @@ export function AliasForm(props: AliasForm.IProps): JSX.Element {
           ))}
         </select>
       </label>
+      <label className="jp-mlops-form-field jp-mlops-reason-field">
+        <span>Reason (optional, kept in the history)</span>
+        <textarea
+          className="jp-mod-styled jp-mlops-alias-reason"
+          name="reason"
+          rows={2}
+          maxLength={MAX_REASON}
+          placeholder="why this version"
+          value={reason}
+          onChange={event => setReason(event.target.value)}
+        />
+      </label>
       <Button type="submit" small disabled={busy || !alias.trim() || chosen === null}>
         Set alias
       </Button>
@@ -76,7 +96,10 @@ export namespace AliasForm {
     versions: IModelVersion[];
     /** The version preselected (the one opened), if any. */
     version: number | null;
-    /** Set the alias; resolves with the version's row, rejects with the server's message. */
-    onSubmit: (alias: string, version: number) => Promise<IModelVersion>;
+    /**
+     * Set the alias (with a reason, if one was typed); resolves with the
+     * version's row, rejects with the server's message.
+     */
+    onSubmit: (alias: string, version: number, reason?: string) => Promise<IModelVersion>;
   }
 }

@@ -6,6 +6,7 @@ import { formatAgo, formatTime } from '../format';
 import { MAX_HEALTH_VERSIONS, RegistryModel } from '../registryModel';
 import { IModelMonitoring, IModelVersion, IRegisteredModel } from '../tokens';
 import { AliasForm } from './AliasForm';
+import { AliasHistory } from './AliasHistory';
 import { ErrorLine } from './ErrorLine';
 import { ModelCard } from './ModelCard';
 import { ModelHealth } from './ModelHealth';
@@ -84,9 +85,10 @@ function ModelBody(props: ModelsView.IProps): JSX.Element {
           key={model.modelName ?? ''}
           versions={model.versions}
           version={model.version}
-          onSubmit={(alias, version) => model.setAlias(alias, version)}
+          onSubmit={(alias, version, reason) => model.setAlias(alias, version, reason)}
         />
       )}
+      <AliasHistory history={model.history} error={model.historyError} />
       {model.version !== null && (
         <section className="jp-mlops-card-section">
           <h3 className="jp-mlops-heading">Model card · version {model.version}</h3>
