@@ -38,6 +38,7 @@ _LAZY = {
     "load_model": "jupyter_mlops.core.registry.load",
     "monitor": "jupyter_mlops.core.production.monitor",
     "score": "jupyter_mlops.core.production.score",
+    "retrain": "jupyter_mlops.core.production.retrain",
     "gate": "jupyter_mlops.core.production.gate",
     "ArtifactDigestError": "jupyter_mlops.core.registry.digests",
     "UnverifiedModelWarning": "jupyter_mlops.core.registry.load",

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-from . import cli_gate, cli_models, cli_monitor, cli_score, cli_serve
+from . import cli_gate, cli_models, cli_monitor, cli_retrain, cli_score, cli_serve
 from .errors import MlopsError
 
 
@@ -333,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_serve.add_parser(sub)
     cli_score.add_parser(sub)
     cli_monitor.add_parser(sub)
+    cli_retrain.add_parser(sub)
     cli_gate.add_parser(sub)
     cli_models.add_parser(sub)
     return parser

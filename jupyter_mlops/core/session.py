@@ -120,9 +120,15 @@ def default_experiment(settings: Settings, notebook_path: Path | None) -> str:
 
 # -- the batch runner's run --------------------------------------------------------------------
 def aliases_held() -> bool:
-    """Whether promotions here must register without moving an alias (a sweep point or a
-    reproduction: ``sweep --best`` moves it once, deliberately)."""
+    """Whether promotions here must register without moving an alias (a sweep point, a
+    reproduction or a retrain: ``sweep --best`` or the gate moves it once, deliberately)."""
     return os.environ.get(HOLD_ALIASES_ENV, "") not in ("", "0")
+
+
+def alias_holder() -> str | None:
+    """Who holds the aliases here: ``"retrain"`` when a retrain's re-run does (its gate moves
+    the alias), else ``None`` (a sweep point or a reproduction; "1" in the environment)."""
+    return "retrain" if os.environ.get(HOLD_ALIASES_ENV, "") == "retrain" else None
 
 
 def in_batch_run() -> bool:

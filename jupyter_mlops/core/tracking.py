@@ -31,6 +31,7 @@ from .session import (  # noqa: F401
     ATTACH_ENV,
     ATTACH_FILE_ENV,
     HOLD_ALIASES_ENV,
+    alias_holder,
     aliases_held,
     attach_target,
     default_experiment,

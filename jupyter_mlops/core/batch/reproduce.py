@@ -130,7 +130,7 @@ def reproduce(
 
     parent = Path(tempfile.mkdtemp(prefix="mlops-reproduce-"))
     try:
-        parameters = _recorded_parameters(tags, notes)
+        parameters = recorded_parameters(tags, notes)
         root, notebook, committed = _restore(
             client, settings, original, snapshot, parameters, trust_snapshot, parent, notes
         )
@@ -273,17 +273,18 @@ def _original_run(client: Any, run_id: str, settings: Settings) -> Any:
         raise
 
 
-def _artifact_files(client: Any, run_id: str, folder: str) -> list[str]:
+def artifact_files(client: Any, run_id: str, folder: str) -> list[str]:
+    """Every file under a run's artifact ``folder``, recursively (retrain lists ``dvc/`` too)."""
     found = []
     for info in client.list_artifacts(run_id, folder):
-        found += _artifact_files(client, run_id, info.path) if info.is_dir else [info.path]
+        found += artifact_files(client, run_id, info.path) if info.is_dir else [info.path]
     return found
 
 
 def _snapshot_artifact(client: Any, run_id: str, tags: dict[str, str]) -> str:
     """The notebook the run logged; with several, the one named like its source notebook."""
     found = sorted(
-        p for p in _artifact_files(client, run_id, NOTEBOOK_FOLDER) if p.endswith(".ipynb")
+        p for p in artifact_files(client, run_id, NOTEBOOK_FOLDER) if p.endswith(".ipynb")
     )
     if not found:
         raise MlopsError(
@@ -294,8 +295,9 @@ def _snapshot_artifact(client: Any, run_id: str, tags: dict[str, str]) -> str:
     return next((p for p in found if PurePosixPath(p).name == wanted), found[0])
 
 
-def _recorded_parameters(tags: dict[str, str], notes: list[str]) -> dict[str, Any] | None:
-    """The values the batch runner injected (``None``: keep the snapshot's injected cell).
+def recorded_parameters(tags: dict[str, str], notes: list[str]) -> dict[str, Any] | None:
+    """The values the batch runner injected (``None``: keep the snapshot's injected cell);
+    ``retrain`` starts from them too.
 
     Only names that are identifiers and values that are Python literals: the tag comes from the
     store, and anything else would be code from it (``None`` then needs a trusted snapshot).
@@ -341,7 +343,7 @@ def _download(client: Any, run_id: str, path: str, downloads: Path) -> Path:
 
 def _recorded_dvc_files(client: Any, run_id: str, downloads: Path) -> dict[str, str]:
     """``{path of the .dvc file: its exact text}`` for every data version the run recorded."""
-    files = [p for p in _artifact_files(client, run_id, DVC_FOLDER) if p.endswith(".dvc")]
+    files = [p for p in artifact_files(client, run_id, DVC_FOLDER) if p.endswith(".dvc")]
     recorded = {}
     for path in files:
         recorded[path[len(DVC_FOLDER) + 1 :]] = _download(

@@ -245,7 +245,7 @@ def _trimmed(difference: str, artifact: str) -> str:
     )
 
 
-def _committed_path(repo: Repository, tags: dict[str, str]) -> str | None:
+def committed_path(repo: Repository, tags: dict[str, str]) -> str | None:
     """The notebook's path in the repository: from the run's notebook tag when it lies inside
     the repository, else its source name under the project root; the first found at the
     commit, else the first named."""
@@ -305,7 +305,7 @@ def vet_snapshot(
         raise MlopsError(
             f"run {run_id}'s snapshot {snapshot} is not a readable notebook ({_brief(exc)})"
         ) from None
-    path = _committed_path(repo, dict(original.data.tags)) if repo else None
+    path = committed_path(repo, dict(original.data.tags)) if repo else None
     committed = _read_committed(repo, path) if repo and path else None
     difference = snapshot_difference(committed, snap, parameters)
     if repo is None:

@@ -91,7 +91,7 @@ def run_notebook(
     parent_run_id: str | None = None,
     tags: dict[str, str] | None = None,
     nb: Any = None,
-    hold_aliases: bool = False,
+    hold_aliases: bool | str = False,
     strict_parameters: bool = False,
     progress_bar: bool = False,
     log_output: bool = False,
@@ -106,7 +106,8 @@ def run_notebook(
     ``nb`` is the notebook's content when it does not come from ``path`` (the nbconvert
     exporter); ``path`` then still says where it runs and what it is called.
     ``hold_aliases`` makes promotions inside the notebook register without moving an alias
-    (sweep points and reproductions; a kernel started from a held one stays held).
+    (sweep points and reproductions; a kernel started from a held one stays held); the text
+    ``"retrain"`` holds them too, and tells the promotion that a retrain's gate moves them.
     A parameter the ``parameters`` cell does not define is a note and the tag
     ``mlops.unknown_parameters``; ``strict_parameters`` refuses it before anything starts.
     ``progress_bar`` draws papermill's bar over the cells on stderr, ``log_output`` writes each
@@ -252,7 +253,7 @@ def _runner_tags(parameters: dict[str, Any], parent_run_id: str | None) -> dict[
     return run_tags
 
 
-def _kernel_env(settings: Any, notebook: Path, id_file: Path, hold: bool) -> dict[str, str]:
+def _kernel_env(settings: Any, notebook: Path, id_file: Path, hold: bool | str) -> dict[str, str]:
     """The kernel's environment: where to learn the run id, the store, the notebook's path."""
     from ..tracking import ATTACH_ENV, ATTACH_FILE_ENV, HOLD_ALIASES_ENV
 
@@ -267,7 +268,7 @@ def _kernel_env(settings: Any, notebook: Path, id_file: Path, hold: bool) -> dic
         }
     )
     if hold:
-        env[HOLD_ALIASES_ENV] = "1"
+        env[HOLD_ALIASES_ENV] = hold if isinstance(hold, str) else "1"
     return env
 
 

@@ -150,7 +150,7 @@ def _promote_on(
         verification = verify(folder, model, X, input_kind, work)
         # verified: now write to the store, the card naming the version it is about to get
         tracking.flush()  # also creates the child run that recorded the model's fit
-        return register(
+        promotion = register(
             folder,
             run,
             model,
@@ -165,6 +165,8 @@ def _promote_on(
             reason=reason,
             forced=forced,
         )
+        promotion.held_by = tracking.alias_holder() if held else None
+        return promotion
 
 
 def _package(

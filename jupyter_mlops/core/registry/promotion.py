@@ -36,13 +36,20 @@ class Promotion:
     code_files: list[str] = field(default_factory=list)
     seconds: float = 0.0
     candidate_run_id: str | None = None  # the child run that recorded this model's fit
-    held_alias: str | None = None  # asked for, but not moved (a sweep point or a reproduction)
+    held_alias: str | None = None  # asked for, not moved (a sweep point, a reproduction...)
+    held_by: str | None = None  # "retrain" in a retrain's re-run, whose gate moves the alias
 
     @property
     def held_note(self) -> str | None:
         """One line saying the alias asked for was not moved, and how to move it; else None."""
         if not self.held_alias:
             return None
+        if self.held_by == "retrain":
+            return (
+                f"alias {self.held_alias!r} not moved: a retrain's re-run registers the "
+                "challenger only; its gate moves the alias (`jupyter mlops gate CHALLENGER "
+                f"CHAMPION --eval PATH --target COL --alias {self.held_alias}`)"
+            )
         return (
             f"alias {self.held_alias!r} not moved: promotions inside a sweep point or a "
             "reproduction only register (use `jupyter mlops sweep --best METRIC --alias "
