@@ -107,12 +107,20 @@ def gate(decision: dict[str, Any] | None) -> str:
 
 
 def title(table: dict[str, Any]) -> str:
-    n = len(table["rows"])
-    text = f"Alias history of {plain(table['name'], 100)!r}: {n} move{'s' if n != 1 else ''}"
+    rows = table["rows"]
+    moved = sum(1 for row in rows if row.get("moved") is not False)
+    refused = len(rows) - moved  # a gate's refusal is a row, not a move
+    text = f"Alias history of {plain(table['name'], 100)!r}: {_count(moved, 'move')}"
+    if refused:
+        text += f" and {_count(refused, 'refusal')}"
     text += ", oldest first"
     if table.get("truncated"):
         text += " (the newest only: the history is longer)"
     return text
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}"
 
 
 def empty_message(table: dict[str, Any]) -> str:

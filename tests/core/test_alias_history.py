@@ -340,7 +340,8 @@ def test_a_gate_row_shows_its_result_and_both_scores(project: Path, client) -> N
     assert "v2 stays" in lines[4] and "refused: <i>f1</i> 0.5000 vs 0.9000" in lines[4]
     cut = history_text({**history("gated").to_dict(), "truncated": True}).splitlines()[0]
     assert cut == (
-        "Alias history of 'gated': 3 moves, oldest first (the newest only: the history is longer)"
+        "Alias history of 'gated': 2 moves and 1 refusal, oldest first (the newest only: the "
+        "history is longer)"
     )
     page = history_html(history("gated").to_dict())
     assert "refused: &lt;i&gt;f1&lt;/i&gt; 0.5000 vs 0.9000" in page and "<i>" not in page
