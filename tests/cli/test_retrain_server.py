@@ -1,6 +1,6 @@
-"""`jupyter mlops retrain` against a real `mlflow server` (acceptance 5): the champion's run, the
-re-run, the challenger, the gate's decision and the alias history all live on the server, and
-the project's embedded store is never created."""
+"""Retraining through a real `mlflow server` (acceptance 5): the champion's run, the re-runs,
+the challengers, the gate's decisions (passed, then refused), the promotion guard and the
+alias history all live on the server, and the project's embedded store is never created."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
+from sklearn.linear_model import LogisticRegression
 
 import jupyter_mlops as mlops
+from jupyter_mlops.errors import MlopsError
 from tests.cli.test_retrain import TRAIN, _frame
 from tests.conftest import ENV_VARS, cli, git, write_notebook
 
@@ -60,10 +62,32 @@ def test_retrain_through_a_server_moves_the_alias_and_records_the_history(
     assert rerun.data.tags["mlops.data.data/train.csv"] == dvc_md5  # the new data version
     assert json.loads(challenger.tags["mlops.gate.decision"])["result"] == "passed"
 
+    # a parameter that ruins the model: the gate on the server refuses, exit 3, the alias stays
+    out = cli("retrain", f"{name}@champion", "-p", "shuffle_labels", "True", "--eval",
+              "holdout.csv", "--target", "y", cwd=root, env=env)  # fmt: skip
+    assert out.returncode == 3, out.stdout + out.stderr
+    line = out.stdout.strip().splitlines()[-1]
+    assert line.startswith("gate refused: accuracy: challenger v3 ") and "stays at v2" in line
+    assert str(client.get_model_version_by_alias(name, "champion").version) == "2"
+
+    # the promotion guard on the server: a run whose checks failed, refused, then forced
+    data = _frame().iloc[:200]
+    X, y = data.drop(columns="y"), data["y"]
+    with mlops.start_run(run_name="checks failed"):
+        assert mlops.check(data.assign(leak=y), "y").counts()["fail"] >= 1
+        model = LogisticRegression(max_iter=5000).fit(X, y)
+        with pytest.raises(MlopsError, match="alias 'champion' is protected"):
+            mlops.promote(model, name, X=X, alias="champion")
+        forced = mlops.promote(model, name, X=X, alias="champion", force=True, reason="drill")
+    assert str(client.get_model_version_by_alias(name, "champion").version) == forced.version
+
     history = mlops.alias_history(name)
-    assert history["via"].tolist() == ["api", "retrain"]
-    assert history["version"].tolist() == [1, 2] and history["reason"].iloc[0] == "first model"
-    assert history["gate"].iloc[1]["result"] == "passed"
+    assert history["via"].tolist() == ["api", "retrain", "retrain", "promote"]
+    assert history["version"].tolist() == [1, 2, 2, int(forced.version)]
+    assert history["moved"].tolist() == [True, True, False, True]
+    assert history["reason"].iloc[0] == "first model" and history["reason"].iloc[3] == "drill"
+    assert history["forced"].tolist() == [False, False, False, True]
+    assert [g["result"] for g in history["gate"].iloc[1:3]] == ["passed", "refused"]
     printed = cli("models", name, "--history", "--json", cwd=root, env=env)
     assert printed.returncode == 0, printed.stderr
     rows = json.loads(printed.stdout)["rows"]

@@ -1,5 +1,6 @@
-"""The gate and the promotion guard, on real promoted models, in the embedded sqlite store and
-through a real ``mlflow server`` (acceptance 2, 4, 5 and 6 of the retraining issue).
+"""The gate and the promotion guard, on real promoted models in the embedded sqlite store
+(acceptance 2, 4 and 6 of the retraining issue; 5, a real ``mlflow server``, is
+``tests/cli/test_retrain_server.py``).
 
 Three versions of one model, promoted once per store: v1 the champion (a logistic regression
 on 150 rows), v2 trained on shuffled labels, v3 the same pipeline on 400 rows. The guard's
@@ -10,7 +11,6 @@ leakage check fails). Each gate test points ``champion`` back at v1 first.
 from __future__ import annotations
 
 import json
-import uuid
 
 import numpy as np
 import pandas as pd
@@ -32,10 +32,11 @@ def pipeline(C: float = 1.0):
     return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=500))
 
 
-@pytest.fixture(scope="module", params=["embedded", "server"])
-def models(request, tmp_path_factory):
-    """The project, its store's URI and the four promoted versions, for one kind of store."""
-    root = tmp_path_factory.mktemp(f"gate-{request.param}") / "proj"
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """The project and the three promoted versions, in the embedded store (the gate, the guard
+    and the history through a real server: ``tests/cli/test_retrain_server.py``)."""
+    root = tmp_path_factory.mktemp("gate") / "proj"
     root.mkdir()
     git(root, "init", "-q")
     (root / "README.md").write_text("demo\n")
@@ -45,13 +46,10 @@ def models(request, tmp_path_factory):
     for name in ENV_VARS:
         patch.delenv(name, raising=False)
     patch.chdir(root)
-    uri = None
-    if request.param == "server":
-        uri = request.getfixturevalue("mlflow_server")
-        patch.setenv("MLFLOW_TRACKING_URI", uri)
+    uri = None  # the project's embedded store
     data = load_breast_cancer(as_frame=True)
     X, y = data.data.iloc[:, :FEATURES], data.target.rename("y")
-    name = f"cancer-{uuid.uuid4().hex[:6]}"  # one server serves both modules' runs
+    name = "cancer"
     shuffled = np.random.default_rng(0).permutation(y.iloc[:400].to_numpy())
     try:
         with mlops.start_run(run_name="champion"):
@@ -71,7 +69,6 @@ def models(request, tmp_path_factory):
             "holdout": holdout,
             "X": X,
             "y": y,
-            "kind": request.param,
         }
     finally:
         patch.undo()
