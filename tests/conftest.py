@@ -63,6 +63,35 @@ def client(project: Path):
     return client_for(project)
 
 
+@pytest.fixture(scope="module")
+def module_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One git repository (and store) for a whole test file, where creating a store's tables
+    for each test would cost seconds: each test uses names of its own in it."""
+    root = tmp_path_factory.mktemp("module-project")
+    git(root, "init", "-q")
+    git(root, "commit", "-q", "--allow-empty", "-m", "init")
+    return root
+
+
+@pytest.fixture
+def module_project(module_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``module_root`` as the working directory, MLflow's variables unset (as ``project``)."""
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(module_root)
+    return module_root
+
+
+def audit_runs(client, name: str) -> list:
+    """The alias history's runs of model ``name`` (``registry-audit/<name>``), any status."""
+    from jupyter_mlops.core import tags
+
+    experiment = client.get_experiment_by_name(tags.audit_experiment(name))
+    if experiment is None:
+        return []
+    return client.search_runs([experiment.experiment_id], max_results=1000)
+
+
 def all_runs(client, *, audit: bool = False) -> list:
     """Every run in the store, but the alias history's (runs of ``registry-audit/<model>``, one
     per alias move: read them with ``mlops.alias_history``) unless ``audit``."""

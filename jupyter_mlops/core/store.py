@@ -108,35 +108,30 @@ def quiet_logs(*loggers: str):
 
 
 @contextlib.contextmanager
-def no_run_links() -> Iterator[None]:
+def _unless_chosen(key: str, value: str) -> Iterator[None]:
+    """``os.environ[key] = value`` for the block, unless the user set ``key`` themselves."""
+    if key in os.environ:  # the user chose; respect it
+        yield
+        return
+    os.environ[key] = value
+    try:
+        yield
+    finally:
+        os.environ.pop(key, None)
+
+
+def no_run_links() -> contextlib.AbstractContextManager[None]:
     """MLflow prints "View run ... at: <server URL>" on stdout when a run on a server ends: two
     lines in a cell's output or a command's one-line answer for a record the user did not
     start (an alias move), and the URL is the server's as configured. Off unless the user
     chose (``MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT``)."""
-    key = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
-    if key in os.environ:
-        yield
-        return
-    os.environ[key] = "true"
-    try:
-        yield
-    finally:
-        os.environ.pop(key, None)
+    return _unless_chosen("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 
-@contextlib.contextmanager
-def no_progress_bars() -> Iterator[None]:
+def no_progress_bars() -> contextlib.AbstractContextManager[None]:
     """MLflow draws a progress bar per download (fourteen lines in a notebook for one model's
     small files); off unless the user chose otherwise (``MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR``)."""
-    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
-    if key in os.environ:  # the user chose; respect it
-        yield
-        return
-    os.environ[key] = "false"
-    try:
-        yield
-    finally:
-        os.environ.pop(key, None)
+    return _unless_chosen("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 class RetryingClient:

@@ -8,43 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mlops.core import tags
 from jupyter_mlops.core.registry.alias_history import alias_history, history
 from jupyter_mlops.core.registry.models import models
-from tests.conftest import ENV_VARS, cli, client_for, git
+from tests.conftest import audit_runs, cli
 from tests.core.test_models import log_model, register
 
 HOSTILE = "<img src=x onerror=alert(1)> \x1b[31mred\x1b[0m"
 
 
-@pytest.fixture(scope="module")
-def shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One project for the file (a store's tables take seconds to create); each test registers
-    models of its own name."""
-    root = tmp_path_factory.mktemp("cli-history")
-    git(root, "init", "-q")
-    git(root, "commit", "-q", "--allow-empty", "-m", "init")
-    return root
-
-
 @pytest.fixture
-def project(shared_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(shared_root)
-    return shared_root
-
-
-@pytest.fixture
-def client(project: Path):
-    return client_for(project)
+def project(module_project: Path) -> Path:
+    """One project for the file (``module_project``); each test registers its own names."""
+    return module_project
 
 
 def audit_count(client, name: str) -> int:
-    experiment = client.get_experiment_by_name(tags.audit_experiment(name))
-    if experiment is None:
-        return 0
-    return len(client.search_runs([experiment.experiment_id], max_results=1000))
+    return len(audit_runs(client, name))
 
 
 def test_alias_moves_and_the_history_printed_is_alias_history(project: Path, client) -> None:

@@ -29,40 +29,16 @@ from jupyter_mlops.core.registry.models import set_alias
 from jupyter_mlops.core.session import project_settings
 from jupyter_mlops.display.alias_history import history_html, history_text
 from jupyter_mlops.errors import MlopsError
-from tests.conftest import ENV_VARS, client_for, git
+from tests.conftest import audit_runs, client_for
 from tests.core.test_models import log_model, register
 
 HOSTILE = "<img src=x onerror=alert(1)> \x1b[31mred\x1b[0m \u202eevil"
 
 
-@pytest.fixture(scope="module")
-def shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One project (git repository and store) for the file: creating a store's tables takes
-    seconds; each test registers models of its own name in it."""
-    root = tmp_path_factory.mktemp("history")
-    git(root, "init", "-q")
-    git(root, "commit", "-q", "--allow-empty", "-m", "init")
-    return root
-
-
 @pytest.fixture
-def project(shared_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(shared_root)
-    return shared_root
-
-
-@pytest.fixture
-def client(project: Path):
-    return client_for(project)
-
-
-def audit_runs(client, name: str) -> list:
-    experiment = client.get_experiment_by_name(tags.audit_experiment(name))
-    if experiment is None:
-        return []
-    return client.search_runs([experiment.experiment_id], max_results=1000)
+def project(module_project: Path) -> Path:
+    """One project for the file (``module_project``); each test registers its own names."""
+    return module_project
 
 
 def iris_promoted(name: str, alias: str | None):

@@ -23,7 +23,7 @@ from sklearn.preprocessing import StandardScaler
 import jupyter_mlops as mlops
 from jupyter_mlops.core import tags
 from jupyter_mlops.errors import MlopsError
-from tests.conftest import ENV_VARS, cli, git
+from tests.conftest import ENV_VARS, cli, client_for, git
 
 FEATURES = 8
 
@@ -46,7 +46,6 @@ def models(tmp_path_factory):
     for name in ENV_VARS:
         patch.delenv(name, raising=False)
     patch.chdir(root)
-    uri = None  # the project's embedded store
     data = load_breast_cancer(as_frame=True)
     X, y = data.data.iloc[:, :FEATURES], data.target.rename("y")
     name = "cancer"
@@ -65,7 +64,6 @@ def models(tmp_path_factory):
         yield {
             "root": root,
             "name": name,
-            "uri": uri,
             "holdout": holdout,
             "X": X,
             "y": y,
@@ -79,18 +77,13 @@ def champion_v1(models):
     """``champion`` at v1 again, the working dir and store as the module set them."""
     patch = pytest.MonkeyPatch()
     patch.chdir(models["root"])
-    if models["uri"]:
-        patch.setenv("MLFLOW_TRACKING_URI", models["uri"])
     mlops.set_alias(models["name"], "champion", 1, reason="test setup")
     yield models
     patch.undo()
 
 
 def client(models):
-    from mlflow import MlflowClient
-
-    uri = models["uri"] or f"sqlite:///{(models['root'] / '.mlops' / 'mlflow.db').as_posix()}"
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    return client_for(models["root"])
 
 
 def champion_now(models) -> int:
@@ -229,15 +222,14 @@ def test_bad_input_is_one_line_and_nothing_is_recorded_or_moved(
 
 def test_the_cli_exits_3_with_one_line_and_2_for_a_usage_error(champion_v1) -> None:
     m = champion_v1
-    env = {"MLFLOW_TRACKING_URI": m["uri"]} if m["uri"] else {}
     champion = f"models:/{m['name']}@champion"
     refused = cli("gate", uri(m, 2), champion, "--eval", "holdout.csv", "--target", "y",
-                  cwd=m["root"], env=env)  # fmt: skip
+                  cwd=m["root"])  # fmt: skip
     assert refused.returncode == 3, refused.stderr
     (line,) = refused.stdout.strip().splitlines()
     assert line.startswith("gate refused: accuracy: challenger v2 ") and "stays at v1" in line
     bad = cli("gate", uri(m, 3), champion, "--eval", "holdout.csv", "--target", "y",
-              "--scoring", "nope", cwd=m["root"], env=env)  # fmt: skip
+              "--scoring", "nope", cwd=m["root"])  # fmt: skip
     assert bad.returncode == 2
     assert bad.stderr.strip().startswith("jupyter mlops gate: no scikit-learn scorer named 'nope'")
     assert len(bad.stderr.strip().splitlines()) == 1
@@ -251,8 +243,6 @@ def test_the_guard_refuses_a_protected_alias_for_a_run_whose_checks_failed(model
     m = models
     patch = pytest.MonkeyPatch()
     patch.chdir(m["root"])
-    if m["uri"]:
-        patch.setenv("MLFLOW_TRACKING_URI", m["uri"])
     try:
         X, y = m["X"].iloc[:300], m["y"].iloc[:300]
         versions = len(client(m).search_model_versions(f"name = '{m['name']}'"))

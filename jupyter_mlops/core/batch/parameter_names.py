@@ -26,6 +26,9 @@ class NameCheck:
 
     unknown: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # per unknown name: "parameter 'x' is not defined in ... (did you mean 'y'?)", which the
+    # notes go on from and a caller that refuses (retrain) says as it is
+    problems: list[str] = field(default_factory=list)
 
     @property
     def tags(self) -> dict[str, str]:
@@ -69,12 +72,13 @@ def check_parameter_names(
             f"strict parameters: {listed} {verb} not defined in the '{PARAMETERS_TAG}' cell of "
             f"{notebook_name}; fix the name or define it there"
         )
-    notes = [
+    problems = [
         f"parameter {name!r} is not defined in the notebook's parameters cell"
-        f"{_guess(name, defined)}; it is injected anyway"
+        f"{_guess(name, defined)}"
         for name in unknown
     ]
-    return NameCheck(unknown, notes)
+    notes = [f"{problem}; it is injected anyway" for problem in problems]
+    return NameCheck(unknown, notes, problems)
 
 
 def defined_names(source: str) -> list[str] | None:

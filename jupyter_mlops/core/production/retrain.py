@@ -168,7 +168,7 @@ def _parameters(
         nb = nbformat.reads(dvc_repo.git_show(repo.toplevel, repo.commit, path), as_version=4)
         checked = check_parameter_names(nb, list(overrides), Path(path).name)
         if checked.unknown:
-            raise MlopsError(f"not re-run: {checked.notes[0].split('; it is injected')[0]}")
+            raise MlopsError(f"not re-run: {checked.problems[0]}")
     return {**recorded, **overrides}
 
 
