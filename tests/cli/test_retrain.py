@@ -227,6 +227,12 @@ def test_retrain_gates_the_challenger_on_new_data_and_refuses_a_ruined_one(
     assert (trained / "data" / "train.csv.dvc").read_text() == dvc_text  # workspace untouched
     assert git(trained, "status", "--porcelain") == porcelain
     assert cache_files(trained) == cached  # the DVC cache only read
+    names = sorted(
+        r.info.run_name
+        for r in all_runs(client)
+        if r.data.tags.get("mlops.runner") == "jupyter-mlops retrain"
+    )
+    assert names == [f"{champion_run.info.run_name} (retrain)"] * 2  # not "(retrain) (retrain)"
     refused = [r for r in _history(trained) if r["alias"] == "champion"][-1]
     assert refused["moved"] is False and refused["via"] == "retrain"
     assert refused["gate"]["result"] == "refused"

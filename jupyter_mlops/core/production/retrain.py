@@ -49,6 +49,7 @@ from .retrain_source import Champion, data_at_head, find_champion, head_reposito
 __all__ = ["Retraining", "retrain"]
 
 RUNNER_NAME = "jupyter-mlops retrain"
+SUFFIX = " (retrain)"  # on the re-run's name
 
 
 def retrain(
@@ -104,7 +105,7 @@ def retrain(
             inside(top, path),
             merged,
             experiment=exp_name,
-            run_name=f"{champion.run.info.run_name or Path(path).stem} (retrain)",
+            run_name=_run_name(champion, path),
             kernel_name=kernel_name,
             timeout=timeout,
             tracking_uri=settings.tracking_uri,
@@ -170,6 +171,13 @@ def _parameters(
         if checked.unknown:
             raise MlopsError(f"not re-run: {checked.problems[0]}")
     return {**recorded, **overrides}
+
+
+def _run_name(champion: Champion, path: str) -> str:
+    """``<the champion's run name> (retrain)``, once: a retrain of a retrained champion is
+    named like the first, not ``train (retrain) (retrain)`` (``mlops.retrain.run`` links them)."""
+    base = (champion.run.info.run_name or Path(path).stem).removesuffix(SUFFIX)
+    return f"{base}{SUFFIX}"
 
 
 def _rerun_tags(repo: Repository, path: str, champion: Champion, alias: str) -> dict[str, str]:
