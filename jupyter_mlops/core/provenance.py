@@ -6,8 +6,6 @@ these tags say which notebook it was, at which commit, with which packages.
 
 from __future__ import annotations
 
-import contextlib
-import getpass
 import json
 import os
 import platform
@@ -17,6 +15,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from ..config import Settings
+from . import identity
 from . import tags as names
 from .redact import redact_url
 
@@ -137,13 +137,13 @@ def source_tags(notebook: Path | None, root: Path) -> dict[str, str]:
     }
 
 
-def run_tags(notebook: Path | None, root: Path) -> dict[str, str]:
+def run_tags(notebook: Path | None, settings: Settings) -> dict[str, str]:
     """Every provenance tag for a run started now in this process."""
+    root = settings.root
     tags = source_tags(notebook, root)
-    # who logged it, as MLflow's own start_run records it (reproduce names them); an
-    # environment without a login name records none
-    with contextlib.suppress(KeyError, OSError, ImportError):
-        tags[names.MLFLOW_USER] = getpass.getuser()
+    # who logged it, where MLflow records it (reproduce names them): the user a shared server
+    # authenticated, else the local login (identity.py)
+    tags[names.MLFLOW_USER] = identity.current_user(settings)
     tags.update(git_info(root))
     tags.update(environment_tags())
     tags.update(process_tags())

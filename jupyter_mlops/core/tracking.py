@@ -255,7 +255,7 @@ def _start_tags(
     description: str | None,
 ) -> dict[str, str]:
     """Provenance, the user's tags, the parent and the description, as the run starts."""
-    all_tags = provenance.run_tags(notebook, settings.root)
+    all_tags = provenance.run_tags(notebook, settings)
     all_tags.update({str(k): str(v) for k, v in (tags or {}).items()})
     if parent_id:
         all_tags[mlops_tags.MLFLOW_PARENT_RUN_ID] = parent_id

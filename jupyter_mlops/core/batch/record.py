@@ -151,7 +151,7 @@ def open_run(
         reap(settings)
     exp_id = store.experiment_id(settings, exp_name)
     client = store.client(settings)
-    tags = provenance.run_tags(notebook, settings.root)
+    tags = provenance.run_tags(notebook, settings)
     tags.update(run_tags)
     tags.update(extra_tags or {})
     created = client.create_run(exp_id, tags=tags, run_name=run_name or notebook.stem)

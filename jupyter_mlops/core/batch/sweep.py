@@ -173,7 +173,7 @@ def _start_parent(
         exp_name = experiment or settings.experiment or notebook.stem
         exp_id = store.experiment_id(settings, exp_name)
         client = store.client(settings)
-        run_tags = provenance.run_tags(notebook, settings.root)
+        run_tags = provenance.run_tags(notebook, settings)
         run_tags.update(
             {
                 tags.RUNNER: RUNNER,

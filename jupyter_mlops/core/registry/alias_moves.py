@@ -9,15 +9,13 @@ that did not happen; ``alias_history.py`` reads the runs back and says why runs.
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ...errors import MlopsError
-from .. import tags
+from .. import identity, tags
 
 if TYPE_CHECKING:
     from ...config import Settings
@@ -62,16 +60,9 @@ class Move:
 
 
 def current_user() -> str:
-    """Who is moving the alias, by MLflow's convention for a server's user, else the OS login.
-    (The authenticated identity of a shared server is issue 22's; a caller that knows better,
-    the Jupyter server, passes its own user.)"""
-    named = os.environ.get("MLFLOW_TRACKING_USERNAME", "").strip()
-    if named:
-        return named
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name in a container without a passwd entry
-        return "unknown"
+    """Who is moving the alias when the caller names nobody: the local user (``identity``);
+    ``move_alias`` asks the store's server first."""
+    return identity.local_user().user
 
 
 # -- writing ----------------------------------------------------------------------------------
@@ -163,7 +154,7 @@ def _record(
     reason = _reason(reason)
     if forced and not reason:
         raise MlopsError("--force needs --reason TEXT: the history records why it was overridden")
-    user = (user or current_user()).strip()[:MAX_TEXT] or "unknown"
+    user = (user or identity.current_user(settings)).strip()[:MAX_TEXT] or "unknown"
     client = store.retrying(client)
     model = client.get_registered_model(name)
     held = model.aliases.get(alias)
