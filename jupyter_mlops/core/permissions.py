@@ -32,9 +32,15 @@ LOOKUP_TIMEOUT = 5.0  # seconds for each look-up made to word the line
 class PermissionDeniedError(MlopsError):
     """The tracking server refused an operation to the authenticated user."""
 
-    def __init__(self, line: str, *, user: str, operation: str, resource: str, needs: str):
+    def __init__(
+        self, line: str, *, user: str = "", operation: str = "", resource: str = "", needs: str = ""
+    ) -> None:
         super().__init__(line)
         self.user, self.operation, self.resource, self.needs = user, operation, resource, needs
+
+    def __reduce__(self) -> tuple:
+        # whole across processes (a batch run's record writer sends its errors back pickled)
+        return (type(self), (str(self),), dict(self.__dict__))
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 import yaml
 from IPython.core.error import UsageError
+from pytest_jupyter.jupyter_server import *  # noqa: F403 - jp_fetch and the server, for the REST test
 
 import jupyter_mlops as mlops
 from jupyter_mlops.config import resolve_settings
 from jupyter_mlops.core import identity, permissions, tags
 from jupyter_mlops.core.registry import models
-from tests.conftest import ENV_VARS, cli, git
+from tests.conftest import ENV_VARS, cli, git, write_notebook
 
 from .conftest import PASSWORDS, TeamStack
 
@@ -29,9 +30,9 @@ MODEL = "bc"
 @contextlib.contextmanager
 def as_admin(stack: TeamStack):
     """The server's admin (who reads everything) for the block, to check what happened."""
-    keys = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
+    keys = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_URI")
     saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update(dict(zip(keys, stack.admin, strict=True)))
+    os.environ.update(dict(zip(keys, (*stack.admin, stack.tracking_uri), strict=True)))
     try:
         from mlflow import MlflowClient
 
@@ -93,16 +94,16 @@ def alice(team_stack: TeamStack, tmp_path_factory: pytest.TempPathFactory):
             promoted = mlops.promote(model, MODEL, X=X, alias="staging")
         row = models.set_alias(MODEL, "candidate", 1, reason="first look")
         settings = resolve_settings(root)
-        yield {
-            "root": root,
-            "login": login,
-            "run_id": run.run_id,
-            "version": version,
-            "promoted": promoted,
-            "row": row,
-            "settings": settings,
-        }
     identity.forget()
+    return {
+        "root": root,
+        "login": login,
+        "run_id": run.run_id,
+        "version": version,
+        "promoted": promoted,
+        "row": row,
+        "settings": settings,
+    }
 
 
 def test_alices_records_name_alice_not_the_login(team_stack: TeamStack, alice) -> None:
@@ -207,6 +208,11 @@ def test_bobs_refusal_is_one_line_in_the_cli(team_stack: TeamStack, bob) -> None
     assert out.returncode == 2
     assert out.stderr == f"jupyter mlops alias: {alias_line(team_stack)}\n"
     assert out.stdout == ""
+    write_notebook(bob / "train.ipynb", ["x = 1"])
+    out = cli("run", "train.ipynb", "-e", EXPERIMENT, cwd=bob, env=team_stack.env("bob"))
+    assert out.returncode == 2, out.stderr
+    assert f"jupyter mlops run: {run_line(team_stack)}" in out.stderr.splitlines()
+    assert "Traceback" not in out.stderr + out.stdout
 
 
 def test_a_refusal_is_never_retried(team_stack: TeamStack, bob, monkeypatch) -> None:
@@ -224,6 +230,44 @@ def test_a_refusal_is_never_retried(team_stack: TeamStack, bob, monkeypatch) -> 
     with pytest.raises(permissions.PermissionDeniedError):
         client.set_registered_model_alias(MODEL, "staging", "1")
     assert len(calls) == 1
+
+
+# -- the REST API, as the panel calls it ---------------------------------------------------------
+@pytest.fixture
+def jp_root_dir(bob: Path) -> Path:
+    return bob
+
+
+@pytest.fixture
+def jp_server_config(bob: Path) -> dict:
+    """The extension in a server whose environment (set by ``bob`` before the app starts)
+    points at the stack with bob's credentials."""
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"jupyter_mlops": True, "jupyter_server_terminals": False},
+            "allow_unauthenticated_access": False,
+        }
+    }
+
+
+def test_bobs_alias_move_over_rest_is_a_403_with_the_line(
+    team_stack: TeamStack, alice, jp_fetch, jp_asyncio_loop
+) -> None:
+    # a plain test on the fixtures' loop: pytest-jupyter's async support is a conftest hook,
+    # and this folder's conftest is the team tier's, shared with other test files
+    def fetch(*parts: str, **kwargs):
+        return jp_asyncio_loop.run_until_complete(jp_fetch(*parts, raise_error=False, **kwargs))
+
+    body = json.dumps({"alias": "staging", "version": 1, "reason": "mine now"})
+    response = fetch("mlops", "api", "models", MODEL, "aliases", method="POST", body=body)
+    assert response.code == 403, response.body
+    reply = json.loads(response.body)
+    assert reply == {"error": "permission_denied", "message": alias_line(team_stack)}
+    # bob reads: the versions' rows name who promoted them
+    response = fetch("mlops", "api", "models", MODEL)
+    assert response.code == 200, response.body
+    rows = json.loads(response.body)["rows"]
+    assert [r["user"] for r in rows] == ["alice"]
 
 
 # -- credentials ---------------------------------------------------------------------------------
