@@ -118,22 +118,14 @@ def translate(exc: BaseException, raw: Any, method: str, args: tuple, kwargs: di
     bound = _bind(raw, method, args, kwargs)
     resource, resource_type, resource_id = _resource(raw, rule, bound)
     held = _held(uri, user, resource_type, resource_id) if resource_type else None
-    tail = f"; {user!r} has {held}" if held else ""
-    target = f" {resource}" if resource else ""
-    line = (
-        f"permission denied: {user!r} may not {rule.operation}{target} on {shown} "
-        f"(needs {rule.needs} on it{tail})"
-    )
+    if resource:
+        line = denied_line(uri, user, rule, resource, held)
+    else:  # nothing to name: the operation and the permission are still said
+        operation = rule.operation.removesuffix(" on")
+        line = f"permission denied: {user!r} may not {operation} on {shown} (needs {rule.needs})"
     return PermissionDeniedError(
         line, user=user, operation=rule.operation, resource=resource, needs=rule.needs
     )
-
-
-def held_permission(uri: str, user: str, resource_type: str, resource_id: str) -> str | None:
-    """The permission ``user`` holds on a resource (``READ``, ``EDIT``, ...), as the server
-    answers a user asking about themselves; ``None`` when it cannot say (a server without
-    authentication, an older server, a refusal)."""
-    return _held(uri, user, resource_type, resource_id)
 
 
 _GRANTS = {"READ": 0, "USE": 1, "EDIT": 2, "MANAGE": 3}
@@ -256,7 +248,6 @@ __all__ = [
     "Rule",
     "check_model",
     "denied_line",
-    "held_permission",
     "is_refusal",
     "translate",
 ]
