@@ -19,6 +19,7 @@ import hashlib
 import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -27,6 +28,7 @@ from ..errors import MlopsError
 from .redact import redact_url
 
 CURRENT_USER_PATH = "/api/2.0/mlflow/users/current"
+CREDENTIALS_FILE = "~/.mlflow/credentials"  # MLflow's own convention (mlflow.utils.credentials)
 PROBE_TIMEOUT = 5.0  # seconds: a server that takes longer is "not answering"
 
 _cache: dict[tuple[str, str], Identity] = {}
@@ -70,14 +72,19 @@ def identity(settings: Settings) -> Identity:
     once per process, server and credentials; ``local_user()`` for an embedded store or a
     server without authentication. Raises ``ServerUnreachableError`` or
     ``CredentialsRefusedError`` (one line each) when a server cannot say."""
-    if not is_server(settings):
+    return identity_at(settings.tracking_uri)
+
+
+def identity_at(tracking_uri: str) -> Identity:
+    """``identity`` for a tracking URI (a client knows its URI, not the project's settings)."""
+    if urlsplit(tracking_uri).scheme.lower() not in ("http", "https"):
         return local_user()
-    key = (settings.tracking_uri, _credentials_fingerprint())
+    key = (tracking_uri, _credentials_fingerprint())
     with _lock:
         found = _cache.get(key)
     if found is not None:
         return found
-    found = _ask_server(settings.tracking_uri)
+    found = _ask_server(tracking_uri)
     with _lock:
         _cache[key] = found
     return found
@@ -101,6 +108,10 @@ def _credentials_fingerprint() -> str:
         os.environ.get(k, "")
         for k in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN")
     ]
+    try:  # MLflow's credentials file, read when the environment names no user
+        parts.append(Path(CREDENTIALS_FILE).expanduser().read_text(errors="replace"))
+    except OSError:
+        parts.append("")
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
@@ -140,6 +151,8 @@ def refused_line(shown_uri: str) -> str:
         source = f"user {named!r} from MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD"
     elif os.environ.get("MLFLOW_TRACKING_TOKEN"):
         source = "the token in MLFLOW_TRACKING_TOKEN"
+    elif Path(CREDENTIALS_FILE).expanduser().is_file():
+        source = f"the user in {CREDENTIALS_FILE}"
     else:
         source = "no credentials (set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)"
     return f"the tracking server {shown_uri} refused the credentials: {source}"

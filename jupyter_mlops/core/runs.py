@@ -241,10 +241,17 @@ def run_row(run: Any, all_tags: bool = False) -> dict[str, Any]:
         "start_time": iso(info.start_time),
         "end_time": iso(info.end_time),
         "experiment_id": info.experiment_id,
+        # who ran it: the user the store authenticated (mlflow.user), as one short line
+        "user": _one_line(data.tags.get(tags.MLFLOW_USER) or info.user_id),
         "metrics": dict(sorted(data.metrics.items())),
         "params": _shown(data.params),
         "tags": _shown(shown_tags),
     }
+
+
+def _one_line(value: Any) -> str | None:
+    text = " ".join(redact_text(str(value or "")).split())[:200]
+    return text or None
 
 
 def _shown(values: dict[str, str]) -> dict[str, str]:

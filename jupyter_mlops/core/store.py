@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..config import Settings
 from ..errors import MlopsError
+from . import permissions
 from .redact import redact_url
 
 if TYPE_CHECKING:
@@ -137,9 +138,11 @@ def no_progress_bars() -> contextlib.AbstractContextManager[None]:
 class RetryingClient:
     """An ``MlflowClient`` whose every public method retries transient errors (``with_retry``).
 
+    A server's refusal (403, 401) becomes ``permissions.translate``'s one line, here too.
     Retries live here, once, the way MLflow's own HTTP layer retries in one place: callers
     write ``client.get_run(run_id)``, never a retry loop of their own. Attributes that are not
-    methods pass through; ``raw`` is the client itself, for a call that must not repeat.
+    methods pass through; ``raw`` is the client itself, for a call that must not repeat
+    (``refusals`` words its refusal the same way).
     """
 
     __slots__ = ("raw",)
@@ -152,14 +155,36 @@ class RetryingClient:
         if name.startswith("_") or not callable(value):
             return value
 
+        raw = self.raw
+
         @functools.wraps(value)
         def retried(*args: Any, **kwargs: Any) -> Any:
-            return with_retry(lambda: value(*args, **kwargs))
+            try:
+                return with_retry(lambda: value(*args, **kwargs))
+            except Exception as exc:
+                if not permissions.is_refusal(exc):
+                    raise
+                # a server's 403/401, never retried: one line naming who, what and the
+                # permission it needs (permissions.py)
+                raise permissions.translate(exc, raw, name, args, kwargs) from None
 
         return retried
 
     def __repr__(self) -> str:
         return f"RetryingClient({self.raw.tracking_uri!r})"
+
+
+@contextlib.contextmanager
+def refusals(client: MlflowClient | RetryingClient, method: str, *args: Any, **kwargs: Any):
+    """Around a call on ``client.raw`` (one that must not repeat): a server's refusal of
+    ``method(*args, **kwargs)`` as ``RetryingClient`` words it."""
+    try:
+        yield
+    except Exception as exc:
+        if not permissions.is_refusal(exc):
+            raise
+        raw = client.raw if isinstance(client, RetryingClient) else client
+        raise permissions.translate(exc, raw, method, args, kwargs) from None
 
 
 def retrying(raw: MlflowClient | RetryingClient) -> RetryingClient:

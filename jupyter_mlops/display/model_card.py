@@ -46,6 +46,7 @@ def render_model_card(
     reference: str | None = None,
     segments: dict[str, Any] | None = None,
     model: dict[str, Any] | None = None,
+    promoted_by: str | None = None,
 ) -> str:
     """Markdown text of MODEL_CARD.md.
 
@@ -53,7 +54,8 @@ def render_model_card(
     what it was fitted on (``rows``, ``columns``, ``target``, ``task``); ``requirements`` are
     the model's pip requirements; ``segments`` is a segment family's ``to_dict()``, listed in
     a section of its own; ``model`` is what the promoted object itself is (``class``, its own
-    ``params``, and the ``candidate`` run that recorded its fit). Pure: the same arguments
+    ``params``, and the ``candidate`` run that recorded its fit); ``promoted_by`` is the user
+    the store authenticated for the promotion. Pure: the same arguments
     always give the same text.
     """
     facts = facts or {}
@@ -78,7 +80,7 @@ def render_model_card(
     lines = [
         f"# Model card: {inline(name)}",
         "",
-        *_identity(facts, name, version, alias, model_uri),
+        *_identity(facts, name, version, alias, model_uri, promoted_by),
     ]
     for title, body in sections:
         lines += ["", f"## {title}", "", *body]
@@ -86,7 +88,12 @@ def render_model_card(
 
 
 def _identity(
-    facts: dict[str, Any], name: str, version: Any, alias: str | None, uri: str | None
+    facts: dict[str, Any],
+    name: str,
+    version: Any,
+    alias: str | None,
+    uri: str | None,
+    promoted_by: str | None,
 ) -> list[str]:
     run, source, git = facts.get("run") or {}, facts.get("source") or {}, facts.get("git") or {}
     rows = [
@@ -94,6 +101,7 @@ def _identity(
         ("Version", inline(version) if version not in (None, "") else NOT_RECORDED),
         ("Alias", code_span(alias) if alias else NOT_RECORDED),
         ("Model URI", code_span(uri) if uri else NOT_RECORDED),
+        ("Promoted by", inline(promoted_by) if promoted_by else NOT_RECORDED),
         ("Run", _run_text(run)),
         ("Experiment", _experiment_text(run)),
         ("Run started", _time_text(run)),

@@ -67,6 +67,8 @@ def as_api_error(exc: BaseException) -> ApiError | None:
     """The answer for an exception a caller caused; ``None`` for one we did not expect."""
     from ..core.data.dvc_repo import DataLockedError
     from ..core.data.operations import OutsideRootError
+    from ..core.identity import CredentialsRefusedError
+    from ..core.permissions import PermissionDeniedError
 
     if isinstance(exc, ApiError):
         return exc
@@ -78,6 +80,10 @@ def as_api_error(exc: BaseException) -> ApiError | None:
         return ApiError(404, "not_found", str(exc))
     if isinstance(exc, DataLockedError):
         return ApiError(409, "busy", str(exc))
+    if isinstance(exc, PermissionDeniedError):  # the tracking server refused it (permissions.py)
+        return ApiError(403, "permission_denied", str(exc))
+    if isinstance(exc, CredentialsRefusedError):  # not the Jupyter login: the tracking server's
+        return ApiError(403, "credentials_refused", str(exc))
     if isinstance(exc, MlopsError):
         return ApiError(400, "bad_request", str(exc))
     if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:

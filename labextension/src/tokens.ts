@@ -41,6 +41,8 @@ export interface IRunSummary {
   start_time: string | null;
   end_time: string | null;
   experiment_id: string;
+  /** Who ran it, as the tracking server authenticated them (`mlflow.user`). */
+  user?: string | null;
   metrics: Record<string, MetricValue>;
   params: Record<string, string>;
   tags: Record<string, string>;
@@ -103,6 +105,8 @@ export interface IModelVersion {
   aliases: string[];
   run_id?: string | null;
   status?: string;
+  /** Who promoted it, as the tracking server authenticated them. */
+  user?: string | null;
   created?: string | null;
   last_updated?: string | null;
   source?: string | null;

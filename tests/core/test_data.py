@@ -67,6 +67,28 @@ def test_add_in_a_run_records_the_dvc_version(project: Path, client) -> None:
     assert stored.data.tags["mlops.data.data/x.csv"] == md5(csv)
 
 
+def test_each_add_records_who_versioned_it_and_status_ignores_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ``.dvc`` file's ``meta.versioned_by`` names who added this version: DVC keeps a
+    stage's ``meta`` across re-adds, so a second user's add must replace it."""
+    csv = wine_csv(project)
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "carol")
+    assert mlops.data.add("data/x.csv").versions[0].user == "carol"
+    git(project, "commit", "-q", "-m", "data v1")
+    assert mlops.data.status().paths == {"data/x.csv": "in sync"}  # meta is not a change
+    with csv.open("a") as handle:
+        handle.write("1,2,3,4,5,6,7,8,9,10,11,12,13,14\n")
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "dave")
+    (version,) = mlops.data.add("data/x.csv").versions
+    dvc_file = yaml.safe_load((project / "data" / "x.csv.dvc").read_text())
+    assert dvc_file["meta"] == {"versioned_by": "dave"} and version.user == "dave"
+    assert dvc_file["outs"][0]["md5"] == md5(csv)
+    with mlops.track(experiment="data", autolog=False):
+        (used,) = mlops.data.use("data/x.csv")
+    assert used.user == "dave"  # read back from the file, whoever uses it
+
+
 def test_status_modified_then_checkout_restores_bytes(project: Path) -> None:
     csv = wine_csv(project)
     mlops.data.add("data/x.csv")

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pytest
 
 import jupyter_mlops as mlops
-from jupyter_mlops.core import tags
+from jupyter_mlops.core import identity, tags
 from jupyter_mlops.core.production import monitor_report
 from jupyter_mlops.errors import MlopsError
 from tests.conftest import ENV_VARS, client_for, git
@@ -195,6 +195,7 @@ def test_a_shifted_day_flags_exactly_its_two_columns_and_is_recorded_run_by_run(
     assert [r.info.status for r in runs] == ["FINISHED"] * 3
     t = [r.data.tags for r in runs]
     assert {x[tags.MONITOR_RUN] for x in t} == {"true"}
+    assert {x[tags.MLFLOW_USER] for x in t} == {identity.local_user().user}  # who judged them
     assert {(x[tags.MONITOR_MODEL], x[tags.MONITOR_VERSION]) for x in t} == {("shop", "1")}
     assert [x[tags.MONITOR_VERDICT] for x in t] == ["stable", "drifted", "empty"]
     assert [json.loads(x[tags.MONITOR_DRIFTED]) for x in t] == [[], ["amount", "channel"], []]

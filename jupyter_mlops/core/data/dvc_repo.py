@@ -183,6 +183,20 @@ def add(root: Path, paths: list[Path], wait: float | None = None) -> None:
         _waiting_for_lock(lambda: repo.add(targets), "dvc add", wait, repo)
 
 
+def set_versioned_by(dvc_file: Path, user: str) -> None:
+    """Write ``meta: {versioned_by: user}`` into a ``.dvc`` file just written by ``add``: DVC
+    keeps a stage's ``meta`` across re-adds, so it is set again at every add (the file's other
+    keys and comments stay as DVC wrote them)."""
+    from dvc.utils.serialize import modify_yaml
+
+    with _dvc_errors(f"cannot record who versioned {dvc_file.name}"), modify_yaml(dvc_file) as d:
+        meta = d.get("meta")
+        if not isinstance(meta, dict):
+            meta = {}
+        meta["versioned_by"] = user
+        d["meta"] = meta
+
+
 def data_status(root: Path, remote: str | None, check_remote: bool) -> dict[str, Any]:
     """DVC's lock-free data status: committed/uncommitted changes, not in cache, not in remote."""
     with open_repo(root) as repo, _dvc_errors("dvc data status"):

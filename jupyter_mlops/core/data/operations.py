@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ...config import Settings
+from ...errors import MlopsError
 from .. import provenance, tags
 from ..redact import redact_url
-from . import dvc_repo
+from . import dvc_repo, tables
 from .dvc_repo import DataError
+from .tables import describe_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,8 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["DataError", "DataStatus", "DataVersion", "add", "checkout", "pull", "push"]
 __all__ += ["OutsideRootError", "status", "use"]
 
-TABLE_SUFFIXES = {".csv", ".parquet", ".pq"}
-_CHUNK = 1 << 20
+TABLE_SUFFIXES = tables.TABLE_SUFFIXES
 
 
 @dataclass
@@ -47,6 +48,7 @@ class DataVersion:
     columns: dict[str, str] | None = None  # name -> dtype
     git_rev: str | None = None
     remote_url: str | None = None
+    user: str | None = None  # who versioned it (the .dvc file's meta.versioned_by)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,6 +136,8 @@ def _dvc_file(root: Path, rel: Path) -> Path:
 
 
 def _read_dvc_file(root: Path, rel: Path) -> dict[str, Any]:
+    """The first output of ``rel``'s ``.dvc`` file, with the stage's ``meta`` under
+    ``"meta"`` (``{}`` when none)."""
     import yaml
 
     path = _dvc_file(root, rel)
@@ -143,53 +147,19 @@ def _read_dvc_file(root: Path, rel: Path) -> dict[str, Any]:
     outs = content.get("outs") or []
     if not outs or "md5" not in outs[0]:
         raise DataError(f"{path.relative_to(root)} has no md5: is it a DVC-tracked output?")
-    return outs[0]
+    meta = content.get("meta")
+    return {**outs[0], "meta": meta if isinstance(meta, dict) else {}}
 
 
-# -- cheap facts about a table --------------------------------------------------------------
-def _mlflow_type(dtype: str) -> str:
-    kind = dtype.lower()
-    if kind.startswith(("int", "uint")):
-        return "long"
-    if kind.startswith(("float", "double", "decimal")):
-        return "double"
-    if kind.startswith("bool"):
-        return "boolean"
-    if kind.startswith(("datetime", "timestamp", "date")):
-        return "datetime"
-    return "string"
+def _versioning_user(settings: Settings) -> str:
+    """Who versions data now: the store's authenticated user; when the store cannot say (a
+    server down: versioning needs no server), ``MLFLOW_TRACKING_USERNAME`` or the login."""
+    from .. import identity
 
-
-def describe_table(path: Path) -> tuple[int | None, dict[str, str] | None]:
-    """Row count and column dtypes of a csv or parquet file, without loading it.
-
-    parquet: from its footer. csv: dtypes from the first 1,000 rows, rows by counting line
-    breaks in 1 MiB chunks (a quoted field spanning lines counts as more than one row).
-    """
-    suffix = path.suffix.lower()
-    if not path.is_file() or suffix not in TABLE_SUFFIXES:
-        return None, None
     try:
-        if suffix in {".parquet", ".pq"}:
-            import pyarrow.parquet as pq
-
-            meta = pq.read_metadata(path)
-            schema = meta.schema.to_arrow_schema()
-            return meta.num_rows, {f.name: str(f.type) for f in schema}
-        import pandas as pd
-
-        head = pd.read_csv(path, nrows=1000)
-        columns = {str(c): str(t) for c, t in head.dtypes.items()}
-        lines, last = 0, b"\n"
-        with path.open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                lines += chunk.count(b"\n")
-                last = chunk[-1:]
-        if last != b"\n":
-            lines += 1
-        return max(lines - 1, 0), columns
-    except Exception:  # an unreadable table is still data: version it, just without a schema
-        return None, None
+        return identity.current_user(settings)
+    except MlopsError:
+        return identity.local_user().user
 
 
 # -- versions ------------------------------------------------------------------------------
@@ -211,7 +181,15 @@ def _version(root: Path, rel: Path, table: tuple | None = None) -> DataVersion:
         columns=columns,
         git_rev=git.get(tags.GIT_COMMIT),
         remote_url=redact_url(default_remote),  # recorded on run inputs: no credentials
+        user=_recorded_user(out["meta"].get("versioned_by")),
     )
+
+
+def _recorded_user(value: Any) -> str | None:
+    """``meta.versioned_by`` as read from a ``.dvc`` file (untrusted text): a short name."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return " ".join(value.split())[:200]
 
 
 def _log_inputs(versions: list[DataVersion], context: str) -> str | None:
@@ -227,10 +205,15 @@ def _log_inputs(versions: list[DataVersion], context: str) -> str | None:
     client, root = run.client, run.settings.root
     inputs = []
     for v in versions:
-        source = {"path": v.path, "git_rev": v.git_rev, "remote": v.remote_url}
+        source = {
+            "path": v.path,
+            "git_rev": v.git_rev,
+            "remote": v.remote_url,
+            "versioned_by": v.user,
+        }
         schema = profile = None
         if v.columns:
-            colspec = [{"name": n, "type": _mlflow_type(t)} for n, t in v.columns.items()]
+            colspec = [{"name": n, "type": tables.mlflow_type(t)} for n, t in v.columns.items()]
             schema = json.dumps({"mlflow_colspec": colspec})
             profile = json.dumps({"num_rows": v.rows, "num_columns": len(v.columns)})
         elif v.nfiles is not None:
@@ -281,6 +264,9 @@ def add(
         tables = [pool.submit(describe_table, root / rel) for rel in rels]
         dvc_repo.add(root, rels)
         described = [t.result() for t in tables]
+    user = _versioning_user(_settings(settings))
+    for rel in rels:
+        dvc_repo.set_versioned_by(_dvc_file(root, rel), user)
     versions = [_version(root, rel, table) for rel, table in zip(rels, described, strict=True)]
     if dvc_repo.has_git(root):
         meta = []

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import tags
+from .. import identity, tags
 
 
 def run_tags(name: str, version: str, window: dict[str, Any]) -> dict[str, str]:
@@ -52,9 +52,12 @@ def record_windows(settings: Any, report: dict[str, Any]) -> None:
     name, version = report["model"], report["version"]
     experiment = store.experiment_id(settings, tags.monitoring_experiment(name))
     client = store.client(settings)
+    user = identity.current_user(settings)  # who judged it: the store's authenticated user
     for window in report["windows"]:
         run = client.create_run(
-            experiment, tags=run_tags(name, version, window), run_name=_run_name(window)
+            experiment,
+            tags={**run_tags(name, version, window), tags.MLFLOW_USER: user},
+            run_name=_run_name(window),
         )
         run_id = run.info.run_id
         try:

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ...errors import MlopsError
-from .. import identity, tags
+from .. import identity, permissions, tags
 
 if TYPE_CHECKING:
     from ...config import Settings
@@ -154,7 +154,16 @@ def _record(
     reason = _reason(reason)
     if forced and not reason:
         raise MlopsError("--force needs --reason TEXT: the history records why it was overridden")
-    user = (user or identity.current_user(settings)).strip()[:MAX_TEXT] or "unknown"
+    asked = (user or "").strip()[:MAX_TEXT]
+    who = identity.identity(settings)
+    # a server that authenticated us knows who writes: its user is recorded; a different name
+    # the adapter gave (the Jupyter user behind the panel) is kept beside it
+    user = (who.user if who.source == "server" else asked or who.user)[:MAX_TEXT] or "unknown"
+    if moved and who.source == "server":  # a refused move opens no record
+        method = "set_registered_model_alias"
+        if version is None:
+            method = "delete_registered_model_alias"
+        permissions.check_model(settings.tracking_uri, user, method, name)
     client = store.retrying(client)
     model = client.get_registered_model(name)
     held = model.aliases.get(alias)
@@ -180,20 +189,28 @@ def _record(
         run_tags[tags.AUDIT_GATE] = json.dumps(gate, sort_keys=True, allow_nan=False)[:7000]
     if source_run:
         run_tags[tags.AUDIT_SOURCE_RUN] = str(source_run)
-    run = client.raw.create_run(
-        experiment,
-        start_time=int(when.timestamp() * 1000),
-        tags=run_tags,
-        run_name=_run_name(alias, previous, after, moved),
-    )
+    if asked and asked != user:
+        run_tags[tags.AUDIT_REQUESTED_BY] = asked
+    with store.refusals(client, "create_run", experiment):
+        run = client.raw.create_run(
+            experiment,
+            start_time=int(when.timestamp() * 1000),
+            tags=run_tags,
+            run_name=_run_name(alias, previous, after, moved),
+        )
     run_id = run.info.run_id
     try:
         if moved and version is not None:
-            client.raw.set_registered_model_alias(name, alias, str(version))
+            with store.refusals(client, "set_registered_model_alias", name):
+                client.raw.set_registered_model_alias(name, alias, str(version))
         elif moved:
-            client.raw.delete_registered_model_alias(name, alias)
+            with store.refusals(client, "delete_registered_model_alias", name):
+                client.raw.delete_registered_model_alias(name, alias)
     except BaseException as exc:
-        message = exc.message if isinstance(exc, MlflowException) else type(exc).__name__
+        if isinstance(exc, MlflowException | MlopsError):
+            message = exc.message if isinstance(exc, MlflowException) else str(exc)
+        else:
+            message = type(exc).__name__
         try:
             client.set_tag(run_id, tags.AUDIT_ERROR, str(message)[:MAX_TEXT])
             with store.no_run_links():

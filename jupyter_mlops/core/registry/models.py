@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...config import Settings
 from ...errors import MlopsError, NotFoundError
-from .. import store
+from .. import store, tags
 from ..redact import redact_url
 from ..session import project_settings
 
@@ -48,6 +48,7 @@ VERSION_COLUMNS = [
     "aliases",
     "run_id",
     "status",
+    "user",
     "created",
     "last_updated",
     "source",
@@ -362,12 +363,15 @@ def _model_rows(client: RetryingClient, page_size: int) -> list[dict[str, Any]]:
 
 def _version_row(mv: Any, model_aliases: dict[str, Any]) -> dict[str, Any]:
     number = int(mv.version)
+    # who promoted it, as the store authenticated them (older versions: MLflow's user_id)
+    user = mv.tags.get(tags.PROMOTED_BY) or getattr(mv, "user_id", None) or ""
     return {
         "name": mv.name,
         "version": number,
         "aliases": sorted(a for a, v in model_aliases.items() if int(v) == number),
         "run_id": mv.run_id or None,
         "status": mv.status,
+        "user": " ".join(str(user).split())[:200] or None,  # untrusted text: one short line
         "created": _iso(mv.creation_timestamp),
         "last_updated": _iso(mv.last_updated_timestamp),
         "source": mv.source or None,

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .. import tags
+from .. import identity, tags
 from . import digests
 from .alias_moves import move_alias
 from .package import Package
@@ -48,7 +48,9 @@ def register(
     model_facts = _model_facts(model)
     candidate_run_id = (model_facts.get("candidate") or {}).get("run_id")
     fit_run_id = candidate_run_id or run.run_id  # where the model's fit is recorded
+    promoted_by = identity.current_user(run.settings)  # the store's authenticated user
     card = _card(model, name, alias, description, X, y, package, model_facts)
+    card["promoted_by"] = promoted_by
     version = next_version(client, name)
     write_card(folder, facts, version=version, model_uri=_uri(name, alias, version), **card)
 
@@ -59,6 +61,7 @@ def register(
     )
     _ensure_registered_model(client, name)
     version_tags = {**lineage, tags.VERIFIED: "true", tags.ARTIFACT_SHA256: recorded}
+    version_tags[tags.PROMOTED_BY] = promoted_by
     if held:  # a held alias is named on the version, for `sweep --best ... --alias` to move
         version_tags[tags.ALIAS_HELD] = held
     mv = client.create_model_version(

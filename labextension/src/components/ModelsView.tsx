@@ -26,8 +26,11 @@ function Aliases(props: { aliases: string[]; versions?: Record<string, number> }
   );
 }
 
-/** One version of the opened model and its health; a click opens its model card. */
-function VersionRow(props: {
+/**
+ * One version of the opened model, who promoted it and its health; a click
+ * opens its model card.
+ */
+export function VersionRow(props: {
   version: IModelVersion;
   open: boolean;
   onOpen: () => void;
@@ -50,6 +53,11 @@ function VersionRow(props: {
         v{version.version}
       </button>
       <Aliases aliases={version.aliases} />
+      {version.user && (
+        <span className="jp-mlops-dim jp-mlops-version-user" title={`Promoted by ${version.user}`}>
+          {version.user}
+        </span>
+      )}
       <span className="jp-mlops-dim" title={formatTime(version.created)}>
         {formatAgo(version.created)}
       </span>

@@ -6,7 +6,8 @@ import { IRunSummary } from '../tokens';
 /**
  * The runs of an experiment: a checkbox to pick runs for comparison, status
  * (a coloured dot, so the sidebar's default width still shows the metrics),
- * name, a column per key metric and the start time. A click on a row opens it.
+ * name, who ran it, a column per key metric and the start time. A click on a
+ * row opens it.
  * Names and values are React text, never HTML.
  */
 export function RunsTable(props: RunsTable.IProps): JSX.Element {
@@ -22,6 +23,7 @@ export function RunsTable(props: RunsTable.IProps): JSX.Element {
             <span className="jp-mlops-visually-hidden">Status</span>
           </th>
           <th>Name</th>
+          <th className="jp-mlops-user-column">By</th>
           {metricKeys.map(key => (
             <th key={key} className="jp-mlops-metric-column" title={key}>
               {key}
@@ -57,6 +59,12 @@ export function RunsTable(props: RunsTable.IProps): JSX.Element {
                 {runLabel(run)}
               </button>
             </td>
+            <td
+              className="jp-mlops-run-user jp-mlops-dim"
+              title={run.user ? `Run by ${run.user}` : ''}
+            >
+              {run.user ?? ''}
+            </td>
             {metricKeys.map(key => (
               <td key={key} className="jp-mlops-metric" data-key={key}>
                 {formatValue(run.metrics[key])}
@@ -69,7 +77,7 @@ export function RunsTable(props: RunsTable.IProps): JSX.Element {
         ))}
         {runs.length === 0 && (
           <tr className="jp-mlops-empty">
-            <td colSpan={4 + metricKeys.length}>{props.empty}</td>
+            <td colSpan={5 + metricKeys.length}>{props.empty}</td>
           </tr>
         )}
       </tbody>
