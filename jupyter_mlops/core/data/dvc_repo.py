@@ -276,16 +276,17 @@ def _failures() -> Iterator[_FirstFailure]:
     "N files failed to upload": keep the first reason (a bucket that does not exist) for our
     one line, and let no traceback reach the user's cell or terminal."""
     handler = _FirstFailure()
+    # ``import dvc`` gives these loggers console handlers of their own (``dvc.logger.setup``)
     loggers = [logging.getLogger(name) for name in ("dvc_objects", "dvc_data")]
-    saved = [logger.propagate for logger in loggers]
+    saved = [(logger.handlers[:], logger.propagate) for logger in loggers]
     for logger in loggers:
-        logger.addHandler(handler)
+        logger.handlers[:] = [handler]
         logger.propagate = False
     try:
         yield handler
     finally:
-        for logger, propagate in zip(loggers, saved, strict=True):
-            logger.removeHandler(handler)
+        for logger, (handlers, propagate) in zip(loggers, saved, strict=True):
+            logger.handlers[:] = handlers
             logger.propagate = propagate
 
 
