@@ -100,6 +100,7 @@ class Run:
             "notebook": str(self.notebook) if self.notebook else None,
             "attached": not self.owned,
             "candidates": [c.to_dict() for c in self.candidates],
+            "kept": self.kept,
         }
 
     def _repr_html_(self) -> str:

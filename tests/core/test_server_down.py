@@ -127,18 +127,23 @@ def test_a_run_whose_server_goes_away_ends_once_it_is_back(ip, capfd, on_server:
     assert ip.run_cell("%mlops track start -n outage").success
     run = tracking.session.active
     assert ip.run_cell("%mlops log before=1").success
+    child = mlops.start_run(run_name="child", nested=True)
+    mlops.log(inner=3)
     mlops.flush()
     on_server.stop()
 
     capfd.readouterr()
     began = time.monotonic()
+    assert mlops.end_run() is child  # the Python API: the same, on the run it returns
+    assert child.kept and "0 value(s)" in child.kept and "(FINISHED)" in child.kept
+    assert "waiting" in repr(child) and tracking.session.active is run
     assert ip.run_cell("%mlops log during=2 --step 1").success
     assert ip.run_cell("import jupyter_mlops as mlops; mlops.log(loss=0.25, note='kept')").success
     assert ip.run_cell("%mlops track stop").success
     assert time.monotonic() - began < PROMPT
     line = one_line(capfd.readouterr().out)
     assert "is not answering" in line and "will be written when it is back" in line
-    assert "value(s)" in line and "(FINISHED)" in line
+    assert "3 value(s)" in line and "(FINISHED)" in line
     assert tracking.session.stack == [] and ip.run_cell("6 * 7").result == 42
 
     on_server.start()  # same address, same database
@@ -147,6 +152,10 @@ def test_a_run_whose_server_goes_away_ends_once_it_is_back(ip, capfd, on_server:
     while client.get_run(run.run_id).info.status != "FINISHED":
         assert time.monotonic() < deadline, "the run's end was never written"
         time.sleep(1)
+    while client.get_run(child.run_id).info.status != "FINISHED":
+        assert time.monotonic() < deadline, "the child run's end was never written"
+        time.sleep(1)
+    assert client.get_run(child.run_id).data.metrics == {"inner": 3.0}
     found = client.get_run(run.run_id)
     assert found.data.metrics == {"before": 1.0, "during": 2.0, "loss": 0.25}
     assert found.data.params["note"] == "kept"
