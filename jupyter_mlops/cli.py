@@ -339,6 +339,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# commands whose first act is to read the project's store: a server that is down is one line
+# within seconds, before MLflow's HTTP layer retries for minutes
+_READS_THE_STORE = {"status", "models", "alias", "gate", "monitor", "retrain", "reproduce"}
+
+
+def _server_answers() -> None:
+    from .config import resolve_settings
+    from .core import reachability
+
+    reachability.check(resolve_settings())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _skip_iri_grammars()
     args = build_parser().parse_args(argv)
@@ -347,6 +359,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # a command's answer is its own lines: no "View run ... at: <server>" from MLflow in them
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     try:
+        if args.command in _READS_THE_STORE:
+            _server_answers()
         return args.func(args)
     except MlopsError as exc:
         print(f"jupyter mlops {args.command}: {exc}", file=sys.stderr)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .core.redact import redact_url
 from .errors import MlopsError
 
 if sys.version_info >= (3, 11):
@@ -31,6 +32,17 @@ _KNOWN_KEYS = {
 }
 DEFAULT_PROTECTED_ALIASES = ("champion", "production")
 INFERENCE_DIR = "inference"  # <root>/.mlops/inference: the inference log's default home
+# where each address's credentials belong instead of a committed pyproject.toml
+_MLFLOW_CREDENTIALS = (
+    "MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN in the "
+    "environment, or ~/.mlflow/credentials"
+)
+_CREDENTIALS_GO = {
+    "tracking_uri": _MLFLOW_CREDENTIALS,
+    "registry_uri": _MLFLOW_CREDENTIALS,
+    "dvc_remote": "DVC's .dvc/config.local (dvc remote modify --local NAME ...) or the "
+    "environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for S3)",
+}
 
 
 class ConfigError(MlopsError, ValueError):
@@ -70,7 +82,24 @@ def read_pyproject(root: Path) -> dict[str, Any]:
             f"unknown key(s) {', '.join(sorted(unknown))} in [tool.{CONFIG_TABLE}] of {path}; "
             f"known keys: {', '.join(sorted(_KNOWN_KEYS))}"
         )
+    for key, where in _CREDENTIALS_GO.items():
+        _refuse_credentials(table.get(key), key, where, path)
     return table
+
+
+def _refuse_credentials(value: Any, key: str, where: str, path: Path) -> None:
+    """pyproject.toml is committed and shared: an address there carrying a password or a token
+    (``https://user:pass@host``, ``?token=...``) would publish it. Refused in one line that
+    shows the address without the secret and says where credentials go."""
+    if not isinstance(value, str):
+        return
+    shown = redact_url(value.strip())
+    if shown == value.strip():
+        return
+    raise ConfigError(
+        f"{key} in [tool.{CONFIG_TABLE}] of {path} carries credentials, and that file is "
+        f"committed: write only the address ({shown}) and put the credentials in {where}"
+    )
 
 
 def _default_tracking_uri(root: Path) -> str:

@@ -81,3 +81,58 @@ def test_inference_log_location(tmp_path: Path) -> None:
     s = resolve_settings(tmp_path, environ={"MLOPS_INFERENCE_LOG": "s3://bucket/inference"})
     assert s.inference_log_location == "s3://bucket/inference"
     assert s.source["inference_log"] == "$MLOPS_INFERENCE_LOG"
+
+
+def test_pyproject_names_the_server_and_the_dvc_remote_by_url(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.jupyter-mlops]\ntracking_uri = 'https://mlflow.example.org:5000/team'\n"
+        "dvc_remote = 's3://team-data/churn'\n"
+    )
+    s = resolve_settings(tmp_path, environ={})
+    assert s.tracking_uri == s.registry_uri == "https://mlflow.example.org:5000/team"
+    assert s.dvc_remote == "s3://team-data/churn"
+    assert s.artifact_root is None
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "secret", "goes"),
+    [
+        ("tracking_uri", "https://alice:S3cretPw@mlflow.example.org", "S3cretPw", "MLFLOW_"),
+        ("registry_uri", "https://tok3nVALUE@mlflow.example.org/", "tok3nVALUE", "credentials"),
+        ("tracking_uri", "http://mlflow.example.org/?token=tok3nVALUE", "tok3nVALUE", "TOKEN"),
+        ("dvc_remote", "https://u:S3cretPw@storage.example.org/dvc", "S3cretPw", "config.local"),
+        ("dvc_remote", "s3://bucket/x?access_key=AKIAXYZ&secret_key=S3cret", "S3cret", "local"),
+    ],
+)
+def test_an_address_carrying_credentials_is_refused_without_repeating_them(
+    tmp_path: Path, key: str, value: str, secret: str, goes: str
+) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pyproject.toml").write_text(f"[tool.jupyter-mlops]\n{key} = '{value}'\n")
+    with pytest.raises(ConfigError) as info:
+        resolve_settings(tmp_path, environ={})
+    line = str(info.value)
+    assert "\n" not in line and key in line and "carries credentials" in line
+    assert secret not in line and "AKIA" not in line
+    assert goes in line
+    # the same address from the environment is the user's own, not a committed file
+    (tmp_path / "pyproject.toml").unlink()
+    env = {"MLFLOW_TRACKING_URI": value} if key == "tracking_uri" else {}
+    assert resolve_settings(tmp_path, environ=env).tracking_uri.startswith(("http", "sqlite"))
+
+
+def test_a_refused_address_is_one_line_from_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_mlops.cli import main
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.jupyter-mlops]\ntracking_uri = 'https://bob:hunter2pw@mlflow.example.org'\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert main(["status"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "carries credentials" in err and "hunter2pw" not in err

@@ -15,6 +15,7 @@ without the fit waiting for the store to create it.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 import warnings
@@ -24,10 +25,38 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import tags as names
+from .reachability import client_answers, is_http
 from .store import is_transient, with_retry
 
 # log_batch limits of the MLflow REST API
 _MAX_METRICS, _MAX_PARAMS, _MAX_TAGS, _MAX_TOTAL = 1000, 100, 100, 1000
+# how MLflow's HTTP layer says the server did not answer (it wraps requests' errors in text)
+_AWAY = re.compile(
+    r"max retries exceeded|failed to establish a new connection|connection refused|"
+    r"connection aborted|read timed out|remotedisconnected",
+    re.IGNORECASE,
+)
+
+
+def server_away(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it wraps) says the store's server did not answer: the values
+    are kept for when it is back, never dropped as refused."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionError | TimeoutError) or _AWAY.search(str(seen)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _keep(exc: BaseException) -> bool:
+    return is_transient(exc) or server_away(exc)
+
+
+def _uri(client: Any) -> str:
+    return str(getattr(client, "tracking_uri", "") or "")
 
 
 class LoggingError(RuntimeError):
@@ -84,6 +113,8 @@ class LogBuffer:
         self._clients: dict[str, Any] = {}
         self._inflight: dict[str, int] = defaultdict(int)  # taken, not yet written
         self._new_runs: list[tuple[Any, NewRun]] = []  # created before the values of others
+        # runs ended while their server was away: (client, run id, writes left, in order)
+        self._ends: list[tuple[Any, str, list[Callable[[], Any]]]] = []
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
@@ -118,6 +149,26 @@ class LogBuffer:
             self._start()
         self._wake.set()
 
+    def add_end(self, client: Any, run_id: str, steps: list[Callable[[], Any]]) -> None:
+        """Queue a run's end (``reachability.end_later``): ``steps`` run once, in order, after
+        the run's queued values are written."""
+        with self._lock:
+            self._ends.append((client, run_id, list(steps)))
+        if self._thread is None or not self._thread.is_alive():
+            self._start()
+
+    def ends_pending(self) -> int:
+        """Runs whose end waits for their server."""
+        with self._lock:
+            return len(self._ends)
+
+    def _usable(self, client: Any) -> bool:
+        """Whether a write to ``client``'s store can be tried now. A server is asked first,
+        once, quickly (``reachability``): a write meeting a server that went away would spend
+        MLflow's minutes of retries holding the writer, and a found server is written to at
+        once, not after the rest of a retry schedule."""
+        return not is_http(_uri(client)) or client_answers(client)
+
     def pending(self, run_id: str | None = None) -> int:
         """Values (and queued runs) not yet stored, queued or being written."""
         with self._lock:
@@ -135,7 +186,14 @@ class LogBuffer:
         with self._lock:
             run_ids = [run_id] if run_id is not None else list(self._pending)
         for rid in run_ids:
+            client = self._clients.get(rid)
+            if client is not None and len(self._pending.get(rid, ())) and not self._usable(client):
+                raise LoggingError(
+                    f"the tracking server is not answering: {self.pending(rid)} value(s) kept"
+                )
             self._drain(rid, retry=True)
+        if run_id is None:
+            self._write_ends()
 
     def _start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="jupyter-mlops-log", daemon=True)
@@ -151,8 +209,34 @@ class LogBuffer:
                 run_ids = [rid for rid, p in self._pending.items() if len(p)]
             for rid in run_ids:
                 # on failure the values are kept; the next round (or a flush) tries again
+                if not self._usable(self._clients.get(rid)):
+                    continue
                 with contextlib.suppress(LoggingError):
                     self._drain(rid, retry=False)
+            with contextlib.suppress(LoggingError):
+                self._write_ends()
+
+    def _write_ends(self) -> None:
+        """Write the queued ends whose run has nothing else waiting, oldest first."""
+        with self._write_lock:
+            with self._lock:
+                ends = list(self._ends)
+            for end in ends:
+                client, run_id, steps = end
+                if self.pending(run_id) or not self._usable(client):
+                    continue
+                while steps:
+                    try:
+                        steps[0]()
+                    except Exception as exc:
+                        if _keep(exc):
+                            raise LoggingError(f"could not end run {run_id} yet: {exc}") from exc
+                        message = f"MLflow refused part of run {run_id}'s end: {_first_line(exc)}"
+                        self.refused.append(message)
+                        warnings.warn(message, stacklevel=2)
+                    steps.pop(0)
+                with self._lock:
+                    self._ends.remove(end)
 
     def _create_runs(self, parent_run_id: str | None, retry: bool) -> None:
         """Create the queued runs (all, or the children of one run), oldest first."""
@@ -170,11 +254,13 @@ class LogBuffer:
                 if found is None:
                     return
                 client, run = found
+                if not self._usable(client):
+                    raise LoggingError(f"the tracking server is not answering: {run.name!r} kept")
                 try:
                     attempts = self.flush_attempts if retry else 1
                     _retried(lambda c=client, r=run: write_run(c, r), attempts)
                 except Exception as exc:
-                    if is_transient(exc):
+                    if _keep(exc):
                         raise LoggingError(
                             f"could not record run {run.name!r} in the store yet: {exc}"
                         ) from exc
@@ -209,7 +295,7 @@ class LogBuffer:
                     attempts = self.flush_attempts if retry else 1
                     _retried(lambda c=chunk: _write(client, run_id, c), attempts)
                 except Exception as exc:
-                    if not is_transient(exc):
+                    if not _keep(exc):
                         self._write_one_by_one(client, run_id, chunk)
                         self._done(run_id, size)
                         continue

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import MlopsError, NoActiveRunError
-from . import logged_values, provenance, store
+from . import logged_values, provenance, reachability, store
 from . import tags as mlops_tags
 from .buffer import LoggingError
 from .logged_values import STEP_RANGE  # noqa: F401  (re-exported: %mlops log reads it here)
@@ -62,6 +62,7 @@ class Run:
     params: dict[str, str] = field(default_factory=dict, repr=False)
     candidates: list[Any] = field(default_factory=list, repr=False)  # autolog.Candidate, in order
     code_tags: dict[str, str] = field(default_factory=dict, repr=False)  # for its child runs
+    kept: str | None = None  # ended while its server was away: what waits for it (one line)
     _client: Any = field(default=None, repr=False)
 
     @property
@@ -99,6 +100,7 @@ class Run:
             "notebook": str(self.notebook) if self.notebook else None,
             "attached": not self.owned,
             "candidates": [c.to_dict() for c in self.candidates],
+            "kept": self.kept,
         }
 
     def _repr_html_(self) -> str:
@@ -173,6 +175,7 @@ def start_run(
     with session.lock:
         notebook = provenance.notebook_path(session.user_ns)
         settings = project_settings(tracking_uri, notebook_path=notebook, follow_run=False)
+        reachability.check(settings)  # a server that is down: one line now, not minutes later
         _activate(settings)
         target = attach_target()
         if not target:  # (the batch runner reaps before it starts a kernel)
@@ -366,6 +369,13 @@ def end_run(
         while session.stack and session.stack[-1] is not run and run in session.stack:
             end_run(status, run=session.stack[-1], log_notebook=log_notebook)
         client = run.client
+        if run.owned and not reachability.answers(run.settings.tracking_uri):
+            run.kept = reachability.end_later(run, status, error, log_notebook, session.buffer)
+            session.stack.remove(run)
+            run.status = status
+            if not session.stack:
+                disable_autolog()
+            return run
         if error is not None:
             _log_error(client, run, error)
         if log_notebook:

@@ -43,6 +43,7 @@ def _run_rows(info: dict[str, Any]) -> list[tuple[str, Any]]:
         ("store", info["tracking_uri"]),
         ("notebook", info.get("notebook")),
         ("attached to", "batch run" if info.get("attached") else None),
+        ("waiting", info.get("kept")),  # ended while its server was away (reachability.py)
         ("browse", _ui_hint(info)),
     ]
 

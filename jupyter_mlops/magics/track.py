@@ -45,6 +45,9 @@ def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
             raise UsageError("no active run to stop")
         if not ended.owned:
             print(f"Released run {ended.run_id}: the batch run that owns it ends it.")
+        if ended.kept:  # its server is away: one line, and the cell returns at once
+            print(ended.kept[0].upper() + ended.kept[1:] + ".")
+            return None
         magics.show(ended)
         return None
     if args.status:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import subprocess
 import time
@@ -23,6 +24,7 @@ from ..store import quiet_logs
 
 T = TypeVar("T")
 LOCK_WAIT_SECONDS = 30.0
+URL_REMOTE = "pyproject-url"  # the remote made for one call from an address (``by_url``)
 GIT_LOCK_WAIT_SECONDS = 5.0  # git holds its index lock for moments; a longer hold is a stuck git
 
 
@@ -198,8 +200,10 @@ def set_versioned_by(dvc_file: Path, user: str) -> None:
 
 
 def data_status(root: Path, remote: str | None, check_remote: bool) -> dict[str, Any]:
-    """DVC's lock-free data status: committed/uncommitted changes, not in cache, not in remote."""
-    with open_repo(root) as repo, _dvc_errors("dvc data status"):
+    """DVC's lock-free data status: committed/uncommitted changes, not in cache, not in remote.
+    ``remote`` is a remote's name or URL (``by_url``)."""
+    remote, config = by_url(root, remote) if check_remote else (remote, None)
+    with open_repo(root, config=config) as repo, _dvc_errors("dvc data status"):
         # remote_refresh: ask the remote itself, not DVC's cached listing of it, which a push in
         # this same process leaves stale
         return repo.data_status(
@@ -218,15 +222,86 @@ def transfer(
     remote: str | None,
     wait: float | None = None,
 ) -> Any:
-    """``dvc push`` or ``dvc pull``, with DVC's progress bars on for long transfers."""
-    with open_repo(root) as repo, _progress():
+    """``dvc push`` or ``dvc pull``, with DVC's progress bars on for long transfers.
+    ``remote`` is a remote's name or URL (``by_url``)."""
+    name, config = by_url(root, remote)
+    with open_repo(root, config=config) as repo, _progress(), _failures() as failed:
         method = repo.push if direction == "push" else repo.pull
-        return _waiting_for_lock(
-            lambda: method(targets=targets or None, remote=remote),
-            f"dvc {direction}",
-            wait,
-            repo,
-        )
+        where = _remote_url(repo, name)
+        what = f"dvc {direction}"
+        if where:
+            what += f" {'to' if direction == 'push' else 'from'} {where}"
+        try:
+            return _waiting_for_lock(
+                lambda: method(targets=targets or None, remote=name), what, wait, repo
+            )
+        except DataError as exc:
+            if not failed.first or failed.first in str(exc):
+                raise
+            raise DataError(f"{exc}: {redact_text(failed.first)}") from exc.__cause__
+
+
+def is_url(remote: str | None) -> bool:
+    """Whether a configured remote is written as an address (``s3://bucket/path``), not a name."""
+    return bool(remote) and "://" in str(remote)
+
+
+def by_url(root: Path, remote: str | None) -> tuple[str | None, dict | None]:
+    """The DVC remote name and config override for ``remote`` (a name, a URL or None).
+
+    A team commits ``dvc_remote = "s3://bucket/path"``: the configured remote whose url is that
+    address is used (its endpoint and credentials in ``config.local`` apply); without one, a
+    remote made of the address alone for this call, whose S3 endpoint and keys come from the
+    environment as botocore reads them (``AWS_ENDPOINT_URL_S3``/``AWS_ENDPOINT_URL``,
+    ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, ``AWS_PROFILE``). Nothing is written to
+    DVC's config files.
+    """
+    if not is_url(remote):
+        return remote, None
+    wanted = str(remote).rstrip("/")
+    for name, url in remotes(root).items():
+        if name and url.rstrip("/") == wanted:
+            return name, None
+    return URL_REMOTE, {"remote": {URL_REMOTE: {"url": str(remote)}}}
+
+
+def _remote_url(repo: Any, name: str | None) -> str:
+    """The URL of remote ``name`` (DVC's default when None) as shown: no credentials."""
+    section = repo.config["remote"].get(name or repo.config["core"].get("remote") or "", {})
+    return redact_text(str(section.get("url", ""))) or ""
+
+
+class _FirstFailure(logging.Handler):
+    """Keeps the first file transfer DVC's libraries logged as failed (its reason, one line)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.first: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.first is None:
+            exc = record.exc_info[1] if record.exc_info else None
+            self.first = " ".join(str(exc or record.getMessage()).split())
+
+
+@contextlib.contextmanager
+def _failures() -> Iterator[_FirstFailure]:
+    """DVC's transfer libraries log each failed file with its traceback and then raise only
+    "N files failed to upload": keep the first reason (a bucket that does not exist) for our
+    one line, and let no traceback reach the user's cell or terminal."""
+    handler = _FirstFailure()
+    # ``import dvc`` gives these loggers console handlers of their own (``dvc.logger.setup``)
+    loggers = [logging.getLogger(name) for name in ("dvc_objects", "dvc_data")]
+    saved = [(logger.handlers[:], logger.propagate) for logger in loggers]
+    for logger in loggers:
+        logger.handlers[:] = [handler]
+        logger.propagate = False
+    try:
+        yield handler
+    finally:
+        for logger, (handlers, propagate) in zip(loggers, saved, strict=True):
+            logger.handlers[:] = handlers
+            logger.propagate = propagate
 
 
 def checkout(root: Path, target: str, wait: float | None = None) -> dict:

@@ -163,14 +163,18 @@ def _versioning_user(settings: Settings) -> str:
 
 
 # -- versions ------------------------------------------------------------------------------
-def _version(root: Path, rel: Path, table: tuple | None = None) -> DataVersion:
+def _version(
+    root: Path, rel: Path, table: tuple | None = None, configured: str | None = None
+) -> DataVersion:
+    """What DVC tracks at ``rel``; its remote is the one ``dvc_remote`` names (by name or
+    address), else DVC's default."""
     out = _read_dvc_file(root, rel)
     rows, columns = table if table is not None else describe_table(root / rel)
     git = provenance.git_info(root)
-    default_remote = None
-    if dvc_repo.is_initialized(root):
+    default_remote = configured if dvc_repo.is_url(configured) else None
+    if default_remote is None and dvc_repo.is_initialized(root):
         remotes = dvc_repo.remotes(root)
-        default_remote = remotes.get(remotes.get("", ""), None)
+        default_remote = remotes.get(configured or remotes.get("", ""), None)
     return DataVersion(
         path=rel.as_posix(),
         md5=str(out["md5"]),
@@ -252,7 +256,8 @@ def add(
     """
     if not paths:
         raise DataError("name at least one file or folder to add")
-    root = _settings(settings).root
+    settings = _settings(settings)
+    root = settings.root
     rels = [_relative(root, p) for p in paths]  # every path checked before anything changes
     for rel in rels:
         check_links(root, rel)
@@ -264,10 +269,13 @@ def add(
         tables = [pool.submit(describe_table, root / rel) for rel in rels]
         dvc_repo.add(root, rels)
         described = [t.result() for t in tables]
-    user = _versioning_user(_settings(settings))
+    user = _versioning_user(settings)
     for rel in rels:
         dvc_repo.set_versioned_by(_dvc_file(root, rel), user)
-    versions = [_version(root, rel, table) for rel, table in zip(rels, described, strict=True)]
+    versions = [
+        _version(root, rel, table, settings.dvc_remote)
+        for rel, table in zip(rels, described, strict=True)
+    ]
     if dvc_repo.has_git(root):
         meta = []
         for rel in rels:
@@ -287,9 +295,9 @@ def use(*paths: str | Path, context: str = "training") -> list[DataVersion]:
 
     if not paths:
         raise DataError("name at least one versioned file or folder")
-    root = _settings().root
-    rels = [_relative(root, p, must_exist=False) for p in paths]
-    versions = [_version(root, rel) for rel in rels]
+    settings = _settings()
+    rels = [_relative(settings.root, p, must_exist=False) for p in paths]
+    versions = [_version(settings.root, rel, None, settings.dvc_remote) for rel in rels]
     if active_run() is None:
         raise NoActiveRunError("no active run to record the data on: start one first")
     _log_inputs(versions, context)
@@ -396,7 +404,7 @@ def status(
             paths[path] = "not committed"
         else:
             paths[path] = "in sync"
-    return DataStatus(root=str(root), remote=name, paths=paths)
+    return DataStatus(root=str(root), remote=redact_url(name), paths=paths)
 
 
 # -- moving data ---------------------------------------------------------------------------
@@ -410,9 +418,12 @@ def _remote(root: Path, settings: Settings, remote: str | None) -> str | None:
             "no DVC remote configured: add one with `dvc remote add -d NAME URL` "
             "(or set dvc_remote in [tool.jupyter-mlops])"
         )
-    if remote is not None and remote not in remotes:
+    if remote is not None and remote not in remotes and not dvc_repo.is_url(remote):
         known = ", ".join(k for k in remotes if k) or "none"
-        raise DataError(f"no DVC remote named {remote!r} (configured: {known})")
+        raise DataError(
+            f"no DVC remote named {remote!r} (configured: {known}; a remote may also be given "
+            "by its URL, such as s3://bucket/path)"
+        )
     return remote
 
 
