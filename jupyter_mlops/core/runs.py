@@ -191,8 +191,10 @@ def run_page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of an experiment's runs as rows, newest first, and the next page's token. An
     unknown experiment is MLflow's not-found error; a token the store cannot read is
-    ``BadPageToken`` (when the first page can be read, the token is what failed)."""
-    client.get_experiment(experiment_id)  # not found for an unknown id
+    ``BadPageToken`` (when the first page can be read, the token is what failed).
+
+    The experiment is looked up only when the page is empty or the search failed: on a shared
+    server every call is an authenticated round trip, and the panel asks for pages often."""
 
     def search(token: str | None) -> Any:
         return client.search_runs(
@@ -202,12 +204,15 @@ def run_page(
     try:
         page = search(token or None)
     except Exception:
+        client.get_experiment(experiment_id)  # not found for an unknown id
         if token is None:
             raise
         # a token's format is the store's own (forged: wrong JSON types, an offset past
         # SQLite's integers)
         search(None)
         raise BadPageToken() from None
+    if not page:  # no runs, or no such experiment (a store searches unknown ids as empty)
+        client.get_experiment(experiment_id)
     return [run_row(r) for r in page], page_token(page) or None
 
 
