@@ -10,7 +10,7 @@ a. ``--kernels`` real IPython kernels (jupyter_client) log ``--metrics`` values 
    the values per second end to end and the seconds a cell spends in its logging loop.
 b. ``--runs`` runs (3 metrics, one with 10 steps, 3 params, 6 tags each) are seeded straight into
    the server's PostgreSQL with COPY, in the tables MLflow created: going through the API would
-   take most of an hour for 100,000 runs and measure the seeding, not the reading. Then, through
+   take over an hour for 100,000 runs and measure the seeding, not the reading. Then, through
    a real ``jupyter server`` with our extension pointed at the stack: the panel's first page
    (``GET /mlops/api/runs?experiment_id=..&max_results=50``) and a run's details
    (``GET /mlops/api/runs/<id>``), median and p95 of ``--repeats`` calls, beside MLflow's own
@@ -394,6 +394,7 @@ def start_jupyter(root: Path, log: Path) -> tuple[subprocess.Popen, int, dict[st
             return proc, port, headers
         except (OSError, AssertionError):
             if proc.poll() is not None or time.time() > deadline:
+                proc.kill()  # never left behind
                 raise RuntimeError(f"jupyter server did not start (see {log})") from None
             time.sleep(0.3)
 
@@ -553,9 +554,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-team-") as tmp:
         base = Path(tmp)
         begun = time.perf_counter()
-        stack = stack_up(base / "stack", args.workers, args.auth_cache_ttl)
         kernels: list[Any] = []
-        try:
+        try:  # the stack comes down even when its start or the user's creation failed
+            stack = stack_up(base / "stack", args.workers, args.auth_cache_ttl)
             print(
                 f"stack up in {time.perf_counter() - begun:.1f} s: {args.workers} server "
                 f"worker(s), password cache {args.auth_cache_ttl} s, load average "
