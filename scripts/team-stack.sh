@@ -9,8 +9,9 @@
 #   bash scripts/team-stack.sh down DIR   stop everything started into DIR
 #
 # Ports come from PG_PORT, S3_PORT and MLFLOW_PORT (free ones when unset); MLFLOW_WORKERS
-# (default 1) sets the server's uvicorn workers; PYTHON names the venv's interpreter (default:
-# .venv/bin/python). The passwords below are for a throwaway stack on loopback: a real one takes
+# (default 1) sets the server's uvicorn workers; MLFLOW_AUTH_CACHE_TTL (default 0, MLflow's
+# own: off) the seconds the server remembers a checked password (each check is a scrypt hash);
+# PYTHON names the venv's interpreter (default: .venv/bin/python). The passwords below are for a throwaway stack on loopback: a real one takes
 # them from a secret store, and never from [tool.jupyter-mlops].
 set -euo pipefail
 
@@ -94,6 +95,7 @@ default_permission = READ
 database_uri = $db/mlflow_auth
 admin_username = admin
 authorization_function = mlflow.server.auth:authenticate_request_basic_auth
+auth_cache_ttl_seconds = ${MLFLOW_AUTH_CACHE_TTL:-0}
 EOF
     MLFLOW_AUTH_CONFIG_PATH="$dir/basic_auth.ini" MLFLOW_AUTH_ADMIN_PASSWORD=$ADMIN_PASSWORD \
         MLFLOW_FLASK_SERVER_SECRET_KEY=$SERVER_SECRET \

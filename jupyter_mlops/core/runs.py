@@ -39,10 +39,17 @@ _NEWEST_FIRST = ["attributes.start_time DESC"]  # the store breaks ties by run i
 
 # -- the notebook's view ---------------------------------------------------------------------
 def runs(
-    experiment: str | None = None, max_results: int = 100, *, tracking_uri: str | None = None
+    experiment: str | None = None,
+    max_results: int = 100,
+    *,
+    filter: str | None = None,
+    tracking_uri: str | None = None,
 ) -> pd.DataFrame:
     """Recent runs of an experiment: id, name, status, times, parent run, the model a candidate
-    run recorded (``model``: one child run per autologged fit), metrics.*, params.*."""
+    run recorded (``model``: one child run per autologged fit), metrics.*, params.*.
+
+    ``filter`` is MLflow's search syntax (``"metrics.auc > 0.9 and params.solver = 'lbfgs'"``),
+    run by the store, so a team's server answers it without sending every run back."""
     import pandas as pd
 
     from .tracking import reap
@@ -62,8 +69,29 @@ def runs(
     if exp is None:
         store_uri = redact_url(settings.tracking_uri)
         raise MlopsError(f"no experiment named {experiment!r} in {store_uri}")
-    found = client.search_runs([exp.experiment_id], max_results=max_results, order_by=_NEWEST_FIRST)
+    found = _search(client, exp.experiment_id, max_results, filter)
     return _frame([_frame_row(r, pd) for r in found], pd)
+
+
+def _search(client: Any, experiment_id: str, max_results: int, filter: str | None) -> Any:
+    """The newest runs matching ``filter``; a filter the store refuses is one line naming it."""
+    from mlflow.exceptions import MlflowException
+
+    if filter is not None and not isinstance(filter, str):
+        raise MlopsError(f"filter is a search string, not {type(filter).__name__}")
+    try:
+        return client.search_runs(
+            [experiment_id],
+            filter_string=filter or "",
+            max_results=max_results,
+            order_by=_NEWEST_FIRST,
+        )
+    except MlflowException as exc:
+        if filter and exc.error_code == "INVALID_PARAMETER_VALUE":
+            reason = (exc.message or str(exc)).strip().splitlines()[0]
+            message = f"filter {filter!r} is not a search MLflow can run: {reason}"
+            raise MlopsError(message) from None
+        raise
 
 
 def _frame(rows: list[dict[str, Any]], pd: Any) -> pd.DataFrame:
@@ -163,8 +191,10 @@ def run_page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of an experiment's runs as rows, newest first, and the next page's token. An
     unknown experiment is MLflow's not-found error; a token the store cannot read is
-    ``BadPageToken`` (when the first page can be read, the token is what failed)."""
-    client.get_experiment(experiment_id)  # not found for an unknown id
+    ``BadPageToken`` (when the first page can be read, the token is what failed).
+
+    The experiment is looked up only when the page is empty or the search failed: on a shared
+    server every call is an authenticated round trip, and the panel asks for pages often."""
 
     def search(token: str | None) -> Any:
         return client.search_runs(
@@ -174,12 +204,15 @@ def run_page(
     try:
         page = search(token or None)
     except Exception:
+        client.get_experiment(experiment_id)  # not found for an unknown id
         if token is None:
             raise
         # a token's format is the store's own (forged: wrong JSON types, an offset past
         # SQLite's integers)
         search(None)
         raise BadPageToken() from None
+    if not page:  # no runs, or no such experiment (a store searches unknown ids as empty)
+        client.get_experiment(experiment_id)
     return [run_row(r) for r in page], page_token(page) or None
 
 

@@ -1,4 +1,4 @@
-"""``%mlops runs [-e EXPERIMENT] [--max N]``."""
+"""``%mlops runs [-e EXPERIMENT] [--max N] [--filter EXPR]``."""
 
 from __future__ import annotations
 
@@ -21,10 +21,16 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         dest="max_results",
         help="at most N runs",
     )
+    p.add_argument(
+        "--filter",
+        help='MLflow\'s search syntax, quoted, e.g. "metrics.auc > 0.9" (run by the store)',
+    )
     return p
 
 
 def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
     from ..core import runs
 
-    return runs.runs(args.experiment, args.max_results, tracking_uri=magics.tracking_uri)
+    return runs.runs(
+        args.experiment, args.max_results, filter=args.filter, tracking_uri=magics.tracking_uri
+    )

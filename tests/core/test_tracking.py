@@ -165,6 +165,23 @@ def test_runs_frame(project: Path) -> None:
             mlops.runs("cmp", max_results=bad)
 
 
+def test_runs_filter_is_run_by_the_store(project: Path) -> None:
+    for auc in (0.5, 0.8, 0.95):
+        with mlops.track(experiment="filtered", autolog=False):
+            mlops.log(auc=auc, solver="lbfgs" if auc > 0.6 else "saga")
+    frame = mlops.runs("filtered", filter="metrics.auc > 0.7")
+    assert sorted(frame["metrics.auc"]) == [0.8, 0.95]
+    both = mlops.runs("filtered", filter="metrics.auc > 0.7 and params.solver = 'lbfgs'")
+    assert len(both) == 2
+    assert mlops.runs("filtered", filter="metrics.auc > 0.99").empty
+    assert len(mlops.runs("filtered", filter=None)) == 3
+    with pytest.raises(MlopsError, match="not a search MLflow can run") as refused:
+        mlops.runs("filtered", filter="metrics.auc >>> 1")
+    assert "\n" not in str(refused.value)
+    with pytest.raises(MlopsError, match="search string"):
+        mlops.runs("filtered", filter=0.7)  # type: ignore[arg-type]
+
+
 def test_status_needs_no_run(project: Path) -> None:
     info = mlops.status()
     assert info["root"] == str(project)

@@ -142,6 +142,10 @@ def test_runs_and_status(ip, capfd, project: Path) -> None:
     result = ip.run_cell("%mlops runs -e listing --max 5")
     assert isinstance(result.result, pd.DataFrame)
     assert result.result["metrics.a"].tolist() == [1.0]
+    result = ip.run_cell('%mlops runs -e listing --filter "metrics.a > 1"')
+    assert result.result.empty
+    result = ip.run_cell("%mlops runs -e listing --filter 'metrics.a = 1'")
+    assert result.result["metrics.a"].tolist() == [1.0]
     capfd.readouterr()
     result, output = run_cell(ip, "%mlops status", capfd)
     assert result.success
