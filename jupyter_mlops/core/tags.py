@@ -134,8 +134,8 @@ AUDIT_FORCED = "mlops.audit.forced"  # "true" when a guard or a gate was overrid
 AUDIT_GATE = "mlops.audit.gate"  # the gate's decision (JSON: result, scores, scorer, reason)
 AUDIT_SOURCE_RUN = "mlops.audit.source_run"  # the run whose promotion or retrain moved it
 AUDIT_ERROR = "mlops.audit.error"  # on a FAILED history run: why the registry refused the move
-AUDIT_REQUESTED_BY = "mlops.audit.requested_by"  # the adapter's user (Jupyter's) when the
-# server authenticated someone else: the move is recorded as the server's user, this beside it
+AUDIT_SERVER_USER = "mlops.audit.server_user"  # the account the server authenticated, when the
+# user who asked (the Jupyter user behind the panel) is someone else: both are true, both kept
 
 # -- the gate's decision, on the challenger's registered version --------------------------------
 GATE_RESULT = "mlops.gate.result"  # "passed", "refused" or "forced"

@@ -133,7 +133,7 @@ def test_alices_records_name_alice_not_the_login(team_stack: TeamStack, alice) -
     for move in moves:
         assert move.data.tags[tags.AUDIT_USER] == "alice"
         assert move.data.tags[tags.MLFLOW_USER] == "alice"
-        assert tags.AUDIT_REQUESTED_BY not in move.data.tags
+        assert tags.AUDIT_SERVER_USER not in move.data.tags
 
 
 def test_the_panel_rows_and_the_card_name_the_owner(team_stack: TeamStack, alice, monkeypatch):

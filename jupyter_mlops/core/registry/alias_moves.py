@@ -156,14 +156,15 @@ def _record(
         raise MlopsError("--force needs --reason TEXT: the history records why it was overridden")
     asked = (user or "").strip()[:MAX_TEXT]
     who = identity.identity(settings)
-    # a server that authenticated us knows who writes: its user is recorded; a different name
-    # the adapter gave (the Jupyter user behind the panel) is kept beside it
-    user = (who.user if who.source == "server" else asked or who.user)[:MAX_TEXT] or "unknown"
+    # who asked for the move: the adapter's user when it names one (the Jupyter user behind the
+    # panel, who under JupyterHub is the person), else the user the store knows us by; the
+    # account a server authenticated, when it is someone else, is kept beside it
+    user = (asked or who.user)[:MAX_TEXT] or "unknown"
     if moved and who.source == "server":  # a refused move opens no record
         method = "set_registered_model_alias"
         if version is None:
             method = "delete_registered_model_alias"
-        permissions.check_model(settings.tracking_uri, user, method, name)
+        permissions.check_model(settings.tracking_uri, who.user, method, name)
     client = store.retrying(client)
     model = client.get_registered_model(name)
     held = model.aliases.get(alias)
@@ -183,14 +184,14 @@ def _record(
         tags.AUDIT_REASON: reason,
         tags.AUDIT_VIA: via,
         tags.AUDIT_FORCED: _flag(forced),
-        tags.MLFLOW_USER: user,
+        tags.MLFLOW_USER: who.user if who.source == "server" else user,
     }
     if gate is not None:
         run_tags[tags.AUDIT_GATE] = json.dumps(gate, sort_keys=True, allow_nan=False)[:7000]
     if source_run:
         run_tags[tags.AUDIT_SOURCE_RUN] = str(source_run)
-    if asked and asked != user:
-        run_tags[tags.AUDIT_REQUESTED_BY] = asked
+    if who.source == "server" and who.user != user:
+        run_tags[tags.AUDIT_SERVER_USER] = who.user[:MAX_TEXT]
     with store.refusals(client, "create_run", experiment):
         run = client.raw.create_run(
             experiment,
