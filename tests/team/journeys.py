@@ -121,3 +121,58 @@ def dvc(root: Path, stack: TeamStack, *args: str) -> None:
     subprocess.run(
         [DVC, *args], cwd=root, check=True, capture_output=True, env=user_env(stack, "alice")
     )
+
+
+def runs_of(client, experiment: str) -> list:
+    """Every run of an experiment on the server."""
+    found = client.get_experiment_by_name(experiment)
+    assert found is not None, f"no experiment {experiment!r} on the server"
+    return client.search_runs([found.experiment_id], max_results=1000)
+
+
+def assert_alices(runs: list) -> None:
+    """Each run was recorded as alice, the user the server authenticated."""
+    assert runs and all(r.data.tags["mlflow.user"] == "alice" for r in runs)
+    assert all(r.info.user_id == "alice" for r in runs)
+
+
+def sweep_runs(client, experiment: str) -> tuple:
+    """(the sweep's parent run, its children by alpha), nothing else in the experiment."""
+    runs = runs_of(client, experiment)
+    (parent,) = [r for r in runs if r.data.tags.get("mlops.runner") == "jupyter-mlops sweep"]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(children) == len(runs) - 1  # nothing else was recorded
+    assert_alices(runs)
+    return parent, sorted(children, key=lambda r: float(r.data.params["alpha"]))
+
+
+def check_sweep(stack: TeamStack, client, out, experiment: str, workers: str) -> None:
+    """A two-point sweep of ``alpha`` in 0.5,3 went through, as alice, on ``workers``."""
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert_no_secret(stack, out.stdout, out.stderr)
+    parent, children = sweep_runs(client, experiment)
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["mlops.sweep.workers"] == workers
+    assert [c.info.status for c in children] == ["FINISHED", "FINISHED"]
+    assert [c.data.metrics["score"] for c in children] == [5.0, 30.0]
+    assert [c.data.params["kind"] for c in children] == ["grid", "grid"]
+    # the points ran in processes of their own (the pool's or the Dask workers')
+    sweeper = parent.data.tags["mlops.process.pid"]
+    assert all(c.data.tags["mlops.process.pid"] != sweeper for c in children)
+
+
+# a notebook with a parameters cell, for `jupyter mlops run` and sweeps
+SWEPT_CELLS = [
+    "alpha = 0.1",
+    "%load_ext jupyter_mlops",
+    "import jupyter_mlops as mlops\nmlops.log(score=alpha * 10, kind='grid')",
+]
+
+
+def swept_project(stack: TeamStack, root: Path) -> Iterator[Path]:
+    """``alice_project`` holding ``train.ipynb`` (``SWEPT_CELLS``)."""
+    from tests.conftest import write_notebook
+
+    for project in alice_project(stack, root):
+        write_notebook(project / "train.ipynb", SWEPT_CELLS, tags={0: ["parameters"]})
+        yield project
