@@ -285,6 +285,7 @@ SLOW_FIRST = (
     "tests/cli/test_score.py",
     "tests/cli/test_cli.py",
     "tests/team/test_journeys_batch.py",
+    "tests/team/panel/test_journeys_panel.py",
     "tests/ui/test_panel.py",
     "tests/cli/test_serve.py",
     "tests/team/test_bad_input.py",

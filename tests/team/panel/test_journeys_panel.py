@@ -112,6 +112,11 @@ async def test_an_alias_moved_from_the_panel_as_the_jupyter_user(
     from jupyter_mlops.core import tags
 
     audit = client.get_experiment_by_name(tags.audit_experiment(MODEL))
-    runs = client.search_runs([audit.experiment_id])
+    runs = client.search_runs([audit.experiment_id], order_by=["attributes.start_time DESC"])
     assert runs, "the move is recorded on the server"
+    # both are true and both are kept: the Jupyter user asked, the server authenticated alice
+    record = runs[0].data.tags
+    assert user != "alice"
+    assert record[tags.AUDIT_USER] == user and record[tags.MLFLOW_USER] == "alice"
+    assert record[tags.AUDIT_SERVER_USER] == "alice"
     assert_no_secret(team_stack, str(reply), str(row))
