@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import threading
+import time
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -37,6 +38,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_MAX_RESULTS = 100
 MAX_RESULTS_LIMIT = 1000
 MAX_TOKEN = 4096
+RECHECK = 5.0  # seconds a tracking server that answered is trusted to still be there
 MAX_PATH = 1024  # characters in a "path" given to POST data
 MAX_CARD_BYTES = 1_000_000
 _RUN_ID = re.compile(r"^[0-9a-fA-F]{8,64}$")
@@ -67,7 +69,7 @@ def as_api_error(exc: BaseException) -> ApiError | None:
     """The answer for an exception a caller caused; ``None`` for one we did not expect."""
     from ..core.data.dvc_repo import DataLockedError
     from ..core.data.operations import OutsideRootError
-    from ..core.identity import CredentialsRefusedError
+    from ..core.identity import CredentialsRefusedError, ServerUnreachableError
     from ..core.permissions import PermissionDeniedError
 
     if isinstance(exc, ApiError):
@@ -84,6 +86,8 @@ def as_api_error(exc: BaseException) -> ApiError | None:
         return ApiError(403, "permission_denied", str(exc))
     if isinstance(exc, CredentialsRefusedError):  # not the Jupyter login: the tracking server's
         return ApiError(403, "credentials_refused", str(exc))
+    if isinstance(exc, ServerUnreachableError):  # the tracking server, not this one, is away
+        return ApiError(503, "store_unreachable", str(exc))
     if isinstance(exc, MlopsError):
         return ApiError(400, "bad_request", str(exc))
     if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
@@ -120,6 +124,7 @@ class MlopsService:
         self._clients: dict[tuple[str, str], RetryingClient] = {}
         self._clients_lock = threading.Lock()
         self._data_lock = threading.Lock()  # one DVC write at a time from this server
+        self._answered: dict[str, float] = {}  # tracking server -> when it last answered
 
     # -- plumbing -----------------------------------------------------------------------------
     def settings(self) -> Settings:
@@ -131,6 +136,7 @@ class MlopsService:
         from ..core import store
 
         settings = settings or self.settings()
+        self._reachable(settings)
         key = (settings.tracking_uri, settings.registry_uri)
         with self._clients_lock:
             found = self._clients.get(key)
@@ -138,6 +144,21 @@ class MlopsService:
                 store.prepare(settings)
                 found = self._clients[key] = store.client(settings)
         return found
+
+    def _reachable(self, settings: Settings) -> None:
+        """A tracking server that went away is a 503 with one line within seconds, not a request
+        held for MLflow's minutes of retries (``reachability.check``); asked again only when it
+        last answered more than ``RECHECK`` seconds ago, so the panel's polling stays cheap."""
+        from ..core import reachability
+
+        uri = settings.tracking_uri
+        if not reachability.is_http(uri):
+            return
+        now = time.monotonic()
+        if now - self._answered.get(uri, -RECHECK) < RECHECK:
+            return
+        reachability.check(settings)
+        self._answered[uri] = now
 
     # -- status and experiments ---------------------------------------------------------------
     @_answers
@@ -213,7 +234,9 @@ class MlopsService:
         """Registered models, or the versions of model ``name`` (``core.models.models``)."""
         from ..core.registry import models
 
-        table = models.models(name, settings=self.settings())
+        settings = self.settings()
+        self._reachable(settings)
+        table = models.models(name, settings=settings)
         result = table.to_dict()
         result["registry_uri"] = redact_url(result["registry_uri"])
         return result
@@ -234,8 +257,10 @@ class MlopsService:
         if isinstance(version, bool) or not isinstance(version, int | str):
             raise ApiError(400, "bad_body", '"version" is a whole number such as 3')
         reason = check_reason(body.get("reason"))
+        settings = self.settings()
+        self._reachable(settings)
         return models.set_alias(
-            name, alias, version, reason=reason, user=user, via="rest", settings=self.settings()
+            name, alias, version, reason=reason, user=user, via="rest", settings=settings
         )
 
     @_answers

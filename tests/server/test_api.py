@@ -348,3 +348,32 @@ def test_service_refuses_paths_without_a_server(tmp_path: Path) -> None:
     for bad in ("..", "a/../../x", "C:\\x", "\\\\host\\share", "ok.csv\x00", str(tmp_path)):
         with pytest.raises(ApiError):
             service.data_path(bad)
+
+
+@pytest.mark.timeout(90)  # MLflow's own retries would hold each request for minutes
+async def test_a_tracking_server_that_is_down_is_a_503_line_not_a_hung_request(
+    jp_fetch, seeded
+) -> None:
+    from tests.conftest import free_port
+
+    down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    config = f'[tool.jupyter-mlops]\ntracking_uri = "{down}"\n'
+    (seeded["root"] / "pyproject.toml").write_text(config)
+    churn = {"experiment_id": seeded["experiments"]["churn"]}
+    asks = [
+        (("experiments",), {}),
+        (("runs",), churn),
+        (("runs", seeded["run_id"]), {}),
+        (("models",), {}),
+        (("models", "churn", "history"), {}),
+    ]
+    for parts, params in asks:
+        status, reply = await call(jp_fetch, *parts, params=params)
+        assert_error(status, reply, 503)
+        assert reply["error"] == "store_unreachable"
+        assert reply["message"].startswith(f"the tracking server {down} is not answering")
+    body = {"alias": "champion", "version": 1}
+    status, reply = await call(jp_fetch, "models", "churn", "aliases", method="POST", body=body)
+    assert_error(status, reply, 503)
+    status, reply = await call(jp_fetch, "status")  # the project itself still answers
+    assert status == 200 and reply["tracking_uri"] == down
