@@ -15,15 +15,17 @@ import shutil
 import tempfile
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..config import Settings
+from ..errors import MlopsError
 from . import tags
 from .identity import PROBE_TIMEOUT, ServerUnreachableError, identity
-from .redact import redact_url
+from .redact import redact_text, redact_url
 
 if TYPE_CHECKING:
     from .buffer import LogBuffer
@@ -86,6 +88,50 @@ def client_answers(client: Any) -> bool:
 
 
 # -- ending a run while its server is away ------------------------------------------------------
+def end_steps(
+    run: Run, error: BaseException | None, log_notebook: bool, buffer: LogBuffer
+) -> list[Callable[[], Any]]:
+    """The writes that end a run besides its status, in order: the error's summary (queued as a
+    tag) and traceback, the cells the kernel ran and the notebook as saved now."""
+    client = run.client
+    steps: list[Callable[[], Any]] = []
+    if error is not None:
+        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        summary = f"{type(error).__name__}: {error}".strip()[:5000]
+        buffer.add(client, run.run_id, tags=[(tags.ERROR, summary)])
+        steps.append(lambda: client.log_text(run.run_id, text, tags.ERROR_ARTIFACT))
+    if log_notebook:
+        steps += _notebook_steps(client, run)
+    return steps
+
+
+def write_end_files(
+    run: Run, error: BaseException | None, log_notebook: bool, buffer: LogBuffer
+) -> None:
+    """Write ``end_steps`` now. An artifact store that fails (a bucket that does not exist, a
+    full disk behind the server) is one warning line, kept on the run as a tag, and the run
+    still ends: MLflow's retries are bounded here (``store.few_http_retries``) so the cell
+    waits seconds, not minutes. A refusal (``MlopsError``: permission, credentials) is raised."""
+    from .store import few_http_retries
+
+    with few_http_retries():
+        for step in end_steps(run, error, log_notebook, buffer):
+            try:
+                step()
+            except MlopsError:
+                raise
+            except Exception as exc:
+                reason = " ".join(str(exc).split())[:300]
+                line = (
+                    f"run {run.name!r} ends without its error and notebook files: the tracking "
+                    f"server {redact_url(run.settings.tracking_uri)} could not store them "
+                    f"({redact_text(reason)})"
+                )
+                buffer.add(run.client, run.run_id, tags=[(tags.ARTIFACTS_ERROR, line[:5000])])
+                warnings.warn(line, stacklevel=3)
+                return  # the next file would meet the same store
+
+
 def end_later(
     run: Run, status: str, error: BaseException | None, log_notebook: bool, buffer: LogBuffer
 ) -> str:
@@ -96,14 +142,7 @@ def end_later(
     writes the rest when the server answers again."""
     client = run.client
     kept = buffer.pending(run.run_id)
-    steps: list[Callable[[], Any]] = []
-    if error is not None:
-        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        summary = f"{type(error).__name__}: {error}".strip()[:5000]
-        buffer.add(client, run.run_id, tags=[(tags.ERROR, summary)])
-        steps.append(lambda: client.log_text(run.run_id, text, tags.ERROR_ARTIFACT))
-    if log_notebook:
-        steps += _notebook_steps(client, run)
+    steps = end_steps(run, error, log_notebook, buffer)
     ended = int(time.time() * 1000)
     steps.append(lambda: client.set_terminated(run.run_id, status, end_time=ended))
     buffer.add_end(client, run.run_id, steps)

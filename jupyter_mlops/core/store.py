@@ -135,6 +135,14 @@ def no_progress_bars() -> contextlib.AbstractContextManager[None]:
     return _unless_chosen("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
+def few_http_retries() -> contextlib.AbstractContextManager[None]:
+    """MLflow retries a failing HTTP request for about four minutes (seven tries, doubling
+    waits): a cell writing a run's files to a server whose artifact store fails would hang that
+    long. Two tries for the block, unless the user chose (``MLFLOW_HTTP_REQUEST_MAX_RETRIES``);
+    what fails is said in one line by the caller, and values queued meanwhile stay queued."""
+    return _unless_chosen("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+
+
 class RetryingClient:
     """An ``MlflowClient`` whose every public method retries transient errors (``with_retry``).
 

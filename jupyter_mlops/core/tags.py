@@ -25,6 +25,7 @@ MLFLOW_DATASET_CONTEXT = "mlflow.data.context"  # an input's tag: "train", "eval
 # -- ours, on runs --------------------------------------------------------------------------
 PREFIX = "mlops."
 ERROR = "mlops.error"  # the failure's summary (the traceback is an artifact: ERROR_ARTIFACT)
+ARTIFACTS_ERROR = "mlops.artifacts_error"  # why a run's error/notebook files are missing
 KILLED_REASON = "mlops.killed_reason"
 RUNNER = "mlops.runner"  # "jupyter-mlops run", "jupyter-mlops sweep", "jupyter-mlops reproduce"
 PARAMETERS = "mlops.parameters"  # the injected values as Python literals (JSON object)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import traceback
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -376,10 +375,8 @@ def end_run(
             if not session.stack:
                 disable_autolog()
             return run
-        if error is not None:
-            _log_error(client, run, error)
-        if log_notebook:
-            _log_notebook(client, run)
+        # the error and the notebook: on an artifact store that fails, the run still ends
+        reachability.write_end_files(run, error, log_notebook, session.buffer)
         try:
             session.buffer.flush(run.run_id)
         except LoggingError as exc:
@@ -396,26 +393,6 @@ def end_run(
         if not session.stack:
             disable_autolog()
         return run
-
-
-def _log_error(client: Any, run: Run, error: BaseException) -> None:
-    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    summary = f"{type(error).__name__}: {error}".strip()
-    session.buffer.add(client, run.run_id, tags=[(mlops_tags.ERROR, summary[:5000])])
-    client.log_text(run.run_id, text, mlops_tags.ERROR_ARTIFACT)
-
-
-def _log_notebook(client: Any, run: Run) -> None:
-    """The notebook as saved on disk and the cells the kernel ran during the run."""
-    if run.cells:
-        blocks = []
-        for count, source in run.cells:
-            label = count if count is not None else " "
-            blocks.append(f"# In[{label}]:\n{source.rstrip()}\n")
-        text = "\n\n".join(blocks)
-        client.log_text(run.run_id, text, mlops_tags.CELLS_ARTIFACT)
-    if run.notebook is not None and run.notebook.is_file():
-        client.log_artifact(run.run_id, str(run.notebook), mlops_tags.NOTEBOOK_FOLDER)
 
 
 def _fluent(call: Callable[[], Any]) -> Any:

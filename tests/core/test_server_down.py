@@ -33,19 +33,21 @@ class Server:
         self.home, self.port = home, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
+        self.artifacts = str(home / "artifacts")  # where the server keeps artifacts
+        self.env = kernel_env()
 
     def start(self) -> None:
         log = (self.home / "server.log").open("a")
         command = [str(Path(sys.executable).parent / "mlflow"), "server"]
         command += ["--backend-store-uri", f"sqlite:///{self.home / 'server.db'}"]
-        command += ["--artifacts-destination", str(self.home / "artifacts")]
+        command += ["--artifacts-destination", self.artifacts]
         command += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
         self.proc = subprocess.Popen(  # a group of its own: the server and its workers stop
             command,
             cwd=self.home,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=kernel_env(),
+            env=self.env,
             start_new_session=True,
         )
         deadline = time.monotonic() + 90
