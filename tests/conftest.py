@@ -298,6 +298,13 @@ SLOW_FIRST = (
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist would otherwise reorder files by their number of tests (most first), which
+    # says nothing of how long they take; SLOW_FIRST's order is the one that keeps both busy
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     rank = {path: i for i, path in enumerate(SLOW_FIRST)}
     root = Path(str(config.rootpath))

@@ -91,7 +91,7 @@ def assert_runs_hold_no_secret(stack: TeamStack) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLFLOW_TRACKING_USERNAME", stack.admin[0])
         patch.setenv("MLFLOW_TRACKING_PASSWORD", stack.admin[1])
-        client = MlflowClient(stack.tracking_uri)
+        client = MlflowClient(stack.tracking_uri, stack.tracking_uri)
         ids = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)]
         runs = client.search_runs(ids, max_results=5000, run_view_type=ViewType.ALL)
     assert runs

@@ -37,4 +37,5 @@ def test_a_wrong_password_is_one_line_from_the_magic_and_the_cli_and_creates_not
     assert tracking.session.stack == []
 
     team_stack.use(monkeypatch, "alice")  # the right password: nothing was created
-    assert MlflowClient().get_experiment_by_name("wrong-password") is None
+    uri = team_stack.tracking_uri
+    assert MlflowClient(uri, uri).get_experiment_by_name("wrong-password") is None

@@ -52,7 +52,7 @@ def test_seeded_runs_read_back_through_mlflow_the_panel_and_the_filter(
     seeded = bench.seed(team_stack, "bench-seeded", 300)
     assert seeded.sizes["runs"] > 0
     newest = seeded.ids[::-1]
-    run = MlflowClient().get_run(newest[0])
+    run = MlflowClient(team_stack.tracking_uri).get_run(newest[0])
     assert run.info.run_name == "run-299" and run.info.status == "FINISHED"
     assert run.info.user_id == "user-9" and run.data.tags["mlflow.user"] == "user-9"
     assert run.data.metrics == {
@@ -61,7 +61,7 @@ def test_seeded_runs_read_back_through_mlflow_the_panel_and_the_filter(
         "loss": round(1 - seeded.auc[newest[0]] + 0.1, 6),
     }
     assert run.data.params == {"alpha": "0.9", "solver": "saga", "fold": "4"}
-    history = MlflowClient().get_metric_history(newest[0], "loss")
+    history = MlflowClient(team_stack.tracking_uri).get_metric_history(newest[0], "loss")
     assert [m.step for m in sorted(history, key=lambda m: m.step)] == list(range(10))
 
     page = MlopsService(project).runs(seeded.experiment_id, bench.PAGE_SIZE)

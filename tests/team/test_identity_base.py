@@ -21,7 +21,7 @@ def test_a_run_records_the_server_user_not_the_login(
     team_stack.use(monkeypatch, "alice")
     with mlops.start_run(experiment="team-identity") as run:
         mlops.log(auc=0.9)
-    got = MlflowClient().get_run(run.run_id)
+    got = MlflowClient(team_stack.tracking_uri, team_stack.tracking_uri).get_run(run.run_id)
     assert got.data.tags["mlflow.user"] == "alice"
     assert got.info.user_id == "alice"
     assert got.data.metrics["auc"] == 0.9

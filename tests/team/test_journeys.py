@@ -41,7 +41,7 @@ def client(team_stack: TeamStack, root: Path):
     """A client on the server, as alice (the environment ``root`` set)."""
     from mlflow import MlflowClient
 
-    return MlflowClient(team_stack.tracking_uri)
+    return MlflowClient(team_stack.tracking_uri, team_stack.tracking_uri)
 
 
 @dataclass
@@ -150,7 +150,7 @@ def test_bob_reads_alices_runs_and_model_but_cannot_log_into_her_experiment(
     experiment = client.get_experiment_by_name("team-wine")
     before = client.search_runs([experiment.experiment_id])
     team_stack.use(monkeypatch, "bob")
-    as_bob = MlflowClient(team_stack.tracking_uri)
+    as_bob = MlflowClient(team_stack.tracking_uri, team_stack.tracking_uri)
     assert as_bob.get_run(promoted.run_id).data.metrics["acc"] > 0.9
     model = mlops.load_model(f"models:/{MODEL}@staging")
     assert np.array_equal(model.predict(promoted.X), promoted.predictions)

@@ -47,7 +47,7 @@ def client(team_stack: TeamStack, root: Path):
     """A client on the server, as alice (the environment ``root`` set)."""
     from mlflow import MlflowClient
 
-    return MlflowClient(team_stack.tracking_uri)
+    return MlflowClient(team_stack.tracking_uri, team_stack.tracking_uri)
 
 
 def test_a_kernel_tracks_through_the_server_and_the_artifacts_land_in_s3(

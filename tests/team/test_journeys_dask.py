@@ -37,7 +37,7 @@ def client(team_stack: TeamStack, root: Path):
     """A client on the server, as alice (the environment ``root`` set)."""
     from mlflow import MlflowClient
 
-    return MlflowClient(team_stack.tracking_uri)
+    return MlflowClient(team_stack.tracking_uri, team_stack.tracking_uri)
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ def seeded(team_stack: TeamStack, tmp_path_factory: pytest.TempPathFactory):
     from mlflow import MlflowClient
 
     for root in alice_project(team_stack, tmp_path_factory.mktemp("panel") / "proj"):
-        client = MlflowClient(team_stack.tracking_uri)
+        client = MlflowClient(team_stack.tracking_uri, team_stack.tracking_uri)
         with mlops.track(
             experiment="team-panel", run_name="lr", tags={"dataset": "wine_v1"}, autolog=False
         ) as run:
