@@ -258,6 +258,32 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory):
     log.close()
 
 
+def start_moto(home: Path) -> tuple[str, subprocess.Popen]:
+    """moto's S3-compatible server on 127.0.0.1 (its log in ``home``): its URL and process, once
+    it answers. The caller stops it (``stop``)."""
+    import time
+    import urllib.request
+
+    port = free_port()
+    log = home / "moto.log"
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
+            return url, proc
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"moto_server did not start (see {log})") from None
+            time.sleep(0.2)
+
+
 def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
     """End a server a test started: politely, then by force if it does not go in time."""
     if proc.poll() is None:

@@ -3,10 +3,7 @@ ends, in seconds, and says in one line which files it could not keep."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
-import urllib.request
 import warnings
 from pathlib import Path
 
@@ -14,7 +11,7 @@ import pytest
 
 import jupyter_mlops as mlops
 from jupyter_mlops.core import tags
-from tests.conftest import free_port, kernel_env, stop, write_notebook
+from tests.conftest import kernel_env, start_moto, stop, write_notebook
 
 from .test_server_down import PROMPT, Server
 
@@ -23,22 +20,7 @@ from .test_server_down import PROMPT, Server
 def server(tmp_path_factory: pytest.TempPathFactory):
     """``mlflow server`` whose artifacts go to a bucket of moto's S3 server that was never made."""
     home = tmp_path_factory.mktemp("artifacts-down")
-    port = free_port()
-    moto = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=(home / "moto.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    s3 = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{s3}/moto-api/", timeout=1)
-            break
-        except OSError:
-            if moto.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("moto_server did not start") from None
-            time.sleep(0.2)
+    s3, moto = start_moto(home)
     found = Server(home)
     found.artifacts = "s3://no-such-bucket/mlflow"
     found.env = {

@@ -5,15 +5,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 import jupyter_mlops as mlops
 from jupyter_mlops.core.data.dvc_repo import DataError
-from tests.conftest import free_port, git, kernel_env, stop
+from tests.conftest import git, kernel_env, start_moto, stop
 from tests.core.test_data import md5, wine_csv
 
 DVC = str(Path(sys.executable).parent / "dvc")
@@ -55,23 +53,7 @@ def test_local_folder_remote_round_trip(project: Path, tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def s3_server(tmp_path_factory: pytest.TempPathFactory):
     """moto's S3-compatible server on 127.0.0.1, with one bucket."""
-    port = free_port()
-    log = (tmp_path_factory.mktemp("moto") / "server.log").open("w")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"moto_server did not start (see {log.name})") from None
-            time.sleep(0.2)
+    url, proc = start_moto(tmp_path_factory.mktemp("moto"))
     import boto3
 
     s3 = boto3.client(
@@ -84,7 +66,6 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory):
     s3.create_bucket(Bucket="mlops-data")
     yield url, s3
     stop(proc, timeout=30)
-    log.close()
 
 
 def test_s3_remote_round_trip(project: Path, s3_server) -> None:
