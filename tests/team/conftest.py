@@ -8,9 +8,11 @@ server's default permission, READ, on everything else. Secrets here are a throwa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,18 +83,27 @@ def team_stack(tmp_path_factory: pytest.TempPathFactory):
         subprocess.run(["bash", str(STACK), "down", str(folder)], env=env, capture_output=True)
 
 
-def _create_users(stack: TeamStack) -> None:
-    from mlflow.server.auth.client import AuthServiceClient
-
-    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")}
-    os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"] = stack.admin
+@contextlib.contextmanager
+def admin_env(stack: TeamStack) -> Iterator[None]:
+    """This process as the server's admin for the block (creating users, reading everything),
+    the environment as it was afterwards."""
+    keys = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_URI")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update(dict(zip(keys, (*stack.admin, stack.tracking_uri), strict=True)))
     try:
-        auth = AuthServiceClient(stack.tracking_uri)
-        for user, password in PASSWORDS.items():
-            auth.create_user(user, password)
+        yield
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _create_users(stack: TeamStack) -> None:
+    from mlflow.server.auth.client import AuthServiceClient
+
+    with admin_env(stack):
+        auth = AuthServiceClient(stack.tracking_uri)
+        for user, password in PASSWORDS.items():
+            auth.create_user(user, password)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from jupyter_mlops.core import identity, permissions, tags
 from jupyter_mlops.core.registry import models
 from tests.conftest import ENV_VARS, cli, git, write_notebook
 
-from .conftest import PASSWORDS, TeamStack
+from .conftest import PASSWORDS, TeamStack, admin_env
 
 EXPERIMENT = "team-identity-alice"
 MODEL = "bc"
@@ -30,19 +29,12 @@ MODEL = "bc"
 @contextlib.contextmanager
 def as_admin(stack: TeamStack):
     """The server's admin (who reads everything) for the block, to check what happened."""
-    keys = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_URI")
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update(dict(zip(keys, (*stack.admin, stack.tracking_uri), strict=True)))
     try:
-        from mlflow import MlflowClient
+        with admin_env(stack):
+            from mlflow import MlflowClient
 
-        yield MlflowClient(stack.tracking_uri, stack.tracking_uri)
+            yield MlflowClient(stack.tracking_uri, stack.tracking_uri)
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         identity.forget()
 
 
