@@ -181,13 +181,16 @@ class Round:
         return self.found / self.wall if self.wall else 0.0
 
 
-def logging_round(kernels: list[Any], label: str, template: str, metrics: int) -> Round:
+def logging_round(
+    kernels: list[Any], label: str, template: str, metrics: int, tracking_uri: str
+) -> Round:
     """Every kernel logs ``metrics`` values of ``loss`` in its own run at once; count them back
-    from the server, as the benchmark's user."""
+    from the server at ``tracking_uri``, as the benchmark's user."""
     from mlflow import MlflowClient
 
     experiment = f"team-{label}"
-    client = MlflowClient()
+    # named, never MLflow's process-wide default: a store set earlier in this process would win
+    client = MlflowClient(tracking_uri, tracking_uri)
     if client.get_experiment_by_name(experiment) is None:  # not a race of 16 creations
         client.create_experiment(experiment)
     start_at = time.time() + 3.0
@@ -272,7 +275,7 @@ def seed(stack: Stack, experiment: str, n: int, seed_value: int = 22) -> Seeded:
     import psycopg
     from mlflow import MlflowClient
 
-    client = MlflowClient()
+    client = MlflowClient(stack.tracking_uri, stack.tracking_uri)
     exp_id = client.create_experiment(experiment)
     location = client.get_experiment(exp_id).artifact_location
     rng = random.Random(seed_value)
@@ -570,8 +573,10 @@ def main() -> int:
             for kernel in kernels:  # imports paid before the start, as in a working kernel
                 kernel.load()
                 kernel.ok("import mlflow, jupyter_mlops.core.tracking")
-            ours = logging_round(kernels, "mlops.log", OURS, args.metrics)
-            plain = logging_round(kernels, "mlflow.log_metric", PLAIN, args.metrics)
+            ours = logging_round(kernels, "mlops.log", OURS, args.metrics, stack.tracking_uri)
+            plain = logging_round(
+                kernels, "mlflow.log_metric", PLAIN, args.metrics, stack.tracking_uri
+            )
             for kernel in kernels:
                 kernel.close()
             kernels = []

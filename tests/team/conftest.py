@@ -51,6 +51,12 @@ class TeamStack:
         """Be ``user`` in this test process (and the kernels and commands it starts)."""
         from jupyter_mlops.core import identity
 
+        if "mlflow" in sys.modules:  # a store an earlier test set process-wide outranks the env
+            import mlflow
+
+            monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # restored afterwards
+            mlflow.set_tracking_uri(None)
+            mlflow.set_registry_uri(None)
         for key, value in self.env(user).items():
             monkeypatch.setenv(key, value)
         identity.forget()

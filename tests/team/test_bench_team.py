@@ -29,8 +29,9 @@ def test_kernels_at_once_lose_nothing_and_record_the_user(
     try:
         for kernel in kernels:
             kernel.load()
-        ours = bench.logging_round(kernels, "bench-ours", bench.OURS, 30)
-        plain = bench.logging_round(kernels, "bench-plain", bench.PLAIN, 30)
+        uri = team_stack.tracking_uri
+        ours = bench.logging_round(kernels, "bench-ours", bench.OURS, 30, uri)
+        plain = bench.logging_round(kernels, "bench-plain", bench.PLAIN, 30, uri)
     finally:
         for kernel in kernels:
             kernel.close()
