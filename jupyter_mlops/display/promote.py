@@ -24,7 +24,8 @@ def promotion_rows(p: Any) -> list[tuple[str, Any]]:
         ("logged model", p.model_id),
         ("verified", verified),
         ("notebook code", ", ".join(p.code_files[:-2]) or "none needed"),
-        ("load with", f'mlflow.pyfunc.load_model("{p.uri}")'),
+        ("load with", f'mlops.load_model("{p.uri}")'),
+        ("elsewhere", p.load_elsewhere),
     ]
 
 

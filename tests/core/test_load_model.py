@@ -181,3 +181,59 @@ def test_digests_too_long_for_a_tag_go_in_a_manifest_file(ip, project, client, m
     manifest.write_bytes(original_manifest)
     shutil.rmtree(stored / "code")
     assert "is missing from the artifact" in refused("models:/long/1")
+
+
+LOAD_AND_PREDICT = """
+import json, sys
+import pandas as pd
+{load}
+print(json.dumps(model.predict(pd.read_csv(sys.argv[1])).tolist()))
+"""
+
+
+def test_the_promotion_says_how_to_load_it_in_and_outside_the_project(
+    ip, project, client, tmp_path
+):
+    """The card's two recipes, followed literally in fresh processes: ``mlops.load_model`` from
+    a folder of the project finds the project's store; outside it, MLflow pointed at that store
+    by the printed environment loads it. Neither leaves a store where it ran."""
+    import subprocess
+
+    from tests.conftest import kernel_env
+
+    ip.run_cell(textwrap.dedent(NOTEBOOK)).raise_error()
+    X, model = ip.user_ns["X"], ip.user_ns["clf"]
+    promoted = mlops.promote(model, "away", X=X, alias="staging")
+    uri = "models:/away@staging"
+    store = f"sqlite:///{(project / '.mlops' / 'mlflow.db').as_posix()}"
+    assert promoted.elsewhere_env() == {"MLFLOW_TRACKING_URI": store}
+    recipe = f'export MLFLOW_TRACKING_URI={store}, then mlflow.pyfunc.load_model("{uri}")'
+    assert promoted.summary().splitlines()[-1] == (
+        f'load with mlops.load_model("{uri}"); elsewhere: {recipe}'
+    )
+    page = promoted._repr_html_()
+    assert f"<code>mlops.load_model(&quot;{uri}&quot;)</code>" in page  # escaped, inert
+    assert f"elsewhere</th><td><code>export MLFLOW_TRACKING_URI={store}, then" in page
+    rows = tmp_path / "rows.csv"
+    X.head(25).to_csv(rows, index=False)
+    expected = model.predict(X.head(25)).tolist()
+
+    def predicted(load: str, cwd: Path, env: dict[str, str]) -> list:
+        done = subprocess.run(
+            [sys.executable, "-c", LOAD_AND_PREDICT.format(load=load), str(rows)],
+            cwd=cwd, env={**kernel_env(), **env}, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    inside = project / "notebooks"
+    inside.mkdir()
+    load = f"import jupyter_mlops as mlops\nmodel = mlops.load_model({uri!r})"
+    assert predicted(load, inside, {}) == expected
+    assert list(inside.iterdir()) == [] and not (project / "mlflow.db").exists()
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    load = f"import mlflow.pyfunc\nmodel = mlflow.pyfunc.load_model({uri!r})"
+    assert predicted(load, outside, promoted.elsewhere_env()) == expected
+    assert list(outside.iterdir()) == []

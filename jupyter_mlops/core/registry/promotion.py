@@ -7,11 +7,13 @@ Kept apart from the steps (``package``, ``verify``, ``register``) so that each c
 
 from __future__ import annotations
 
+import shlex
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import MlopsError
+from ..redact import redact_url
 
 EXAMPLE_ROWS = 5  # rows of the input example, and of the dry-run predict before any run
 
@@ -38,6 +40,8 @@ class Promotion:
     candidate_run_id: str | None = None  # the child run that recorded this model's fit
     held_alias: str | None = None  # asked for, not moved (a sweep point, a reproduction...)
     held_by: str | None = None  # "retrain" in a retrain's re-run, whose gate moves the alias
+    tracking_uri: str = ""  # the project's store, for loading the version outside the project
+    registry_uri: str = ""
 
     @property
     def held_note(self) -> str | None:
@@ -63,6 +67,21 @@ class Promotion:
             return f"models:/{self.name}@{self.alias}"
         return f"models:/{self.name}/{self.version}"
 
+    def elsewhere_env(self) -> dict[str, str]:
+        """The environment that points MLflow at the store this version is in (credentials
+        left out: they go in MLflow's own variables), so ``mlflow.pyfunc.load_model(uri)``
+        finds it outside the project; without it MLflow looks in ``./mlflow.db``."""
+        env = {"MLFLOW_TRACKING_URI": redact_url(self.tracking_uri) or ""}
+        if self.registry_uri and self.registry_uri != self.tracking_uri:
+            env["MLFLOW_REGISTRY_URI"] = redact_url(self.registry_uri) or ""
+        return env
+
+    @property
+    def load_elsewhere(self) -> str:
+        """One line: how to load this version where jupyter-mlops is not the one looking."""
+        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.elsewhere_env().items())
+        return f'export {env}, then mlflow.pyfunc.load_model("{self.uri}")'
+
     def __getattr__(self, key: str) -> Any:
         if key.startswith("_") or key == "model_version":
             raise AttributeError(key)
@@ -82,6 +101,7 @@ class Promotion:
             "code_files": self.code_files,
             "seconds": round(self.seconds, 3),
             "candidate_run_id": self.candidate_run_id,
+            "load_elsewhere": self.load_elsewhere,
         }
 
     def summary(self) -> str:
@@ -92,7 +112,10 @@ class Promotion:
             else "loaded in a fresh process (no X given: predictions not compared)"
         )
         text = f"{self.uri} (version {self.version}): {checked}"
-        return f"{text}\n{self.held_note}" if self.held_note else text
+        if self.held_note:
+            text += f"\n{self.held_note}"
+        loading = f'load with mlops.load_model("{self.uri}"); elsewhere: {self.load_elsewhere}'
+        return f"{text}\n{loading}"
 
     def __repr__(self) -> str:
         return f"Registered {self.summary()}"

@@ -100,6 +100,8 @@ def register(
         code_files=package.code_files,
         candidate_run_id=candidate_run_id,
         held_alias=held,
+        tracking_uri=run.settings.tracking_uri,
+        registry_uri=run.settings.registry_uri,
     )
 
 
