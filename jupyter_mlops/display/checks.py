@@ -1,4 +1,5 @@
-"""The assumption checks as one self-contained table: verdict, statistic, p-value, meaning."""
+"""The assumption checks as one self-contained table: per check, its verdict, statistic, p-value
+and threshold on one row, and what it means on a full-width row under them."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ _VERDICT_CSS = (
     ".mlops-checks .v-pass{background:var(--jp-success-color1,#388e3c)}"
     ".mlops-checks .v-warn{background:var(--jp-warn-color1,#f57c00)}"
     ".mlops-checks .v-fail{background:var(--jp-error-color1,#d32f2f)}"
-    ".mlops-checks td.msg{text-align:left;max-width:520px}"
-    ".mlops-checks td.cols{text-align:left;max-width:200px;word-break:break-word}</style>"
+    ".mlops-checks td.msg{text-align:left;overflow-wrap:anywhere;padding-bottom:6px}"
+    ".mlops-checks tr.fig td,.mlops-checks tr.fig th{border-bottom:none;padding-top:6px}"
+    ".mlops-checks td.cols{text-align:left;max-width:240px;overflow-wrap:anywhere}</style>"
 )
 
 
@@ -94,13 +96,14 @@ def _row(check: dict[str, Any]) -> str:
     p = check["p_value"]
     threshold = check["threshold"]
     limit = DASH if threshold is None else ("p &lt; " if p is not None else "") + num(threshold)
+    # the figures on one row, what they mean on a full-width row under them
     return (
-        f"<tr><td><span class='v v-{esc(verdict)}'>{esc(verdict)}</span></td>"
+        f"<tr class='fig'><td><span class='v v-{esc(verdict)}'>{esc(verdict)}</span></td>"
         f"<th>{esc(check['id'])}</th>"
         f"<td class='cols'>{esc(_named(check))}</td>"
         f"<td class='cols'>{esc(check['test'])}</td>"
-        f"<td>{num(check['statistic'])}</td><td>{num(p)}</td><td>{limit}</td>"
-        f"<td class='msg'>{esc(check['message'])}</td></tr>"
+        f"<td>{num(check['statistic'])}</td><td>{num(p)}</td><td>{limit}</td></tr>"
+        f"<tr><td></td><td colspan='6' class='msg'>{esc(check['message'])}</td></tr>"
     )
 
 
@@ -115,7 +118,7 @@ def _named(check: dict[str, Any]) -> str:
 def render_html(report: dict[str, Any]) -> str:
     head = (
         "<tr><th>verdict</th><th>check</th><th>columns</th><th>test</th><th>statistic</th>"
-        "<th>p-value</th><th>threshold</th><th>what it means</th></tr>"
+        "<th>p-value</th><th>threshold</th></tr>"
     )
     body = "".join(_row(c) for c in report["checks"])
     skipped = "".join(

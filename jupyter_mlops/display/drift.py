@@ -22,6 +22,7 @@ LABELS = {
     "stable": "stable",
 }
 TESTS = {"ks": "KS", "chi2": "chi-square", "ks+chi2": "KS + binned chi-square"}
+SHORT_TESTS = {"ks": "KS", "chi2": "χ²", "ks+chi2": "KS + binned χ²"}  # in the tables
 
 _CSS = (
     "<style>.mlops-drift .v{display:inline-block;min-width:44px;text-align:center;"
@@ -37,7 +38,11 @@ _CSS = (
     ".mlops-drift .psi .fill{height:100%}"
     ".mlops-drift .psi i{position:absolute;top:-2px;bottom:-2px;width:1px;"
     "background:var(--jp-ui-font-color2,#616161)}"
-    ".mlops-drift td.msg{text-align:left;max-width:520px}"
+    ".mlops-drift th.name{min-width:8em}"
+    ".mlops-drift td.t{white-space:nowrap}"
+    ".mlops-drift td.msg{text-align:left;overflow-wrap:anywhere;padding-bottom:6px}"
+    ".mlops-drift table.cols tr.fig td,.mlops-drift table.cols tr.fig th{border-bottom:none;"
+    "padding-top:6px}"
     ".mlops-drift summary{cursor:pointer;color:var(--jp-ui-font-color2,#616161);font-size:12px}"
     "</style>"
 )
@@ -45,6 +50,12 @@ _CSS = (
 
 def _badge(verdict: str) -> str:
     return f"<span class='v v-{esc(verdict)}'>{esc(LABELS.get(verdict, verdict))}</span>"
+
+
+def _test(r: dict[str, Any]) -> str:
+    """The test's short name (χ² for chi-square), its full name as the cell's tooltip."""
+    name = r.get("test")
+    return f"<span title='{esc(TESTS.get(name, DASH))}'>{esc(SHORT_TESTS.get(name, DASH))}</span>"
 
 
 def _psi_bar(value: float | None, verdict: str) -> str:
@@ -75,21 +86,62 @@ def _shares(bins: dict[str, list] | None) -> str:
 
 
 def _row(column: str, r: dict[str, Any]) -> str:
+    """A column with its evidence: the figures on one row, what changed on a full-width row
+    under them (with the shares per bin folded), so the prose never squeezes the figures."""
     verdict = r.get("verdict", "skipped")
-    test = TESTS.get(r.get("test"), DASH)
     return (
-        f"<tr><td>{_badge(verdict)}</td><th>{esc(column)}</th><td>{esc(r.get('kind', DASH))}</td>"
-        f"<td>{esc(test)}</td><td>{num(r.get('statistic'))}</td><td>{num(r.get('p_value'))}</td>"
+        f"<tr class='fig'><td>{_badge(verdict)}</td><th class='name'>{esc(column)}</th>"
+        f"<td>{esc(r.get('kind', DASH))}</td><td class='t'>{_test(r)}</td>"
+        f"<td>{num(r.get('statistic'))}</td><td>{num(r.get('p_value'))}</td>"
         f"<td>{num(r.get('p_value_adjusted'))}</td><td>{num(r.get('psi'))}</td>"
-        f"<td>{_psi_bar(r.get('psi'), verdict)}</td>"
-        f"<td class='msg'>{esc(r.get('message', ''))}{_shares(r.get('bins'))}</td></tr>"
+        f"<td>{_psi_bar(r.get('psi'), verdict)}</td></tr>"
+        f"<tr class='why'><td></td><td colspan='8' class='msg'>{esc(r.get('message', ''))}"
+        f"{_shares(r.get('bins'))}</td></tr>"
     )
 
 
 HEAD = (
     "<tr><th>verdict</th><th>column</th><th>kind</th><th>test</th><th>statistic</th>"
-    "<th>p-value</th><th>adjusted p</th><th>PSI</th><th></th><th>what changed</th></tr>"
+    "<th>p-value</th><th>adjusted p</th><th>PSI</th><th></th></tr>"
 )
+
+
+def _stable_row(column: str, r: dict[str, Any]) -> str:
+    """A stable column on one line: its figures and verdict; the sentence is in the JSON."""
+    return (
+        f"<tr><th class='name'>{esc(column)}</th><td>{esc(r.get('kind', DASH))}</td>"
+        f"<td class='t'>{_test(r)}</td><td>{num(r.get('statistic'))}</td>"
+        f"<td>{num(r.get('p_value_adjusted'))}</td><td>{num(r.get('psi'))}</td>"
+        f"<td>{_psi_bar(r.get('psi'), 'stable')}</td><td>{_badge('stable')}</td></tr>"
+    )
+
+
+STABLE_HEAD = (
+    "<tr><th>column</th><th>kind</th><th>test</th><th>statistic</th><th>adjusted p</th>"
+    "<th>PSI</th><th></th><th>verdict</th></tr>"
+)
+
+
+def _tables(report: dict[str, Any]) -> str:
+    """The columns that moved (or could not be judged), worst first, each with its evidence;
+    then the stable ones folded into one compact table."""
+    columns = sorted(
+        report["columns"].items(), key=lambda kv: (ORDER[kv[1]["verdict"]], -(kv[1]["psi"] or 0))
+    )
+    if not columns:
+        return "<p>No columns were compared.</p>"
+    moved = [(c, r) for c, r in columns if r["verdict"] != "stable"]
+    stable = [(c, r) for c, r in columns if r["verdict"] == "stable"]
+    parts = []
+    if moved:
+        parts.append(f"<table class='cols'>{HEAD}{''.join(_row(c, r) for c, r in moved)}</table>")
+    if stable:
+        rows = "".join(_stable_row(c, r) for c, r in stable)
+        parts.append(
+            f"<h4 style='margin-top:12px'>Stable ({len(stable)}): no significant difference "
+            f"at the adjusted alpha</h4><table class='stable'>{STABLE_HEAD}{rows}</table>"
+        )
+    return "".join(parts)
 
 
 def _summary(report: dict[str, Any]) -> str:
@@ -109,7 +161,7 @@ def _target(report: dict[str, Any]) -> str:
     target = report.get("target")
     if not target:
         return ""
-    table = f"<table>{HEAD}{_row(target['column'], target)}</table>"
+    table = f"<table class='cols'>{HEAD}{_row(target['column'], target)}</table>"
     return (
         "<h4 style='margin-top:12px'>Target (label drift, not counted above)</h4>"
         f"{table if target.get('verdict') != 'skipped' else esc(target['message'])}"
@@ -133,13 +185,10 @@ def _notes(report: dict[str, Any]) -> str:
 
 
 def render_html(report: dict[str, Any]) -> str:
-    """The report as one fragment: summary, the column table, the target, notes."""
-    columns = sorted(
-        report["columns"].items(), key=lambda kv: (ORDER[kv[1]["verdict"]], -(kv[1]["psi"] or 0))
-    )
-    body = "".join(_row(c, r) for c, r in columns)
-    table = f"<table>{HEAD}{body}</table>" if columns else "<p>No columns were compared.</p>"
-    return single(_CSS + _summary(report) + table + _target(report) + _notes(report), "drift")
+    """The report as one fragment: summary, the moved columns with their evidence, the stable
+    ones in one compact table, the target, notes."""
+    body = _summary(report) + _tables(report) + _target(report) + _notes(report)
+    return single(_CSS + body, "drift")
 
 
 def render_document(report: dict[str, Any]) -> str:

@@ -15,8 +15,10 @@ from .html import widget as html_widget
 
 MAX_MATRIX = 30  # columns shown in a correlation heatmap
 PRINT_VALUES = 12  # print the coefficients in heatmaps up to this many columns
+SHORT_NAME = 6  # longer column names are numbered in a heatmap's header row
 MAX_CARDS = 200  # beyond this many columns: cards for the columns with warnings, then a table
 MAX_PAIRS = 50  # strongest pairs listed per measure on a wide frame
+STATS = ("mean", "std", "skew", "min", "median", "max", "p25", "p75", "zeros")  # on a card
 
 
 # -- sections --------------------------------------------------------------------------------
@@ -70,13 +72,10 @@ def _column_card(name: str, s: dict[str, Any]) -> str:
         body = f"<div class='muted'>not countable: cells hold {esc(types or 'unknown')}</div>"
         return f"<div class='card'>{head}{body}</div>"
     if s["kind"] == "numeric":
-        keys = (("mean", "std", "skew"), ("min", "median", "max"), ("p25", "p75", "zeros"))
-        grid = "".join(
-            "<tr>" + "".join(f"<th>{k}</th><td>{num(s.get(k))}</td>" for k in row) + "</tr>"
-            for row in keys
-        )
+        # name and value pairs that wrap onto as many rows as the card needs: never clipped
+        pairs = "".join(f"<div><dt>{k}</dt><dd>{num(s.get(k))}</dd></div>" for k in STATS)
         chart = histogram_svg(s["histogram"])
-        return f"<div class='card'>{head}<table>{grid}</table>{chart}</div>"
+        return f"<div class='card'>{head}<dl class='stats'>{pairs}</dl>{chart}</div>"
     body = ""
     if s["kind"] == "datetime" and s.get("histogram"):
         body += f"<div class='muted'>{esc(s.get('min'))} to {esc(s.get('max'))}</div>"
@@ -144,9 +143,15 @@ def _heatmap(matrix: dict[str, dict[str, float | None]], title: str) -> str:
             "strongest correlations</p>"
         )
     printed = len(names) <= PRINT_VALUES
-    head = "".join(f"<th title='{esc(n)}'>{esc(n[:10])}</th>" for n in names)
+    # short names head their columns; otherwise the columns are numbered like the rows, so a
+    # 30-column matrix fits a notebook's output (each header's title holds the full name)
+    numbered = not printed or any(len(n) > SHORT_NAME for n in names)
+    head = "".join(
+        f"<th title='{esc(n)}'>{i if numbered else esc(n)}</th>"
+        for i, n in enumerate(names, start=1)
+    )
     rows = []
-    for a in names:
+    for i, a in enumerate(names, start=1):
         cells = []
         for b in names:
             v = matrix[a].get(b)
@@ -159,8 +164,10 @@ def _heatmap(matrix: dict[str, dict[str, float | None]], title: str) -> str:
                 f"<td style='background:rgba({colour},{abs(v) * 0.8:.2f})' "
                 f"title='{esc(a)} / {esc(b)}: {v:.3f}'>{text}</td>"
             )
-        rows.append(f"<tr><th>{esc(a)}</th>{''.join(cells)}</tr>")
-    table = f"<table class='heat'><tr><th></th>{head}</tr>{''.join(rows)}</table>"
+        label = f"{i}&nbsp;{esc(a)}" if numbered else esc(a)
+        rows.append(f"<tr><th class='name'>{label}</th>{''.join(cells)}</tr>")
+    cls = "heat" if printed else "heat dense"
+    table = f"<table class='{cls}'><tr><th></th>{head}</tr>{''.join(rows)}</table>"
     return f"<h4>{esc(title)}</h4>{note}{table}"
 
 

@@ -31,9 +31,18 @@ background:var(--jp-layout-color1,#fff);overflow-x:auto}
 .mlops-report td,.mlops-report th{padding:2px 8px;text-align:right;
 border-bottom:1px solid var(--jp-border-color3,#eee)}
 .mlops-report th{text-align:left;font-weight:600}
-.mlops-report .cards{display:flex;flex-wrap:wrap;gap:10px}
+.mlops-report .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));
+gap:10px}
 .mlops-report .card{border:1px solid var(--jp-border-color2,#ddd);border-radius:4px;padding:8px;
-width:300px}
+min-width:0}
+.mlops-report dl.stats{display:grid;grid-template-columns:repeat(auto-fill,minmax(104px,1fr));
+gap:0 14px;margin:4px 0 6px}
+.mlops-report dl.stats div{display:flex;flex-wrap:wrap;justify-content:space-between;gap:0 6px;
+border-bottom:1px solid var(--jp-border-color3,#eee);padding:1px 0}
+.mlops-report dl.stats dt{font-weight:600}
+.mlops-report dl.stats dd{margin:0;font-variant-numeric:tabular-nums}
+.mlops-report th.name{max-width:200px;overflow-wrap:anywhere}
+.mlops-report .chart{max-width:100%}
 .mlops-report .badge{display:inline-block;border-radius:3px;padding:0 5px;font-size:11px;
 background:var(--jp-brand-color1,#1976d2);color:#fff;margin-left:4px}
 .mlops-report .warn{background:var(--jp-warn-color1,#f57c00)}
@@ -41,6 +50,10 @@ background:var(--jp-brand-color1,#1976d2);color:#fff;margin-left:4px}
 .mlops-report .bar{height:12px;background:var(--jp-brand-color1,#1976d2);opacity:.75}
 .mlops-report .neg{background:var(--jp-error-color1,#d32f2f)}
 .mlops-report .heat td{text-align:center;min-width:34px;font-size:11px}
+.mlops-report .heat th{text-align:center;font-size:11px}
+.mlops-report .heat th.name{text-align:left}
+.mlops-report .heat.dense td{min-width:0;width:16px;height:16px;padding:0}
+.mlops-report .heat.dense th{padding:0 2px}
 .mlops-report svg{display:block;color:var(--jp-brand-color1,#1976d2)}
 .mlops-report ul{margin:0;padding-left:18px}
 .mlops-report li{margin:3px 0}
@@ -103,15 +116,17 @@ def histogram_svg(hist: dict[str, list], width: int = 280, height: int = 70) -> 
             f"<title>{esc(label)}</title></rect>"
         )
     axis = f"<line x1='0' y1='{height}' x2='{width}' y2='{height}' stroke='currentColor'/>"
+    # as wide as its box up to ``width`` px: a narrow card shrinks the chart, never clips it
     svg = (
-        f"<svg width='{width}' height='{height + 1}' viewBox='0 0 {width} {height + 1}' "
-        f"role='img' aria-label='histogram'>{''.join(rects)}{axis}</svg>"
+        f"<svg width='100%' height='{height + 1}' viewBox='0 0 {width} {height + 1}' "
+        f"preserveAspectRatio='none' role='img' aria-label='histogram'>{''.join(rects)}{axis}"
+        "</svg>"
     )
     ends = (
-        f"<div class='muted' style='display:flex;justify-content:space-between;width:{width}px'>"
+        "<div class='muted' style='display:flex;justify-content:space-between;gap:8px'>"
         f"<span>{num(edges[0])}</span><span>{num(edges[-1])}</span></div>"
     )
-    return svg + ends
+    return f"<div class='chart' style='width:{width}px'>{svg}{ends}</div>"
 
 
 def bars(items: list[tuple[Any, float]], total: float | None = None, signed: bool = False) -> str:
@@ -124,11 +139,11 @@ def bars(items: list[tuple[Any, float]], total: float | None = None, signed: boo
         width = min(abs(value) / scale * 100, 100) if value is not None else 0
         cls = "bar neg" if signed and value is not None and value < 0 else "bar"
         rows.append(
-            f"<tr><th style='max-width:180px;overflow:hidden;text-overflow:ellipsis'>"
-            f"{esc(label)}</th><td style='width:160px'><div class='{cls}' "
-            f"style='width:{width:.1f}%'></div></td><td>{num(value)}</td></tr>"
+            f"<tr><th class='name' style='min-width:8em'>{esc(label)}</th>"
+            f"<td style='width:160px;min-width:48px'>"
+            f"<div class='{cls}' style='width:{width:.1f}%'></div></td><td>{num(value)}</td></tr>"
         )
-    return f"<table>{''.join(rows)}</table>"
+    return f"<table style='max-width:100%'>{''.join(rows)}</table>"
 
 
 def tabs(parts: list[tuple[str, str]], kind: str) -> str:

@@ -22,7 +22,8 @@ _CSS = (
     ".mlops-monitor .v-stable{background:var(--jp-success-color1,#388e3c)}"
     ".mlops-monitor .v-inconclusive{background:var(--jp-ui-font-color3,#9e9e9e)}"
     ".mlops-monitor .v-empty{background:var(--jp-ui-font-color2,#757575)}"
-    ".mlops-monitor td.cols{text-align:left;max-width:420px;word-break:break-all}</style>"
+    ".mlops-monitor td.cols{text-align:left;max-width:420px;word-break:break-all}"
+    ".mlops-monitor td.ts{white-space:nowrap}</style>"
 )
 
 
@@ -83,7 +84,8 @@ def _badge(verdict: str) -> str:
 def _window_row(w: dict[str, Any]) -> str:
     drifted = esc(", ".join(w["drifted"])) if w["drifted"] else ""
     return (
-        f"<tr><td>{esc(w['start'])}</td><td>{esc(w['end'])}</td><td>{num(w['rows'])}</td>"
+        f"<tr><td class='ts'>{esc(w['start'])}</td><td class='ts'>{esc(w['end'])}</td>"
+        f"<td>{num(w['rows'])}</td>"
         f"<td>{_badge(w['verdict'])}</td><td class='cols'>{drifted}</td>"
         f"<td>{('yes' if w['prediction_drifted'] else 'no') if w['rows'] else ''}</td>"
         f"<td>{pct(w['violation_rate']) if w['rows'] else ''}</td></tr>"

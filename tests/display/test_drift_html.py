@@ -50,8 +50,13 @@ def test_html_is_self_contained_balanced_and_escaped() -> None:
     text = " ".join(checker.text)
     assert "2 of 3 columns drifted" in text and "label drift" in text
     assert "when not compared" in text
-    for column in report["columns"].values():
-        assert column["message"] in text
+    # the columns that moved carry their sentence; the stable ones are one line each in the
+    # compact table after them, with their figures and verdict but not the sentence
+    for column, r in report["columns"].items():
+        assert (r["message"] in text) == (r["verdict"] != "stable"), column
+    stable = page.split("<table class='stable'>", 1)[1].split("</table>", 1)[0]
+    assert "<th class='name'>steady</th>" in stable and "v v-stable" in stable
+    assert "v v-major" not in stable and "shares per bin" not in stable
 
 
 def test_worst_columns_come_first_and_bars_scale() -> None:
