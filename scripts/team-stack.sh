@@ -11,8 +11,10 @@
 # Ports come from PG_PORT, S3_PORT and MLFLOW_PORT (free ones when unset); MLFLOW_WORKERS
 # (default 1) sets the server's uvicorn workers; MLFLOW_AUTH_CACHE_TTL (default 0, MLflow's
 # own: off) the seconds the server remembers a checked password (each check is a scrypt hash);
-# PYTHON names the venv's interpreter (default: .venv/bin/python). The passwords below are for a throwaway stack on loopback: a real one takes
-# them from a secret store, and never from [tool.jupyter-mlops].
+# MLFLOW_SERVER_ENABLE_JOB_EXECUTION (default false here) MLflow's job runner, seven more
+# processes for its GenAI jobs that nothing of ours uses; PYTHON names the venv's interpreter
+# (default: .venv/bin/python). The passwords below are for a throwaway stack on loopback: a real
+# one takes them from a secret store, and never from [tool.jupyter-mlops].
 set -euo pipefail
 
 cmd=${1:-}
@@ -101,6 +103,7 @@ EOF
         MLFLOW_FLASK_SERVER_SECRET_KEY=$SERVER_SECRET \
         MLFLOW_S3_ENDPOINT_URL=$s3 AWS_ACCESS_KEY_ID=$S3_KEY AWS_SECRET_ACCESS_KEY=$S3_KEY \
         AWS_DEFAULT_REGION=us-east-1 \
+        MLFLOW_SERVER_ENABLE_JOB_EXECUTION=${MLFLOW_SERVER_ENABLE_JOB_EXECUTION:-false} \
         nohup "$BIN/mlflow" server --app-name basic-auth \
         --backend-store-uri "$db/mlflow" --artifacts-destination s3://mlops-artifacts \
         --host 127.0.0.1 --port "$MLFLOW_PORT" --workers "${MLFLOW_WORKERS:-1}" \

@@ -14,13 +14,17 @@ cd "$(dirname "$0")/.."
 
 OLDEST=3.10
 NEWEST=3.13
-# promotion: capturing the notebook code (bytecode differs between Pythons), the requirements,
-# the package verified in a fresh process and registered; and the records of the fits promoted
-# (autologging wraps scikit-learn's classes, whose versions differ between Pythons)
+# promotion: capturing the notebook code (bytecode differs between Pythons), the requirements
+# (importlib.metadata differs), the package verified in a fresh process, registered and loaded
+# by alias, with the column types whose handling moved between pandas versions; and the records
+# of the fits promoted (autologging wraps scikit-learn's classes, whose versions differ between
+# Pythons). The rest of test_promote.py (arguments, aliases held, a server) is the same code on
+# any Python and runs in the main suite; here it cost 100 s on each.
 PROMOTION_TESTS=(
     tests/core/test_capture.py
     tests/core/test_requirements.py
-    tests/core/test_promote.py
+    tests/core/test_promote.py::test_promoted_pipeline_with_notebook_code_loads_by_alias_elsewhere
+    tests/core/test_promote.py::test_categorical_nullable_int_datetime_and_bool_columns_promote_and_serve
     tests/core/test_autolog.py
 )
 
