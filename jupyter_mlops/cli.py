@@ -134,7 +134,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
     if settings.sqlite_path is None:
         print(f"The tracking store is {redact_url(settings.tracking_uri)}: open its own UI there.")
         return 0
-    ui = ui_server.prepare(settings, host=args.host, port=args.port)
+    try:
+        ui = ui_server.prepare(settings, host=args.host, port=args.port)
+    except KeyboardInterrupt:  # Ctrl-C while a new store is made: nothing started yet
+        return 130
 
     def say_ready(ui: ui_server.UiServer) -> None:
         print(f"MLflow UI for {settings.root} at {ui.url} (Ctrl-C stops it)", flush=True)
