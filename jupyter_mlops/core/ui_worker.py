@@ -60,9 +60,11 @@ def main(argv: list[str]) -> int:
 
     os.environ.update(environment(tracking_uri, registry_uri, artifact_uri))
     from mlflow.server.handlers import initialize_backend_stores
+    from mlflow.tracing.trace_rollup_service import validate_sql_trace_rollup_startup
 
-    try:
+    try:  # as `mlflow server` does before it starts uvicorn
         initialize_backend_stores(tracking_uri, registry_uri, artifact_uri)
+        validate_sql_trace_rollup_startup(tracking_uri)
     except Exception as exc:  # MLflow's reason, whatever its class, as one line for the parent
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"the store cannot be opened: {reason}", file=sys.stderr, flush=True)

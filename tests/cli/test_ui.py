@@ -77,7 +77,10 @@ def wait_gone(procs: list[psutil.Process], port: int) -> list[psutil.Process]:
 def test_ui_answers_on_the_experiments_page_with_one_process_and_stops_whole_on_sigterm(
     project: Path, client
 ):
-    client.create_experiment("visible-in-the-ui")  # the store exists: the UI must read this one
+    # the store exists: the UI must read this one, and the run's artifact from its folder
+    experiment = client.create_experiment("visible-in-the-ui")
+    run = client.create_run(experiment)
+    client.log_text(run.info.run_id, "recorded\n", "notes/what.txt")
     port = free_port()
     proc = start_cli("ui", "--port", str(port), cwd=project)
     try:
@@ -93,6 +96,10 @@ def test_ui_answers_on_the_experiments_page_with_one_process_and_stops_whole_on_
         )
         names = {e["name"] for e in json.loads(body)["experiments"]}
         assert "visible-in-the-ui" in names
+        status, body = get(
+            f"http://127.0.0.1:{port}/get-artifact?path=notes/what.txt&run_uuid={run.info.run_id}"
+        )
+        assert (status, body) == (200, b"recorded\n")
 
         procs = tree(proc.pid)
         commands = [" ".join(p.cmdline()) for p in procs]
