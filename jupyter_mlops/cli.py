@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from collections.abc import Sequence
 
@@ -126,34 +125,27 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    """The MLflow UI over the project's sqlite store: its URL once it answers, until a signal."""
     from .config import resolve_settings
-    from .core import store
+    from .core import ui_server
     from .core.redact import redact_url
 
     settings = resolve_settings()
-    if not settings.tracking_uri.startswith("sqlite:"):
-        print(f"The tracking store is {redact_url(settings.tracking_uri)}: open it there.")
+    if settings.sqlite_path is None:
+        print(f"The tracking store is {redact_url(settings.tracking_uri)}: open its own UI there.")
         return 0
-    store.prepare(settings)
-    command = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "ui",
-        "--backend-store-uri",
-        settings.tracking_uri,
-        "--default-artifact-root",
-        settings.artifact_root.as_uri(),
-        "--host",
-        args.host,
-        "--port",
-        str(args.port),
-    ]
-    print(f"MLflow UI for {settings.root} at http://{args.host}:{args.port} (Ctrl-C stops it)")
     try:
-        return subprocess.call(command)
-    except KeyboardInterrupt:
+        ui = ui_server.prepare(settings, host=args.host, port=args.port)
+    except KeyboardInterrupt:  # Ctrl-C while a new store is made: nothing started yet
         return 130
+
+    def say_ready(ui: ui_server.UiServer) -> None:
+        print(f"MLflow UI for {settings.root} at {ui.url} (Ctrl-C stops it)", flush=True)
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    return ui_server.run(ui, on_ready=say_ready, on_output=say)
 
 
 def _skip_iri_grammars() -> None:
@@ -326,9 +318,11 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="store, experiment, active run, DVC state")
     status.set_defaults(func=cmd_status)
 
-    ui = sub.add_parser("ui", help="the MLflow UI over the project's store")
-    ui.add_argument("--port", type=int, default=5000)
-    ui.add_argument("--host", default="127.0.0.1")
+    ui = sub.add_parser(
+        "ui", help="the MLflow UI over the project's store, on its experiments page"
+    )
+    ui.add_argument("--port", type=int, default=5000, help="default 5000")
+    ui.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
     ui.set_defaults(func=cmd_ui)
     cli_serve.add_parser(sub)
     cli_score.add_parser(sub)

@@ -16,11 +16,9 @@ inference log writes its last batch; on Linux the child is also told to stop if 
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...errors import MlopsError
+from ..processes import check_port, stop_with_parent
 from . import target as targets
 
 if TYPE_CHECKING:
@@ -95,39 +94,12 @@ def prepare(
     location (writable; a writer that died earlier is reported now)."""
     if workers < 1:
         raise MlopsError(f"--workers must be 1 or more, not {workers}")
-    if not 0 < port < 65536:
-        raise MlopsError(f"--port must be between 1 and 65535, not {port}")
     check_port(host, port)
     target = targets.resolve(uri, settings)
     location = settings.inference_log_location if log else None
     if location is not None:
         check_log(location, target)
     return Serving(target=target, host=host, port=port, workers=workers, log_location=location)
-
-
-def check_port(host: str, port: int) -> None:
-    """Bind the address once, as uvicorn will: in use, or a host this machine is not, is one
-    line now rather than uvicorn's traceback after the model has loaded."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise MlopsError(
-            f"--host {host!r} is not an address of this machine ({exc.strerror})"
-        ) from None
-    family, _, _, _, address = infos[0]
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise MlopsError(
-                    f"port {port} on {host} is in use: stop what listens there or pick another "
-                    "with --port"
-                ) from None
-            raise MlopsError(
-                f"cannot listen on {host}:{port} ({exc.strerror}): pick another --host or --port"
-            ) from None
 
 
 def check_log(location: str, target: targets.Target) -> None:
@@ -163,7 +135,7 @@ def run(
         serving.command(),
         env=serving.environment(settings),
         start_new_session=True,  # Ctrl-C in the terminal reaches uvicorn once: through us
-        preexec_fn=_stop_with_parent if sys.platform.startswith("linux") else None,
+        preexec_fn=stop_with_parent if sys.platform.startswith("linux") else None,
     )
     stopping: list[int] = []
 
@@ -200,15 +172,6 @@ def _wait_ready(serving: Serving, child: subprocess.Popen) -> bool:
             pass
         time.sleep(0.2)
     return False
-
-
-def _stop_with_parent() -> None:
-    """In the child before exec (Linux): SIGTERM when the parent dies, even by SIGKILL."""
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    with_libc = ctypes.CDLL(None, use_errno=True)
-    with_libc.prctl(pr_set_pdeathsig, int(signal.SIGTERM))
 
 
 def _remove_download(folder: Path) -> None:
