@@ -326,6 +326,8 @@ SLOW_FIRST = (
     "tests/cli/test_retrain_server.py",
     "tests/core/test_server_down.py",
     "tests/core/test_reliability.py",
+    "tests/cli/test_ui.py",
+    "tests/ui/test_report_overflow.py",
 )
 
 
