@@ -127,6 +127,8 @@ class RunsHandler(MlopsHandler):
             self.get_query_argument("experiment_id", None),
             self.get_query_argument("max_results", None),
             self.get_query_argument("page_token", None),
+            self.get_query_argument("filter", None),
+            self.get_query_arguments("order_by"),
         )
 
 

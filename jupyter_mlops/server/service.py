@@ -71,9 +71,13 @@ def as_api_error(exc: BaseException) -> ApiError | None:
     from ..core.data.operations import OutsideRootError
     from ..core.identity import CredentialsRefusedError, ServerUnreachableError
     from ..core.permissions import PermissionDeniedError
+    from ..core.run_search import BadSearch
 
     if isinstance(exc, ApiError):
         return exc
+    for kind, status, code in ((BadSearch, 400, "bad_filter"),):
+        if isinstance(exc, kind):
+            return ApiError(status, code, str(exc))
     if isinstance(exc, OutsideRootError):
         return ApiError(400, "outside_root", str(exc))
     if isinstance(exc, ConfigError):
@@ -192,16 +196,23 @@ class MlopsService:
         experiment_id: str | None,
         max_results: str | int | None = None,
         page_token: str | None = None,
+        filter: str | None = None,
+        order_by: list[str] | None = None,
     ) -> dict[str, Any]:
-        """One page of an experiment's runs, newest first, and the token of the next page."""
-        from ..core import runs
+        """One page of an experiment's runs matching ``filter`` (MLflow's search syntax, or
+        words of a run's name: ``core.run_search``) in ``order_by`` (MLflow's clauses; newest
+        first by default), and the token of the next page."""
+        from ..core import run_search, runs
 
         experiment_id = check_experiment_id(experiment_id)
         size = check_max_results(max_results)
         if page_token is not None and (not page_token or len(page_token) > MAX_TOKEN):
             raise ApiError(400, "bad_parameter", "page_token is not a token this API gave out")
+        found, order = run_search.search_filter(filter), run_search.order_by(order_by)
         try:
-            rows, token = runs.run_page(self.client(), experiment_id, size, page_token)
+            rows, token = runs.run_page(
+                self.client(), experiment_id, size, page_token, found, order
+            )
         except runs.BadPageToken as exc:
             raise ApiError(400, "bad_parameter", str(exc)) from None
         return {"runs": rows, "next_page_token": token}
