@@ -238,21 +238,32 @@ class BadPageToken(MlopsError):
         super().__init__("page_token is not a token this API gave out")
 
 
-def run_detail(client: Any, run_id: str, on_unlisted: Any = None) -> dict[str, Any]:
+def run_detail(
+    client: Any, run_id: str, on_unlisted: Any = None, settings: Any = None
+) -> dict[str, Any]:
     """A run in full: params, latest metrics, every tag, data inputs, top-level artifacts. An
     artifact store that cannot be listed does not hide the run (``artifacts_error`` says so;
-    ``on_unlisted(exc)`` hears of it)."""
+    ``on_unlisted(exc)`` hears of it). With ``settings``, artifacts are listed only where the
+    configured store serves them itself (``run_artifacts``): a shared store's run whose
+    artifacts are on another host is shown without them, and nothing is sent there."""
+    from . import run_artifacts
+
     run = client.get_run(run_id)
     row = run_row(run, all_tags=True)
     row["lifecycle_stage"] = run.info.lifecycle_stage
     row["artifact_uri"] = redact_url(run.info.artifact_uri)
     row["inputs"] = _inputs(run)
     try:
-        listed = client.list_artifacts(run_id)
-        row["artifacts"] = [
-            {"path": a.path, "is_dir": a.is_dir, "file_size": a.file_size} for a in listed
-        ]
+        if settings is not None:
+            listed = run_artifacts.list_dir(client, settings, run_id)["artifacts"]
+            found = [(a["path"], a["is_dir"], a["size"]) for a in listed]
+        else:
+            found = [(a.path, a.is_dir, a.file_size) for a in client.list_artifacts(run_id)]
+        row["artifacts"] = [{"path": p, "is_dir": d, "file_size": s} for p, d, s in found]
         row["artifacts_error"] = None
+    except store.ForeignArtifactsError as exc:
+        row["artifacts"] = None
+        row["artifacts_error"] = f"artifacts not listed: {exc}"
     except Exception as exc:
         if on_unlisted is not None:
             on_unlisted(exc)

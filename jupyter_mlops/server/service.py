@@ -71,11 +71,19 @@ def as_api_error(exc: BaseException) -> ApiError | None:
     from ..core.data.operations import OutsideRootError
     from ..core.identity import CredentialsRefusedError, ServerUnreachableError
     from ..core.permissions import PermissionDeniedError
+    from ..core.run_artifacts import ArtifactStoreError, ArtifactTooLarge, BadArtifactPath
     from ..core.run_search import BadSearch
+    from ..core.store import ForeignArtifactsError
 
     if isinstance(exc, ApiError):
         return exc
-    for kind, status, code in ((BadSearch, 400, "bad_filter"),):
+    for kind, status, code in (
+        (BadSearch, 400, "bad_filter"),
+        (BadArtifactPath, 400, "bad_path"),
+        (ArtifactTooLarge, 413, "too_large"),
+        (ForeignArtifactsError, 403, "foreign_artifacts"),  # never followed (run_artifacts)
+        (ArtifactStoreError, 502, "artifact_store_error"),  # the tracking server's, not ours
+    ):
         if isinstance(exc, kind):
             return ApiError(status, code, str(exc))
     if isinstance(exc, OutsideRootError):
@@ -219,7 +227,8 @@ class MlopsService:
 
     @_answers
     def run(self, run_id: str) -> dict[str, Any]:
-        """A run in full: params, latest metrics, every tag, data inputs, top-level artifacts."""
+        """A run in full: params, latest metrics, every tag, data inputs, top-level artifacts
+        (listed only where the configured store serves them itself)."""
         from ..core import runs
 
         run_id = check_run_id(run_id)
@@ -227,7 +236,28 @@ class MlopsService:
         def unlisted(exc: Exception) -> None:  # an unreachable artifact store: the run shows
             log.warning("jupyter-mlops: cannot list artifacts of run %s: %s", run_id, exc)
 
-        return runs.run_detail(self.client(), run_id, on_unlisted=unlisted)
+        settings = self.settings()
+        client = self.client(settings)
+        return runs.run_detail(client, run_id, on_unlisted=unlisted, settings=settings)
+
+    @_answers
+    def artifacts(self, run_id: str, path: str | None = None) -> dict[str, Any]:
+        """One level of a run's artifacts under ``path`` (``core.run_artifacts.list_dir``)."""
+        from ..core import run_artifacts
+
+        run_id = check_run_id(run_id)
+        settings = self.settings()
+        return run_artifacts.list_dir(self.client(settings), settings, run_id, path or "")
+
+    @_answers
+    def artifact(self, run_id: str, path: str) -> Any:
+        """One artifact's bytes, read only inside the run's own artifact root
+        (``core.run_artifacts.read_file``); the handler chooses the answer's headers."""
+        from ..core import run_artifacts
+
+        run_id = check_run_id(run_id)
+        settings = self.settings()
+        return run_artifacts.read_file(self.client(settings), settings, run_id, path)
 
     @_answers
     def metric_history(self, run_id: str, key: str) -> dict[str, Any]:
