@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MlopsError, NotFoundError
-from . import store, tags
+from . import run_search, store, tags
 from .redact import redact_text, redact_url
 from .session import default_experiment, notebook, project_settings, session
 
@@ -34,7 +34,6 @@ KEY_TAGS = (
     tags.REPRODUCE_VERDICT,
     tags.RUNNER,
 )
-_NEWEST_FIRST = ["attributes.start_time DESC"]  # the store breaks ties by run id
 
 
 # -- the notebook's view ---------------------------------------------------------------------
@@ -49,7 +48,8 @@ def runs(
     run recorded (``model``: one child run per autologged fit), metrics.*, params.*.
 
     ``filter`` is MLflow's search syntax (``"metrics.auc > 0.9 and params.solver = 'lbfgs'"``),
-    run by the store, so a team's server answers it without sending every run back."""
+    run by the store, so a team's server answers it without sending every run back; words that
+    are not (``"rf baseline"``) find the runs whose name contains them (``run_search``)."""
     import pandas as pd
 
     from .tracking import reap
@@ -74,24 +74,19 @@ def runs(
 
 
 def _search(client: Any, experiment_id: str, max_results: int, filter: str | None) -> Any:
-    """The newest runs matching ``filter``; a filter the store refuses is one line naming it."""
-    from mlflow.exceptions import MlflowException
-
-    if filter is not None and not isinstance(filter, str):
-        raise MlopsError(f"filter is a search string, not {type(filter).__name__}")
+    """The newest runs matching ``filter`` (``run_search.search_filter``: MLflow's syntax, or
+    words of a run's name); a filter refused is one line naming it."""
+    found = run_search.search_filter(filter)
+    order = list(run_search.NEWEST_FIRST)
     try:
         return client.search_runs(
-            [experiment_id],
-            filter_string=filter or "",
-            max_results=max_results,
-            order_by=_NEWEST_FIRST,
+            [experiment_id], filter_string=found, max_results=max_results, order_by=order
         )
-    except MlflowException as exc:
-        if filter and exc.error_code == "INVALID_PARAMETER_VALUE":
-            reason = (exc.message or str(exc)).strip().splitlines()[0]
-            message = f"filter {filter!r} is not a search MLflow can run: {reason}"
-            raise MlopsError(message) from None
-        raise
+    except Exception as exc:
+        refused = run_search.store_refusal(exc, found, order)
+        if refused is None:
+            raise
+        raise refused from None
 
 
 def _frame(rows: list[dict[str, Any]], pd: Any) -> pd.DataFrame:
@@ -187,30 +182,50 @@ def experiment_rows(client: Any) -> list[dict[str, Any]]:
 
 
 def run_page(
-    client: Any, experiment_id: str, size: int, token: str | None
+    client: Any,
+    experiment_id: str,
+    size: int,
+    token: str | None,
+    filter_string: str = "",
+    order: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of an experiment's runs as rows, newest first, and the next page's token. An
-    unknown experiment is MLflow's not-found error; a token the store cannot read is
-    ``BadPageToken`` (when the first page can be read, the token is what failed).
+    """One page of an experiment's runs as rows and the next page's token: those matching
+    ``filter_string`` in ``order`` (checked by ``run_search`` first; newest first by default).
+    An unknown experiment is MLflow's not-found error; a token the store cannot read is
+    ``BadPageToken`` (when the first page can be read, the token is what failed); a search the
+    store refuses is ``run_search.BadSearch``.
 
     The experiment is looked up only when the page is empty or the search failed: on a shared
     server every call is an authenticated round trip, and the panel asks for pages often."""
+    order = order or list(run_search.NEWEST_FIRST)
 
     def search(token: str | None) -> Any:
         return client.search_runs(
-            [experiment_id], max_results=size, order_by=_NEWEST_FIRST, page_token=token
+            [experiment_id],
+            filter_string=filter_string,
+            max_results=size,
+            order_by=order,
+            page_token=token,
         )
 
     try:
         page = search(token or None)
-    except Exception:
+    except Exception as exc:
         client.get_experiment(experiment_id)  # not found for an unknown id
-        if token is None:
-            raise
-        # a token's format is the store's own (forged: wrong JSON types, an offset past
-        # SQLite's integers)
-        search(None)
-        raise BadPageToken() from None
+        failed: BaseException = exc
+        if token is not None:
+            # a token's format is the store's own (forged: wrong JSON types, an offset past
+            # SQLite's integers): when the first page can be read, the token is what failed
+            try:
+                search(None)
+            except Exception as again:
+                failed = again
+            else:
+                raise BadPageToken() from None
+        refused = run_search.store_refusal(failed, filter_string, order)
+        if refused is not None:
+            raise refused from None
+        raise failed from None
     if not page:  # no runs, or no such experiment (a store searches unknown ids as empty)
         client.get_experiment(experiment_id)
     return [run_row(r) for r in page], page_token(page) or None
@@ -223,21 +238,32 @@ class BadPageToken(MlopsError):
         super().__init__("page_token is not a token this API gave out")
 
 
-def run_detail(client: Any, run_id: str, on_unlisted: Any = None) -> dict[str, Any]:
+def run_detail(
+    client: Any, run_id: str, on_unlisted: Any = None, settings: Any = None
+) -> dict[str, Any]:
     """A run in full: params, latest metrics, every tag, data inputs, top-level artifacts. An
     artifact store that cannot be listed does not hide the run (``artifacts_error`` says so;
-    ``on_unlisted(exc)`` hears of it)."""
+    ``on_unlisted(exc)`` hears of it). With ``settings``, artifacts are listed only where the
+    configured store serves them itself (``run_artifacts``): a shared store's run whose
+    artifacts are on another host is shown without them, and nothing is sent there."""
+    from . import run_artifacts
+
     run = client.get_run(run_id)
     row = run_row(run, all_tags=True)
     row["lifecycle_stage"] = run.info.lifecycle_stage
     row["artifact_uri"] = redact_url(run.info.artifact_uri)
     row["inputs"] = _inputs(run)
     try:
-        listed = client.list_artifacts(run_id)
-        row["artifacts"] = [
-            {"path": a.path, "is_dir": a.is_dir, "file_size": a.file_size} for a in listed
-        ]
+        if settings is not None:
+            listed = run_artifacts.list_dir(client, settings, run_id)["artifacts"]
+            found = [(a["path"], a["is_dir"], a["size"]) for a in listed]
+        else:
+            found = [(a.path, a.is_dir, a.file_size) for a in client.list_artifacts(run_id)]
+        row["artifacts"] = [{"path": p, "is_dir": d, "file_size": s} for p, d, s in found]
         row["artifacts_error"] = None
+    except store.ForeignArtifactsError as exc:
+        row["artifacts"] = None
+        row["artifacts_error"] = f"artifacts not listed: {exc}"
     except Exception as exc:
         if on_unlisted is not None:
             on_unlisted(exc)

@@ -23,7 +23,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--filter",
-        help='MLflow\'s search syntax, quoted, e.g. "metrics.auc > 0.9" (run by the store)',
+        help='MLflow\'s search syntax, quoted, e.g. "metrics.auc > 0.9" (run by the store), '
+        "or words of a run's name",
     )
     return p
 

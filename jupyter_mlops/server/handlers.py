@@ -21,6 +21,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado.httputil import responses
 
+from .artifact_headers import artifact_headers
 from .service import ApiError, MlopsService
 
 AUTH_RESOURCE = "mlops"
@@ -32,6 +33,7 @@ _ERROR_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "too_large",
 }
 
 
@@ -127,6 +129,8 @@ class RunsHandler(MlopsHandler):
             self.get_query_argument("experiment_id", None),
             self.get_query_argument("max_results", None),
             self.get_query_argument("page_token", None),
+            self.get_query_argument("filter", None),
+            self.get_query_arguments("order_by"),
         )
 
 
@@ -135,6 +139,30 @@ class RunHandler(MlopsHandler):
     @authorized
     async def get(self, run_id: str) -> None:
         await self.answer(self.service.run, run_id)
+
+
+class ArtifactsHandler(MlopsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        await self.answer(self.service.artifacts, run_id, self.get_query_argument("path", None))
+
+
+class ArtifactFileHandler(MlopsHandler):
+    """An artifact's bytes, with headers that keep it inert (``artifact_headers``)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str, path: str) -> None:
+        try:
+            found = await asyncio.to_thread(self.service.artifact, run_id, path)
+        except ApiError as exc:
+            self.fail(exc)
+            return
+        headers = artifact_headers(found.path)
+        for name, value in headers.items():
+            self.set_header(name, value)
+        self.finish(found.content, set_content_type=headers["Content-Type"])
 
 
 class MetricHistoryHandler(MlopsHandler):
@@ -214,13 +242,16 @@ class NotFoundHandler(MlopsHandler):
 
 
 # The route table: OpenAPI-style templates under <base_url>/mlops/api/ (openapi.yaml lists the
-# same). A template's {key} may hold '/' (MLflow metric keys can); other parameters cannot.
+# same). A template's {key} and {path} may hold '/' (metric keys and artifact paths can); other
+# parameters cannot.
 ROUTES: list[tuple[str, type[MlopsHandler]]] = [
     ("status", StatusHandler),
     ("experiments", ExperimentsHandler),
     ("runs", RunsHandler),
     ("runs/{run_id}", RunHandler),
     ("runs/{run_id}/metrics/{key}", MetricHistoryHandler),
+    ("runs/{run_id}/artifacts", ArtifactsHandler),
+    ("runs/{run_id}/artifacts/{path}", ArtifactFileHandler),
     ("models", ModelsHandler),
     ("models/{name}", ModelHandler),
     ("models/{name}/aliases", AliasesHandler),
@@ -229,7 +260,7 @@ ROUTES: list[tuple[str, type[MlopsHandler]]] = [
     ("models/{name}/versions/{version}/monitoring", ModelMonitoringHandler),
     ("data", DataHandler),
 ]
-_WIDE = {"key"}
+_WIDE = {"key", "path"}
 
 
 def route_pattern(template: str) -> str:

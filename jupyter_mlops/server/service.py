@@ -71,9 +71,21 @@ def as_api_error(exc: BaseException) -> ApiError | None:
     from ..core.data.operations import OutsideRootError
     from ..core.identity import CredentialsRefusedError, ServerUnreachableError
     from ..core.permissions import PermissionDeniedError
+    from ..core.run_artifacts import ArtifactStoreError, ArtifactTooLarge, BadArtifactPath
+    from ..core.run_search import BadSearch
+    from ..core.store import ForeignArtifactsError
 
     if isinstance(exc, ApiError):
         return exc
+    for kind, status, code in (
+        (BadSearch, 400, "bad_filter"),
+        (BadArtifactPath, 400, "bad_path"),
+        (ArtifactTooLarge, 413, "too_large"),
+        (ForeignArtifactsError, 403, "foreign_artifacts"),  # never followed (run_artifacts)
+        (ArtifactStoreError, 502, "artifact_store_error"),  # the tracking server's, not ours
+    ):
+        if isinstance(exc, kind):
+            return ApiError(status, code, str(exc))
     if isinstance(exc, OutsideRootError):
         return ApiError(400, "outside_root", str(exc))
     if isinstance(exc, ConfigError):
@@ -192,23 +204,31 @@ class MlopsService:
         experiment_id: str | None,
         max_results: str | int | None = None,
         page_token: str | None = None,
+        filter: str | None = None,
+        order_by: list[str] | None = None,
     ) -> dict[str, Any]:
-        """One page of an experiment's runs, newest first, and the token of the next page."""
-        from ..core import runs
+        """One page of an experiment's runs matching ``filter`` (MLflow's search syntax, or
+        words of a run's name: ``core.run_search``) in ``order_by`` (MLflow's clauses; newest
+        first by default), and the token of the next page."""
+        from ..core import run_search, runs
 
         experiment_id = check_experiment_id(experiment_id)
         size = check_max_results(max_results)
         if page_token is not None and (not page_token or len(page_token) > MAX_TOKEN):
             raise ApiError(400, "bad_parameter", "page_token is not a token this API gave out")
+        found, order = run_search.search_filter(filter), run_search.order_by(order_by)
         try:
-            rows, token = runs.run_page(self.client(), experiment_id, size, page_token)
+            rows, token = runs.run_page(
+                self.client(), experiment_id, size, page_token, found, order
+            )
         except runs.BadPageToken as exc:
             raise ApiError(400, "bad_parameter", str(exc)) from None
         return {"runs": rows, "next_page_token": token}
 
     @_answers
     def run(self, run_id: str) -> dict[str, Any]:
-        """A run in full: params, latest metrics, every tag, data inputs, top-level artifacts."""
+        """A run in full: params, latest metrics, every tag, data inputs, top-level artifacts
+        (listed only where the configured store serves them itself)."""
         from ..core import runs
 
         run_id = check_run_id(run_id)
@@ -216,7 +236,28 @@ class MlopsService:
         def unlisted(exc: Exception) -> None:  # an unreachable artifact store: the run shows
             log.warning("jupyter-mlops: cannot list artifacts of run %s: %s", run_id, exc)
 
-        return runs.run_detail(self.client(), run_id, on_unlisted=unlisted)
+        settings = self.settings()
+        client = self.client(settings)
+        return runs.run_detail(client, run_id, on_unlisted=unlisted, settings=settings)
+
+    @_answers
+    def artifacts(self, run_id: str, path: str | None = None) -> dict[str, Any]:
+        """One level of a run's artifacts under ``path`` (``core.run_artifacts.list_dir``)."""
+        from ..core import run_artifacts
+
+        run_id = check_run_id(run_id)
+        settings = self.settings()
+        return run_artifacts.list_dir(self.client(settings), settings, run_id, path or "")
+
+    @_answers
+    def artifact(self, run_id: str, path: str) -> Any:
+        """One artifact's bytes, read only inside the run's own artifact root
+        (``core.run_artifacts.read_file``); the handler chooses the answer's headers."""
+        from ..core import run_artifacts
+
+        run_id = check_run_id(run_id)
+        settings = self.settings()
+        return run_artifacts.read_file(self.client(settings), settings, run_id, path)
 
     @_answers
     def metric_history(self, run_id: str, key: str) -> dict[str, Any]:

@@ -297,7 +297,13 @@ async def test_pages_cover_every_run_once(jp_fetch, seeded) -> None:
 
 # -- authentication ---------------------------------------------------------------------------
 def _concrete(template: str, seeded: dict) -> tuple[str, ...]:
-    values = {"run_id": seeded["run_id"], "key": "loss", "name": "churn", "version": "1"}
+    values = {
+        "run_id": seeded["run_id"],
+        "key": "loss",
+        "name": "churn",
+        "version": "1",
+        "path": "summary.json",
+    }
     return tuple(template.format(**values).split("/"))
 
 

@@ -47,6 +47,14 @@ def texts(seeded: dict[str, Any]) -> st.SearchStrategy[str]:
         "data.csv",
         "README.md",
         "staging",
+        "notes",
+        "notes/readme.txt",
+        "summary.json",
+        "metrics.auc > 0.5",
+        "params.solver = 'lbfgs'",
+        "metrics.auc DESC",
+        "attributes.start_time",
+        "rf",
     ]
     odd = ["..", "../..", "/", "./", "%2e%2e", "~", "\\", "C:\\x", "\x00", "\ud800", "", " "]
     return st.one_of(
@@ -111,7 +119,12 @@ async def test_no_route_answers_5xx(
     counts: Counter[str] = Counter()
     failures: list[str] = []
     queries = st.dictionaries(
-        st.one_of(st.sampled_from(["experiment_id", "max_results", "page_token"]), st.text()),
+        st.one_of(
+            st.sampled_from(
+                ["experiment_id", "max_results", "page_token", "filter", "order_by", "path"]
+            ),
+            st.text(),
+        ),
         texts(seeded),
         max_size=3,
     )
@@ -152,6 +165,11 @@ async def test_no_route_answers_5xx(
         assert response.status_code < 500, f"{where}: {response.text[:300]}"
         if not response.url.startswith(base):
             return  # a raw '..' took the request out of mlops/api/: Jupyter's to answer
+        if response.status_code == 200 and template == "runs/{run_id}/artifacts/{path}":
+            # an artifact's own bytes: never sniffed, never scripted (test_artifacts.py)
+            assert response.headers["X-Content-Type-Options"] == "nosniff", where
+            assert response.headers["Content-Security-Policy"].startswith("sandbox;"), where
+            return
         assert response.headers["Content-Type"].startswith("application/json"), where
         reply = response.json()
         if response.status_code >= 300:
@@ -166,3 +184,85 @@ async def test_no_route_answers_5xx(
         seconds = time.monotonic() - started
         print(f"\nfuzz {template}: {dict(counts)}, 5xx: {len(failures)}, {seconds:.1f} s")
     assert not failures, failures[:5]
+
+
+def searches() -> st.SearchStrategy[str]:
+    """Filters and order clauses near MLflow's grammar: real keys, every comparator, values
+    of the wrong type or out of range, lists, nesting, and plain text."""
+    keys = st.sampled_from(
+        [
+            "metrics.auc",
+            "metrics.`loss`",
+            "params.alpha",
+            'params."solver"',
+            "tags.dataset",
+            "attributes.start_time",
+            "attributes.run_id",
+            "attributes.status",
+            "run_name",
+            "created",
+            "datasets.name",
+            "dataset.context",
+            "nothing.x",
+        ]
+    )
+    comparators = st.sampled_from(
+        ["=", "!=", "<", ">=", "LIKE", "ilike", "IN", "NOT IN", "IS NULL", "IS NOT NULL", "~"]
+    )
+    values = st.one_of(
+        st.sampled_from(["'x'", "'%'", "1", "-1.5", "1e400", str(2**70), "('a', 'b')", "()"]),
+        st.sampled_from(["NULL", "lbfgs", "'unterminated", '"dq"', "'it''s'"]),
+        st.integers(-(2**70), 2**70).map(str),
+    )
+    comparison = st.builds(lambda k, c, v: f"{k} {c} {v}", keys, comparators, values)
+    joined = st.lists(comparison, min_size=1, max_size=4).flatmap(
+        lambda parts: st.sampled_from([" and ", " AND ", " or ", ", "]).map(lambda j: j.join(parts))
+    )
+    return st.one_of(
+        joined,
+        joined.map(lambda f: f"({f})"),
+        st.text(max_size=40),
+        st.builds(lambda k, d: f"{k}{d}", keys, st.sampled_from(["", " DESC", " asc", " up"])),
+    )
+
+
+async def test_run_searches_never_answer_5xx(
+    jp_fetch, seeded, http_server_port, jp_auth_header, jp_base_url
+) -> None:
+    """``GET runs`` on a real experiment with fuzzed ``filter`` and ``order_by``: 200 or a
+    400 ``bad_filter`` line, never a 5xx."""
+    import requests
+
+    url = f"http://127.0.0.1:{http_server_port[1]}{jp_base_url}mlops/api/runs"
+    session = requests.Session()
+    session.headers.update(jp_auth_header)
+    counts: Counter[str] = Counter()
+
+    @settings(
+        max_examples=EXAMPLES * 2,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(search=searches(), orders=st.lists(searches(), max_size=3))
+    def one_request(search: str, orders: list[str]) -> None:
+        params = [("experiment_id", seeded["experiments"]["churn"]), ("filter", search)]
+        params += [("order_by", o) for o in orders]
+        query = urlencode([(k, v.encode("utf-8", "surrogatepass")) for k, v in params])
+        response = session.get(f"{url}?{query}", timeout=120)
+        counts[str(response.status_code)] += 1
+        where = f"filter={search!r} order_by={orders!r}"
+        assert response.status_code in (200, 400), f"{where}: {response.text[:300]}"
+        reply = response.json()
+        if response.status_code == 400:
+            assert reply["error"] in ("bad_filter", "bad_parameter"), where
+            assert "\n" not in reply["message"], where
+        else:
+            assert isinstance(reply["runs"], list), where
+
+    try:
+        await asyncio.to_thread(one_request)
+    finally:
+        session.close()
+        print(f"\nfuzz runs searches: {dict(counts)}")
