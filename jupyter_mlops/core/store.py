@@ -93,6 +93,32 @@ def _prepare_sqlite(settings: Settings, db) -> None:
         # process does it, the others find the tables there.
         with quiet_logs("mlflow.store.db.utils", "alembic"):
             client(settings).search_experiments(max_results=1)
+        refresh_planner_stats(db)
+
+
+def refresh_planner_stats(db: Path) -> bool:
+    """ANALYZE the store (bounded) when it has no table statistics or its runs have more than
+    doubled since; whether it did.
+
+    Without statistics SQLite plans MLflow's search ordered by a metric as a nested scan of
+    every run against every value of that metric: 4.5 s for the first page at 10,000 runs,
+    39 ms once analyzed. ``analysis_limit`` keeps the ANALYZE itself to milliseconds."""
+    conn = sqlite3.connect(db, timeout=30)
+    try:
+        runs = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+        try:
+            row = conn.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = 'runs'").fetchone()
+        except sqlite3.OperationalError:  # no sqlite_stat1: never analyzed
+            row = None
+        known = int(str(row[0]).split()[0]) if row else -1
+        if known >= 0 and runs <= 2 * max(known, 50):
+            return False
+        conn.execute("PRAGMA analysis_limit=1000")
+        conn.execute("ANALYZE")
+        conn.commit()
+        return True
+    finally:
+        conn.close()
 
 
 @contextlib.contextmanager
