@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -331,11 +332,33 @@ SLOW_FIRST = (
 )
 
 
+class _TeamTogether:
+    """Under ``--dist loadfile``, every file of ``tests/team/`` goes to one worker, as one unit:
+    the team stack (PostgreSQL, the S3 server, ``mlflow server``) is a session fixture, so files
+    spread over both workers started it twice. A plugin registered only where pytest-xdist is
+    (``scripts/test-pythons.sh`` runs pytest without it)."""
+
+    @staticmethod
+    def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+        if config.getoption("dist") != "loadfile":
+            return None
+        from xdist.scheduler import LoadFileScheduling
+
+        class Scheduling(LoadFileScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                scope = super()._split_scope(nodeid)
+                return "tests/team" if scope.startswith("tests/team/") else scope
+
+        return Scheduling(config, log)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # pytest-xdist would otherwise reorder files by their number of tests (most first), which
     # says nothing of how long they take; SLOW_FIRST's order is the one that keeps both busy
     if hasattr(config.option, "loadscopereorder"):
         config.option.loadscopereorder = False
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_TeamTogether(), "jupyter-mlops-team-together")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
