@@ -62,7 +62,7 @@ def test_a_grown_store_is_analyzed_and_its_metric_order_uses_an_index(project: P
     assert store.refresh_planner_stats(db) is True
     with sqlite3.connect(db) as conn:
         (stat,) = conn.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = 'runs'").fetchone()
-    assert 2000 < int(stat.split()[0]) < 5000  # 3,003 runs, estimated (analysis_limit)
+    assert int(stat.split()[0]) == 3003
     assert "SCAN anon_1" not in plan(db, exp) and "INDEX" in plan(db, exp).split("anon_1")[-1]
     assert store.refresh_planner_stats(db) is False  # fresh statistics are left alone
 
