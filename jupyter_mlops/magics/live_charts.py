@@ -211,7 +211,8 @@ class LiveCharts:
 
     def cell_started(self) -> None:
         self.cell += 1
-        live.look_at(0.0)  # a cell's first value shows at once
+        # a cell shorter than the interval draws once, at its end: a quick loop pays no draw
+        live.look_at(monotonic() + INTERVAL)
 
     def cell_finished(self, active: list[Any]) -> None:
         """The cell ended: the last values drawn, as a saved notebook keeps them; the cards of
