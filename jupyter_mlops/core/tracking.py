@@ -15,11 +15,12 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 from ..config import Settings
 from ..errors import MlopsError, NoActiveRunError
-from . import logged_values, provenance, reachability, store
+from . import live, logged_values, provenance, reachability, store
 from . import tags as mlops_tags
 from .buffer import LoggingError
 from .logged_values import STEP_RANGE  # noqa: F401  (re-exported: %mlops log reads it here)
@@ -441,13 +442,20 @@ def active_run() -> Run | None:
 def log(step: int | None = None, **values: Any) -> None:
     """Log values on the active run: numbers become metrics, anything else params.
 
-    Values are queued and written in the background; ``end_run`` writes what is left.
+    Values are queued and written in the background; ``end_run`` writes what is left. In a
+    notebook the run's card shows the metrics as they come (``live.py``).
     """
     run = active_run()
     if run is None:
         raise NoActiveRunError()
     metrics, params = logged_values.split(values, run.params, logged_values.check_step(step))
     session.buffer.add(run.client, run.run_id, metrics=metrics, params=params)
+    if live.watching and metrics:  # a notebook's card draws them (``live.py``): no call here
+        if run is not live.run:
+            live.switch(run)
+        live.pending.extend(metrics)
+        if monotonic() >= live.due:
+            live.look()
 
 
 def flush() -> None:

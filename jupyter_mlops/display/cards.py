@@ -82,7 +82,8 @@ def _candidates_html(candidates: list[dict[str, Any]]) -> str:
     )
 
 
-def run_card_html(info: dict[str, Any]) -> str:
+def run_card_html(info: dict[str, Any], extra: str = "") -> str:
+    """The run's card; ``extra`` is HTML of ours put inside it (the live charts)."""
     colour = _STATUS_COLOURS.get(info["status"], "#5f6368")
     badge = (
         f"<span style='background:{colour};color:white;border-radius:3px;padding:0 6px;"
@@ -91,7 +92,7 @@ def run_card_html(info: dict[str, Any]) -> str:
     candidates = _candidates_html(info.get("candidates") or [])
     return (
         f"<div style='{CARD_STYLE}'><b>MLflow run</b> {badge}{card_table(_run_rows(info))}"
-        f"{candidates}</div>"
+        f"{candidates}{extra}</div>"
     )
 
 

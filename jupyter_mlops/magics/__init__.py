@@ -14,7 +14,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_local_scope
-from traitlets import Bool, Unicode
+from traitlets import Bool, Unicode, observe
 
 from ..errors import MlopsError
 from . import (
@@ -24,6 +24,7 @@ from . import (
     drift,
     eda,
     explain,
+    live_charts,
     log,
     models,
     monitor,
@@ -76,6 +77,9 @@ class MLOpsMagics(Magics):
         None, allow_none=True, help="Tracking store for this kernel, above env and pyproject."
     ).tag(config=True)
     show_cards = Bool(True, help="Display a run card when a run starts or stops.").tag(config=True)
+    live_charts = Bool(
+        True, help="Draw logged metrics in the run card as a cell logs them (in a notebook)."
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -122,6 +126,12 @@ class MLOpsMagics(Magics):
         except MlopsError as exc:
             raise UsageError(str(exc)) from None
 
+    @observe("live_charts", "show_cards")
+    def _live_changed(self, change: Any = None) -> None:
+        """Live charts are drawn in a kernel's front end while cards are shown."""
+        on = self.live_charts and self.show_cards and live_charts.in_front_end(self.shell)
+        live_charts.turn(on)
+
     # -- helpers for the sub-command modules -------------------------------------------------
     def show(self, obj: Any) -> None:
         if not self.show_cards:
@@ -129,6 +139,13 @@ class MLOpsMagics(Magics):
         from IPython.display import display
 
         display(obj)
+
+    def show_run(self, run: Any) -> None:
+        """A run's card; with live charts, under its display id, so its metrics update it."""
+        if live_charts.charts is not None:
+            live_charts.charts.show(run)
+        else:
+            self.show(run)
 
     def evaluate(self, expression: str) -> Any:
         """The value of a name or expression in the user's namespace; a typo is one line."""
@@ -162,18 +179,21 @@ def _pre(info: Any) -> None:
     session = _session()
     if session is not None:
         session.cell_started(info.raw_cell)
+    live_charts.cell_started()
 
 
 def _post(result: Any) -> None:
     session = _session()
     if session is not None:
         session.cell_finished(result.info.raw_cell, result.execution_count)
+    live_charts.cell_finished(session.stack if session is not None else [])  # its last values
 
 
 def load_ipython_extension(ipython: Any) -> None:
     from ..core.session import in_batch_run, session
 
     ipython.register_magics(MLOpsMagics)
+    ipython.magics_manager.registry["MLOpsMagics"]._live_changed()
     ipython.events.register("pre_run_cell", _pre)
     ipython.events.register("post_run_cell", _post)
     session.user_ns = ipython.user_ns  # lets VS Code's __vsc_ipynb_file__ name the notebook
@@ -187,3 +207,4 @@ def unload_ipython_extension(ipython: Any) -> None:
     for name, hook in (("pre_run_cell", _pre), ("post_run_cell", _post)):
         with contextlib.suppress(ValueError):
             ipython.events.unregister(name, hook)
+    live_charts.turn(False)

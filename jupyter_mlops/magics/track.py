@@ -48,7 +48,7 @@ def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
         if ended.kept:  # its server is away: one line, and the cell returns at once
             print(ended.kept[0].upper() + ended.kept[1:] + ".")
             return None
-        magics.show(ended)
+        magics.show_run(ended)
         return None
     if args.status:
         raise UsageError("--status goes with 'stop'")
@@ -64,11 +64,11 @@ def run(magics: Any, args: argparse.Namespace, cell: str | None) -> Any:
         started = tracking.start_run(nested=False, **options)  # re-running the cell is safe
         if started.replaced:
             print(f"Ended the previous run {started.replaced} (FINISHED).")
-        magics.show(started)
+        magics.show_run(started)
         return None
     cell_run = tracking.start_run(**options)  # inside an active (or batch) run: its child
     try:
         with cell_run:
             return magics.execute(cell)
     finally:
-        magics.show(cell_run)
+        magics.show_run(cell_run)
