@@ -89,24 +89,29 @@ def _prepare_sqlite(settings: Settings, db) -> None:
                 conn.execute("PRAGMA journal_mode=WAL")
         finally:
             conn.close()
+        # before this process opens MLflow's engine: a connection reads the statistics when it
+        # opens, and one already open keeps planning without them
+        refresh_planner_stats(db)
         # Creating the client's store runs MLflow's schema migrations; under the lock only one
         # process does it, the others find the tables there.
         with quiet_logs("mlflow.store.db.utils", "alembic"):
             client(settings).search_experiments(max_results=1)
-        refresh_planner_stats(db)
 
 
 def refresh_planner_stats(db: Path) -> bool:
-    """ANALYZE the store (bounded) when it has no table statistics or its runs have more than
-    doubled since; whether it did.
+    """ANALYZE the store when it has no table statistics or its runs have more than doubled
+    since; whether it did.
 
     Without statistics SQLite plans MLflow's search ordered by a metric as a nested scan of
     every run against every value of that metric: 4.5 s for the first page at 10,000 runs,
-    50 ms once analyzed. A full ANALYZE of that store takes 24 ms; a sampled one
-    (``analysis_limit``) misjudged smaller stores and left the slow plan in place."""
+    50 ms once analyzed; the ANALYZE of that store takes 24 ms. A connection reads the
+    statistics when it opens: run this before opening MLflow's engine."""
     conn = sqlite3.connect(db, timeout=30)
     try:
-        runs = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+        try:
+            runs = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+        except sqlite3.OperationalError:  # a new store: MLflow has not made its tables yet
+            return False
         try:
             row = conn.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = 'runs'").fetchone()
         except sqlite3.OperationalError:  # no sqlite_stat1: never analyzed
