@@ -28,6 +28,9 @@ from pathlib import Path
 import psutil
 from _common import clean_env
 
+from jupyter_mlops.core import processes
+from jupyter_mlops.errors import MlopsError
+
 BIN = Path(sys.executable).parent
 
 
@@ -46,12 +49,11 @@ def answers(url: str) -> bool:
 
 
 def port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
+    """Whether the UI's port can be bound again, by the check ``ui`` itself makes first."""
+    try:
+        processes.check_port("127.0.0.1", port)
+    except MlopsError:
+        return False
     return True
 
 

@@ -17,7 +17,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from jupyter_mlops.core import processes
 from jupyter_mlops.core.ui_server import UiServer
+from jupyter_mlops.errors import MlopsError
 from tests.conftest import cli, free_port, git, start_cli
 
 STOPPED_WITHIN = 30.0  # a liveness bound for "eventually gone", not a speed claim
@@ -54,12 +56,11 @@ def listening(proc: psutil.Process, port: int) -> bool:
 
 
 def port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
+    """Whether the UI's port can be bound again, by the check ``ui`` itself makes first."""
+    try:
+        processes.check_port("127.0.0.1", port)
+    except MlopsError:
+        return False
     return True
 
 
