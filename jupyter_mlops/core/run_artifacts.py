@@ -132,17 +132,8 @@ def read_file(
 
 
 # -- a local store: the filesystem, every real path checked ------------------------------------
-def _inside(root: Path, candidate: Path) -> Path | None:
-    """``candidate`` with its symlinks followed, when that is ``root`` or inside it."""
-    try:
-        real = candidate.resolve()
-    except (OSError, RuntimeError):  # RuntimeError: a symlink loop
-        return None
-    return real if real == root or root in real.parents else None
-
-
 def _local_entries(root: Path, path: str, run_id: str) -> list[dict[str, Any]]:
-    folder = _inside(root, root / path)
+    folder = store.inside(root, root / path)
     if folder is None or not folder.is_dir():
         if path == "" and not (root / path).exists():  # a run that logged nothing yet
             return []
@@ -151,7 +142,7 @@ def _local_entries(root: Path, path: str, run_id: str) -> list[dict[str, Any]]:
     try:
         with os.scandir(folder) as found:
             for entry in found:
-                real = _inside(root, Path(entry.path))
+                real = store.inside(root, Path(entry.path))
                 if real is None:  # a symlink out of the run's root (or a loop): not the run's
                     continue
                 try:
@@ -169,7 +160,7 @@ def _local_entries(root: Path, path: str, run_id: str) -> list[dict[str, Any]]:
 
 
 def _local_bytes(root: Path, path: str, run_id: str, limit: int) -> bytes:
-    real = _inside(root, root / path)
+    real = store.inside(root, root / path)
     if real is None or not real.is_file():
         raise NotFoundError(f"run {run_id} has no artifact file {path!r}")
     try:

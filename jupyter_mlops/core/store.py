@@ -284,6 +284,16 @@ class ForeignArtifactsError(MlopsError):
         self.kind = kind
 
 
+def inside(root: Path, candidate: Path) -> Path | None:
+    """``candidate`` with its symlinks followed, when that is ``root`` (already resolved) or
+    inside it; else None (a symlink loop included)."""
+    try:
+        real = candidate.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop
+        return None
+    return real if real == root or root in real.parents else None
+
+
 def own_artifacts(
     location: str, settings: Settings, client: MlflowClient | RetryingClient
 ) -> str | Path:
@@ -326,8 +336,8 @@ def own_artifacts(
     if root is not None and scheme in ("", "file") and parts.netloc in ("", "localhost"):
         folder = Path(local_file_uri_to_path(location))
         with contextlib.suppress(OSError, RuntimeError):  # RuntimeError: a symlink loop
-            real, top = folder.resolve(), root.resolve()
-            if folder.is_absolute() and (real == top or top in real.parents):
+            real = inside(root.resolve(), folder) if folder.is_absolute() else None
+            if real is not None:
                 return real
     if scheme in ("", "file"):
         kind = f"a file outside the store's artifact root {root}" if root else "a local file"
