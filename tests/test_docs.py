@@ -87,3 +87,28 @@ def test_the_quick_start_keeps_ci_s_line_at_line_17_and_the_readme_stays_short()
 def test_every_docs_page_is_linked_from_the_readme() -> None:
     linked = {Path(t.partition("#")[0]).name for t in links(REPO / "README.md")}
     assert [p.name for p in PAGES[1:] if p.name not in linked] == []
+
+
+def test_no_tracked_file_keeps_a_merge_conflict_marker() -> None:
+    """A merge resolved in a hurry once left both sides in ARCHITECTURE.md; git's markers at the
+    start of a line are never content of ours."""
+    import subprocess
+
+    listed = (
+        subprocess.run(["git", "-C", str(REPO), "ls-files", "-z"], capture_output=True, check=True)
+        .stdout.decode()
+        .split("\0")
+    )
+    marker = re.compile(r"^(<{7}|>{7}) ", re.M)
+    found = []
+    for name in filter(None, listed):
+        path = REPO / name
+        if path.suffix in {".lock", ".png"} or not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        if marker.search(text):
+            found.append(name)
+    assert found == []
