@@ -27,6 +27,7 @@ from tests.conftest import free_port, git, kernel_env, stop
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = Path(__file__).with_name("seed_project.py")
+DEFAULT_SEED = [[SEED, "--model"]]
 SCREENSHOTS = REPO / "build" / "ui"
 CHROMIUM = Path("/usr/bin/chromium")
 # the closed network refuses Chromium's background connections: keep it from making any
@@ -170,9 +171,30 @@ def _wait_for_lab(url: str, token: str, proc: subprocess.Popen, log: Path) -> No
         time.sleep(0.2)
 
 
+def _seed(root: Path, command: list[str]) -> dict[str, Any]:
+    """Run one seeding script in the project with the tests' Python; its last line is JSON."""
+    seed = subprocess.run(
+        [sys.executable, *command],
+        cwd=root,
+        env=kernel_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if seed.returncode != 0:
+        pytest.fail(
+            f"seeding the project ({command}) failed:\n{seed.stderr[-4000:]}", pytrace=False
+        )
+    return json.loads(seed.stdout.strip().splitlines()[-1])
+
+
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """``jupyter lab`` on a free port over a freshly seeded project (seeded while it starts)."""
+def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Lab]:
+    """``jupyter lab`` on a free port over a freshly seeded project (seeded while it starts).
+
+    A test module says how its project is seeded with ``LAB_SEED``, a list of commands (a
+    script and its arguments, run in order by the tests' Python, each printing one JSON line
+    of facts, merged); by default the panel's seed with a registered model."""
     require_browser_and_extension()
     home = tmp_path_factory.mktemp("ui")
     root = home / "proj"
@@ -201,17 +223,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     url = f"http://127.0.0.1:{port}/"
     try:
         # the server resolves the project on every request, so seeding can overlap its start
-        seed = subprocess.run(
-            [sys.executable, str(SEED), "--model"],
-            cwd=root,
-            env=kernel_env(),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if seed.returncode != 0:
-            pytest.fail(f"seeding the project failed:\n{seed.stderr[-4000:]}", pytrace=False)
-        facts = json.loads(seed.stdout.strip().splitlines()[-1])
+        facts: dict[str, Any] = {}
+        for command in getattr(request.module, "LAB_SEED", DEFAULT_SEED):
+            facts.update(_seed(root, [str(part) for part in command]))
         _wait_for_lab(url, token, proc, log)
         yield Lab(url=url, token=token, root=root, log=log, facts=facts, proc=proc)
     finally:

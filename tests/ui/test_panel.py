@@ -3,83 +3,22 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from tests.ui.conftest import SCREENSHOTS, UI, wait_for_app
+from tests.ui.conftest import SCREENSHOTS, UI
+from tests.ui.panel import (
+    PANEL,
+    TAB,
+    assert_no_injected_html,
+    open_details,
+    painted_background,
+    run_row,
+    screenshot,
+    set_theme,
+    show_runs,
+    show_section,
+)
 from tests.ui.seed_project import XSS_NAME
-
-PANEL = "#jupyter-mlops-panel"
-TAB = '.jp-SideBar [data-id="jupyter-mlops-panel"]'
-THEMES = "lab/api/settings/@jupyterlab/apputils-extension:themes"
-PNG = b"\x89PNG\r\n\x1a\n"
-# the first colour actually painted behind an element: its own, or the nearest ancestor's
-PAINTED_BACKGROUND = """(element) => {
-  for (let node = element; node; node = node.parentElement) {
-    const colour = getComputedStyle(node).backgroundColor;
-    if (colour && colour !== 'transparent' && colour !== 'rgba(0, 0, 0, 0)') return colour;
-  }
-  return null;
-}"""
-
-
-def open_panel(ui: UI) -> Any:
-    """Show the panel (clicking its tab only when it is not already open); return it."""
-    page = ui.page
-    panel = page.locator(PANEL)
-    if not panel.is_visible():
-        page.locator(TAB).click()
-    panel.wait_for(state="visible")
-    return panel
-
-
-def show_section(ui: UI, name: str) -> Any:
-    panel = open_panel(ui)
-    panel.locator(f'button[data-mlops-section="{name}"]').click()
-    return panel
-
-
-def show_runs(ui: UI) -> Any:
-    """The runs table of the seeded experiment (back from a run or a comparison if need be),
-    once both seeded runs are listed."""
-    facts = ui.lab.facts
-    panel = show_section(ui, "runs")
-    back = panel.locator("button.jp-mlops-back")
-    if back.is_visible():
-        back.click()
-    panel.locator("select.jp-mlops-experiment").select_option(value=facts["experiment_id"])
-    for run_id in (facts["baseline"], facts["xss"]):
-        panel.locator(f'tr.jp-mlops-run[data-run-id="{run_id}"]').wait_for()
-    return panel
-
-
-def run_row(panel: Any, run_id: str) -> Any:
-    return panel.locator(f'tr.jp-mlops-run[data-run-id="{run_id}"]')
-
-
-def open_details(ui: UI, run_id: str) -> Any:
-    panel = show_runs(ui)
-    run_row(panel, run_id).locator("td.jp-mlops-run-name").click()
-    details = panel.locator(f'.jp-mlops-run-details[data-run-id="{run_id}"]')
-    details.locator("table.jp-mlops-params").wait_for()  # loaded
-    return details
-
-
-def assert_no_injected_html(ui: UI) -> None:
-    assert ui.page.locator('img[src="x"]').count() == 0, "a run name was rendered as HTML"
-    assert ui.dialogs == [], f"the page opened dialogs: {ui.dialogs}"
-    assert ui.page_errors == [], f"uncaught errors in the page: {ui.page_errors}"
-
-
-def screenshot(ui: UI, name: str) -> Path:
-    box = ui.page.locator(PANEL).bounding_box()
-    assert box and box["width"] > 0 and box["height"] > 0, f"the panel has no size: {box}"
-    path = SCREENSHOTS / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ui.page.screenshot(path=path, clip=box)
-    data = path.read_bytes()
-    assert data.startswith(PNG) and len(data) > len(PNG), f"{path} is not a PNG"
-    return path
 
 
 def test_lab_loads_the_extension(ui: UI) -> None:
@@ -131,29 +70,17 @@ def test_run_details_show_params_and_metric_charts(ui: UI) -> None:
     assert acc.locator("circle, path").count() >= 1, "the single acc value is not drawn"
 
 
-def _set_theme(ui: UI, theme: str) -> None:
-    """Change the theme as the Settings editor does (the settings REST API), then reload."""
-    ui.lab.api("PUT", THEMES, {"raw": json.dumps({"theme": theme})})
-    ui.page.reload()
-    wait_for_app(ui.page)
-    ui.page.locator(f'body[data-jp-theme-name="{theme}"]').wait_for(state="attached")
-
-
-def _painted_background(ui: UI) -> str:
-    return ui.page.locator(PANEL).evaluate(PAINTED_BACKGROUND)
-
-
 def test_panel_screenshots_in_light_and_dark_themes(ui: UI) -> None:
     open_details(ui, ui.lab.facts["baseline"])
-    light = _painted_background(ui)
+    light = painted_background(ui)
     screenshot(ui, "panel-light.png")
     try:
-        _set_theme(ui, "JupyterLab Dark")
+        set_theme(ui, "JupyterLab Dark")
         open_details(ui, ui.lab.facts["baseline"])
-        dark = _painted_background(ui)
+        dark = painted_background(ui)
         screenshot(ui, "panel-dark.png")
     finally:
-        _set_theme(ui, "JupyterLab Light")
+        set_theme(ui, "JupyterLab Light")
     assert light and dark and light != dark, f"panel background: light {light}, dark {dark}"
 
 
@@ -428,10 +355,10 @@ def test_model_health_screenshots_in_light_and_dark_themes(ui: UI) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shot("model-health-light.png")
     try:
-        _set_theme(ui, "JupyterLab Dark")
+        set_theme(ui, "JupyterLab Dark")
         shot("model-health-dark.png")
     finally:
-        _set_theme(ui, "JupyterLab Light")
+        set_theme(ui, "JupyterLab Light")
     assert ui.page_errors == [], f"uncaught errors in the page: {ui.page_errors}"
 
 
