@@ -22,7 +22,8 @@ from jupyter_server.base.handlers import APIHandler
 from tornado.httputil import responses
 
 from .artifact_headers import artifact_headers
-from .service import ApiError, MlopsService
+from .service import MlopsService
+from .validation import ApiError
 
 AUTH_RESOURCE = "mlops"
 SERVICE_KEY = "jupyter_mlops.service"

@@ -15,7 +15,6 @@ import errno
 import functools
 import logging
 import os
-import re
 import threading
 import time
 import unicodedata
@@ -26,8 +25,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .._version import __version__
 from ..config import ConfigError, Settings, resolve_settings
 from ..core.redact import redact_url
-from ..core.registry.alias_moves import MAX_REASON
 from ..errors import MlopsError, NotFoundError
+from .validation import (
+    ApiError,
+    check_experiment_id,
+    check_max_results,
+    check_metric_key,
+    check_reason,
+    check_run_id,
+    check_version,
+    json_object,
+)
 
 if TYPE_CHECKING:
     from ..core.store import RetryingClient
@@ -35,34 +43,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
-DEFAULT_MAX_RESULTS = 100
-MAX_RESULTS_LIMIT = 1000
 MAX_TOKEN = 4096
 RECHECK = 5.0  # seconds a tracking server that answered is trusted to still be there
 MAX_PATH = 1024  # characters in a "path" given to POST data
 MAX_CARD_BYTES = 1_000_000
-_RUN_ID = re.compile(r"^[0-9a-fA-F]{8,64}$")
-_EXPERIMENT_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
-_METRIC_KEY = re.compile(r"^[\w\-. /:]{1,250}$")  # MLflow's key rule (names may hold '/')
-_INTEGER = re.compile(r"^\d{1,9}$", re.ASCII)
 _MLFLOW_STATUS = {
     "RESOURCE_DOES_NOT_EXIST": (404, "not_found"),
     "INVALID_PARAMETER_VALUE": (400, "bad_parameter"),
     "RESOURCE_ALREADY_EXISTS": (409, "conflict"),
 }
-
-
-class ApiError(Exception):
-    """An answer other than 200: HTTP ``status``, short ``code`` and a one-line ``message``."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = " ".join(message.split())
-
-    def to_dict(self) -> dict[str, str]:
-        return {"error": self.code, "message": self.message}
 
 
 def as_api_error(exc: BaseException) -> ApiError | None:
@@ -290,7 +279,7 @@ class MlopsService:
         from ..core.registry import models
 
         models.check_name(name)
-        body = _object(body)
+        body = json_object(body)
         alias, version = body.get("alias"), body.get("version")
         if alias is None or version is None:
             raise ApiError(400, "bad_body", 'the body needs "alias" and "version"')
@@ -367,7 +356,7 @@ class MlopsService:
         """Version ``body["path"]`` (inside the root dir) with DVC; staged in git, not committed."""
         from ..core.data import operations as data
 
-        body = _object(body)
+        body = json_object(body)
         given = body.get("path")
         path = self.data_path(given)
         settings = self.settings()
@@ -405,76 +394,3 @@ class MlopsService:
         if not exists:
             raise ApiError(404, "not_found", f"no such file or folder: {value}")
         return candidate
-
-
-# -- validation -------------------------------------------------------------------------------
-def check_run_id(value: Any) -> str:
-    """A run id is hex (MLflow's are 32 hex digits)."""
-    if not isinstance(value, str) or not _RUN_ID.match(value):
-        raise ApiError(400, "bad_run_id", f"{value!r} is not a run id (hex digits)")
-    return value
-
-
-def check_experiment_id(value: Any) -> str:
-    if value is None or value == "":
-        raise ApiError(400, "bad_parameter", "experiment_id is required (see GET experiments)")
-    if not isinstance(value, str) or not _EXPERIMENT_ID.match(value):
-        raise ApiError(400, "bad_parameter", f"{value!r} is not an experiment id")
-    return value
-
-
-def check_version(value: Any) -> int:
-    """A model version is a whole number from 1 (the rule ``set_alias`` applies)."""
-    from ..core.registry.models import version_number
-
-    try:
-        return version_number(value)
-    except MlopsError:
-        raise ApiError(
-            400, "bad_parameter", f"{value!r} is not a model version (1, 2, ...)"
-        ) from None
-
-
-def check_reason(value: Any) -> str | None:
-    """A reason for an alias move: optional text of at most ``MAX_REASON`` characters, with
-    no control character (line breaks and tabs aside) nor lone surrogate."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ApiError(400, "bad_body", '"reason" is text')
-    if len(value) > MAX_REASON:
-        raise ApiError(
-            400, "bad_body", f'"reason" is at most {MAX_REASON} characters ({len(value)} given)'
-        )
-    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\t\n\r" for c in value):
-        raise ApiError(400, "bad_body", '"reason" contains a control character or a lone surrogate')
-    return value
-
-
-def check_metric_key(value: Any) -> str:
-    if not isinstance(value, str) or not _METRIC_KEY.match(value):
-        raise ApiError(400, "bad_metric_key", f"{value!r} is not a metric key")
-    return value
-
-
-def check_max_results(value: str | int | None, what: str = "max_results") -> int:
-    """1..1000, default 100 (``what`` names the parameter in the error)."""
-    if value is None or value == "":
-        return DEFAULT_MAX_RESULTS
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and _INTEGER.match(value.strip()):
-        number = int(value.strip())
-    else:
-        number = -1
-    if not 1 <= number <= MAX_RESULTS_LIMIT:
-        raise ApiError(
-            400, "bad_parameter", f"{what} must be 1 to {MAX_RESULTS_LIMIT}, not {value!r}"
-        )
-    return number
-
-
-def _object(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_body", "the request body must be a JSON object")
-    return body

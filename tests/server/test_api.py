@@ -346,7 +346,8 @@ def test_routes_are_decorated() -> None:
 
 
 def test_service_refuses_paths_without_a_server(tmp_path: Path) -> None:
-    from jupyter_mlops.server.service import ApiError, MlopsService
+    from jupyter_mlops.server.service import MlopsService
+    from jupyter_mlops.server.validation import ApiError
 
     service = MlopsService(tmp_path)
     (tmp_path / "ok.csv").write_text("a\n1\n")
