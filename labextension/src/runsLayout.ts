@@ -3,6 +3,9 @@ import { IRunSummary } from './tokens';
 /** MLflow's tag naming a child run's parent. */
 export const PARENT_TAG = 'mlflow.parentRunId';
 
+/** Pixels a child's name sits right of its parent's (past the parent's twisty). */
+export const INDENT = 26;
+
 /** The elision mark of a shortened name. */
 export const ELLIPSIS = '…';
 

@@ -254,7 +254,7 @@ describe('RunsTable nesting, statuses and names', () => {
     const twisty = host.querySelector<HTMLButtonElement>('tr[data-run-id="p"] .jp-mlops-twisty')!;
     expect(twisty.getAttribute('aria-expanded')).toBe('false');
     expect(host.querySelector('tr[data-run-id="p"] td.jp-mlops-run-name')?.textContent).toBe(
-      '▸sweep-lr (2)'
+      '▸sweep-lr(2)'
     );
     act(() => twisty.click());
     expect(onExpand).toHaveBeenCalledWith('p');

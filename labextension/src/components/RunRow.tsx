@@ -1,6 +1,7 @@
 import * as React from 'react';
 
 import { formatAgo, formatTime, formatValue, runLabel } from '../format';
+import { INDENT } from '../runsLayout';
 import { IRunSummary } from '../tokens';
 
 /** Words said for each status on hover (the icon and colour come from the stylesheet). */
@@ -45,7 +46,7 @@ export function RunRow(props: RunRow.IProps): JSX.Element {
         <span className="jp-mlops-visually-hidden">{run.status}</span>
       </td>
       <td className="jp-mlops-run-name" style={{ width, minWidth: width, maxWidth: width }}>
-        <span className="jp-mlops-name-line" style={{ paddingLeft: depth * 14 }}>
+        <span className="jp-mlops-name-line" style={{ paddingLeft: depth * INDENT }}>
           {parentOf && (
             <button
               type="button"
@@ -73,7 +74,7 @@ export function RunRow(props: RunRow.IProps): JSX.Element {
             <span className="jp-mlops-name-shown" aria-hidden="true" data-label={label} />
             <span className="jp-mlops-visually-hidden">{name}</span>
           </button>
-          {parentOf && <span className="jp-mlops-child-count"> ({childCount})</span>}
+          {parentOf && <span className="jp-mlops-child-count">({childCount})</span>}
         </span>
       </td>
       <td className="jp-mlops-run-user jp-mlops-dim" title={run.user ? `Run by ${run.user}` : ''}>

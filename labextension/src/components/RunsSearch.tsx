@@ -25,7 +25,7 @@ export function RunsSearch(props: RunsSearch.IProps): JSX.Element {
         aria-label="Search runs"
         aria-invalid={error ? true : undefined}
         aria-describedby={describedBy}
-        placeholder="Search: name, or metrics.acc > 0.8"
+        placeholder="Name, or metrics.acc > 0.8"
         title={
           "A run's name, or MLflow's search syntax, e.g. metrics.acc > 0.6 and params.penalty = 'l2'"
         }

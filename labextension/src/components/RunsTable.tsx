@@ -2,17 +2,23 @@ import * as React from 'react';
 
 import { runLabel } from '../format';
 import { textWidth } from '../measure';
-import { distinctLabels, IRunsOrder, NEWEST_FIRST, runTree, SortColumn } from '../runsLayout';
+import {
+  distinctLabels,
+  INDENT,
+  IRunsOrder,
+  NEWEST_FIRST,
+  runTree,
+  SortColumn
+} from '../runsLayout';
 import { DEFAULT_NAME_WIDTH } from '../runsSettings';
 import { IRunSummary } from '../tokens';
 import { RunRow } from './RunRow';
 import { RunsHeader } from './RunsHeader';
 
-/** Pixels a child row's name is indented by. */
-export const INDENT = 14;
 /** Pixels of the name cell that are not its label (padding, a twisty or a mark). */
 const CELL_PADDING = 10;
 const TWISTY = 16;
+const COUNT_GAP = 4;
 
 /**
  * The runs of an experiment: a checkbox to pick runs for comparison, status
@@ -43,7 +49,7 @@ export function RunsTable(props: RunsTable.IProps): JSX.Element {
   const room = (row: (typeof rows)[number]) => {
     let used = CELL_PADDING + row.depth * INDENT;
     if (row.children) {
-      used += TWISTY + textWidth(` (${row.children})`, font);
+      used += TWISTY + COUNT_GAP + textWidth(`(${row.children})`, font);
     } else if (row.orphanOf) {
       used += TWISTY;
     }
