@@ -21,7 +21,7 @@ export function RunsSearch(props: RunsSearch.IProps): JSX.Element {
     >
       <input
         type="search"
-        className={`jp-mlops-search-input jp-InputGroup${error ? ' jp-mod-error' : ''}`}
+        className={`jp-mlops-search-input${error ? ' jp-mod-error' : ''}`}
         aria-label="Search runs"
         aria-invalid={error ? true : undefined}
         aria-describedby={describedBy}
@@ -33,8 +33,8 @@ export function RunsSearch(props: RunsSearch.IProps): JSX.Element {
         value={text}
         onChange={event => {
           setText(event.target.value);
-          if (!event.target.value && applied) {
-            onSearch(''); // cleared (the box's own ✕ too): every run again
+          if (!event.target.value && (applied || error)) {
+            onSearch(''); // cleared (the box's own ✕ too): every run again, no error line
           }
         }}
       />
