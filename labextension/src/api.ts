@@ -15,6 +15,7 @@ import {
   IRegisteredModel,
   IRunDetails,
   IRunsPage,
+  IRunsQuery,
   IStatus
 } from './tokens';
 
@@ -37,14 +38,13 @@ export class MlopsApi implements IMlopsApi {
     return reply.experiments;
   }
 
-  runs(
-    experimentId: string,
-    options: { maxResults?: number; pageToken?: string | null } = {}
-  ): Promise<IRunsPage> {
+  runs(experimentId: string, options: IRunsQuery = {}): Promise<IRunsPage> {
     return this._get(['runs'], {
       experiment_id: experimentId,
       max_results: options.maxResults ?? PAGE_SIZE,
-      page_token: options.pageToken || undefined
+      page_token: options.pageToken || undefined,
+      filter: options.filter || undefined,
+      order_by: options.orderBy?.length ? options.orderBy : undefined
     });
   }
 

@@ -2,10 +2,14 @@ import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyte
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser, IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { addCommands } from './commands';
 import { MlopsPanel, PANEL_ID } from './components/Panel';
 import { MlopsModel } from './model';
+
+/** The plugin's id, which names its settings (`schema/plugin.json`). */
+const PLUGIN_ID = 'jupyter-mlops:plugin';
 
 /** Where the panel sits among the left sidebar's tabs (after the built-in ones). */
 const RANK = 650;
@@ -15,7 +19,7 @@ const RANK = 650;
  * project served by the `jupyter_mlops` server extension.
  */
 const plugin: JupyterFrontEndPlugin<void> = {
-  id: 'jupyter-mlops:plugin',
+  id: PLUGIN_ID,
   description: 'A side panel for runs, DVC-tracked data and registered models.',
   autoStart: true,
   optional: [
@@ -23,7 +27,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     IFileBrowserFactory,
     IDefaultFileBrowser,
     IRenderMimeRegistry,
-    ILayoutRestorer
+    ILayoutRestorer,
+    ISettingRegistry
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -31,7 +36,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     browsers: IFileBrowserFactory | null,
     defaultBrowser: IDefaultFileBrowser | null,
     rendermime: IRenderMimeRegistry | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    settingRegistry: ISettingRegistry | null
   ): void => {
     // the runs poll stands by while the panel is hidden (and while the tab is)
     const model: MlopsModel = new MlopsModel({
@@ -39,6 +45,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     const panel = new MlopsPanel({ model, rendermime });
     app.shell.add(panel, 'left', { rank: RANK });
+    // the Runs view's columns and name width are remembered there when it is available
+    settingRegistry
+      ?.load(PLUGIN_ID)
+      .then(settings => model.runs.settings.attach(settings))
+      .catch(reason => console.warn('jupyter-mlops: settings not loaded:', reason));
     restorer?.add(panel, PANEL_ID);
     addCommands({
       app,

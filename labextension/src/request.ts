@@ -42,7 +42,8 @@ export function apiUrl(
   });
   const search = Object.entries(query)
     .filter(([, value]) => value !== undefined && value !== null)
-    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+    .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map(one => [k, String(one)])) // a list: repeated
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
     .join('&');
   const url = URLExt.join(baseUrl, ...API_NAMESPACE, ...encoded);
   return search ? `${url}?${search}` : url;
@@ -114,8 +115,8 @@ export function messageOf(error: unknown): string {
 
 /** Options of `requestAPI`. */
 export namespace requestAPI {
-  /** Query parameters; `undefined` and `null` values are left out. */
-  export type Query = Record<string, string | number | null | undefined>;
+  /** Query parameters; `undefined` and `null` values are left out, a list repeats its name. */
+  export type Query = Record<string, string | number | string[] | null | undefined>;
 
   /** How to call a route. */
   export interface IOptions {

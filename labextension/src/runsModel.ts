@@ -2,7 +2,10 @@ import { IPoll, Poll } from '@lumino/polling';
 
 import { PAGE_SIZE } from './api';
 import { RunDetailsModel } from './detailsModel';
-import { messageOf } from './request';
+import { keyMetrics } from './format';
+import { ApiError, messageOf } from './request';
+import { IRunsOrder, NEWEST_FIRST, nextOrder, orderClause, SortColumn } from './runsLayout';
+import { IRunsColumns, RunsSettings } from './runsSettings';
 import { SectionModel } from './sectionModel';
 import { IExperiment, IMlopsApi, IRunSummary, LIVE_STATUSES } from './tokens';
 
@@ -35,7 +38,12 @@ export class RunsModel extends SectionModel {
       name: 'jupyter-mlops:runs',
       standby: options.standby ?? 'when-hidden'
     });
+    this.settings = options.settings ?? new RunsSettings();
+    this.settings.changed.connect(() => this.stateChanged.emit());
   }
+
+  /** What the view remembers (columns per experiment, the name column's width). */
+  readonly settings: RunsSettings;
 
   /** The poll that refreshes runs (its frequency says live or idle). */
   get poll(): Poll<void, unknown, 'standby'> {
@@ -52,6 +60,39 @@ export class RunsModel extends SectionModel {
 
   get runs(): IRunSummary[] {
     return this._runs;
+  }
+
+  /** The experiment shown's name (columns are remembered by it). */
+  get experimentName(): string | null {
+    const found = this._experiments.find(e => e.experiment_id === this._experimentId);
+    return found?.name ?? null;
+  }
+
+  /** The filter applied (MLflow's search syntax, or words of a run's name). */
+  get filter(): string {
+    return this._filter;
+  }
+
+  /** The server's one line for the last filter or order it refused, if it did. */
+  get filterError(): string | null {
+    return this._filterError;
+  }
+
+  /** The order of the runs (newest first until a header is clicked). */
+  get order(): IRunsOrder {
+    return this._order;
+  }
+
+  /** The metric and param columns shown: the ones chosen, else the key metrics. */
+  get columns(): IRunsColumns {
+    const name = this.experimentName;
+    const chosen = name === null ? null : this.settings.columns(name);
+    return chosen ?? { metrics: keyMetrics(this._runs), params: [] };
+  }
+
+  /** Ids of the parents whose children are shown. */
+  get expanded(): ReadonlySet<string> {
+    return this._expanded;
   }
 
   /** Whether the API has more runs than the loaded ones. */
@@ -114,6 +155,9 @@ export class RunsModel extends SectionModel {
     this._runs = [];
     this._nextPageToken = null;
     this._selected.clear();
+    this._expanded.clear();
+    this._order = NEWEST_FIRST; // its columns are another experiment's
+    this._filterError = null;
     this._view = 'list';
     await this.reload();
   }
@@ -136,13 +180,54 @@ export class RunsModel extends SectionModel {
       return;
     }
     await this.guard(async () => {
-      const page = await this._api.runs(id, { maxResults: PAGE_SIZE, pageToken: token });
+      const page = await this._api.runs(id, {
+        maxResults: PAGE_SIZE,
+        pageToken: token,
+        ...this._query()
+      });
       if (id === this._experimentId) {
         const seen = new Set(this._runs.map(run => run.run_id));
         this._runs = [...this._runs, ...page.runs.filter(run => !seen.has(run.run_id))];
         this._nextPageToken = page.next_page_token;
       }
     });
+  }
+
+  /**
+   * Show the runs `text` finds (blank: all). A filter the server refuses
+   * leaves the list as it was and its one line in `filterError`.
+   */
+  async search(text: string): Promise<void> {
+    const previous = this._filter;
+    this._filter = text.trim();
+    await this._refetch(() => (this._filter = previous));
+  }
+
+  /** Sort by `column` on the server; the same column again reverses. */
+  async sortBy(column: SortColumn): Promise<void> {
+    const previous = this._order;
+    this._order = nextOrder(this._order, column);
+    await this._refetch(() => (this._order = previous));
+  }
+
+  /** Show or hide the children of run `id`. */
+  toggleExpanded(id: string): void {
+    if (!this._expanded.delete(id)) {
+      this._expanded.add(id);
+    }
+    this.stateChanged.emit();
+  }
+
+  /** Show or hide a metric or param column (remembered for this experiment). */
+  async toggleColumn(kind: 'metrics' | 'params', key: string): Promise<void> {
+    const name = this.experimentName;
+    if (name === null) {
+      return;
+    }
+    const columns = this.columns;
+    const list = columns[kind];
+    const next = list.includes(key) ? list.filter(k => k !== key) : [...list, key];
+    await this.settings.setColumns(name, { ...columns, [kind]: next });
   }
 
   /** Tick or untick run `id` for comparison. */
@@ -201,14 +286,40 @@ export class RunsModel extends SectionModel {
     this.stateChanged.emit();
   }
 
-  /** Re-read the first page, as large as the rows already loaded. */
-  private async _fetch(): Promise<void> {
+  /** Read the first page for a new search or order; `undo` it if the server refuses it. */
+  private async _refetch(undo: () => void): Promise<void> {
+    this._filterError = null;
+    await this.guard(async () => {
+      try {
+        await this._fetch(PAGE_SIZE);
+      } catch (error) {
+        if (error instanceof ApiError && error.code === 'bad_filter') {
+          undo(); // the poll goes on with the last search the server took
+          this._filterError = error.message;
+          return;
+        }
+        throw error;
+      }
+    });
+  }
+
+  /** The filter and order the server searches with. */
+  private _query(): { filter?: string; orderBy?: string[] } {
+    const clause = orderClause(this._order);
+    return {
+      filter: this._filter || undefined,
+      orderBy: clause && this._order !== NEWEST_FIRST ? [clause] : undefined
+    };
+  }
+
+  /** Re-read the first page, as large as the rows already loaded (or `size`). */
+  private async _fetch(size?: number): Promise<void> {
     const id = this._experimentId;
     if (id === null) {
       return;
     }
-    const size = Math.min(MAX_PAGE, Math.max(PAGE_SIZE, this._runs.length));
-    const page = await this._api.runs(id, { maxResults: size });
+    size = size ?? Math.min(MAX_PAGE, Math.max(PAGE_SIZE, this._runs.length));
+    const page = await this._api.runs(id, { maxResults: size, ...this._query() });
     if (id !== this._experimentId) {
       return; // another experiment was chosen meanwhile
     }
@@ -244,6 +355,10 @@ export class RunsModel extends SectionModel {
   private _view: RunsView = 'list';
   private _details: RunDetailsModel | null = null;
   private _selected = new Set<string>();
+  private _expanded = new Set<string>();
+  private _filter = '';
+  private _filterError: string | null = null;
+  private _order: IRunsOrder = NEWEST_FIRST;
 }
 
 /** Options and defaults of `RunsModel`. */
@@ -262,5 +377,7 @@ export namespace RunsModel {
     live?: Partial<IPoll.Frequency>;
     /** Frequency while nothing is live (default `IDLE`). */
     idle?: Partial<IPoll.Frequency>;
+    /** What the view remembers (default: for this page only). */
+    settings?: RunsSettings;
   }
 }

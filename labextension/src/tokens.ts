@@ -33,6 +33,16 @@ export interface IExperiment {
   tags?: Record<string, string>;
 }
 
+/** What `GET runs` is asked: a page, a filter and an order. */
+export interface IRunsQuery {
+  maxResults?: number;
+  pageToken?: string | null;
+  /** MLflow's search syntax, or words of a run's name. */
+  filter?: string;
+  /** MLflow's order clauses (`metrics.\`acc\` DESC`). */
+  orderBy?: string[];
+}
+
 /** One row of `GET runs`. */
 export interface IRunSummary {
   run_id: string;
@@ -239,10 +249,7 @@ export interface IDataAdded {
 export interface IMlopsApi {
   status(): Promise<IStatus>;
   experiments(): Promise<IExperiment[]>;
-  runs(
-    experimentId: string,
-    options?: { maxResults?: number; pageToken?: string | null }
-  ): Promise<IRunsPage>;
+  runs(experimentId: string, options?: IRunsQuery): Promise<IRunsPage>;
   run(runId: string): Promise<IRunDetails>;
   metricHistory(runId: string, key: string): Promise<IMetricHistory>;
   models(): Promise<IRegisteredModel[]>;

@@ -6,6 +6,7 @@ import {
   IRegisteredModel,
   IRunSummary,
   IRunsPage,
+  IRunsQuery,
   RunStatus
 } from '../src/tokens';
 
@@ -46,8 +47,11 @@ export class FakeApi implements IMlopsApi {
       { experiment_id: '1', name: 'churn' }
     ];
   }
-  async runs(experimentId: string, options: { maxResults?: number } = {}) {
+  /** What each `runs` call asked (filter, order, page). */
+  queries: IRunsQuery[] = [];
+  async runs(experimentId: string, options: IRunsQuery = {}) {
     this.calls.push(`runs:${experimentId}`);
+    this.queries.push(options);
     const page = this.pages[experimentId] ?? { runs: [], next_page_token: null };
     return { ...page, runs: page.runs.slice(0, options.maxResults ?? 1000) };
   }

@@ -75,7 +75,9 @@ def test_wheel_in_fresh_venv_lists_both_extensions(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     shipped = f"share/jupyter/labextensions/{EXTENSION}/package.json"
     enabling = f"etc/jupyter/jupyter_server_config.d/{SERVER_EXTENSION}.json"
-    for path in (shipped, enabling):
+    # the panel's settings (the Runs view's columns): without it the settings registry has none
+    schema = f"share/jupyter/labextensions/{EXTENSION}/schemas/{EXTENSION}/plugin.json"
+    for path in (shipped, enabling, schema):
         assert any(name.endswith(path) for name in names), f"{wheel.name} lacks {path}"
 
     # the wheel alone, into a fresh venv whose dependencies are the dev environment's own

@@ -1,11 +1,14 @@
 import { Button, caretDownEmptyIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { keyMetrics } from '../format';
+import { columnKeys } from '../runsLayout';
 import { RunsModel } from '../runsModel';
+import { IRunsColumns } from '../runsSettings';
+import { ColumnChooser } from './ColumnChooser';
 import { CompareTable } from './CompareTable';
 import { ErrorLine } from './ErrorLine';
 import { RunDetails } from './RunDetails';
+import { RunsSearch } from './RunsSearch';
 import { RunsTable } from './RunsTable';
 
 /** The Runs section: experiment picker, runs table, details and comparison. */
@@ -30,6 +33,7 @@ export function RunsView(props: { model: RunsModel }): JSX.Element {
     );
   }
   const experiments = model.experiments;
+  const columns = model.columns;
   return (
     <div className="jp-mlops-runs-view">
       <div className="jp-mlops-toolbar">
@@ -59,7 +63,18 @@ export function RunsView(props: { model: RunsModel }): JSX.Element {
         >
           Compare{model.selected.size ? ` (${model.selected.size})` : ''}
         </Button>
+        <ColumnChooser
+          available={withShown(columnKeys(model.runs), columns)}
+          shown={columns}
+          disabled={model.experimentName === null}
+          onToggle={(kind, key) => void model.toggleColumn(kind, key)}
+        />
       </div>
+      <RunsSearch
+        applied={model.filter}
+        error={model.filterError}
+        onSearch={text => void model.search(text)}
+      />
       {model.hasLive && (
         <div className="jp-mlops-live" role="status">
           Runs in progress: refreshing every few seconds
@@ -69,11 +84,18 @@ export function RunsView(props: { model: RunsModel }): JSX.Element {
       <div className="jp-mlops-scroll">
         <RunsTable
           runs={model.runs}
-          metricKeys={keyMetrics(model.runs)}
+          metricKeys={columns.metrics}
+          paramKeys={columns.params}
+          order={model.order}
+          onSort={column => void model.sortBy(column)}
+          expanded={model.expanded}
+          onExpand={id => model.toggleExpanded(id)}
+          nameWidth={model.settings.nameWidth}
+          onResize={width => void model.settings.setNameWidth(width)}
           selected={model.selected}
           onToggle={id => model.toggleSelected(id)}
           onOpen={id => void model.openRun(id)}
-          empty={model.loading ? 'Loading…' : emptyText(experiments.length)}
+          empty={model.loading ? 'Loading…' : emptyText(experiments.length, model.filter)}
         />
       </div>
       {model.hasMore && (
@@ -90,7 +112,19 @@ export function RunsView(props: { model: RunsModel }): JSX.Element {
   );
 }
 
-function emptyText(experiments: number): string {
+/** The keys to offer: the loaded runs' and the ones shown (so they can be hidden). */
+function withShown(available: IRunsColumns, shown: IRunsColumns): IRunsColumns {
+  const merge = (a: string[], b: string[]) => [...new Set([...a, ...b])].sort();
+  return {
+    metrics: merge(available.metrics, shown.metrics),
+    params: merge(available.params, shown.params)
+  };
+}
+
+function emptyText(experiments: number, filter: string): string {
+  if (filter) {
+    return 'No runs match the search.';
+  }
   return experiments
     ? 'No runs in this experiment yet.'
     : 'No experiments yet: start one with %mlops track in a notebook.';
