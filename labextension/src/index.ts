@@ -3,6 +3,8 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser, IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
+import { MlopsApi } from './api';
+import { openArtifact } from './artifactViews';
 import { addCommands } from './commands';
 import { MlopsPanel, PANEL_ID } from './components/Panel';
 import { MlopsModel } from './model';
@@ -37,7 +39,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const model: MlopsModel = new MlopsModel({
       standby: () => !panel.isVisible || 'when-hidden'
     });
-    const panel = new MlopsPanel({ model, rendermime });
+    const api = new MlopsApi();
+    const panel = new MlopsPanel({
+      model,
+      rendermime,
+      openArtifact: request => void openArtifact(app, api, rendermime, request)
+    });
     app.shell.add(panel, 'left', { rank: RANK });
     restorer?.add(panel, PANEL_ID);
     addCommands({

@@ -1,6 +1,7 @@
 import { Button, caretDownEmptyIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
+import { IArtifactOpenRequest } from '../artifacts';
 import { keyMetrics } from '../format';
 import { RunsModel } from '../runsModel';
 import { CompareTable } from './CompareTable';
@@ -9,10 +10,20 @@ import { RunDetails } from './RunDetails';
 import { RunsTable } from './RunsTable';
 
 /** The Runs section: experiment picker, runs table, details and comparison. */
-export function RunsView(props: { model: RunsModel }): JSX.Element {
+export function RunsView(props: {
+  model: RunsModel;
+  /** Opens a run's report or notebook snapshot in the main area. */
+  onOpenArtifact?: (request: IArtifactOpenRequest) => void;
+}): JSX.Element {
   const { model } = props;
   if (model.view === 'details' && model.details) {
-    return <RunDetails model={model.details} onBack={() => model.show('list')} />;
+    return (
+      <RunDetails
+        model={model.details}
+        onBack={() => model.show('list')}
+        onOpenArtifact={props.onOpenArtifact}
+      />
+    );
   }
   if (model.view === 'compare') {
     return (
