@@ -156,13 +156,19 @@ export function formatDuration(ms: number): string {
   return `${sign}${trimZeros((s / 86400).toFixed(1))}d`;
 }
 
-/** A wall clock time: `14:05`, with seconds under a minute's ticks, the date over a day's. */
+/**
+ * A wall clock time: `14:05`, with seconds under a minute's ticks and
+ * milliseconds under a second's, the date over a day's.
+ */
 export function formatClock(ms: number, step: number): string {
   const date = new Date(ms);
-  const pad = (n: number) => String(n).padStart(2, '0');
+  const pad = (n: number, width = 2) => String(n).padStart(width, '0');
   const time = `${pad(date.getHours())}:${pad(date.getMinutes())}`;
   if (step >= 864e5) {
     return `${date.getMonth() + 1}/${pad(date.getDate())}`;
+  }
+  if (step < 1000) {
+    return `${time}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
   }
   return step < 6e4 ? `${time}:${pad(date.getSeconds())}` : time;
 }

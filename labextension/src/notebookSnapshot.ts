@@ -1,11 +1,13 @@
 /**
  * A notebook snapshot a run logged, shown read-only: its cells and their
  * outputs rendered by JupyterLab's rendermime and `OutputArea` as UNTRUSTED
- * content (no JavaScript, HTML sanitized), with no kernel and no editor.
+ * content (no JavaScript, HTML sanitized, no media fetched from a URL), with
+ * no kernel and no editor.
  */
 import type * as nbformat from '@jupyterlab/nbformat';
 import { OutputArea, OutputAreaModel } from '@jupyterlab/outputarea';
 import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
+import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Panel, Widget } from '@lumino/widgets';
 
 /** At most this many cells are shown (a snapshot is at most 50 MB anyway). */
@@ -50,11 +52,58 @@ export function snapshotCells(notebook: unknown): ISnapshotCell[] {
   });
 }
 
+/** Attributes that make a browser fetch. */
+const FETCHING = ['src', 'srcset', 'poster', 'background', 'data', 'href'];
+/** Elements whose `href` fetches (a link's does not until clicked). */
+const FETCHING_HREF = new Set(['image', 'use', 'link', 'feimage']);
+
+/**
+ * HTML with nothing that fetches from elsewhere: a `src` (or `srcset`,
+ * `poster`...) that is not a `data:` URL is removed, and so is a style
+ * holding `url(`. A snapshot is the store's content: opening it must not
+ * tell another host (or this server's files) that it was read.
+ */
+export function withoutRemoteMedia(html: string): string {
+  // parsed in a document of its own, inert: nothing in it loads or runs
+  const body = new DOMParser().parseFromString(html, 'text/html').body;
+  for (const element of body.querySelectorAll('*')) {
+    for (const name of FETCHING) {
+      if (name === 'href' && !FETCHING_HREF.has(element.tagName.toLowerCase())) {
+        continue;
+      }
+      const value = element.getAttribute(name);
+      if (value !== null && !/^\s*data:/i.test(value)) {
+        element.removeAttribute(name);
+        element.setAttribute('data-mlops-blocked', name);
+      }
+    }
+    if (/url\s*\(/i.test(element.getAttribute('style') ?? '')) {
+      element.removeAttribute('style');
+    }
+  }
+  // the sanitizer's interface is HTML text in, HTML text out: serialize the inert body back
+  // eslint-disable-next-line no-restricted-properties
+  return body.innerHTML;
+}
+
+/** JupyterLab's sanitizer, then `withoutRemoteMedia`. */
+export function noRemoteMedia(inner: IRenderMime.ISanitizer): IRenderMime.ISanitizer {
+  return {
+    sanitize: (dirty, options) => withoutRemoteMedia(inner.sanitize(dirty, options)),
+    getAutolink: inner.getAutolink ? () => inner.getAutolink!() : undefined,
+    allowNamedProperties: inner.allowNamedProperties,
+    allowCommandLinker: false
+  };
+}
+
 /** The read-only view: a note saying what it is, then the cells. */
 export class NotebookSnapshot extends Panel {
   constructor(options: NotebookSnapshot.IOptions) {
     super();
-    this._rendermime = options.rendermime;
+    // untrusted content goes through the sanitizer: here it also drops media from elsewhere
+    this._rendermime = options.rendermime.clone({
+      sanitizer: noRemoteMedia(options.rendermime.sanitizer)
+    });
     this.addClass('jp-mlops-notebook-snapshot');
     this.node.tabIndex = -1;
     const note = new Widget();

@@ -5,6 +5,7 @@ import { createRoot, Root } from 'react-dom/client';
 import { artifactSegments } from '../src/api';
 import { artifactAction, artifactTitle, fileName, formatSize } from '../src/artifacts';
 import {
+  formatClock,
   formatDuration,
   formatTick,
   isSingleValue,
@@ -17,7 +18,7 @@ import { ArtifactBrowser } from '../src/components/ArtifactBrowser';
 import { chartLayout, MetricChart } from '../src/components/MetricChart';
 import { RunDetails } from '../src/components/RunDetails';
 import { RunDetailsModel } from '../src/detailsModel';
-import { snapshotCells } from '../src/notebookSnapshot';
+import { snapshotCells, withoutRemoteMedia } from '../src/notebookSnapshot';
 import { IMetricPoint } from '../src/tokens';
 import { FakeApi, runRow } from './fakeApi';
 
@@ -79,6 +80,14 @@ describe('ticks', () => {
     expect(axis.step).toBe(30_000);
     expect(axis.ticks.map(formatDuration)).toEqual(['0s', '30s', '1m', '1m 30s', '2m']);
     expect(formatDuration(5400_000)).toBe('1.5h');
+  });
+
+  it('labels wall clock ticks as finely as their step', () => {
+    const noon = new Date(2026, 2, 1, 12, 5, 7, 250).getTime();
+    expect(formatClock(noon, 60_000)).toBe('12:05');
+    expect(formatClock(noon, 5_000)).toBe('12:05:07');
+    expect(formatClock(noon, 200)).toBe('12:05:07.250');
+    expect(formatClock(noon, 864e5)).toBe('3/01');
   });
 });
 
@@ -257,5 +266,21 @@ describe('a notebook snapshot', () => {
     ]);
     expect(() => snapshotCells({ nbformat: 3, worksheets: [] })).toThrow('format 3');
     expect(() => snapshotCells('nope')).toThrow('not a notebook');
+  });
+});
+
+describe('media in a snapshot', () => {
+  it('loses every URL that would fetch, keeps data: images and links', () => {
+    const html = withoutRemoteMedia(
+      '<img src="http://127.0.0.1:9/beacon" alt="b"><img src="data:image/png;base64,AA==">' +
+        '<img src="files/x.png"><a href="https://example.org/doc">doc</a>' +
+        '<p style="background:url(http://x/y)">t</p><video poster="http://x/p"></video>'
+    );
+    const host = new DOMParser().parseFromString(html, 'text/html').body;
+    const sources = [...host.querySelectorAll('img')].map(img => img.getAttribute('src'));
+    expect(sources).toEqual([null, 'data:image/png;base64,AA==', null]);
+    expect(host.querySelector('a')?.getAttribute('href')).toBe('https://example.org/doc');
+    expect(host.querySelector('p')?.getAttribute('style')).toBeNull();
+    expect(host.querySelector('video')?.getAttribute('poster')).toBeNull();
   });
 });

@@ -39,18 +39,32 @@ HOSTILE = """<!doctype html>
 """
 
 
-def notebook() -> str:
-    """A small executed notebook, written by nbformat."""
+def notebook(beacon_port: int) -> str:
+    """A small executed notebook, written by nbformat; its markdown and an HTML output hold
+    images on the beacon server (shown read-only, they must fetch nothing)."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
     nb = new_notebook(
         cells=[
-            new_markdown_cell("# Churn model\nTrained on **iris** as a stand-in."),
+            new_markdown_cell(
+                "# Churn model\nTrained on **iris** as a stand-in.\n\n"
+                f"![pixel](http://127.0.0.1:{beacon_port}/notebook-markdown)"
+            ),
             new_code_cell(
                 "print('accuracy', 0.93)",
                 execution_count=1,
-                outputs=[new_output("stream", name="stdout", text="accuracy 0.93\n")],
+                outputs=[
+                    new_output("stream", name="stdout", text="accuracy 0.93\n"),
+                    new_output(
+                        "display_data",
+                        data={
+                            "text/html": f'<b>html output</b><img src="http://127.0.0.1:'
+                            f'{beacon_port}/notebook-output"><script>document.title="x"</script>',
+                            "text/plain": "html output",
+                        },
+                    ),
+                ],
             ),
         ]
     )
@@ -71,7 +85,7 @@ def main(beacon_port: int) -> dict:
             mlops.log(loss=loss, step=step)
         mlops.eda(frame, target="target", name="iris")
         files = Path(tmp)
-        (files / "train.ipynb").write_text(notebook())
+        (files / "train.ipynb").write_text(notebook(beacon_port))
         mlflow.log_artifact(str(files / "train.ipynb"), "notebook")
         frame.head(20).to_csv(files / "sample.csv", index=False)
         mlflow.log_artifact(str(files / "sample.csv"), "data")

@@ -9,6 +9,7 @@ its image and frame point at a beacon server this module runs: none of that may 
 from __future__ import annotations
 
 import http.server
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -119,6 +120,10 @@ def test_chart_has_axes_ticks_and_a_hover_readout(ui: UI) -> None:
     view.locator('svg.jp-mlops-chart[data-metric="loss"][data-mode="relative"]').wait_for()
     relative = texts(chart.locator(".jp-mlops-chart-x-axis text"))
     assert relative[0] == "0s" and all(label.endswith("s") for label in relative), relative
+    view.locator('button.jp-mlops-x-mode[data-mode="wall"]').click()
+    view.locator('svg.jp-mlops-chart[data-metric="loss"][data-mode="wall"]').wait_for()
+    wall = texts(chart.locator(".jp-mlops-chart-x-axis text"))
+    assert wall and all(re.fullmatch(r"\d\d:\d\d(:\d\d(\.\d{3})?)?", t) for t in wall), wall
 
 
 def test_a_metric_logged_once_is_a_number(ui: UI) -> None:
@@ -176,15 +181,20 @@ def test_a_hostile_html_artifact_runs_nothing_and_fetches_nothing(
     assert beacon == [], f"the artifact reached another host: {beacon}"
 
 
-def test_the_notebook_snapshot_opens_read_only_without_a_kernel(ui: UI) -> None:
+def test_the_notebook_snapshot_opens_read_only_without_a_kernel(ui: UI, beacon: list[str]) -> None:
     tab = open_artifact(ui, "notebook/train.ipynb")
     snapshot = tab.locator(".jp-mlops-notebook-snapshot")
     snapshot.locator("h1", has_text="Churn model").wait_for()
     assert snapshot.locator("strong", has_text="iris").count() == 1  # markdown rendered
     source = snapshot.locator(".jp-mlops-snapshot-source").inner_text()
     assert source == "print('accuracy', 0.93)"
-    output = snapshot.locator(".jp-OutputArea-output").inner_text()
-    assert "accuracy 0.93" in output
+    output = snapshot.locator(".jp-OutputArea-output").all_inner_texts()
+    assert "accuracy 0.93" in output[0] and "html output" in output[1], output
+    # untrusted: no script ran, and no image came from elsewhere (markdown's or the output's)
+    assert snapshot.locator("script").count() == 0
+    assert snapshot.locator("img[data-mlops-blocked]").count() == 2
+    assert snapshot.locator('img[src^="http"]').count() == 0
+    assert beacon == [], f"the snapshot reached another host: {beacon}"
     editable = '[contenteditable="true"], textarea, input, .cm-editor, .jp-Notebook'
     assert tab.locator(editable).count() == 0, "the snapshot has something editable"
     assert ui.lab.api("GET", "api/sessions") == []
@@ -223,7 +233,7 @@ def test_screenshots_in_both_themes(ui: UI) -> None:
 
     def notebook() -> Any:
         tab = open_artifact(ui, "notebook/train.ipynb")
-        tab.locator(".jp-OutputArea-output").wait_for()
+        tab.locator(".jp-OutputArea-output").first.wait_for()
         return tab
 
     assert len(in_both_themes(ui, notebook, "notebook-snapshot", element=lambda tab: tab)) == 2
