@@ -1,8 +1,9 @@
 import { ServerConnection } from '@jupyterlab/services';
 
-import { requestAPI } from './request';
+import { apiUrl, requestAPI } from './request';
 import {
   IAliasHistory,
+  IArtifactListing,
   IDataAdded,
   IDataStatus,
   IExperiment,
@@ -100,9 +101,28 @@ export class MlopsApi implements IMlopsApi {
     });
   }
 
+  artifacts(runId: string, path: string): Promise<IArtifactListing> {
+    return this._get(['runs', runId, 'artifacts'], { path: path || undefined });
+  }
+
+  artifactJson(runId: string, path: string): Promise<unknown> {
+    return this._get(['runs', runId, 'artifacts', ...artifactSegments(path)]);
+  }
+
+  /** Served with the cookie the lab page logged in with; the server's CSP keeps it inert. */
+  artifactUrl(runId: string, path: string): string {
+    const settings = this._settings ?? ServerConnection.makeSettings();
+    return apiUrl(settings.baseUrl, ['runs', runId, 'artifacts', ...artifactSegments(path)]);
+  }
+
   private _get<T>(parts: string[], query?: requestAPI.Query): Promise<T> {
     return requestAPI<T>(parts, { query, settings: this._settings });
   }
 
   private _settings: ServerConnection.ISettings | undefined;
+}
+
+/** An artifact path as URL segments: each `/`-separated part encoded on its own. */
+export function artifactSegments(path: string): string[] {
+  return path.split('/').filter(part => part !== '');
 }

@@ -4,6 +4,8 @@ import { IDefaultFileBrowser, IFileBrowserFactory } from '@jupyterlab/filebrowse
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
+import { MlopsApi } from './api';
+import { openArtifact } from './artifactViews';
 import { addCommands } from './commands';
 import { MlopsPanel, PANEL_ID } from './components/Panel';
 import { MlopsModel } from './model';
@@ -43,7 +45,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const model: MlopsModel = new MlopsModel({
       standby: () => !panel.isVisible || 'when-hidden'
     });
-    const panel = new MlopsPanel({ model, rendermime });
+    const api = new MlopsApi();
+    const panel = new MlopsPanel({
+      model,
+      rendermime,
+      openArtifact: request => void openArtifact(app, api, rendermime, request)
+    });
     app.shell.add(panel, 'left', { rank: RANK });
     // the Runs view's columns and name width are remembered there when it is available
     settingRegistry

@@ -242,6 +242,25 @@ export interface IDataAdded {
   notes: string[];
 }
 
+/** One entry of `GET runs/<run_id>/artifacts`: a file or a folder of the run. */
+export interface IArtifactEntry {
+  name: string;
+  /** From the run's artifact root, `/`-separated. */
+  path: string;
+  is_dir: boolean;
+  /** Bytes; null for a folder. */
+  size: number | null;
+}
+
+/** `GET runs/<run_id>/artifacts?path=`: one level of a run's artifacts. */
+export interface IArtifactListing {
+  run_id: string;
+  path: string;
+  artifacts: IArtifactEntry[];
+  /** More entries than one listing holds. */
+  truncated: boolean;
+}
+
 /**
  * The REST API as the models use it; `MlopsApi` is the real one, tests pass
  * their own.
@@ -260,6 +279,12 @@ export interface IMlopsApi {
   monitoring(name: string, version: number): Promise<IModelMonitoring>;
   data(): Promise<IDataStatus>;
   addData(path: string): Promise<IDataAdded>;
+  /** One level of a run's artifacts ("" for the top). */
+  artifacts(runId: string, path: string): Promise<IArtifactListing>;
+  /** A JSON artifact (a notebook snapshot), parsed: untrusted content. */
+  artifactJson(runId: string, path: string): Promise<unknown>;
+  /** The URL that serves a run's artifact (for an iframe or a download link). */
+  artifactUrl(runId: string, path: string): string;
 }
 
 /** Statuses of runs that are still going (the poll speeds up while any is). */

@@ -2,3 +2,4 @@ import './base.css';
 import './health.css';
 import './history.css';
 import './runs.css';
+import './details.css';

@@ -4,7 +4,6 @@ import { createRoot, Root } from 'react-dom/client';
 
 import { CompareTable, compareRows } from '../src/components/CompareTable';
 import { KeyValueTable } from '../src/components/KeyValueTable';
-import { chartGeometry, MetricChart } from '../src/components/MetricChart';
 import { RunsTable } from '../src/components/RunsTable';
 import { runRow } from './fakeApi';
 
@@ -118,52 +117,6 @@ describe('KeyValueTable', () => {
     expect(host.querySelector('img')).toBeNull();
     const cells = [...host.querySelectorAll('table.jp-mlops-params td')].map(td => td.textContent);
     expect(cells).toEqual([XSS, '0.1']);
-  });
-});
-
-describe('chartGeometry', () => {
-  const point = (step: number, value: number | 'NaN') => ({ step, value, timestamp: 0 });
-
-  it('maps steps to x and values to y, the largest at the top', () => {
-    const geometry = chartGeometry([point(0, 1), point(1, 0.5), point(2, 0)], 100, 50);
-    expect(geometry.path).toBe('M4 4 L50 25 L96 46');
-    expect(geometry.dot).toBeNull();
-    expect([geometry.min, geometry.max, geometry.count]).toEqual([0, 1, 3]);
-  });
-
-  it('spaces points by position when they share a step, and skips NaN', () => {
-    const geometry = chartGeometry([point(0, 2), point(0, 'NaN'), point(0, 4)], 100, 50);
-    expect(geometry.path).toBe('M4 46 L96 4');
-    expect(geometry.count).toBe(2);
-  });
-
-  it('draws a flat line through the middle for a constant metric', () => {
-    expect(chartGeometry([point(1, 3), point(5, 3)], 100, 50).path).toBe('M4 25 L96 25');
-  });
-
-  it('gives a dot for a single point and nothing for none', () => {
-    expect(chartGeometry([point(7, 0.3)], 100, 50).dot).toEqual({ cx: 50, cy: 25 });
-    const empty = chartGeometry([point(0, 'NaN')], 100, 50);
-    expect([empty.path, empty.dot, empty.count]).toEqual([null, null, 0]);
-  });
-});
-
-describe('MetricChart', () => {
-  it('draws a path per metric, or a circle for one point', () => {
-    render(
-      <MetricChart
-        metric="train/loss"
-        points={[
-          { step: 0, value: 1, timestamp: 0 },
-          { step: 1, value: 0.5, timestamp: 1 }
-        ]}
-      />
-    );
-    expect(host.querySelector('svg.jp-mlops-chart[data-metric="train/loss"] path')).not.toBeNull();
-    render(<MetricChart metric="auc" points={[{ step: 0, value: 0.9, timestamp: 0 }]} />);
-    const svg = host.querySelector('svg.jp-mlops-chart[data-metric="auc"]');
-    expect(svg?.querySelector('circle')).not.toBeNull();
-    expect(svg?.querySelector('path')).toBeNull();
   });
 });
 

@@ -1,6 +1,8 @@
 import {
   IAliasHistory,
   IAliasMove,
+  IArtifactEntry,
+  IArtifactListing,
   IMlopsApi,
   IModelVersion,
   IRegisteredModel,
@@ -95,5 +97,18 @@ export class FakeApi implements IMlopsApi {
   }
   async addData() {
     return { versions: [], notes: [] };
+  }
+  /** Artifact folders by path ("" for the top). */
+  folders: Record<string, IArtifactEntry[]> = {};
+  async artifacts(runId: string, path: string): Promise<IArtifactListing> {
+    this.calls.push(`artifacts:${runId}/${path}`);
+    return { run_id: runId, path, artifacts: this.folders[path] ?? [], truncated: false };
+  }
+  async artifactJson(runId: string, path: string): Promise<unknown> {
+    this.calls.push(`artifactJson:${runId}/${path}`);
+    return { cells: [] };
+  }
+  artifactUrl(runId: string, path: string): string {
+    return `/mlops/api/runs/${runId}/artifacts/${path}`;
   }
 }

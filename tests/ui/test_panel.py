@@ -65,9 +65,11 @@ def test_run_details_show_params_and_metric_charts(ui: UI) -> None:
     loss = details.locator('svg.jp-mlops-chart[data-metric="loss"]')
     loss.wait_for()
     assert loss.locator("path").count() >= 1, "the loss history (4 steps) is not drawn as a line"
-    acc = details.locator('svg.jp-mlops-chart[data-metric="acc"]')
+    # logged once: a number in a row, not a chart with one dot
+    acc = details.locator('table.jp-mlops-single-metrics tr[data-key="acc"] td')
     acc.wait_for()
-    assert acc.locator("circle, path").count() >= 1, "the single acc value is not drawn"
+    assert acc.inner_text().strip() == "0.75"
+    assert details.locator('svg.jp-mlops-chart[data-metric="acc"]').count() == 0
 
 
 def test_panel_screenshots_in_light_and_dark_themes(ui: UI) -> None:

@@ -3,6 +3,7 @@ import { Button, refreshIcon, VDomRenderer } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
+import { IArtifactOpenRequest } from '../artifacts';
 import { mlopsIcon } from '../icons';
 import { MlopsModel, Section, SECTIONS } from '../model';
 import { DataView } from './DataView';
@@ -23,6 +24,7 @@ export class MlopsPanel extends VDomRenderer<MlopsModel> {
   constructor(options: MlopsPanel.IOptions) {
     super(options.model);
     this._rendermime = options.rendermime ?? null;
+    this._openArtifact = options.openArtifact;
     this.id = PANEL_ID;
     this.addClass('jp-mlops-panel');
     this.title.icon = mlopsIcon;
@@ -73,7 +75,9 @@ export class MlopsPanel extends VDomRenderer<MlopsModel> {
           ))}
         </nav>
         <div className="jp-mlops-body">
-          {model.section === 'runs' && <RunsView model={model.runs} />}
+          {model.section === 'runs' && (
+            <RunsView model={model.runs} onOpenArtifact={this._openArtifact} />
+          )}
           {model.section === 'data' && <DataView model={model.data} />}
           {model.section === 'models' && (
             <ModelsView model={model.registry} rendermime={this._rendermime} />
@@ -94,6 +98,7 @@ export class MlopsPanel extends VDomRenderer<MlopsModel> {
   }
 
   private _rendermime: IRenderMimeRegistry | null;
+  private _openArtifact: ((request: IArtifactOpenRequest) => void) | undefined;
 }
 
 /** Options of `MlopsPanel`. */
@@ -102,5 +107,7 @@ export namespace MlopsPanel {
     model: MlopsModel;
     /** Renders model cards as Markdown; without it they show as text. */
     rendermime?: IRenderMimeRegistry | null;
+    /** Opens a run's report or notebook snapshot in the main area. */
+    openArtifact?: (request: IArtifactOpenRequest) => void;
   }
 }

@@ -1,8 +1,11 @@
 import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
+import { IArtifactOpenRequest } from '../artifacts';
+import { isSingleValue, X_MODES, XMode } from '../chartScale';
 import { RunDetailsModel } from '../detailsModel';
 import { formatTime, formatValue, runLabel } from '../format';
+import { ArtifactBrowser } from './ArtifactBrowser';
 import { ErrorLine } from './ErrorLine';
 import { KeyValueTable } from './KeyValueTable';
 import { MetricChart } from './MetricChart';
@@ -11,6 +14,7 @@ import { MetricChart } from './MetricChart';
 export function RunDetails(props: RunDetails.IProps): JSX.Element {
   const { model, onBack } = props;
   const run = model.run;
+  const [mode, setMode] = React.useState<XMode>('step');
   return (
     <div className="jp-mlops-run-details" data-run-id={model.runId}>
       <div className="jp-mlops-toolbar">
@@ -40,27 +44,14 @@ export function RunDetails(props: RunDetails.IProps): JSX.Element {
           </dl>
           <h3 className="jp-mlops-heading">Params</h3>
           <KeyValueTable className="jp-mlops-params" values={run.params} empty="No params." />
-          <h3 className="jp-mlops-heading">Metrics</h3>
-          <div className="jp-mlops-metrics">
-            {Object.keys(run.metrics).length === 0 && (
-              <div className="jp-mlops-note">No metrics.</div>
-            )}
-            {Object.entries(run.metrics).map(([key, value]) => {
-              const history = model.history(key);
-              return (
-                <div key={key} className="jp-mlops-metric-block" data-key={key}>
-                  <div className="jp-mlops-metric-head">
-                    <span className="jp-mlops-metric-key" title={key}>
-                      {key}
-                    </span>
-                    <span className="jp-mlops-metric-value">{formatValue(value)}</span>
-                  </div>
-                  {history?.points && <MetricChart metric={key} points={history.points} />}
-                  {history?.error && <div className="jp-mlops-error">{history.error}</div>}
-                </div>
-              );
-            })}
-          </div>
+          <Metrics model={model} mode={mode} onMode={setMode} />
+          <h3 className="jp-mlops-heading">Artifacts</h3>
+          <ArtifactBrowser
+            model={model}
+            runName={runLabel(run)}
+            urlOf={path => model.artifactUrl(path)}
+            onOpen={props.onOpenArtifact}
+          />
           {run.inputs.length > 0 && (
             <>
               <h3 className="jp-mlops-heading">Data</h3>
@@ -79,11 +70,83 @@ export function RunDetails(props: RunDetails.IProps): JSX.Element {
   );
 }
 
+/**
+ * The run's metrics: one logged once is a number (a key/value row); one with
+ * a history is a chart, drawn against the x the toggle picks.
+ */
+function Metrics(props: {
+  model: RunDetailsModel;
+  mode: XMode;
+  onMode: (mode: XMode) => void;
+}): JSX.Element {
+  const { model, mode, onMode } = props;
+  const metrics = model.run?.metrics ?? {};
+  const keys = Object.keys(metrics).sort((a, b) => a.localeCompare(b));
+  const single = keys.filter(key => isSingleValue(model.history(key)?.points));
+  const series = keys.filter(key => !single.includes(key));
+  return (
+    <>
+      <div className="jp-mlops-heading-row">
+        <h3 className="jp-mlops-heading">Metrics</h3>
+        {series.length > 0 && (
+          <div className="jp-mlops-x-toggle" role="group" aria-label="Chart x axis">
+            {X_MODES.map(([value, label]) => (
+              <button
+                key={value}
+                type="button"
+                className={`jp-mlops-x-mode${mode === value ? ' jp-mod-active' : ''}`}
+                data-mode={value}
+                aria-pressed={mode === value}
+                onClick={() => onMode(value)}
+              >
+                {label}
+              </button>
+            ))}
+          </div>
+        )}
+      </div>
+      {keys.length === 0 && <div className="jp-mlops-note">No metrics.</div>}
+      {single.length > 0 && (
+        <KeyValueTable
+          className="jp-mlops-single-metrics"
+          values={Object.fromEntries(single.map(key => [key, formatValue(metrics[key])]))}
+          empty=""
+        />
+      )}
+      <div className="jp-mlops-metrics">
+        {series.map(key => {
+          const history = model.history(key);
+          return (
+            <div key={key} className="jp-mlops-metric-block" data-key={key}>
+              <div className="jp-mlops-metric-head">
+                <span className="jp-mlops-metric-key" title={key}>
+                  {key}
+                </span>
+                <span className="jp-mlops-metric-value">{formatValue(metrics[key])}</span>
+              </div>
+              {history?.points && <MetricChart metric={key} points={history.points} mode={mode} />}
+            </div>
+          );
+        })}
+        {keys
+          .filter(key => model.history(key)?.error)
+          .map(key => (
+            <div key={key} className="jp-mlops-error" data-key={key}>
+              {key}: {model.history(key)?.error}
+            </div>
+          ))}
+      </div>
+    </>
+  );
+}
+
 /** Props of `RunDetails`. */
 export namespace RunDetails {
   export interface IProps {
     model: RunDetailsModel;
     /** Back to the runs table. */
     onBack: () => void;
+    /** Opens a report or a notebook snapshot in the main area. */
+    onOpenArtifact?: (request: IArtifactOpenRequest) => void;
   }
 }

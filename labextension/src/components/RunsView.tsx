@@ -2,6 +2,7 @@ import { Button, caretDownEmptyIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { columnKeys } from '../runsLayout';
+import { IArtifactOpenRequest } from '../artifacts';
 import { RunsModel } from '../runsModel';
 import { IRunsColumns } from '../runsSettings';
 import { ColumnChooser } from './ColumnChooser';
@@ -12,10 +13,20 @@ import { RunsSearch } from './RunsSearch';
 import { RunsTable } from './RunsTable';
 
 /** The Runs section: experiment picker, runs table, details and comparison. */
-export function RunsView(props: { model: RunsModel }): JSX.Element {
+export function RunsView(props: {
+  model: RunsModel;
+  /** Opens a run's report or notebook snapshot in the main area. */
+  onOpenArtifact?: (request: IArtifactOpenRequest) => void;
+}): JSX.Element {
   const { model } = props;
   if (model.view === 'details' && model.details) {
-    return <RunDetails model={model.details} onBack={() => model.show('list')} />;
+    return (
+      <RunDetails
+        model={model.details}
+        onBack={() => model.show('list')}
+        onOpenArtifact={props.onOpenArtifact}
+      />
+    );
   }
   if (model.view === 'compare') {
     return (
