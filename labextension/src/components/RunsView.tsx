@@ -5,6 +5,7 @@ import { keyMetrics } from '../format';
 import { RunsModel } from '../runsModel';
 import { CompareTable } from './CompareTable';
 import { ErrorLine } from './ErrorLine';
+import { ParallelCoordinates } from './ParallelCoordinates';
 import { RunDetails } from './RunDetails';
 import { RunsTable } from './RunsTable';
 
@@ -12,7 +13,15 @@ import { RunsTable } from './RunsTable';
 export function RunsView(props: { model: RunsModel }): JSX.Element {
   const { model } = props;
   if (model.view === 'details' && model.details) {
-    return <RunDetails model={model.details} onBack={() => model.show('list')} />;
+    const id = model.details.runId;
+    return (
+      <RunDetails
+        model={model.details}
+        onBack={() => model.show('list')}
+        childCount={model.childrenOf(id).length}
+        onCompareChildren={() => model.compareChildren(id)}
+      />
+    );
   }
   if (model.view === 'compare') {
     return (
@@ -22,9 +31,20 @@ export function RunsView(props: { model: RunsModel }): JSX.Element {
             ← Runs
           </Button>
           <span className="jp-mlops-toolbar-title">Comparing {model.selected.size} runs</span>
+          {model.selected.size === 2 && (
+            <Button
+              small
+              className="jp-mlops-notebook-diff-button"
+              title="Open the diff of the two runs' notebook snapshots in a tab"
+              onClick={() => model.requestNotebookDiff()}
+            >
+              Notebook diff
+            </Button>
+          )}
         </div>
         <div className="jp-mlops-scroll">
           <CompareTable runs={model.selectedRuns} />
+          <ParallelCoordinates runs={model.selectedRuns} />
         </div>
       </div>
     );
