@@ -101,11 +101,16 @@ export class RunsModel extends SectionModel {
     return this._notebookDiffRequested;
   }
 
-  /** Ask for the notebook diff of the two compared runs (the one who listens opens it). */
+  /**
+   * Ask for the notebook diff of the two compared runs, from the one that
+   * started first to the other (the one who listens opens it).
+   */
   requestNotebookDiff(): void {
     const runs = this.selectedRuns;
     if (runs.length === 2) {
-      this._notebookDiffRequested.emit([runs[0], runs[1]]);
+      const [a, b] = runs;
+      const older = (b.start_time ?? '') < (a.start_time ?? '');
+      this._notebookDiffRequested.emit(older ? [b, a] : [a, b]);
     }
   }
 

@@ -185,7 +185,12 @@ describe('compare sweep and notebook diff in the model', () => {
     model.toggleSelected('c3');
     model.toggleSelected('d4');
     model.requestNotebookDiff();
-    expect(asked).toEqual([['a1', 'b2']]);
+    children[0].start_time = '2024-01-02T00:00:00.000+00:00'; // a1 now started after b2
+    model.requestNotebookDiff();
+    expect(asked).toEqual([
+      ['a1', 'b2'],
+      ['b2', 'a1']
+    ]);
     model.dispose();
   });
 });

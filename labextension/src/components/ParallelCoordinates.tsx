@@ -1,3 +1,4 @@
+import { caretDownEmptyIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { formatValue, runLabel } from '../format';
@@ -116,8 +117,9 @@ export function lineColour(position: number | null): string {
   return `color-mix(in srgb, var(--jp-brand-color1) ${high}%, var(--jp-warn-color1))`;
 }
 
-const GAP = 96;
-const MARGIN_X = 44;
+const GAP = 72; // three axes fit the sidebar's default width
+const MARGIN_X = 30;
+const MARGIN_RIGHT = 40; // the last axis's tick labels sit right of it
 const TOP = 30;
 const HEIGHT = 150;
 const BOTTOM = 22;
@@ -158,7 +160,7 @@ export function ParallelCoordinates(props: ParallelCoordinates.IProps): JSX.Elem
   const metric = chosen !== null && metrics.includes(chosen) ? chosen : metrics[0];
   const last = metricAxis(runs, metric);
   const axes = last ? [...params, last] : params;
-  const width = MARGIN_X * 2 + GAP * (axes.length - 1);
+  const width = MARGIN_X + MARGIN_RIGHT + GAP * (axes.length - 1);
   const x = (i: number) => MARGIN_X + GAP * i;
   const y = (position: number) => TOP + (1 - position) * HEIGHT;
   return (
@@ -178,6 +180,7 @@ export function ParallelCoordinates(props: ParallelCoordinates.IProps): JSX.Elem
               </option>
             ))}
           </select>
+          <caretDownEmptyIcon.react tag="span" stylesheet="select" right="4px" top="4px" />
         </div>
       </div>
       <div className="jp-mlops-parallel-scroll">
@@ -197,7 +200,12 @@ export function ParallelCoordinates(props: ParallelCoordinates.IProps): JSX.Elem
               data-kind={axis.kind}
             >
               <line x1={x(i)} x2={x(i)} y1={TOP} y2={TOP + HEIGHT} />
-              <text className="jp-mlops-axis-title" x={x(i)} y={TOP - 14} textAnchor="middle">
+              <text
+                className="jp-mlops-axis-title"
+                x={i === 0 ? x(i) - 8 : x(i)}
+                y={TOP - 14}
+                textAnchor={i === 0 ? 'start' : i === axes.length - 1 ? 'end' : 'middle'}
+              >
                 <title>{axis.key}</title>
                 {short(axis.key)}
               </text>
