@@ -22,6 +22,11 @@ GRID = [("0.01", "2", 0.71), ("0.1", "2", 0.83), ("0.01", "8", 0.78), ("0.3", "8
 OLD_CELL = "lr = 0.1\nmodel = fit(lr)"
 NEW_CELL = "lr = 0.3\nmodel = fit(lr)"
 ADDED_MARKDOWN = "The higher rate converges faster."
+# an output a hostile notebook could hold: it must render sanitized, its script never run
+HOSTILE_HTML = (
+    '<b class="mlops-kept">kept</b><img src="data:," onerror="document.title=\'RAN\'">'
+    "<script>document.title='RAN'</script>"
+)
 
 
 def write_notebook(path: Path, code: str, extra_markdown: str | None) -> None:
@@ -29,6 +34,8 @@ def write_notebook(path: Path, code: str, extra_markdown: str | None) -> None:
     nb.cells = [nbformat.v4.new_markdown_cell("# Train"), nbformat.v4.new_code_cell(code)]
     if extra_markdown:
         nb.cells.append(nbformat.v4.new_markdown_cell(extra_markdown))
+        html = {"text/html": HOSTILE_HTML, "text/plain": "<html>"}
+        nb.cells[1].outputs = [nbformat.v4.new_output("display_data", data=html)]
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i}"
     path.write_text(nbformat.writes(nb), encoding="utf-8")
