@@ -166,6 +166,13 @@ class ArtifactFileHandler(MlopsHandler):
         self.finish(found.content, set_content_type=headers["Content-Type"])
 
 
+class NotebookDiffHandler(MlopsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str, other_id: str) -> None:
+        await self.answer(self.service.notebook_diff, run_id, other_id)
+
+
 class MetricHistoryHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
@@ -253,6 +260,7 @@ ROUTES: list[tuple[str, type[MlopsHandler]]] = [
     ("runs/{run_id}/metrics/{key}", MetricHistoryHandler),
     ("runs/{run_id}/artifacts", ArtifactsHandler),
     ("runs/{run_id}/artifacts/{path}", ArtifactFileHandler),
+    ("runs/{run_id}/notebook-diff/{other_id}", NotebookDiffHandler),
     ("models", ModelsHandler),
     ("models/{name}", ModelHandler),
     ("models/{name}/aliases", AliasesHandler),

@@ -59,6 +59,7 @@ def as_api_error(exc: BaseException) -> ApiError | None:
     from ..core.data.dvc_repo import DataLockedError
     from ..core.data.operations import OutsideRootError
     from ..core.identity import CredentialsRefusedError, ServerUnreachableError
+    from ..core.notebook_diff import NotebookUnreadable
     from ..core.permissions import PermissionDeniedError
     from ..core.run_artifacts import ArtifactStoreError, ArtifactTooLarge, BadArtifactPath
     from ..core.run_search import BadSearch
@@ -70,6 +71,7 @@ def as_api_error(exc: BaseException) -> ApiError | None:
         (BadSearch, 400, "bad_filter"),
         (BadArtifactPath, 400, "bad_path"),
         (ArtifactTooLarge, 413, "too_large"),
+        (NotebookUnreadable, 422, "bad_notebook"),  # a snapshot in the store, not the request
         (ForeignArtifactsError, 403, "foreign_artifacts"),  # never followed (run_artifacts)
         (ArtifactStoreError, 502, "artifact_store_error"),  # the tracking server's, not ours
     ):
@@ -247,6 +249,16 @@ class MlopsService:
         run_id = check_run_id(run_id)
         settings = self.settings()
         return run_artifacts.read_file(self.client(settings), settings, run_id, path)
+
+    @_answers
+    def notebook_diff(self, run_id: str, other_id: str) -> dict[str, Any]:
+        """nbdime's diff from run ``run_id``'s notebook snapshot to run ``other_id``'s
+        (``core.notebook_diff``)."""
+        from ..core import notebook_diff
+
+        run_id, other_id = check_run_id(run_id), check_run_id(other_id)
+        settings = self.settings()
+        return notebook_diff.notebook_diff(self.client(settings), settings, run_id, other_id)
 
     @_answers
     def metric_history(self, run_id: str, key: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import {
   IModelMonitoring,
   IModelsTable,
   IModelVersion,
+  INotebookDiff,
   IRegisteredModel,
   IRunDetails,
   IRunsPage,
@@ -55,6 +56,10 @@ export class MlopsApi implements IMlopsApi {
 
   metricHistory(runId: string, key: string): Promise<IMetricHistory> {
     return this._get(['runs', runId, 'metrics', key]);
+  }
+
+  notebookDiff(baseRunId: string, otherRunId: string): Promise<INotebookDiff> {
+    return this._get(['runs', baseRunId, 'notebook-diff', otherRunId]);
   }
 
   async models(): Promise<IRegisteredModel[]> {

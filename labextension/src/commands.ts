@@ -14,6 +14,8 @@ export namespace CommandIDs {
   export const open = 'jupyter-mlops:open';
   export const refresh = 'jupyter-mlops:refresh';
   export const versionWithDvc = 'jupyter-mlops:version-with-dvc';
+  /** Compare's "Notebook diff": two runs' notebook snapshots in a main-area tab. */
+  export const notebookDiff = 'jupyter-mlops:notebook-diff';
 }
 
 /** The palette category of the commands. */

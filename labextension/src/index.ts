@@ -3,12 +3,14 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser, IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import type { ReadonlyJSONObject } from '@lumino/coreutils';
 
 import { MlopsApi } from './api';
 import { openArtifact } from './artifactViews';
-import { addCommands } from './commands';
+import { addCommands, CommandIDs } from './commands';
 import { MlopsPanel, PANEL_ID } from './components/Panel';
 import { MlopsModel } from './model';
+import { IRunSummary } from './tokens';
 
 /** The plugin's id, which names its settings (`schema/plugin.json`). */
 const PLUGIN_ID = 'jupyter-mlops:plugin';
@@ -64,6 +66,24 @@ const plugin: JupyterFrontEndPlugin<void> = {
       panelId: PANEL_ID,
       palette,
       fileBrowser: () => browsers?.tracker.currentWidget ?? defaultBrowser
+    });
+    // Compare's "Notebook diff": nbdime's diff of two runs' snapshots in a main-area tab
+    app.commands.addCommand(CommandIDs.notebookDiff, {
+      label: 'Notebook Diff of Two Runs',
+      isEnabled: () => rendermime !== null,
+      execute: async args => {
+        const { base, other } = args as unknown as { base: IRunSummary; other: IRunSummary };
+        if (rendermime) {
+          const { openNotebookDiff } = await import('./notebookDiff'); // nbdime, on first use
+          await openNotebookDiff(app, model.api, rendermime, base, other);
+        }
+      }
+    });
+    model.runs.notebookDiffRequested.connect((_, [base, other]) => {
+      void app.commands.execute(CommandIDs.notebookDiff, {
+        base: base as unknown as ReadonlyJSONObject,
+        other: other as unknown as ReadonlyJSONObject
+      });
     });
   }
 };

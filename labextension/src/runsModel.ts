@@ -1,4 +1,5 @@
 import { IPoll, Poll } from '@lumino/polling';
+import { ISignal, Signal } from '@lumino/signaling';
 
 import { PAGE_SIZE } from './api';
 import { RunDetailsModel } from './detailsModel';
@@ -12,6 +13,8 @@ import { IExperiment, IMlopsApi, IRunSummary, LIVE_STATUSES } from './tokens';
 /** What the Runs section shows. */
 export type RunsView = 'list' | 'details' | 'compare';
 
+/** The tag MLflow gives a child run: its parent's id. */
+const PARENT_TAG = 'mlflow.parentRunId';
 /** Experiments probed for runs when choosing the default one. */
 const PROBE_LIMIT = 20;
 /** The largest page the API gives (a refresh re-reads every loaded row). */
@@ -117,6 +120,39 @@ export class RunsModel extends SectionModel {
   /** The ticked runs, in table order. */
   get selectedRuns(): IRunSummary[] {
     return this._runs.filter(run => this._selected.has(run.run_id));
+  }
+
+  /** The loaded runs whose parent is run `id` (a sweep's points), in table order. */
+  childrenOf(id: string): IRunSummary[] {
+    return this._runs.filter(run => run.tags[PARENT_TAG] === id);
+  }
+
+  /** Compare the loaded children of run `id` (at least two), e.g. a sweep's points. */
+  compareChildren(id: string): void {
+    const children = this.childrenOf(id);
+    if (children.length < 2) {
+      return;
+    }
+    this._selected = new Set(children.map(run => run.run_id));
+    this.show('compare');
+  }
+
+  /** Fires when the notebook diff of two compared runs is asked for (base, then other). */
+  get notebookDiffRequested(): ISignal<this, [IRunSummary, IRunSummary]> {
+    return this._notebookDiffRequested;
+  }
+
+  /**
+   * Ask for the notebook diff of the two compared runs, from the one that
+   * started first to the other (the one who listens opens it).
+   */
+  requestNotebookDiff(): void {
+    const runs = this.selectedRuns;
+    if (runs.length === 2) {
+      const [a, b] = runs;
+      const older = (b.start_time ?? '') < (a.start_time ?? '');
+      this._notebookDiffRequested.emit(older ? [b, a] : [a, b]);
+    }
   }
 
   /** Whether a loaded run (or the opened one) is still going. */
@@ -359,6 +395,7 @@ export class RunsModel extends SectionModel {
   private _filter = '';
   private _filterError: string | null = null;
   private _order: IRunsOrder = NEWEST_FIRST;
+  private _notebookDiffRequested = new Signal<this, [IRunSummary, IRunSummary]>(this);
 }
 
 /** Options and defaults of `RunsModel`. */

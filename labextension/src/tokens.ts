@@ -262,6 +262,20 @@ export interface IArtifactListing {
 }
 
 /**
+ * `GET runs/<a>/notebook-diff/<b>`: run a's notebook snapshot and nbdime's
+ * diff from it to run b's, as nbdime's own client renders them. Both come
+ * from the store: untrusted, rendered as text or sanitized, never run.
+ */
+export interface INotebookDiff {
+  base_run_id: string;
+  remote_run_id: string;
+  /** The base notebook (nbformat 4). */
+  base: Record<string, unknown>;
+  /** nbdime's diff entries. */
+  diff: Record<string, unknown>[];
+}
+
+/**
  * The REST API as the models use it; `MlopsApi` is the real one, tests pass
  * their own.
  */
@@ -271,6 +285,7 @@ export interface IMlopsApi {
   runs(experimentId: string, options?: IRunsQuery): Promise<IRunsPage>;
   run(runId: string): Promise<IRunDetails>;
   metricHistory(runId: string, key: string): Promise<IMetricHistory>;
+  notebookDiff(baseRunId: string, otherRunId: string): Promise<INotebookDiff>;
   models(): Promise<IRegisteredModel[]>;
   versions(name: string): Promise<IModelVersion[]>;
   modelCard(name: string, version: number): Promise<IModelCard>;

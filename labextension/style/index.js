@@ -3,3 +3,4 @@ import './health.css';
 import './history.css';
 import './runs.css';
 import './details.css';
+import './compare.css';

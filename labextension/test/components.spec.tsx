@@ -148,6 +148,6 @@ describe('compare', () => {
     const differing = [...host.querySelectorAll('tr.jp-mlops-differs')].map(tr =>
       tr.getAttribute('data-key')
     );
-    expect(differing).toEqual(['alpha', 'loss']);
+    expect(differing).toEqual(['loss', 'alpha']); // metrics first, then params
   });
 });

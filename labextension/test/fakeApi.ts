@@ -64,6 +64,10 @@ export class FakeApi implements IMlopsApi {
   async metricHistory(runId: string, key: string) {
     return { run_id: runId, key, history: [] };
   }
+  async notebookDiff(base: string, other: string) {
+    this.calls.push(`notebookDiff:${base}/${other}`);
+    return { base_run_id: base, remote_run_id: other, base: {}, diff: [] };
+  }
   async models(): Promise<IRegisteredModel[]> {
     return [];
   }

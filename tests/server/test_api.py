@@ -303,6 +303,7 @@ def _concrete(template: str, seeded: dict) -> tuple[str, ...]:
         "name": "churn",
         "version": "1",
         "path": "summary.json",
+        "other_id": seeded["other_run_id"],
     }
     return tuple(template.format(**values).split("/"))
 
@@ -317,6 +318,11 @@ async def test_every_route_needs_authentication(
     parts = _concrete(template, seeded)
     if template.endswith("/card"):  # the seeded versions have no card
         parts = (*parts[:3], version_with_card(mlflow_client, seeded), "card")
+    if "notebook-diff" in template:  # the seeded runs have no notebook snapshot
+        from tests.server.test_notebook_diff import runs_with_snapshots
+
+        a, b = runs_with_snapshots(mlflow_client, seeded)
+        parts = ("runs", a, "notebook-diff", b)
     body = json.dumps({"path": "data.csv", "alias": "prod", "version": 2})
     kwargs = {"body": body} if method == "POST" else {}
     params = {"experiment_id": seeded["experiments"]["churn"]} if template == "runs" else None

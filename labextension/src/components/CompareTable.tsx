@@ -30,16 +30,69 @@ export function compareRows(runs: IRunSummary[]): {
   return { params: rows(run => run.params), metrics: rows(metrics) };
 }
 
-/** Selected runs side by side; rows where they differ are marked. */
+/** The rows a "differences only" view keeps. */
+export function visibleRows(rows: ICompareRow[], differencesOnly: boolean): ICompareRow[] {
+  return differencesOnly ? rows.filter(row => row.differs) : rows;
+}
+
+/**
+ * Which columns hold the lowest and the highest value of metric `key`
+ * (finite numbers only), or null when fewer than two distinct values exist.
+ * Both ends are marked: whether higher is better depends on the metric.
+ */
+export function metricExtremes(
+  runs: IRunSummary[],
+  key: string
+): { min: number[]; max: number[] } | null {
+  const values = runs.map(run => run.metrics[key]);
+  const finite = values.filter((v): v is number => typeof v === 'number' && isFinite(v));
+  if (new Set(finite).size < 2) {
+    return null;
+  }
+  const low = Math.min(...finite);
+  const high = Math.max(...finite);
+  const where = (target: number) => values.flatMap((value, i) => (value === target ? [i] : []));
+  return { min: where(low), max: where(high) };
+}
+
+/**
+ * Selected runs side by side: metrics first, then params; rows where they
+ * differ are marked, and a switch hides the rows where they agree.
+ */
 export function CompareTable(props: CompareTable.IProps): JSX.Element {
   const { runs } = props;
+  const [differencesOnly, setDifferencesOnly] = React.useState(false);
   const { params, metrics } = compareRows(runs);
+  const hidden = differencesOnly ? [...params, ...metrics].filter(row => !row.differs).length : 0;
+  const cell = (title: string, row: ICompareRow, i: number) => {
+    const extremes = title === 'Metrics' ? metricExtremes(runs, row.key) : null;
+    const isMin = extremes?.min.includes(i) ?? false;
+    const isMax = extremes?.max.includes(i) ?? false;
+    const mark = isMin ? 'jp-mlops-min' : isMax ? 'jp-mlops-max' : undefined;
+    return (
+      <td key={runs[i].run_id} className={mark} title={row.values[i]}>
+        {row.values[i]}
+        {isMin && (
+          <span className="jp-mlops-extreme" title="lowest of these runs">
+            {' '}
+            ▼
+          </span>
+        )}
+        {isMax && (
+          <span className="jp-mlops-extreme" title="highest of these runs">
+            {' '}
+            ▲
+          </span>
+        )}
+      </td>
+    );
+  };
   const group = (title: string, rows: ICompareRow[]) => (
     <>
-      <tr className="jp-mlops-group">
+      <tr className="jp-mlops-group" data-group={title.toLowerCase()}>
         <th colSpan={runs.length + 1}>{title}</th>
       </tr>
-      {rows.map(row => (
+      {visibleRows(rows, differencesOnly).map(row => (
         <tr
           key={`${title}:${row.key}`}
           className={row.differs ? 'jp-mlops-differs' : undefined}
@@ -48,30 +101,50 @@ export function CompareTable(props: CompareTable.IProps): JSX.Element {
           <th scope="row" title={row.key}>
             {row.key}
           </th>
-          {row.values.map((value, i) => (
-            <td key={runs[i].run_id}>{value}</td>
-          ))}
+          {row.values.map((_, i) => cell(title, row, i))}
         </tr>
       ))}
     </>
   );
   return (
-    <table className="jp-mlops-table jp-mlops-compare-table">
-      <thead>
-        <tr>
-          <th />
-          {runs.map(run => (
-            <th key={run.run_id} data-run-id={run.run_id} title={run.run_id}>
-              {runLabel(run)}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {group('Params', params)}
-        {group('Metrics', metrics)}
-      </tbody>
-    </table>
+    <>
+      <div className="jp-mlops-compare-options">
+        <label title="Hide the rows where every run has the same value">
+          <input
+            type="checkbox"
+            className="jp-mlops-differences-only"
+            checked={differencesOnly}
+            onChange={event => setDifferencesOnly(event.target.checked)}
+          />{' '}
+          Differences only
+        </label>
+        {hidden > 0 && (
+          <span className="jp-mlops-note jp-mlops-hidden-rows">
+            {hidden} equal {hidden === 1 ? 'row' : 'rows'} hidden
+          </span>
+        )}
+      </div>
+      <table className="jp-mlops-table jp-mlops-compare-table">
+        <thead>
+          <tr>
+            <th />
+            {runs.map(run => (
+              <th
+                key={run.run_id}
+                data-run-id={run.run_id}
+                title={`${run.name ?? ''} (${run.run_id})`.trim()}
+              >
+                {runLabel(run)}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {group('Metrics', metrics)}
+          {group('Params', params)}
+        </tbody>
+      </table>
+    </>
   );
 }
 

@@ -29,6 +29,16 @@ export function RunDetails(props: RunDetails.IProps): JSX.Element {
             {run.status}
           </span>
         )}
+        {(props.childCount ?? 0) >= 2 && props.onCompareChildren && (
+          <Button
+            small
+            className="jp-mlops-compare-sweep"
+            title="Compare this run's child runs (the points of its sweep)"
+            onClick={props.onCompareChildren}
+          >
+            Compare sweep ({props.childCount})
+          </Button>
+        )}
       </div>
       <ErrorLine error={model.error} />
       {!run && model.loading && <div className="jp-mlops-note">Loading…</div>}
@@ -148,5 +158,9 @@ export namespace RunDetails {
     onBack: () => void;
     /** Opens a report or a notebook snapshot in the main area. */
     onOpenArtifact?: (request: IArtifactOpenRequest) => void;
+    /** How many loaded runs are this run's children. */
+    childCount?: number;
+    /** Compare this run's children (shown from two children). */
+    onCompareChildren?: () => void;
   }
 }

@@ -8,6 +8,7 @@ import { IRunsColumns } from '../runsSettings';
 import { ColumnChooser } from './ColumnChooser';
 import { CompareTable } from './CompareTable';
 import { ErrorLine } from './ErrorLine';
+import { ParallelCoordinates } from './ParallelCoordinates';
 import { RunDetails } from './RunDetails';
 import { RunsSearch } from './RunsSearch';
 import { RunsTable } from './RunsTable';
@@ -20,11 +21,14 @@ export function RunsView(props: {
 }): JSX.Element {
   const { model } = props;
   if (model.view === 'details' && model.details) {
+    const id = model.details.runId;
     return (
       <RunDetails
         model={model.details}
         onBack={() => model.show('list')}
         onOpenArtifact={props.onOpenArtifact}
+        childCount={model.childrenOf(id).length}
+        onCompareChildren={() => model.compareChildren(id)}
       />
     );
   }
@@ -36,9 +40,20 @@ export function RunsView(props: {
             ← Runs
           </Button>
           <span className="jp-mlops-toolbar-title">Comparing {model.selected.size} runs</span>
+          {model.selected.size === 2 && (
+            <Button
+              small
+              className="jp-mlops-notebook-diff-button"
+              title="Open the diff of the two runs' notebook snapshots in a tab"
+              onClick={() => model.requestNotebookDiff()}
+            >
+              Notebook diff
+            </Button>
+          )}
         </div>
         <div className="jp-mlops-scroll">
           <CompareTable runs={model.selectedRuns} />
+          <ParallelCoordinates runs={model.selectedRuns} />
         </div>
       </div>
     );
