@@ -164,7 +164,14 @@ def _diff(what: str, a: Any, b: Any, text: str | None = None) -> dict[str, Any]:
 
 
 def _range(low: Any, high: Any) -> str:
-    return "none" if low is None and high is None else f"{low} … {high}"
+    return "none" if low is None and high is None else f"{_short(low)} … {_short(high)}"
+
+
+def _short(value: Any) -> str:
+    """A bound as people read it: floats in 4 significant digits, the rest as recorded."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
 
 
 def _levels(a: Any, b: Any) -> dict[str, Any] | None:
