@@ -1,3 +1,4 @@
 import './base.css';
 import './health.css';
 import './history.css';
+import './models.css';
