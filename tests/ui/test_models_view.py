@@ -23,6 +23,8 @@ def open_model(ui: UI) -> Any:
     if model.locator(".jp-mlops-model-toggle").get_attribute("aria-expanded") != "true":
         model.locator(".jp-mlops-model-toggle").click()
     model.locator('[data-model-version="2"] .jp-mlops-version-run').wait_for()
+    for loading in ("reading health", "reading history"):  # read once the view has settled
+        model.get_by_text(loading).first.wait_for(state="detached")
     return model
 
 
