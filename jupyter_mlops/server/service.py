@@ -312,7 +312,7 @@ class MlopsService:
         serves them (``models.card_bytes``); a 404 when the version has none or it is elsewhere."""
         from ..core.registry import models
         from ..core.registry.model_card import card_html
-        from ..core.registry.version_runs import version_run
+        from ..core.registry.version_runs import card_says_running, version_run
 
         models.check_name(name)
         number = check_version(version)
@@ -326,6 +326,8 @@ class MlopsService:
             markdown += f"\n\n*(cut at {MAX_CARD_BYTES // 1000} kB)*\n"
         html = card_html(markdown)
         run = version_run(client, mv)  # the run's status now, not as the card was written
+        if run is not None:  # an older card may still say "running" of an ended run
+            run["card_says_running"] = run["status"] != "RUNNING" and card_says_running(markdown)
         return {"name": name, "version": number, "markdown": markdown, "html": html, "run": run}
 
     @_answers

@@ -137,7 +137,14 @@ export interface IModelCard {
    * The run that made the version as it is now (the card was written at
    * promotion, perhaps while it was still running); null when unreadable.
    */
-  run?: { id: string; name: string | null; status: string; end_time: number | null } | null;
+  run?: {
+    id: string;
+    name: string | null;
+    status: string;
+    end_time: number | null;
+    /** An older card says this run is running, and it is not any more. */
+    card_says_running?: boolean;
+  } | null;
 }
 
 /** How a value or a column of version b differs from version a. */

@@ -2,6 +2,7 @@ import * as React from 'react';
 import { act } from 'react';
 import { createRoot, Root } from 'react-dom/client';
 
+import { CardRun } from '../src/components/ModelsView';
 import { changeMark, ordered, VersionCompare } from '../src/components/VersionCompare';
 import { RegistryModel } from '../src/registryModel';
 import { IVersionComparison } from '../src/tokens';
@@ -159,5 +160,22 @@ describe('RegistryModel.toggleCompare', () => {
     await model.toggleCompare(3);
     expect(model.compared).toEqual([1]);
     expect(model.comparison).toBeNull();
+  });
+});
+
+describe('CardRun', () => {
+  const run = { id: 'abc12345ff', name: 'fit', status: 'FINISHED', end_time: 1 };
+
+  it('says how the run is now', () => {
+    render(<CardRun run={run} />);
+    expect(host.querySelector('.jp-mlops-card-run')!.textContent).toBe('Run fit: finished now');
+    expect(host.querySelector('.jp-mlops-card-stale')).toBeNull();
+  });
+
+  it('says so when an older card still calls the run running', () => {
+    render(<CardRun run={{ ...run, status: 'KILLED', card_says_running: true }} />);
+    expect(host.querySelector('.jp-mlops-card-stale')!.textContent).toBe(
+      'The card below was written while this run was still running; it is killed now.'
+    );
   });
 });

@@ -149,4 +149,14 @@ def test_the_card_of_a_finished_run_does_not_say_running(promoted) -> None:
         "name": RUN_NAMES[0],
         "status": "FINISHED",
         "end_time": client.get_run(promoted["runs"][0]).info.end_time,
+        "card_says_running": False,
     }
+
+
+def test_an_older_card_that_says_running_is_recognised() -> None:
+    from jupyter_mlops.core.registry.version_runs import card_says_running
+
+    older = "| Model | m |\n| Run | `0123abcd` (fit), running |\n| Experiment | e |\n"
+    assert card_says_running(older)
+    assert not card_says_running(older.replace(", running", ", finished"))
+    assert not card_says_running("| Notebook | `running.ipynb`, running |\n")

@@ -94,3 +94,13 @@ def version_run(client: Any, mv: Any) -> dict[str, Any] | None:
         "status": info.status,
         "end_time": info.end_time or None,
     }
+
+
+# the card's run row as promote wrote it before cards left out a status that was still going
+_RUNNING_ROW = re.compile(r"^\| Run \| .*, running \|\s*$", re.MULTILINE)
+
+
+def card_says_running(markdown: str) -> bool:
+    """Whether a card's *Run* row says the run was running (cards written before the status
+    was left out): the panel then says the run has ended since, beside the card."""
+    return bool(_RUNNING_ROW.search(markdown))

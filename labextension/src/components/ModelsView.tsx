@@ -125,17 +125,28 @@ function Comparison(props: { model: RegistryModel }): JSX.Element | null {
   );
 }
 
-/** The run behind the opened card, as it is now (the card was written at promotion). */
-function CardRun(props: { run: IModelCard['run'] }): JSX.Element | null {
+/**
+ * The run behind the opened card, as it is now (the card was written at
+ * promotion); when an older card says it is running, a note says it is not.
+ */
+export function CardRun(props: { run: IModelCard['run'] }): JSX.Element | null {
   const { run } = props;
   if (!run) {
     return null;
   }
+  const status = run.status.toLowerCase();
   return (
-    <div className="jp-mlops-card-run" data-status={run.status}>
-      Run <span className="jp-mlops-card-run-name">{run.name || run.id.slice(0, 8)}</span>:{' '}
-      {run.status.toLowerCase()} now
-    </div>
+    <>
+      <div className="jp-mlops-card-run" data-status={run.status}>
+        Run <span className="jp-mlops-card-run-name">{run.name || run.id.slice(0, 8)}</span>:{' '}
+        {status} now
+      </div>
+      {run.card_says_running && (
+        <div className="jp-mlops-note jp-mlops-card-stale">
+          The card below was written while this run was still running; it is {status} now.
+        </div>
+      )}
+    </>
   );
 }
 
