@@ -25,6 +25,7 @@ from .markdown import (
 )
 
 NOT_RECORDED = "not recorded"
+ENDED = frozenset({"FINISHED", "FAILED", "KILLED"})  # a run's statuses that do not change
 MAX_ROWS = 50  # metrics, params, data versions, requirements listed before "and N more"
 MAX_COLUMNS = 50  # training columns named
 MAX_TAGS = 20  # free-form run tags listed
@@ -130,7 +131,9 @@ def _run_text(run: dict[str, Any]) -> str:
     parts = [code_span(run["id"])]
     if run.get("name"):
         parts.append(f"({inline(run['name'])})")
-    if run.get("status"):
+    # the card outlives the moment it is written: a run still going then (promote inside
+    # `track`, or promote's own run) is not written as running, which would soon be untrue
+    if str(run.get("status") or "").upper() in ENDED:
         return " ".join(parts) + f", {inline(run['status']).lower()}"
     return " ".join(parts)
 

@@ -226,6 +226,18 @@ class ModelMonitoringHandler(MlopsHandler):
         )
 
 
+class ModelCompareHandler(MlopsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        await self.answer(
+            self.service.compare,
+            name,
+            self.get_query_argument("a", None),
+            self.get_query_argument("b", None),
+        )
+
+
 class DataHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
@@ -265,6 +277,7 @@ ROUTES: list[tuple[str, type[MlopsHandler]]] = [
     ("models/{name}", ModelHandler),
     ("models/{name}/aliases", AliasesHandler),
     ("models/{name}/history", AliasHistoryHandler),
+    ("models/{name}/compare", ModelCompareHandler),
     ("models/{name}/versions/{version}/card", ModelCardHandler),
     ("models/{name}/versions/{version}/monitoring", ModelMonitoringHandler),
     ("data", DataHandler),

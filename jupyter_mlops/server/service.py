@@ -324,6 +324,7 @@ class MlopsService:
         serves them (``models.card_bytes``); a 404 when the version has none or it is elsewhere."""
         from ..core.registry import models
         from ..core.registry.model_card import card_html
+        from ..core.registry.version_runs import card_says_running, version_run
 
         models.check_name(name)
         number = check_version(version)
@@ -335,7 +336,26 @@ class MlopsService:
         markdown = raw[:MAX_CARD_BYTES].decode("utf-8", errors="replace")
         if len(raw) > MAX_CARD_BYTES:
             markdown += f"\n\n*(cut at {MAX_CARD_BYTES // 1000} kB)*\n"
-        return {"name": name, "version": number, "markdown": markdown, "html": card_html(markdown)}
+        html = card_html(markdown)
+        run = version_run(client, mv)  # the run's status now, not as the card was written
+        if run is not None:  # an older card may still say "running" of an ended run
+            run["card_says_running"] = run["status"] != "RUNNING" and card_says_running(markdown)
+        return {"name": name, "version": number, "markdown": markdown, "html": html, "run": run}
+
+    @_answers
+    def compare(self, name: str, a: Any, b: Any) -> dict[str, Any]:
+        """Versions ``a`` and ``b`` of model ``name`` side by side: their runs' params and
+        metrics and their data contracts' differences (``version_compare.compare_versions``)."""
+        from ..core.registry import models
+        from ..core.registry.version_compare import compare_versions
+
+        models.check_name(name)
+        if a is None or b is None:
+            raise ApiError(400, "bad_parameter", "give two versions: ?a=1&b=2")
+        first, second = check_version(a), check_version(b)
+        settings = self.settings()
+        client = self.client(settings)
+        return compare_versions(name, first, second, settings=settings, client=client)
 
     @_answers
     def monitoring(

@@ -18,7 +18,8 @@ import {
   IRunDetails,
   IRunsPage,
   IRunsQuery,
-  IStatus
+  IStatus,
+  IVersionComparison
 } from './tokens';
 
 /** Rows per page of runs (the API allows 1 to 1000). */
@@ -74,6 +75,11 @@ export class MlopsApi implements IMlopsApi {
 
   modelCard(name: string, version: number): Promise<IModelCard> {
     return this._get(['models', name, 'versions', String(version), 'card']);
+  }
+
+  /** Versions `a` and `b` of model `name` side by side (contracts' differences too). */
+  compare(name: string, a: number, b: number): Promise<IVersionComparison> {
+    return this._get(['models', name, 'compare'], { a, b });
   }
 
   monitoring(name: string, version: number): Promise<IModelMonitoring> {

@@ -39,7 +39,7 @@ export function runLabel(run: Pick<IRunSummary, 'name' | 'run_id'>): string {
  * The metric keys worth a column: the ones most runs have, then by name, at
  * most `limit` (the sidebar is narrow; details show every metric).
  */
-export function keyMetrics(runs: IRunSummary[], limit = 5): string[] {
+export function keyMetrics(runs: Pick<IRunSummary, 'metrics'>[], limit = 5): string[] {
   const counts = new Map<string, number>();
   for (const run of runs) {
     for (const key of Object.keys(run.metrics)) {

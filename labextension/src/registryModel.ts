@@ -6,7 +6,8 @@ import {
   IModelCard,
   IModelMonitoring,
   IModelVersion,
-  IRegisteredModel
+  IRegisteredModel,
+  IVersionComparison
 } from './tokens';
 
 /** The newest versions of the opened model whose health is read (one request each). */
@@ -62,6 +63,56 @@ export class RegistryModel extends SectionModel {
   /** Why the health of `version` could not be read. */
   healthError(version: number): string | null {
     return this._healthErrors.get(version) ?? null;
+  }
+
+  /** The versions ticked for comparison, in the order ticked (at most two). */
+  get compared(): number[] {
+    return this._compared;
+  }
+
+  /** The comparison of the two ticked versions (older as `a`), once read. */
+  get comparison(): IVersionComparison | null {
+    return this._comparison;
+  }
+
+  /** Why the comparison could not be read. */
+  get comparisonError(): string | null {
+    return this._comparisonError;
+  }
+
+  /**
+   * Tick (or untick) `version` for comparison; a third tick replaces the
+   * first. With two ticked, read their comparison, the older version as `a`.
+   */
+  async toggleCompare(version: number): Promise<void> {
+    const name = this._modelName;
+    if (name === null) {
+      return;
+    }
+    const ticked = this._compared.includes(version)
+      ? this._compared.filter(v => v !== version)
+      : [...this._compared, version].slice(-2);
+    this._compared = ticked;
+    this._comparison = null;
+    this._comparisonError = null;
+    this.stateChanged.emit();
+    if (ticked.length !== 2) {
+      return;
+    }
+    const [a, b] = [...ticked].sort((x, y) => x - y);
+    let comparison: IVersionComparison | null = null;
+    let error: string | null = null;
+    try {
+      comparison = await this._api.compare(name, a, b);
+    } catch (reason) {
+      error = messageOf(reason);
+    }
+    if (this._modelName !== name || this._compared !== ticked) {
+      return; // another model or other versions were chosen meanwhile
+    }
+    this._comparison = comparison;
+    this._comparisonError = error;
+    this.stateChanged.emit();
   }
 
   /** The alias history of the opened model, once read (rows oldest first). */
@@ -202,6 +253,9 @@ export class RegistryModel extends SectionModel {
     this._healthErrors = new Map();
     this._history = null;
     this._historyError = null;
+    this._compared = [];
+    this._comparison = null;
+    this._comparisonError = null;
   }
 
   private _models: IRegisteredModel[] = [];
@@ -214,4 +268,7 @@ export class RegistryModel extends SectionModel {
   private _healthErrors = new Map<number, string>();
   private _history: IAliasHistory | null = null;
   private _historyError: string | null = null;
+  private _compared: number[] = [];
+  private _comparison: IVersionComparison | null = null;
+  private _comparisonError: string | null = null;
 }

@@ -114,6 +114,10 @@ export interface IModelVersion {
   version: number;
   aliases: string[];
   run_id?: string | null;
+  /** The name of the run that made it. */
+  run_name?: string | null;
+  /** That run's latest metrics (at most 20, by name). */
+  metrics?: Record<string, MetricValue>;
   status?: string;
   /** Who promoted it, as the tracking server authenticated them. */
   user?: string | null;
@@ -139,6 +143,73 @@ export interface IModelCard {
   markdown: string;
   /** The card as HTML that loads nothing from elsewhere (raw HTML and images as text). */
   html: string;
+  /**
+   * The run that made the version as it is now (the card was written at
+   * promotion, perhaps while it was still running); null when unreadable.
+   */
+  run?: {
+    id: string;
+    name: string | null;
+    status: string;
+    end_time: number | null;
+    /** An older card says this run is running, and it is not any more. */
+    card_says_running?: boolean;
+  } | null;
+}
+
+/** How a value or a column of version b differs from version a. */
+export type Change = 'same' | 'changed' | 'added' | 'removed';
+
+/** One param or metric of the two versions' runs. */
+export interface IComparedValue {
+  key: string;
+  a?: MetricValue | string | null;
+  b?: MetricValue | string | null;
+  change: Change;
+}
+
+/** One difference of a contract column (dtype, range, categories, ...). */
+export interface IColumnDifference {
+  what: 'dtype' | 'range' | 'categories' | 'free_text' | 'required';
+  text: string;
+}
+
+/** One column of either version's data contract. */
+export interface IComparedColumn {
+  name: string;
+  change: Change;
+  a?: Record<string, unknown> | null;
+  b?: Record<string, unknown> | null;
+  differences: IColumnDifference[];
+}
+
+/** One side of `GET models/<name>/compare`. */
+export interface IComparedVersion {
+  version: number;
+  run_id?: string | null;
+  run_name?: string | null;
+  run_status?: string | null;
+  user?: string | null;
+  columns?: number | null;
+  rows?: number | null;
+}
+
+/** `GET models/<name>/compare?a=&b=`: two versions and their contracts' differences. */
+export interface IVersionComparison {
+  name: string;
+  a: IComparedVersion;
+  b: IComparedVersion;
+  params: IComparedValue[];
+  metrics: IComparedValue[];
+  contract: {
+    compared: boolean;
+    columns: IComparedColumn[];
+    added: string[];
+    removed: string[];
+    changed: string[];
+    /** Why a version's contract was not read (null when it was). */
+    problems: { a: string | null; b: string | null };
+  };
 }
 
 /** What `monitor` concluded about a window. */
@@ -289,6 +360,7 @@ export interface IMlopsApi {
   models(): Promise<IRegisteredModel[]>;
   versions(name: string): Promise<IModelVersion[]>;
   modelCard(name: string, version: number): Promise<IModelCard>;
+  compare(name: string, a: number, b: number): Promise<IVersionComparison>;
   setAlias(name: string, alias: string, version: number, reason?: string): Promise<IModelVersion>;
   history(name: string): Promise<IAliasHistory>;
   monitoring(name: string, version: number): Promise<IModelMonitoring>;

@@ -4,3 +4,4 @@ import './history.css';
 import './runs.css';
 import './details.css';
 import './compare.css';
+import './models.css';

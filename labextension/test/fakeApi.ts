@@ -77,6 +77,11 @@ export class FakeApi implements IMlopsApi {
   async modelCard(name: string, version: number) {
     return { name, version, markdown: '', html: '' };
   }
+  async compare(name: string, a: number, b: number): Promise<any> {
+    this.calls.push(`compare:${name}/${a}/${b}`);
+    return this.comparison;
+  }
+  comparison: any = null;
   async setAlias(name: string, alias: string, version: number, reason?: string) {
     this.calls.push(`setAlias:${name}/${alias}/${version}/${reason ?? ''}`);
     return { name, version, aliases: [alias] };

@@ -24,6 +24,10 @@ def show_compare_runs(ui: UI) -> Any:
     if back.is_visible():
         back.click()
     panel.locator("select.jp-mlops-experiment").select_option(label=EXPERIMENT)
+    # the sweep's points are nested under their parent, collapsed until it is opened
+    twisty = run_row(panel, facts["sweep_parent"]).locator("button.jp-mlops-twisty")
+    if twisty.get_attribute("aria-expanded") == "false":
+        twisty.click()
     for run_id in [facts["sweep_parent"], *facts["sweep_children"], *facts["snapshot_runs"]]:
         run_row(panel, run_id).wait_for()
     return panel

@@ -43,19 +43,9 @@ MODEL_COLUMNS = [
     "tags",
 ]
 VERSION_COLUMNS = [
-    "name",
-    "version",
-    "aliases",
-    "run_id",
-    "status",
-    "user",
-    "created",
-    "last_updated",
-    "source",
-    "model_id",
-    "description",
-    "tags",
-]
+    "name", "version", "aliases", "run_id", "run_name", "metrics", "status", "user", "created",
+    "last_updated", "source", "model_id", "description", "tags",
+]  # fmt: skip
 _TIME_COLUMNS = ("created", "last_updated")
 _INT_COLUMNS = ("latest_version", "versions", "version")
 _ALIAS = re.compile(r"^[\w-]+$")  # MLflow's rule: letters, digits, '_' and '-'
@@ -146,7 +136,9 @@ def models(
         )
     model = registered_model(client, name, page_size)
     versions = versions_of(client, model.name, page_size)
-    rows = [_version_row(mv, model.aliases) for mv in versions]
+    from .version_runs import with_runs  # run names and metrics: one search for the page
+
+    rows = with_runs(client, [_version_row(mv, model.aliases) for mv in versions])
     return ModelsTable(rows, name=model.name, registry_uri=redact_url(settings.registry_uri))
 
 
@@ -370,6 +362,8 @@ def _version_row(mv: Any, model_aliases: dict[str, Any]) -> dict[str, Any]:
         "version": number,
         "aliases": sorted(a for a, v in model_aliases.items() if int(v) == number),
         "run_id": mv.run_id or None,
+        "run_name": None,  # with_runs: the run's name and latest metrics, when it is found
+        "metrics": {},
         "status": mv.status,
         "user": " ".join(str(user).split())[:200] or None,  # untrusted text: one short line
         "created": _iso(mv.creation_timestamp),

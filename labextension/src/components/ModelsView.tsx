@@ -2,14 +2,18 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { caretDownIcon, caretRightIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { formatAgo, formatTime } from '../format';
+import { formatAgo, formatTime, formatValue, keyMetrics } from '../format';
 import { MAX_HEALTH_VERSIONS, RegistryModel } from '../registryModel';
-import { IModelMonitoring, IModelVersion, IRegisteredModel } from '../tokens';
+import { IModelCard, IModelMonitoring, IModelVersion, IRegisteredModel } from '../tokens';
 import { AliasForm } from './AliasForm';
 import { AliasHistory } from './AliasHistory';
 import { ErrorLine } from './ErrorLine';
 import { ModelCard } from './ModelCard';
 import { ModelHealth } from './ModelHealth';
+import { VersionCompare } from './VersionCompare';
+
+/** Key metrics shown on each version (the sidebar is narrow; the comparison shows all). */
+const VERSION_METRICS = 3;
 
 /** Aliases as small labels (with the version each points at, when given). */
 function Aliases(props: { aliases: string[]; versions?: Record<string, number> }): JSX.Element {
@@ -27,8 +31,9 @@ function Aliases(props: { aliases: string[]; versions?: Record<string, number> }
 }
 
 /**
- * One version of the opened model, who promoted it and its health; a click
- * opens its model card.
+ * One version of the opened model: who promoted it, the run that made it with
+ * its key metrics, and its health; a click opens its model card, the box
+ * ticks it for comparison.
  */
 export function VersionRow(props: {
   version: IModelVersion;
@@ -36,13 +41,29 @@ export function VersionRow(props: {
   onOpen: () => void;
   /** Undefined for versions whose health is not read (past the newest few). */
   health?: ModelHealth.IProps;
+  /** The metrics shown (the same keys on every version). */
+  metricKeys?: string[];
+  compared?: boolean;
+  onCompare?: () => void;
 }): JSX.Element {
   const { version, open, health } = props;
+  const metrics = version.metrics ?? {};
+  const keys = (props.metricKeys ?? []).filter(key => key in metrics);
   return (
     <li
       className={`jp-mlops-version${open ? ' jp-mod-selected' : ''}`}
       data-model-version={version.version}
     >
+      {props.onCompare && (
+        <input
+          type="checkbox"
+          className="jp-mlops-vcompare-box"
+          checked={props.compared ?? false}
+          onChange={props.onCompare}
+          aria-label={`Compare version ${version.version}`}
+          title="Tick two versions to compare them"
+        />
+      )}
       <button
         type="button"
         className="jp-mlops-link jp-mlops-version-button"
@@ -62,7 +83,70 @@ export function VersionRow(props: {
         {formatAgo(version.created)}
       </span>
       {health && <ModelHealth {...health} />}
+      {(version.run_name || keys.length > 0) && (
+        <div className="jp-mlops-version-run">
+          {version.run_name && (
+            <span className="jp-mlops-version-run-name" title={`Run ${version.run_name}`}>
+              {version.run_name}
+            </span>
+          )}
+          {keys.map(key => (
+            <span key={key} className="jp-mlops-version-metric" data-key={key} title={key}>
+              <span className="jp-mlops-dim">{key}</span> {formatValue(metrics[key])}
+            </span>
+          ))}
+        </div>
+      )}
     </li>
+  );
+}
+
+/** The comparison of the ticked versions: what to do, a wait, an error or the result. */
+function Comparison(props: { model: RegistryModel }): JSX.Element | null {
+  const { model } = props;
+  if (model.versions.length < 2) {
+    return null;
+  }
+  const ticked = model.compared.length;
+  return (
+    <section className="jp-mlops-vcompare-section">
+      <h3 className="jp-mlops-heading">Compare versions</h3>
+      {ticked < 2 && (
+        <div className="jp-mlops-note">
+          {ticked === 0 ? 'Tick two versions to compare them.' : 'Tick one more version.'}
+        </div>
+      )}
+      <ErrorLine error={model.comparisonError} />
+      {ticked === 2 && !model.comparison && !model.comparisonError && (
+        <div className="jp-mlops-note">Comparing…</div>
+      )}
+      {model.comparison && <VersionCompare comparison={model.comparison} />}
+    </section>
+  );
+}
+
+/**
+ * The run behind the opened card, as it is now (the card was written at
+ * promotion); when an older card says it is running, a note says it is not.
+ */
+export function CardRun(props: { run: IModelCard['run'] }): JSX.Element | null {
+  const { run } = props;
+  if (!run) {
+    return null;
+  }
+  const status = run.status.toLowerCase();
+  return (
+    <>
+      <div className="jp-mlops-card-run" data-status={run.status}>
+        Run <span className="jp-mlops-card-run-name">{run.name || run.id.slice(0, 8)}</span>:{' '}
+        {status} now
+      </div>
+      {run.card_says_running && (
+        <div className="jp-mlops-note jp-mlops-card-stale">
+          The card below was written while this run was still running; it is {status} now.
+        </div>
+      )}
+    </>
   );
 }
 
@@ -75,6 +159,11 @@ function healthOf(model: RegistryModel, version: number): ModelHealth.IProps {
 /** The opened model: its versions, the alias form and the card of the opened version. */
 function ModelBody(props: ModelsView.IProps): JSX.Element {
   const { model, rendermime } = props;
+  const metricKeys = keyMetrics(
+    model.versions.map(v => ({ metrics: v.metrics ?? {} })),
+    VERSION_METRICS
+  );
+  const comparable = model.versions.length > 1;
   return (
     <div className="jp-mlops-model-body">
       <ul className="jp-mlops-versions">
@@ -85,9 +174,13 @@ function ModelBody(props: ModelsView.IProps): JSX.Element {
             open={model.version === v.version}
             onOpen={() => void model.openVersion(v.version)}
             health={index < MAX_HEALTH_VERSIONS ? healthOf(model, v.version) : undefined}
+            metricKeys={metricKeys}
+            compared={model.compared.includes(v.version)}
+            onCompare={comparable ? () => void model.toggleCompare(v.version) : undefined}
           />
         ))}
       </ul>
+      <Comparison model={model} />
       {model.versions.length > 0 && (
         <AliasForm
           key={model.modelName ?? ''}
@@ -101,6 +194,7 @@ function ModelBody(props: ModelsView.IProps): JSX.Element {
         <section className="jp-mlops-card-section">
           <h3 className="jp-mlops-heading">Model card · version {model.version}</h3>
           <ErrorLine error={model.cardError} />
+          {model.card && <CardRun run={model.card.run} />}
           {model.card && (
             <ModelCard
               html={model.card.html}
