@@ -167,7 +167,10 @@ def live_chart(steps: list[int], repeats: int) -> None:
         )
         cells.setdefault(f"{count}-{mode}", []).append((idle - busy).total_seconds())
     print("\nlive chart: loops of mlops.log in a kernel, chart off and on interleaved")
-    print(f"{'':<32}{'chart off':>12}{'chart on':>12}{'on/off':>10}{'paired':>10}")
+    print(
+        f"{'':<32}{'chart off':>12}{'chart on':>12}{'on/off':>10}{'paired':>10}"
+        f"{'pairs, middle half':>22}"
+    )
     for count in steps:
         times = {
             "loop, wall": {m: [w for w, _ in loops[f"{count}-{m}"]] for m in ("off", "on")},
@@ -180,10 +183,11 @@ def live_chart(steps: list[int], repeats: int) -> None:
         paired = {}
         for label, found in times.items():
             off, on = statistics.median(found["off"]), statistics.median(found["on"])
-            paired[label] = _paired(found["off"], found["on"])
+            paired[label], low, high = _paired(found["off"], found["on"])
             print(
                 f"  {label:<30}{off * 1000:>9.1f} ms{on * 1000:>9.1f} ms"
                 f"{(on / off - 1) * 100:>+9.2f}%{paired[label] * 100:>+9.2f}%"
+                f"{low * 100:>+11.2f}% to {high * 100:+.2f}%"
             )
         if count == 10_000:
             for label in ("loop, wall", "loop, its thread's CPU"):
@@ -194,10 +198,13 @@ def live_chart(steps: list[int], repeats: int) -> None:
         raise SystemExit("the saved notebook has no chart")
 
 
-def _paired(off: list[float], on: list[float]) -> float:
-    """The median of ``on[i] / off[i] - 1``: each pair ran back to back (in either order), so
-    a load that comes and goes weighs on both of a pair alike."""
-    return statistics.median(b / a - 1 for a, b in zip(off, on, strict=True))
+def _paired(off: list[float], on: list[float]) -> tuple[float, float, float]:
+    """The median of ``on[i] / off[i] - 1`` and its quartiles (how far one pair can stray):
+    each pair ran back to back (in either order), so a load that comes and goes weighs on both
+    of a pair alike."""
+    ratios = [b / a - 1 for a, b in zip(off, on, strict=True)]
+    low, median, high = statistics.quantiles(ratios, n=4)
+    return median, low, high
 
 
 def _repeats(count: int, repeats: int) -> int:
