@@ -15,7 +15,6 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from time import monotonic
 from typing import Any
 
 from ..config import Settings
@@ -450,12 +449,12 @@ def log(step: int | None = None, **values: Any) -> None:
         raise NoActiveRunError()
     metrics, params = logged_values.split(values, run.params, logged_values.check_step(step))
     session.buffer.add(run.client, run.run_id, metrics=metrics, params=params)
-    if live.watching and metrics:  # a notebook's card draws them (``live.py``): no call here
-        if run is not live.run:
+    if live.watching:  # a notebook's card draws them (``live.py``): one C call per log here
+        if run is live.run:
+            live.sink(metrics)
+        elif metrics:
             live.switch(run)
-        live.pending.extend(metrics)
-        if monotonic() >= live.due:
-            live.look()
+            live.sink(metrics)
 
 
 def flush() -> None:

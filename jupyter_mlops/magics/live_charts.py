@@ -2,12 +2,14 @@
 
 The kernel side of ``core/live.py``'s hook. Each run's card is displayed with a display id of
 its own (``%mlops track`` shows it; a run started from Python gets it at its first metric), and
-updated in place: at most every ``INTERVAL`` seconds while a cell logs (``log`` reads the clock:
-no thread), and once more when the cell ends, then with the charts also as ``image/svg+xml`` so
-the saved notebook shows them anywhere. Each metric keeps at most ``MAX_POINTS`` points (every
-other one is dropped when full) and its exact count, minimum, maximum and last value, so memory
-stays flat however long the loop runs. What was logged is taken in bulk, column by column with
-the interpreter's built-ins, so a tight loop pays next to nothing per call.
+updated in place: at most every ``INTERVAL`` seconds while a cell logs (core's timer thread says
+when; the update itself runs in the thread that logs), and once more when the cell ends, then
+with the charts also as ``image/svg+xml`` so the saved notebook shows them anywhere. Each metric
+keeps at most ``MAX_POINTS`` points (every other one is dropped when full) and its exact count,
+minimum, maximum and last value, so memory stays flat however long the loop runs. What was
+logged is taken in bulk, column by column with the interpreter's built-ins, only when an update
+is due: a tight loop pays one list extend per call, and the thinning and the SVG are paid at
+most every ``INTERVAL`` and at the cell's end.
 
 Only in a kernel with a front end (``ipykernel``): a terminal has no display to update.
 """

@@ -4,9 +4,11 @@ nothing at all outside a notebook kernel."""
 from __future__ import annotations
 
 import math
+import os
 import re
+import threading
 from pathlib import Path
-from time import monotonic
+from time import monotonic, sleep
 
 from IPython.utils.capture import capture_output
 
@@ -37,12 +39,12 @@ def chart(name: str, values: list[float], steps: list[int] | None = None) -> dic
 
 def log(run: Run, metrics: list[tuple[str, float, int, int]]) -> None:
     """What ``tracking.log`` does for a watcher once the values are queued."""
-    if live.watching and metrics:
-        if run is not live.run:
+    if live.watching:
+        if run is live.run:
+            live.sink(metrics)
+        elif metrics:
             live.switch(run)
-        live.pending.extend(metrics)
-        if monotonic() >= live.due:
-            live.look()
+            live.sink(metrics)
 
 
 def test_names_are_escaped_and_nothing_is_active() -> None:
@@ -113,3 +115,84 @@ def test_outside_a_notebook_kernel_nobody_watches(ip) -> None:
     # a terminal IPython (and plain Python) has no display to update: log pays one attribute read
     assert live_charts.charts is None and not live.watching and not live.pending
     assert not live_charts.in_front_end(ip)
+
+
+def _until(condition, what: str) -> None:
+    """Wait for the timer thread (generously: this asserts what happens, not how soon)."""
+    deadline = monotonic() + 30
+    while not condition():
+        assert monotonic() < deadline, what
+        sleep(0.005)
+
+
+def test_log_hands_values_to_the_watcher_only_when_the_timer_says(tmp_path: Path) -> None:
+    run = Run("abc", "1", "e", "r", resolve_settings(tmp_path))
+    looked: list[tuple[int, list]] = []
+
+    def watcher() -> None:
+        looked.append((threading.get_ident(), live.take()))
+        live.look_at(monotonic() + 3600)  # not again unless told
+
+    live.watch(watcher)
+    try:
+        log(run, [("loss", 1.0, 0, 0)])  # the first value is shown at once
+        for i in range(1, 1000):  # between looks the sink is the list's own extend: no look
+            log(run, [("loss", 1.0, 0, i)])
+        assert len(looked) == 1 and len(live.pending) == 999
+        assert live.sink == live.pending.extend
+        live.look_at(monotonic())  # due now: the timer swaps the sink, the next log looks
+        _until(lambda: live.sink != live.pending.extend, "the timer did not fire")
+        log(run, [("loss", 2.0, 0, 1000)])
+    finally:
+        live.watch(None)
+    assert [len(taken) for _, taken in looked] == [1, 1]  # one run each time
+    thread, ((who, values),) = looked[1]
+    assert thread == threading.get_ident() and who is run  # drawn in the logging thread
+    assert [v[3] for v in values] == list(range(1, 1001))
+    _until(lambda: "jupyter-mlops-live" not in {t.name for t in threading.enumerate()}, "alive")
+    assert not live.watching and not live.pending and live.run is None
+
+
+def test_values_logged_from_a_thread_while_the_watcher_takes_are_all_kept(
+    tmp_path: Path,
+) -> None:
+    run = Run("abc", "1", "e", "r", resolve_settings(tmp_path))
+    taken: list = []
+    live.watch(lambda: live.look_at(math.inf))
+    try:
+        log(run, [("x", 0.0, 0, 0)])  # the first value looks at once: the watcher waits
+        live.take()
+
+        def logging() -> None:
+            for i in range(200_000):
+                log(run, [("x", float(i), 0, i)])
+
+        thread = threading.Thread(target=logging)
+        thread.start()
+        while thread.is_alive():
+            taken += [m for _, metrics in live.take() for m in metrics]
+        thread.join()
+        taken += [m for _, metrics in live.take() for m in metrics]
+    finally:
+        live.watch(None)
+    assert [m[3] for m in taken] == list(range(200_000))  # none lost, none twice, in order
+
+
+def test_a_forked_child_watches_nothing(tmp_path: Path) -> None:
+    run = Run("abc", "1", "e", "r", resolve_settings(tmp_path))
+    live.watch(lambda: None)
+    try:
+        log(run, [("x", 1.0, 0, 0)])
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: no front end, no timer thread, nothing kept
+            log(run, [("x", 2.0, 0, 1)])
+            os.write(write, repr((live.watching, live.run, len(live.pending))).encode())
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as child:
+            said = child.read()
+        os.waitpid(pid, 0)
+    finally:
+        live.watch(None)
+    assert said == "(False, None, 0)"
