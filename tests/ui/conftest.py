@@ -214,6 +214,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
                 f"--port={port}",
                 f"--ServerApp.root_dir={root}",
                 f"--IdentityProvider.token={token}",
+                # window.jupyterapp: the browser tests change the theme with its command
+                "--LabApp.expose_app_in_browser=True",
             ],
             cwd=root,
             env=env,

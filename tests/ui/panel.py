@@ -84,11 +84,21 @@ def screenshot(ui: UI, name: str) -> Path:
 
 
 def set_theme(ui: UI, theme: str) -> None:
-    """Change the theme as the Settings editor does (the settings REST API), then reload."""
-    ui.lab.api("PUT", THEMES, {"raw": json.dumps({"theme": theme})})
-    ui.page.reload()
-    wait_for_app(ui.page)
-    ui.page.locator(f'body[data-jp-theme-name="{theme}"]').wait_for(state="attached")
+    """Change the theme with JupyterLab's own command, as its Settings menu does (the lab is
+    started with the app exposed to the page): the choice is saved like a user's, and the page
+    keeps its state, with no reload. Without the app, through the settings REST API and a
+    reload."""
+    page = ui.page
+    if page.evaluate("() => Boolean(window.jupyterapp)"):
+        page.evaluate(
+            "theme => window.jupyterapp.commands.execute('apputils:change-theme', {theme})",
+            theme,
+        )
+    else:
+        ui.lab.api("PUT", THEMES, {"raw": json.dumps({"theme": theme})})
+        page.reload()
+        wait_for_app(page)
+    page.locator(f'body[data-jp-theme-name="{theme}"]').wait_for(state="attached")
 
 
 def painted_background(ui: UI) -> str:
