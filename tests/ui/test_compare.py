@@ -8,11 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.ui.conftest import SEED, UI
+from tests.ui.conftest import UI
 from tests.ui.panel import assert_no_injected_html, in_both_themes, run_row, show_section
 from tests.ui.seed_compare import ADDED_MARKDOWN, EXPERIMENT, GRID
 
-LAB_SEED = [[SEED], [Path(__file__).with_name("seed_compare.py")]]
+LAB_SEED = [[Path(__file__).with_name("seed_compare.py")]]
 DIFF_TAB = ".jp-MainAreaWidget:has(.jp-mlops-notebook-diff)"
 
 

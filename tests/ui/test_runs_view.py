@@ -11,11 +11,11 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.ui.conftest import SEED, UI, wait_for_app
+from tests.ui.conftest import UI, wait_for_app
 from tests.ui.panel import PANEL, in_both_themes, show_section
 from tests.ui.seed_runs import CHILDREN, LONG_NAMES, PARENT, PLAIN
 
-LAB_SEED = [[SEED], [Path(__file__).with_name("seed_runs.py")]]
+LAB_SEED = [[Path(__file__).with_name("seed_runs.py")]]
 SETTINGS = "lab/api/settings/jupyter-mlops:plugin"
 TOP = "tr.jp-mlops-run[data-depth='0']"
 # top-level runs: the plain ones, the two long names, the parent, the failed and killed ones
