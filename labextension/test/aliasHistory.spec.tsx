@@ -1,14 +1,12 @@
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
 
 import { AliasForm } from '../src/components/AliasForm';
 import { AliasHistory, gateText, MAX_SHOWN, moveText } from '../src/components/AliasHistory';
 import { RegistryModel } from '../src/registryModel';
 import { IAliasMove } from '../src/tokens';
 import { FakeApi } from './fakeApi';
-
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+import { useDom } from './dom';
 
 const XSS = '<img src=x onerror=alert(1)>';
 
@@ -60,33 +58,18 @@ const OUTSIDE = move({
   run_id: null
 });
 
-let host: HTMLDivElement;
-let root: Root;
-
-beforeEach(() => {
-  host = document.createElement('div');
-  document.body.appendChild(host);
-  root = createRoot(host);
-});
-
-afterEach(() => {
-  act(() => root.unmount());
-  host.remove();
-});
-
-function render(element: React.ReactElement): void {
-  act(() => root.render(element));
-}
+const dom = useDom();
+const render = dom.render;
 
 describe('AliasHistory', () => {
   it('lists the moves newest first, every value as text', () => {
     const history = { name: 'm', rows: [FIRST, GATED, OUTSIDE], truncated: false };
     render(<AliasHistory history={history} error={null} />);
-    expect(host.querySelector('h3')?.textContent).toContain('newest first');
-    const rows = [...host.querySelectorAll('li.jp-mlops-history-row')];
+    expect(dom.host.querySelector('h3')?.textContent).toContain('newest first');
+    const rows = [...dom.host.querySelectorAll('li.jp-mlops-history-row')];
     expect(rows.map(r => r.getAttribute('data-run-id'))).toEqual(['', 'r2', 'r1']);
-    expect(host.querySelector('img')).toBeNull();
-    expect(host.querySelector('script')).toBeNull();
+    expect(dom.host.querySelector('img')).toBeNull();
+    expect(dom.host.querySelector('script')).toBeNull();
     const gated = rows[1];
     expect(gated.querySelector('.jp-mlops-history-move')?.textContent).toBe('champion: v1 → v2');
     expect(gated.querySelector('.jp-mlops-history-user')?.textContent).toBe(XSS);
@@ -118,23 +101,23 @@ describe('AliasHistory', () => {
       move({ run_id: `r${i}`, version: i + 1 })
     );
     render(<AliasHistory history={{ name: 'm', rows, truncated: false }} error={null} />);
-    const shown = host.querySelectorAll('li.jp-mlops-history-row');
+    const shown = dom.host.querySelectorAll('li.jp-mlops-history-row');
     expect(shown.length).toBe(MAX_SHOWN);
     expect(shown[0].getAttribute('data-run-id')).toBe(`r${MAX_SHOWN + 4}`);
-    expect(host.querySelector('.jp-mlops-history-older')?.textContent).toBe(
+    expect(dom.host.querySelector('.jp-mlops-history-older')?.textContent).toBe(
       'and 5 older moves: mlops.alias_history("m") lists them all'
     );
   });
 
   it('says when nothing was recorded, while it reads, and why it failed', () => {
     render(<AliasHistory history={{ name: 'm', rows: [], truncated: false }} error={null} />);
-    expect(host.textContent).toContain('no alias moves recorded yet');
+    expect(dom.host.textContent).toContain('no alias moves recorded yet');
     render(<AliasHistory history={{ name: 'm', rows: [FIRST], truncated: true }} error={null} />);
-    expect(host.textContent).toContain('its oldest moves are left out');
+    expect(dom.host.textContent).toContain('its oldest moves are left out');
     render(<AliasHistory history={null} error={null} />);
-    expect(host.textContent).toContain('reading history');
+    expect(dom.host.textContent).toContain('reading history');
     render(<AliasHistory history={null} error="store unreachable" />);
-    expect(host.querySelector('[role="alert"]')?.textContent).toBe('store unreachable');
+    expect(dom.host.querySelector('[role="alert"]')?.textContent).toBe('store unreachable');
   });
 
   it('reads a gate record others may have written without guessing', () => {
@@ -168,21 +151,21 @@ describe('AliasForm reason', () => {
     const versions = [{ name: 'm', version: 1, aliases: [] }];
     render(<AliasForm versions={versions} version={null} onSubmit={onSubmit} />);
     const type = (selector: string, value: string) => {
-      const field = host.querySelector(selector) as HTMLInputElement | HTMLTextAreaElement;
+      const field = dom.host.querySelector(selector) as HTMLInputElement | HTMLTextAreaElement;
       const proto = Object.getPrototypeOf(field);
       Object.getOwnPropertyDescriptor(proto, 'value')!.set!.call(field, value);
       field.dispatchEvent(new Event('input', { bubbles: true }));
     };
     const submit = async () => {
       await act(async () => {
-        host.querySelector('form')!.dispatchEvent(new Event('submit', { bubbles: true }));
+        dom.host.querySelector('form')!.dispatchEvent(new Event('submit', { bubbles: true }));
       });
     };
     act(() => type('input.jp-mlops-alias-input', 'champion'));
     act(() => type('textarea.jp-mlops-alias-reason', '  better on March  '));
     await submit();
     expect(onSubmit).toHaveBeenLastCalledWith('champion', 1, 'better on March');
-    expect((host.querySelector('textarea') as HTMLTextAreaElement).value).toBe('');
+    expect((dom.host.querySelector('textarea') as HTMLTextAreaElement).value).toBe('');
     act(() => type('input.jp-mlops-alias-input', 'staging'));
     await submit();
     expect(onSubmit).toHaveBeenLastCalledWith('staging', 1, undefined);

@@ -1,6 +1,5 @@
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
 
 import { CompareTable, metricExtremes, visibleRows } from '../src/components/CompareTable';
 import {
@@ -13,26 +12,10 @@ import {
 } from '../src/components/ParallelCoordinates';
 import { RunsModel } from '../src/runsModel';
 import { FakeApi, runRow } from './fakeApi';
+import { useDom } from './dom';
 
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
-
-let host: HTMLDivElement;
-let root: Root;
-
-beforeEach(() => {
-  host = document.createElement('div');
-  document.body.appendChild(host);
-  root = createRoot(host);
-});
-
-afterEach(() => {
-  act(() => root.unmount());
-  host.remove();
-});
-
-function render(element: React.ReactElement): void {
-  act(() => root.render(element));
-}
+const dom = useDom();
+const render = dom.render;
 
 /** Four sweep points: lr and depth vary, seed is the same, auc and loss differ. */
 const sweep = [
@@ -58,11 +41,11 @@ const sweep = [
 describe('compare table', () => {
   it('puts metrics before params and names each column after its run', () => {
     render(<CompareTable runs={sweep} />);
-    const groups = [...host.querySelectorAll('tr.jp-mlops-group')].map(tr =>
+    const groups = [...dom.host.querySelectorAll('tr.jp-mlops-group')].map(tr =>
       tr.getAttribute('data-group')
     );
     expect(groups).toEqual(['metrics', 'params']);
-    const heads = [...host.querySelectorAll('thead th[data-run-id]')];
+    const heads = [...dom.host.querySelectorAll('thead th[data-run-id]')];
     expect(heads.map(th => th.textContent)).toEqual([
       'lr=0.01 depth=2',
       'run-b2',
@@ -75,12 +58,12 @@ describe('compare table', () => {
   it('hides the rows where every run agrees when "differences only" is on', () => {
     render(<CompareTable runs={sweep} />);
     const keys = () =>
-      [...host.querySelectorAll('tbody tr[data-key]')].map(tr => tr.getAttribute('data-key'));
+      [...dom.host.querySelectorAll('tbody tr[data-key]')].map(tr => tr.getAttribute('data-key'));
     expect(keys()).toEqual(['auc', 'loss', 'depth', 'lr', 'seed', 'solver']);
-    const toggle = host.querySelector('input.jp-mlops-differences-only') as HTMLInputElement;
+    const toggle = dom.host.querySelector('input.jp-mlops-differences-only') as HTMLInputElement;
     act(() => toggle.click());
     expect(keys()).toEqual(['auc', 'loss', 'depth', 'lr', 'solver']);
-    expect(host.querySelector('.jp-mlops-hidden-rows')?.textContent).toBe('1 equal row hidden');
+    expect(dom.host.querySelector('.jp-mlops-hidden-rows')?.textContent).toBe('1 equal row hidden');
     act(() => toggle.click());
     expect(keys()).toContain('seed');
   });
@@ -99,10 +82,10 @@ describe('compare table', () => {
     expect(metricExtremes(sweep, 'loss')).toEqual({ min: [1], max: [0] }); // NaN left out
     expect(metricExtremes([sweep[0]], 'auc')).toBeNull();
     render(<CompareTable runs={sweep} />);
-    const auc = host.querySelector('tr[data-key="auc"]')!;
+    const auc = dom.host.querySelector('tr[data-key="auc"]')!;
     expect([...auc.querySelectorAll('td.jp-mlops-max')].length).toBe(2);
     expect(auc.querySelector('td.jp-mlops-min')?.textContent).toContain('0.7');
-    expect(host.querySelector('tr[data-key="lr"] .jp-mlops-extreme')).toBeNull(); // params: never
+    expect(dom.host.querySelector('tr[data-key="lr"] .jp-mlops-extreme')).toBeNull(); // params: never
   });
 });
 
@@ -140,30 +123,30 @@ describe('parallel coordinates', () => {
 
   it('draws one axis per varying param plus the metric, and one line per run', () => {
     render(<ParallelCoordinates runs={sweep} />);
-    const axes = [...host.querySelectorAll('g.jp-mlops-axis')].map(g =>
+    const axes = [...dom.host.querySelectorAll('g.jp-mlops-axis')].map(g =>
       g.getAttribute('data-axis')
     );
     expect(axes).toEqual(['depth', 'lr', 'solver', 'auc']);
-    expect(host.querySelectorAll('polyline.jp-mlops-parallel-line').length).toBe(4);
-    const first = host.querySelector('polyline[data-run-id="a1"]')!;
+    expect(dom.host.querySelectorAll('polyline.jp-mlops-parallel-line').length).toBe(4);
+    const first = dom.host.querySelector('polyline[data-run-id="a1"]')!;
     expect(first.querySelector('title')?.textContent).toBe('lr=0.01 depth=2: auc 0.7');
-    const select = host.querySelector('select.jp-mlops-parallel-metric') as HTMLSelectElement;
+    const select = dom.host.querySelector('select.jp-mlops-parallel-metric') as HTMLSelectElement;
     act(() => {
       select.value = 'loss';
       select.dispatchEvent(new Event('change', { bubbles: true }));
     });
     expect(
-      host.querySelector('g.jp-mlops-axis[data-kind="metric"]')?.getAttribute('data-axis')
+      dom.host.querySelector('g.jp-mlops-axis[data-kind="metric"]')?.getAttribute('data-axis')
     ).toBe('loss');
     // c3 has no finite loss: its line stops at the params
-    const c3 = host.querySelector('polyline[data-run-id="c3"]')!;
+    const c3 = dom.host.querySelector('polyline[data-run-id="c3"]')!;
     expect(c3.getAttribute('points')!.split(' ').length).toBe(3);
   });
 
   it('draws nothing when no param varies', () => {
     const same = sweep.map(run => ({ ...run, params: { seed: '7' } }));
     render(<ParallelCoordinates runs={same} />);
-    expect(host.querySelector('svg')).toBeNull();
+    expect(dom.host.querySelector('svg')).toBeNull();
   });
 });
 

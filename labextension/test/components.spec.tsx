@@ -1,33 +1,16 @@
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
 
 import { CompareTable, compareRows } from '../src/components/CompareTable';
 import { KeyValueTable } from '../src/components/KeyValueTable';
 import { RunsTable } from '../src/components/RunsTable';
 import { runRow } from './fakeApi';
-
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+import { useDom } from './dom';
 
 const XSS = '<img src=x onerror=alert(1)>';
 
-let host: HTMLDivElement;
-let root: Root;
-
-beforeEach(() => {
-  host = document.createElement('div');
-  document.body.appendChild(host);
-  root = createRoot(host);
-});
-
-afterEach(() => {
-  act(() => root.unmount());
-  host.remove();
-});
-
-function render(element: React.ReactElement): void {
-  act(() => root.render(element));
-}
+const dom = useDom();
+const render = dom.render;
 
 describe('RunsTable', () => {
   const runs = [
@@ -46,8 +29,8 @@ describe('RunsTable', () => {
         empty=""
       />
     );
-    expect(host.querySelector('img')).toBeNull();
-    const name = host.querySelector('tr[data-run-id="a1"] td.jp-mlops-run-name');
+    expect(dom.host.querySelector('img')).toBeNull();
+    const name = dom.host.querySelector('tr[data-run-id="a1"] td.jp-mlops-run-name');
     expect(name?.textContent).toBe(XSS);
   });
 
@@ -64,31 +47,35 @@ describe('RunsTable', () => {
         empty=""
       />
     );
-    const rows = host.querySelectorAll('table.jp-mlops-runs tr.jp-mlops-run');
+    const rows = dom.host.querySelectorAll('table.jp-mlops-runs tr.jp-mlops-run');
     expect([...rows].map(row => row.getAttribute('data-run-id'))).toEqual(['a1', 'b2']);
-    expect(host.querySelector('tr[data-run-id="a1"] td.jp-mlops-run-status')?.textContent).toBe(
+    expect(dom.host.querySelector('tr[data-run-id="a1"] td.jp-mlops-run-status')?.textContent).toBe(
       'RUNNING'
     );
     expect(
-      host.querySelector('tr[data-run-id="a1"] td.jp-mlops-metric[data-key="loss"]')?.textContent
+      dom.host.querySelector('tr[data-run-id="a1"] td.jp-mlops-metric[data-key="loss"]')
+        ?.textContent
     ).toBe('0.1235');
     expect(
-      host.querySelector('tr[data-run-id="a1"] td.jp-mlops-metric[data-key="acc"]')?.textContent
+      dom.host.querySelector('tr[data-run-id="a1"] td.jp-mlops-metric[data-key="acc"]')?.textContent
     ).toBe('NaN');
     expect(
-      host.querySelector('tr[data-run-id="b2"] td.jp-mlops-metric[data-key="acc"]')?.textContent
+      dom.host.querySelector('tr[data-run-id="b2"] td.jp-mlops-metric[data-key="acc"]')?.textContent
     ).toBe('');
     expect(
-      host.querySelector<HTMLInputElement>('tr[data-run-id="b2"] input.jp-mlops-select')?.checked
+      dom.host.querySelector<HTMLInputElement>('tr[data-run-id="b2"] input.jp-mlops-select')
+        ?.checked
     ).toBe(true);
 
     act(() =>
-      host.querySelector<HTMLInputElement>('tr[data-run-id="a1"] input.jp-mlops-select')!.click()
+      dom.host
+        .querySelector<HTMLInputElement>('tr[data-run-id="a1"] input.jp-mlops-select')!
+        .click()
     );
     expect(onToggle).toHaveBeenCalledWith('a1');
     expect(onOpen).not.toHaveBeenCalled(); // ticking does not open the run
     act(() =>
-      host.querySelector<HTMLElement>('tr[data-run-id="b2"] td.jp-mlops-run-name')!.click()
+      dom.host.querySelector<HTMLElement>('tr[data-run-id="b2"] td.jp-mlops-run-name')!.click()
     );
     expect(onOpen).toHaveBeenCalledWith('b2');
   });
@@ -104,8 +91,8 @@ describe('RunsTable', () => {
         empty="No runs."
       />
     );
-    expect(host.querySelector('tr.jp-mlops-run')).toBeNull();
-    expect(host.querySelector('tr.jp-mlops-empty')?.textContent).toBe('No runs.');
+    expect(dom.host.querySelector('tr.jp-mlops-run')).toBeNull();
+    expect(dom.host.querySelector('tr.jp-mlops-empty')?.textContent).toBe('No runs.');
   });
 });
 
@@ -114,8 +101,10 @@ describe('KeyValueTable', () => {
     render(
       <KeyValueTable className="jp-mlops-params" values={{ [XSS]: XSS, alpha: '0.1' }} empty="" />
     );
-    expect(host.querySelector('img')).toBeNull();
-    const cells = [...host.querySelectorAll('table.jp-mlops-params td')].map(td => td.textContent);
+    expect(dom.host.querySelector('img')).toBeNull();
+    const cells = [...dom.host.querySelectorAll('table.jp-mlops-params td')].map(
+      td => td.textContent
+    );
     expect(cells).toEqual([XSS, '0.1']);
   });
 });
@@ -143,9 +132,9 @@ describe('compare', () => {
 
   it('renders one column per run and highlights rows that differ', () => {
     render(<CompareTable runs={runs} />);
-    const heads = [...host.querySelectorAll('thead th[data-run-id]')].map(th => th.textContent);
+    const heads = [...dom.host.querySelectorAll('thead th[data-run-id]')].map(th => th.textContent);
     expect(heads).toEqual(['run-a1', 'run-b2']);
-    const differing = [...host.querySelectorAll('tr.jp-mlops-differs')].map(tr =>
+    const differing = [...dom.host.querySelectorAll('tr.jp-mlops-differs')].map(tr =>
       tr.getAttribute('data-key')
     );
     expect(differing).toEqual(['loss', 'alpha']); // metrics first, then params

@@ -1,37 +1,20 @@
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
 
 import { AliasForm } from '../src/components/AliasForm';
 import { VersionRow } from '../src/components/ModelsView';
 import { RunsTable } from '../src/components/RunsTable';
 import { ApiError } from '../src/request';
 import { runRow } from './fakeApi';
-
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+import { useDom } from './dom';
 
 const XSS = '<img src=x onerror=alert(1)>';
 const DENIED =
   "permission denied: 'bob' may not move aliases of registered model 'bc' on " +
   "http://127.0.0.1:5000 (needs EDIT on it; 'bob' has READ)";
 
-let host: HTMLDivElement;
-let root: Root;
-
-beforeEach(() => {
-  host = document.createElement('div');
-  document.body.appendChild(host);
-  root = createRoot(host);
-});
-
-afterEach(() => {
-  act(() => root.unmount());
-  host.remove();
-});
-
-function render(element: React.ReactElement): void {
-  act(() => root.render(element));
-}
+const dom = useDom();
+const render = dom.render;
 
 describe('owners', () => {
   it('shows who ran each run, as text', () => {
@@ -50,11 +33,12 @@ describe('owners', () => {
         empty=""
       />
     );
-    const user = (id: string) => host.querySelector(`tr[data-run-id="${id}"] td.jp-mlops-run-user`);
+    const user = (id: string) =>
+      dom.host.querySelector(`tr[data-run-id="${id}"] td.jp-mlops-run-user`);
     expect(user('a1')?.textContent).toBe('alice');
     expect(user('a1')?.getAttribute('title')).toBe('Run by alice');
     expect(user('b2')?.textContent).toBe(XSS);
-    expect(host.querySelector('img')).toBeNull();
+    expect(dom.host.querySelector('img')).toBeNull();
     expect(user('c3')?.textContent).toBe('');
   });
 
@@ -73,10 +57,10 @@ describe('owners', () => {
         />
       </ul>
     );
-    const promoted = host.querySelector('li[data-model-version="2"] .jp-mlops-version-user');
+    const promoted = dom.host.querySelector('li[data-model-version="2"] .jp-mlops-version-user');
     expect(promoted?.textContent).toBe('alice');
     expect(promoted?.getAttribute('title')).toBe('Promoted by alice');
-    expect(host.querySelector('li[data-model-version="1"] .jp-mlops-version-user')).toBeNull();
+    expect(dom.host.querySelector('li[data-model-version="1"] .jp-mlops-version-user')).toBeNull();
   });
 
   it("shows the server's one line when the tracking server refuses a move", async () => {
@@ -90,7 +74,7 @@ describe('owners', () => {
         onSubmit={onSubmit}
       />
     );
-    const field = host.querySelector('input.jp-mlops-alias-input') as HTMLInputElement;
+    const field = dom.host.querySelector('input.jp-mlops-alias-input') as HTMLInputElement;
     act(() => {
       Object.getOwnPropertyDescriptor(Object.getPrototypeOf(field), 'value')!.set!.call(
         field,
@@ -99,9 +83,9 @@ describe('owners', () => {
       field.dispatchEvent(new Event('input', { bubbles: true }));
     });
     await act(async () => {
-      host.querySelector('form')!.dispatchEvent(new Event('submit', { bubbles: true }));
+      dom.host.querySelector('form')!.dispatchEvent(new Event('submit', { bubbles: true }));
     });
     expect(onSubmit).toHaveBeenCalledWith('staging', 1, undefined);
-    expect(host.querySelector('.jp-mlops-error')?.textContent).toBe(DENIED);
+    expect(dom.host.querySelector('.jp-mlops-error')?.textContent).toBe(DENIED);
   });
 });

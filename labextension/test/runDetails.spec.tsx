@@ -1,6 +1,5 @@
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
 
 import { artifactSegments } from '../src/api';
 import { artifactAction, artifactTitle, fileName, formatSize } from '../src/artifacts';
@@ -21,28 +20,12 @@ import { RunDetailsModel } from '../src/detailsModel';
 import { snapshotCells, withoutRemoteMedia } from '../src/notebookSnapshot';
 import { IMetricPoint } from '../src/tokens';
 import { FakeApi, runRow } from './fakeApi';
-
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+import { useDom } from './dom';
 
 const XSS = '<img src=x onerror=alert(1)>';
 
-let host: HTMLDivElement;
-let root: Root;
-
-beforeEach(() => {
-  host = document.createElement('div');
-  document.body.appendChild(host);
-  root = createRoot(host);
-});
-
-afterEach(() => {
-  act(() => root.unmount());
-  host.remove();
-});
-
-function render(element: React.ReactElement): void {
-  act(() => root.render(element));
-}
+const dom = useDom();
+const render = dom.render;
 
 const point = (step: number, value: number | 'NaN', timestamp = step * 1000): IMetricPoint => ({
   step,
@@ -131,16 +114,16 @@ describe('a metric logged once', () => {
     const model = new RunDetailsModel(api, 'r1');
     await act(() => model.load());
     render(<RunDetails model={model} onBack={() => undefined} />);
-    const row = host.querySelector('table.jp-mlops-single-metrics tr[data-key="acc"] td');
+    const row = dom.host.querySelector('table.jp-mlops-single-metrics tr[data-key="acc"] td');
     expect(row?.textContent).toBe('0.75');
-    expect(host.querySelector('svg.jp-mlops-chart[data-metric="acc"]')).toBeNull();
-    const chart = host.querySelector('svg.jp-mlops-chart[data-metric="loss"]');
+    expect(dom.host.querySelector('svg.jp-mlops-chart[data-metric="acc"]')).toBeNull();
+    const chart = dom.host.querySelector('svg.jp-mlops-chart[data-metric="loss"]');
     expect(chart?.querySelector('path.jp-mlops-chart-line')).not.toBeNull();
     // the toggle redraws the chart against time
-    const relative = host.querySelector('button.jp-mlops-x-mode[data-mode="relative"]');
+    const relative = dom.host.querySelector('button.jp-mlops-x-mode[data-mode="relative"]');
     act(() => (relative as HTMLButtonElement).click());
     expect(
-      host.querySelector('svg.jp-mlops-chart[data-metric="loss"]')?.getAttribute('data-mode')
+      dom.host.querySelector('svg.jp-mlops-chart[data-metric="loss"]')?.getAttribute('data-mode')
     ).toBe('relative');
   });
 });
@@ -150,11 +133,13 @@ describe('MetricChart', () => {
 
   it('draws axes with tick labels', () => {
     render(<MetricChart metric="loss" points={history} />);
-    const labels = [...host.querySelectorAll('.jp-mlops-chart-y-axis text')].map(
+    const labels = [...dom.host.querySelectorAll('.jp-mlops-chart-y-axis text')].map(
       t => t.textContent
     );
     expect(labels).toEqual(['0.2', '0.4', '0.6', '0.8', '1']);
-    const xs = [...host.querySelectorAll('.jp-mlops-chart-x-axis text')].map(t => t.textContent);
+    const xs = [...dom.host.querySelectorAll('.jp-mlops-chart-x-axis text')].map(
+      t => t.textContent
+    );
     expect(xs).toEqual(['0', '1', '2', '3']);
   });
 
@@ -167,7 +152,7 @@ describe('MetricChart', () => {
 
   it('shows the step, value and time of the point under the pointer', () => {
     render(<MetricChart metric="loss" points={history} />);
-    const svg = host.querySelector('svg.jp-mlops-chart') as SVGSVGElement;
+    const svg = dom.host.querySelector('svg.jp-mlops-chart') as SVGSVGElement;
     svg.getBoundingClientRect = () => ({ left: 0, top: 0, width: 260, height: 132 }) as DOMRect;
     const layout = chartLayout(history, 'step', 260);
     act(() => {
@@ -175,8 +160,8 @@ describe('MetricChart', () => {
         new MouseEvent('mousemove', { bubbles: true, clientX: layout.px(2) + 1, clientY: 50 })
       );
     });
-    expect(host.querySelector('.jp-mlops-chart-guide')).not.toBeNull();
-    const tip = host.querySelector('.jp-mlops-chart-tooltip')?.textContent ?? '';
+    expect(dom.host.querySelector('.jp-mlops-chart-guide')).not.toBeNull();
+    const tip = dom.host.querySelector('.jp-mlops-chart-tooltip')?.textContent ?? '';
     expect(tip).toContain('step 2');
     expect(tip).toContain('value 0.3');
     expect(tip).toContain('(+2s)');
@@ -227,19 +212,21 @@ describe('the artifact browser', () => {
         />
       );
     draw();
-    expect(host.querySelector('img')).toBeNull();
-    const csv = host.querySelector('li[data-path="sample.csv"] a');
+    expect(dom.host.querySelector('img')).toBeNull();
+    const csv = dom.host.querySelector('li[data-path="sample.csv"] a');
     expect(csv?.getAttribute('download')).toBe('sample.csv');
     expect(csv?.getAttribute('href')).toBe('/files/sample.csv');
     expect(csv?.textContent).toContain('2 KB');
-    const folder = host.querySelector('li[data-path="eda"] button') as HTMLButtonElement;
+    const folder = dom.host.querySelector('li[data-path="eda"] button') as HTMLButtonElement;
     await act(async () => {
       folder.click();
       await new Promise(resolve => setTimeout(resolve, 0));
     });
     draw();
     expect(api.calls).toContain('artifacts:r1/eda');
-    const report = host.querySelector('li[data-path="eda/iris.html"] button') as HTMLButtonElement;
+    const report = dom.host.querySelector(
+      'li[data-path="eda/iris.html"] button'
+    ) as HTMLButtonElement;
     expect(report.closest('li')?.getAttribute('data-action')).toBe('report');
     act(() => report.click());
     expect(opened).toEqual(['eda/iris.html']);
@@ -276,11 +263,11 @@ describe('media in a snapshot', () => {
         '<img src="files/x.png"><a href="https://example.org/doc">doc</a>' +
         '<p style="background:url(http://x/y)">t</p><video poster="http://x/p"></video>'
     );
-    const host = new DOMParser().parseFromString(html, 'text/html').body;
-    const sources = [...host.querySelectorAll('img')].map(img => img.getAttribute('src'));
+    const body = new DOMParser().parseFromString(html, 'text/html').body;
+    const sources = [...body.querySelectorAll('img')].map(img => img.getAttribute('src'));
     expect(sources).toEqual([null, 'data:image/png;base64,AA==', null]);
-    expect(host.querySelector('a')?.getAttribute('href')).toBe('https://example.org/doc');
-    expect(host.querySelector('p')?.getAttribute('style')).toBeNull();
-    expect(host.querySelector('video')?.getAttribute('poster')).toBeNull();
+    expect(body.querySelector('a')?.getAttribute('href')).toBe('https://example.org/doc');
+    expect(body.querySelector('p')?.getAttribute('style')).toBeNull();
+    expect(body.querySelector('video')?.getAttribute('poster')).toBeNull();
   });
 });

@@ -1,14 +1,11 @@
 import * as React from 'react';
-import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
 
 import { CardRun } from '../src/components/ModelsView';
 import { changeMark, ordered, VersionCompare } from '../src/components/VersionCompare';
 import { RegistryModel } from '../src/registryModel';
 import { IVersionComparison } from '../src/tokens';
 import { FakeApi } from './fakeApi';
-
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+import { useDom } from './dom';
 
 const XSS = '<img src=x onerror=alert(1)>';
 
@@ -49,23 +46,8 @@ function comparison(): IVersionComparison {
   };
 }
 
-let host: HTMLDivElement;
-let root: Root;
-
-beforeEach(() => {
-  host = document.createElement('div');
-  document.body.appendChild(host);
-  root = createRoot(host);
-});
-
-afterEach(() => {
-  act(() => root.unmount());
-  host.remove();
-});
-
-function render(element: React.ReactElement): void {
-  act(() => root.render(element));
-}
+const dom = useDom();
+const render = dom.render;
 
 describe('changeMark', () => {
   it('marks each change with its own class and symbol', () => {
@@ -94,28 +76,30 @@ describe('ordered', () => {
 describe('VersionCompare', () => {
   it('marks every contract column by how it changed', () => {
     render(<VersionCompare comparison={comparison()} />);
-    const rows = [...host.querySelectorAll<HTMLElement>('.jp-mlops-diff-row')];
+    const rows = [...dom.host.querySelectorAll<HTMLElement>('.jp-mlops-diff-row')];
     expect(rows.map(r => [r.dataset.column, r.dataset.change])).toEqual([
       ['sex', 'added'],
       ['s1', 'removed'],
       ['age', 'changed'],
       ['bmi', 'same']
     ]);
-    const sex = host.querySelector('[data-column="sex"]')!;
+    const sex = dom.host.querySelector('[data-column="sex"]')!;
     expect(sex.classList.contains('jp-mlops-diff-added')).toBe(true);
     expect(sex.textContent).toContain('dtype str');
-    const age = host.querySelector('[data-column="age"]')!;
+    const age = dom.host.querySelector('[data-column="age"]')!;
     expect(age.classList.contains('jp-mlops-diff-changed')).toBe(true);
     expect(age.querySelector('[data-what="dtype"]')!.textContent).toBe('dtype: float64 → int64');
-    expect(host.querySelector('[data-column="bmi"]')!.classList).toContain('jp-mlops-diff-same');
-    const counts = [...host.querySelectorAll('.jp-mlops-diff-count')].map(c => c.textContent);
+    expect(dom.host.querySelector('[data-column="bmi"]')!.classList).toContain(
+      'jp-mlops-diff-same'
+    );
+    const counts = [...dom.host.querySelectorAll('.jp-mlops-diff-count')].map(c => c.textContent);
     expect(counts).toEqual(['1 added', '1 removed', '1 changed']);
   });
 
   it('marks the metrics and params that differ, and shows a missing value as a dash', () => {
     render(<VersionCompare comparison={comparison()} />);
     const metric = (key: string) =>
-      host.querySelector<HTMLTableRowElement>(`tr[data-key="${key}"]`)!;
+      dom.host.querySelector<HTMLTableRowElement>(`tr[data-key="${key}"]`)!;
     expect(metric('mae').className).toBe('jp-mlops-diff-changed');
     expect(metric('r2').className).toBe('jp-mlops-diff-same');
     expect(metric('rmse').className).toBe('jp-mlops-diff-added');
@@ -133,12 +117,12 @@ describe('VersionCompare', () => {
       problems: { a: null, b: 'models:/diabetes/2: contract.json was modified after promotion' }
     };
     render(<VersionCompare comparison={answer} />);
-    expect(host.querySelector('img')).toBeNull();
-    expect(host.querySelector('.jp-mlops-vcompare-title')!.textContent).toContain(XSS);
-    expect(host.querySelector('.jp-mlops-vcompare-problem')!.textContent).toContain(
+    expect(dom.host.querySelector('img')).toBeNull();
+    expect(dom.host.querySelector('.jp-mlops-vcompare-title')!.textContent).toContain(XSS);
+    expect(dom.host.querySelector('.jp-mlops-vcompare-problem')!.textContent).toContain(
       'modified after promotion'
     );
-    expect(host.querySelectorAll('.jp-mlops-diff-row')).toHaveLength(0);
+    expect(dom.host.querySelectorAll('.jp-mlops-diff-row')).toHaveLength(0);
   });
 });
 
@@ -168,13 +152,13 @@ describe('CardRun', () => {
 
   it('says how the run is now', () => {
     render(<CardRun run={run} />);
-    expect(host.querySelector('.jp-mlops-card-run')!.textContent).toBe('Run fit: finished now');
-    expect(host.querySelector('.jp-mlops-card-stale')).toBeNull();
+    expect(dom.host.querySelector('.jp-mlops-card-run')!.textContent).toBe('Run fit: finished now');
+    expect(dom.host.querySelector('.jp-mlops-card-stale')).toBeNull();
   });
 
   it('says so when an older card still calls the run running', () => {
     render(<CardRun run={{ ...run, status: 'KILLED', card_says_running: true }} />);
-    expect(host.querySelector('.jp-mlops-card-stale')!.textContent).toBe(
+    expect(dom.host.querySelector('.jp-mlops-card-stale')!.textContent).toBe(
       'The card below was written while this run was still running; it is killed now.'
     );
   });
