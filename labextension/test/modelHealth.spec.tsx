@@ -1,13 +1,11 @@
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
 
 import { formatRate, healthBars, ModelHealth, windowText } from '../src/components/ModelHealth';
 import { RegistryModel } from '../src/registryModel';
 import { IModelMonitoring, IMonitoringWindow } from '../src/tokens';
+import { useDom } from './dom';
 import { FakeApi } from './fakeApi';
-
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 
 const XSS = '<img src=x onerror=alert(1)>';
 
@@ -50,31 +48,21 @@ function monitoring(windows: IMonitoringWindow[]): IModelMonitoring {
   };
 }
 
-let host: HTMLDivElement;
-let root: Root;
-
-beforeEach(() => {
-  host = document.createElement('div');
-  document.body.appendChild(host);
-  root = createRoot(host);
-});
-
-afterEach(() => {
-  act(() => root.unmount());
-  host.remove();
-});
+const dom = useDom();
 
 describe('ModelHealth', () => {
   it('shows the last window with its drifted columns as text', () => {
-    act(() => root.render(<ModelHealth health={monitoring([STABLE, DRIFTED])} error={null} />));
-    expect(host.querySelector('img')).toBeNull();
-    const columns = [...host.querySelectorAll('.jp-mlops-health-column')];
+    act(() => dom.render(<ModelHealth health={monitoring([STABLE, DRIFTED])} error={null} />));
+    expect(dom.host.querySelector('img')).toBeNull();
+    const columns = [...dom.host.querySelectorAll('.jp-mlops-health-column')];
     expect(columns.map(c => c.textContent)).toEqual(['age', XSS]);
-    const verdict = host.querySelector('.jp-mlops-health-verdict');
+    const verdict = dom.host.querySelector('.jp-mlops-health-verdict');
     expect(verdict?.getAttribute('data-verdict')).toBe('drifted');
     expect(verdict?.textContent).toContain('drifted');
-    expect(host.querySelector('.jp-mlops-health-rate')?.textContent).toBe('12.5% out of contract');
-    const bars = host.querySelectorAll('svg.jp-mlops-health-chart rect.jp-mlops-health-bar');
+    expect(dom.host.querySelector('.jp-mlops-health-rate')?.textContent).toBe(
+      '12.5% out of contract'
+    );
+    const bars = dom.host.querySelectorAll('svg.jp-mlops-health-chart rect.jp-mlops-health-bar');
     expect(bars.length).toBe(2);
     expect(bars[1].querySelector('title')?.textContent).toBe(
       '2026-03-02 → 2026-03-03 UTC: drifted, 2 drifted columns, 1,200 rows'
@@ -85,29 +73,29 @@ describe('ModelHealth', () => {
     const said: string[] = [];
     for (const verdict of ['drifted', 'stable', 'inconclusive', 'empty'] as const) {
       act(() =>
-        root.render(<ModelHealth health={monitoring([window({ verdict })])} error={null} />)
+        dom.render(<ModelHealth health={monitoring([window({ verdict })])} error={null} />)
       );
-      said.push(host.querySelector('.jp-mlops-health-verdict')?.textContent ?? '');
+      said.push(dom.host.querySelector('.jp-mlops-health-verdict')?.textContent ?? '');
     }
     expect(said).toEqual(['▲ drifted', '✓ stable', '? inconclusive', '∅ no rows logged']);
   });
 
   it('says when a version was never monitored, or could not be read', () => {
-    act(() => root.render(<ModelHealth health={monitoring([])} error={null} />));
-    expect(host.textContent).toBe('not monitored yet');
-    act(() => root.render(<ModelHealth health={null} error="no route" />));
-    expect(host.textContent).toBe('health unreadable: no route');
+    act(() => dom.render(<ModelHealth health={monitoring([])} error={null} />));
+    expect(dom.host.textContent).toBe('not monitored yet');
+    act(() => dom.render(<ModelHealth health={null} error="no route" />));
+    expect(dom.host.textContent).toBe('health unreadable: no route');
   });
 
   it('counts the names it was not given and the values it could not read', () => {
     const verdict = 'toString' as any; // not a verdict, though every object has it
     const odd = window({ verdict, drifted: ['a'], drifted_count: 3, problems: ['x'] });
-    act(() => root.render(<ModelHealth health={monitoring([odd])} error={null} />));
-    expect(host.querySelector('.jp-mlops-health-drifted')?.textContent).toBe(
+    act(() => dom.render(<ModelHealth health={monitoring([odd])} error={null} />));
+    expect(dom.host.querySelector('.jp-mlops-health-drifted')?.textContent).toBe(
       'columns: a and 2 more'
     );
-    expect(host.textContent).toContain('verdict unreadable');
-    expect(host.textContent).toContain('1 value unreadable');
+    expect(dom.host.textContent).toContain('verdict unreadable');
+    expect(dom.host.textContent).toContain('1 value unreadable');
   });
 });
 

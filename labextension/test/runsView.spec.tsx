@@ -1,6 +1,5 @@
 import * as React from 'react';
 import { act } from 'react';
-import { createRoot, Root } from 'react-dom/client';
 
 import { RunsTable } from '../src/components/RunsTable';
 import { RunsView } from '../src/components/RunsView';
@@ -17,9 +16,8 @@ import {
 } from '../src/runsLayout';
 import { RunsModel } from '../src/runsModel';
 import { clampWidth, RunsSettings } from '../src/runsSettings';
+import { useDom } from './dom';
 import { FakeApi, runRow } from './fakeApi';
-
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
 
 /** The last query the API was sent. */
 const last = (api: FakeApi) => api.queries[api.queries.length - 1];
@@ -204,17 +202,7 @@ describe('RunsSettings', () => {
 });
 
 describe('RunsTable nesting, statuses and names', () => {
-  let host: HTMLDivElement;
-  let root: Root;
-  beforeEach(() => {
-    host = document.createElement('div');
-    document.body.appendChild(host);
-    root = createRoot(host);
-  });
-  afterEach(() => {
-    act(() => root.unmount());
-    host.remove();
-  });
+  const dom = useDom();
 
   const long = 'sweep-learning_rate=0.001-n_estimators=500-max_depth=';
   const runs = [
@@ -227,7 +215,7 @@ describe('RunsTable nesting, statuses and names', () => {
 
   function draw(expanded: Set<string>, onExpand = jest.fn(), onSort = jest.fn()): void {
     act(() =>
-      root.render(
+      dom.render(
         <RunsTable
           runs={runs}
           metricKeys={[]}
@@ -249,37 +237,39 @@ describe('RunsTable nesting, statuses and names', () => {
     const onExpand = jest.fn();
     draw(new Set(), onExpand);
     const ids = () =>
-      [...host.querySelectorAll('tr.jp-mlops-run')].map(r => r.getAttribute('data-run-id'));
+      [...dom.host.querySelectorAll('tr.jp-mlops-run')].map(r => r.getAttribute('data-run-id'));
     expect(ids()).toEqual(['p', 'l4', 'l5']);
-    const twisty = host.querySelector<HTMLButtonElement>('tr[data-run-id="p"] .jp-mlops-twisty')!;
+    const twisty = dom.host.querySelector<HTMLButtonElement>(
+      'tr[data-run-id="p"] .jp-mlops-twisty'
+    )!;
     expect(twisty.getAttribute('aria-expanded')).toBe('false');
-    expect(host.querySelector('tr[data-run-id="p"] td.jp-mlops-run-name')?.textContent).toBe(
+    expect(dom.host.querySelector('tr[data-run-id="p"] td.jp-mlops-run-name')?.textContent).toBe(
       '▸sweep-lr(2)'
     );
     act(() => twisty.click());
     expect(onExpand).toHaveBeenCalledWith('p');
     draw(new Set(['p']));
     expect(ids()).toEqual(['p', 'c1', 'c2', 'l4', 'l5']);
-    expect(host.querySelector('tr[data-run-id="c1"]')?.getAttribute('data-depth')).toBe('1');
+    expect(dom.host.querySelector('tr[data-run-id="c1"]')?.getAttribute('data-depth')).toBe('1');
   });
 
   it('tells statuses apart and shortens long names in the middle', () => {
     draw(new Set(['p']));
     const status = (id: string) =>
-      host.querySelector(`tr[data-run-id="${id}"] td.jp-mlops-run-status`)!;
+      dom.host.querySelector(`tr[data-run-id="${id}"] td.jp-mlops-run-status`)!;
     expect(status('c1').textContent).toBe('FAILED');
     expect(status('c2').textContent).toBe('KILLED');
     expect(status('c1').getAttribute('title')).not.toBe(status('c2').getAttribute('title'));
     const shown = (id: string) =>
-      host
+      dom.host
         .querySelector(`tr[data-run-id="${id}"] .jp-mlops-name-shown`)!
         .getAttribute('data-label')!;
     expect(shown('l4')).toContain(ELLIPSIS);
     expect(shown('l4').endsWith('=4')).toBe(true);
     expect(shown('l4')).not.toBe(shown('l5'));
-    const link = host.querySelector('tr[data-run-id="l4"] .jp-mlops-link')!;
+    const link = dom.host.querySelector('tr[data-run-id="l4"] .jp-mlops-link')!;
     expect(link.getAttribute('title')).toBe(long + '4');
-    expect(host.querySelector('tr[data-run-id="l4"] td.jp-mlops-run-name')?.textContent).toBe(
+    expect(dom.host.querySelector('tr[data-run-id="l4"] td.jp-mlops-run-name')?.textContent).toBe(
       long + '4'
     );
   });
@@ -287,7 +277,7 @@ describe('RunsTable nesting, statuses and names', () => {
   it('sorts from a header and says which one', () => {
     const onSort = jest.fn();
     act(() =>
-      root.render(
+      dom.render(
         <RunsTable
           runs={runs}
           metricKeys={['acc']}
@@ -300,11 +290,15 @@ describe('RunsTable nesting, statuses and names', () => {
         />
       )
     );
-    const th = host.querySelector('th[data-sort-key="metric:acc"]')!;
+    const th = dom.host.querySelector('th[data-sort-key="metric:acc"]')!;
     expect(th.getAttribute('aria-sort')).toBe('descending');
     expect(th.textContent).toBe('acc↓');
-    expect(host.querySelector('th[data-sort-key="name"]')?.getAttribute('aria-sort')).toBeNull();
-    act(() => host.querySelector<HTMLButtonElement>('th[data-sort-key="name"] button')!.click());
+    expect(
+      dom.host.querySelector('th[data-sort-key="name"]')?.getAttribute('aria-sort')
+    ).toBeNull();
+    act(() =>
+      dom.host.querySelector<HTMLButtonElement>('th[data-sort-key="name"] button')!.click()
+    );
     expect(onSort).toHaveBeenCalledWith({ kind: 'name' });
   });
 
@@ -313,9 +307,9 @@ describe('RunsTable nesting, statuses and names', () => {
     api.pages['1'] = { runs: [runRow('a1', 'FINISHED')], next_page_token: null };
     const model = new RunsModel({ api });
     await act(() => model.load());
-    const draw = () => act(() => root.render(<RunsView model={model} />));
+    const draw = () => act(() => dom.render(<RunsView model={model} />));
     draw();
-    const input = host.querySelector<HTMLInputElement>('input.jp-mlops-search-input')!;
+    const input = dom.host.querySelector<HTMLInputElement>('input.jp-mlops-search-input')!;
     api.runs = () => Promise.reject(new ApiError('filter is bad', 400, 'bad_filter'));
     act(() => {
       const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!;
@@ -323,16 +317,16 @@ describe('RunsTable nesting, statuses and names', () => {
       input.dispatchEvent(new Event('input', { bubbles: true }));
     });
     await act(async () => {
-      host
+      dom.host
         .querySelector('form.jp-mlops-search')!
         .dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
     });
     draw();
-    expect(host.querySelector('.jp-mlops-search-error')?.textContent).toBe('filter is bad');
-    expect(host.querySelector<HTMLInputElement>('input.jp-mlops-search-input')!.value).toBe(
+    expect(dom.host.querySelector('.jp-mlops-search-error')?.textContent).toBe('filter is bad');
+    expect(dom.host.querySelector<HTMLInputElement>('input.jp-mlops-search-input')!.value).toBe(
       'metrics.acc >'
     );
-    expect(host.querySelector('tr[data-run-id="a1"]')).not.toBeNull();
+    expect(dom.host.querySelector('tr[data-run-id="a1"]')).not.toBeNull();
     model.dispose();
   });
 });

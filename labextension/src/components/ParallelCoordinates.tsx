@@ -165,7 +165,7 @@ export function ParallelCoordinates(props: ParallelCoordinates.IProps): JSX.Elem
   const y = (position: number) => TOP + (1 - position) * HEIGHT;
   return (
     <div className="jp-mlops-parallel">
-      <div className="jp-mlops-parallel-head">
+      <div className="jp-mlops-heading-row jp-mlops-parallel-head">
         <span className="jp-mlops-heading-inline">Sweep</span>
         <div className="jp-HTMLSelect jp-DefaultStyle jp-mlops-picker">
           <select
