@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from ...errors import MlopsError
 from .. import tags
@@ -203,3 +204,26 @@ def _relative(path: Path, folder: Path) -> str:
 
 def _compact(value: dict) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def fetch(location: str, path: str, folder: Path, settings: Any) -> Path | None:
+    """``path`` (a file or a folder) of the version artifact at ``location``, downloaded into
+    ``folder``; None when the store has no such path or hands back a symlink (a shared store is
+    untrusted input: what comes back is checked against the digests before it is read)."""
+    import mlflow.artifacts
+    from mlflow.exceptions import MlflowException
+
+    from .. import store
+
+    try:
+        with store.quiet_logs("mlflow"), store.no_progress_bars():
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"{location}/{path}",
+                dst_path=str(folder),
+                tracking_uri=settings.tracking_uri,
+                registry_uri=settings.registry_uri,
+            )
+    except (MlflowException, OSError):
+        return None
+    found = Path(local)
+    return None if found.is_symlink() or not found.exists() else found

@@ -166,27 +166,13 @@ def _download(
     which the caller removes)."""
     import tempfile
 
-    import mlflow.artifacts
-    from mlflow.exceptions import MlflowException
-
-    from .. import store
-    from . import models
+    from . import digests, models
 
     location = str(models.version_artifacts(client, mv, settings)).rstrip("/")
     folder = Path(tempfile.mkdtemp(prefix="mlops-reference-"))
     downloads.append(folder)
-    try:
-        with store.quiet_logs("mlflow"), store.no_progress_bars():
-            local = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"{location}/{path}",
-                dst_path=str(folder),
-                tracking_uri=settings.tracking_uri,
-                registry_uri=settings.registry_uri,
-            )
-    except (MlflowException, OSError):
-        raise NoReferenceError(no_reference(uri)) from None
-    local = Path(local)
-    if local.is_symlink() or not local.exists():
+    local = digests.fetch(location, path, folder, settings)
+    if local is None:
         raise NoReferenceError(no_reference(uri))
     return local
 

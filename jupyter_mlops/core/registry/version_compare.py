@@ -216,14 +216,14 @@ def read_contract(
     try:
         manifest = None
         if digests.MANIFEST_FILE in tag:
-            manifest = _download(location, digests.MANIFEST_FILE, folder, settings)
+            manifest = _file(location, digests.MANIFEST_FILE, folder, settings)
         try:
             expected = digests.recorded_files(tag, uri=uri, manifest=manifest)
         except digests.ArtifactDigestError as exc:
             return None, str(exc)
         if tags.CONTRACT not in expected:
             return None, f"{uri} has no data contract (promoted without X)"
-        path = _download(location, tags.CONTRACT, folder, settings)
+        path = _file(location, tags.CONTRACT, folder, settings)
         if path is None:
             return None, f"{uri}: {tags.CONTRACT} is missing from the artifact"
         if path.stat().st_size > MAX_CONTRACT_BYTES:
@@ -246,22 +246,9 @@ def _refuse(name: str) -> Any:
     raise ValueError(name)
 
 
-def _download(location: str, path: str, folder: Path, settings: Settings) -> Path | None:
-    """``path`` of the artifact at ``location`` in ``folder``; None when it is not there."""
-    import mlflow.artifacts
-    from mlflow.exceptions import MlflowException
+def _file(location: str, path: str, folder: Path, settings: Settings) -> Path | None:
+    """``path`` of the version artifact at ``location``, when the store has it as a file."""
+    from . import digests
 
-    try:
-        with store.quiet_logs("mlflow"), store.no_progress_bars():
-            local = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"{location}/{path}",
-                dst_path=str(folder / path.replace("/", "_")),
-                tracking_uri=settings.tracking_uri,
-                registry_uri=settings.registry_uri,
-            )
-    except (MlflowException, OSError):
-        return None
-    local_path = Path(local)
-    if local_path.is_symlink() or not local_path.is_file():
-        return None
-    return local_path
+    found = digests.fetch(location, path, folder, settings)
+    return found if found is not None and found.is_file() else None
